@@ -1,0 +1,237 @@
+"""Command line of the sandbox cluster: ``python -m sandbox up|down|status|serve``.
+
+``up`` stops any running sandbox of the same state directory, wipes the state,
+starts ``serve`` in the background and waits until the LiteLLM Deployment is
+available; ``down`` stops every process the sandbox started, by the PIDs it
+recorded. ``serve`` is the foreground process: API server, controllers, the
+fake providers and the service listeners on one event loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+UP_TIMEOUT = 240  # seconds: a cold LiteLLM start is 10-15 s, slower under load
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _terminate(pid: int, group: bool, timeout: float) -> None:
+    sender = os.killpg if group else os.kill
+    try:
+        sender(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.1)
+    if _alive(pid):
+        try:
+            sender(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def down(state_dir: Path) -> int:
+    """Stop the serve process, then any pod process it left behind."""
+    stopped = 0
+    pidfile = state_dir / "serve.pid"
+    if pidfile.exists():
+        pid = int(pidfile.read_text().strip() or 0)
+        if pid and _alive(pid) and "sandbox" in _cmdline(pid):
+            _terminate(pid, group=False, timeout=40)
+            stopped += 1
+        pidfile.unlink(missing_ok=True)
+    pid_dir = state_dir / "pids"
+    if pid_dir.is_dir():
+        for entry in pid_dir.glob("*.pid"):
+            pid = int(entry.stem)
+            # Only a process that is still the LiteLLM we started (PIDs get reused).
+            if _alive(pid) and "litellm" in _cmdline(pid):
+                _terminate(pid, group=True, timeout=10)
+                stopped += 1
+            entry.unlink(missing_ok=True)
+    print(f"sandbox: stopped {stopped} process(es)" if stopped else "sandbox: nothing running")
+    return 0
+
+
+def up(state_dir: Path) -> int:
+    down(state_dir)
+    if state_dir.exists():
+        shutil.rmtree(state_dir)
+    state_dir.mkdir(parents=True)
+    log = (state_dir / "sandbox.log").open("ab")
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", "serve", "--state-dir", str(state_dir.resolve())],
+        cwd=REPO_ROOT, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+    (state_dir / "serve.pid").write_text(str(process.pid))
+    ready = state_dir / "ready"
+    while not ready.exists():
+        if process.poll() is not None:
+            print(f"sandbox: failed to start (exit {process.returncode}); last log lines:", file=sys.stderr)
+            print("".join((state_dir / "sandbox.log").read_text().splitlines(True)[-30:]), file=sys.stderr)
+            return 1
+        if time.monotonic() - started > UP_TIMEOUT:
+            print(f"sandbox: LiteLLM not ready after {UP_TIMEOUT}s; see {state_dir}/sandbox.log and "
+                  f"{state_dir}/pods/", file=sys.stderr)
+            down(state_dir)
+            return 1
+        time.sleep(0.2)
+    elapsed = time.monotonic() - started
+    print(f"sandbox: up in {elapsed:.1f}s (LiteLLM ready)")
+    print(f"  kubeconfig:  {state_dir / 'kubeconfig'}")
+    print(f"  LiteLLM URL: {(state_dir / 'litellm-url').read_text().strip()}")
+    print(f"  try: kubectl --kubeconfig {state_dir / 'kubeconfig'} -n ml get deploy,pods,cm,secret")
+    print("  stop: make sandbox-down")
+    return 0
+
+
+def status(state_dir: Path) -> int:
+    pidfile = state_dir / "serve.pid"
+    if not pidfile.exists() or not _alive(int(pidfile.read_text().strip() or 0)):
+        print("sandbox: not running")
+        return 1
+    print(f"sandbox: running (pid {pidfile.read_text().strip()})")
+    for name in ("kubeconfig", "litellm-url", "providers-url"):
+        path = state_dir / name
+        print(f"  {name}: {path if name == 'kubeconfig' else path.read_text().strip()}")
+    return 0
+
+
+def kubeconfig(api_url: str, token: str) -> dict:
+    return {
+        "apiVersion": "v1", "kind": "Config", "current-context": "sandbox",
+        "clusters": [{"name": "sandbox", "cluster": {"server": api_url}}],
+        "users": [{"name": "sandbox-admin", "user": {"token": token}}],
+        "contexts": [{"name": "sandbox", "context": {"cluster": "sandbox", "user": "sandbox-admin",
+                                                     "namespace": "ml"}}],
+    }
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.write_text(text)
+    path.chmod(0o600)
+
+
+async def serve(state_dir: Path, litellm_bin: str) -> None:
+    import secrets
+
+    import yaml
+    from aiohttp import web
+
+    from . import apiserver, providers, seed
+    from .cluster import Cluster
+    from .store import ApiError, Store
+
+    class Hooks:
+        """What the API server needs from the controllers."""
+
+        def __init__(self, cluster: Cluster) -> None:
+            self.cluster = cluster
+
+        async def service_proxy(self, request, namespace, service, port, path):
+            try:
+                return await self.cluster.forward(request, namespace, service, port, path)
+            except ApiError as err:
+                return web.json_response(err.status(), status=err.code)
+
+        def pod_log(self, namespace, pod, container, tail_lines):
+            return self.cluster.pod_log(namespace, pod, container, tail_lines)
+
+    async def start(app: web.Application) -> tuple[web.AppRunner, str]:
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        return runner, f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+
+    token = secrets.token_urlsafe(32)
+    store = Store()
+    cluster = Cluster(store, state_dir, litellm_bin)
+    provider_runner, providers_url = await start(providers.build_app(state_dir))
+    api_runner, api_url = await start(apiserver.build_app(store, token, Hooks(cluster)))
+    generated = seed.seed(store, providers_url)
+    valid_keys = {provider: [key] for provider, key in seed.DEMO_PROVIDER_KEYS.items()}
+    valid_keys["openai"] = [generated["OPENAI_API_KEY"]]
+    (state_dir / "valid-keys.json").write_text(json.dumps(valid_keys, indent=2) + "\n")
+    (state_dir / "providers-url").write_text(providers_url + "\n")
+    _write_private(state_dir / "kubeconfig", yaml.safe_dump(kubeconfig(api_url, token), sort_keys=False))
+    (state_dir / "api-url").write_text(api_url + "\n")
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    controller = loop.create_task(cluster.run())
+    started = time.monotonic()
+    logging.info("sandbox API server %s, providers %s", api_url, providers_url)
+
+    async def announce_ready() -> None:
+        while True:
+            deployment = store.get("deployments", seed.NAMESPACE, "litellm")
+            url = cluster.service_url(seed.NAMESPACE, "litellm", 4000)
+            status = (deployment or {}).get("status") or {}
+            if url and status.get("availableReplicas", 0) >= 1:
+                (state_dir / "litellm-url").write_text(url + "\n")
+                (state_dir / "ready").write_text(f"{time.monotonic() - started:.1f}\n")
+                logging.info("LiteLLM ready after %.1fs at %s", time.monotonic() - started, url)
+                return
+            await asyncio.sleep(0.2)
+
+    loop.create_task(announce_ready())
+    await stop.wait()
+    logging.info("stopping")
+    await cluster.shutdown()
+    controller.cancel()
+    await api_runner.cleanup()
+    await provider_runner.cleanup()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["up", "down", "status", "serve"])
+    parser.add_argument("--state-dir", type=Path, default=Path(os.environ.get("SANDBOX_DIR", ".sandbox")))
+    parser.add_argument("--litellm-bin", default=os.environ.get(
+        "SANDBOX_LITELLM_BIN", str(REPO_ROOT / ".venv-litellm" / "bin" / "litellm")))
+    args = parser.parse_args(argv)
+    state_dir = args.state_dir
+    if args.command == "up":
+        return up(state_dir)
+    if args.command == "down":
+        return down(state_dir)
+    if args.command == "status":
+        return status(state_dir)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    asyncio.run(serve(state_dir.resolve(), args.litellm_bin))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
