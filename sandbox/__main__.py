@@ -125,10 +125,13 @@ def status(state_dir: Path) -> int:
     return 0
 
 
-def kubeconfig(api_url: str, token: str) -> dict:
+def kubeconfig(api_url: str, token: str, ca_pem: str) -> dict:
+    import base64
+
     return {
         "apiVersion": "v1", "kind": "Config", "current-context": "sandbox",
-        "clusters": [{"name": "sandbox", "cluster": {"server": api_url}}],
+        "clusters": [{"name": "sandbox", "cluster": {
+            "server": api_url, "certificate-authority-data": base64.b64encode(ca_pem.encode()).decode()}}],
         "users": [{"name": "sandbox-admin", "user": {"token": token}}],
         "contexts": [{"name": "sandbox", "context": {"cluster": "sandbox", "user": "sandbox-admin",
                                                      "namespace": "ml"}}],
@@ -146,7 +149,7 @@ async def serve(state_dir: Path, litellm_bin: str) -> None:
     import yaml
     from aiohttp import web
 
-    from . import apiserver, providers, seed
+    from . import apiserver, providers, seed, tls
     from .cluster import Cluster
     from .store import ApiError, Store
 
@@ -165,24 +168,26 @@ async def serve(state_dir: Path, litellm_bin: str) -> None:
         def pod_log(self, namespace, pod, container, tail_lines):
             return self.cluster.pod_log(namespace, pod, container, tail_lines)
 
-    async def start(app: web.Application) -> tuple[web.AppRunner, str]:
+    async def start(app: web.Application, ssl_context=None) -> tuple[web.AppRunner, str]:
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
+        site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context)
         await site.start()
-        return runner, f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+        scheme = "https" if ssl_context else "http"
+        return runner, f"{scheme}://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
 
     token = secrets.token_urlsafe(32)
     store = Store()
     cluster = Cluster(store, state_dir, litellm_bin)
     provider_runner, providers_url = await start(providers.build_app(state_dir))
-    api_runner, api_url = await start(apiserver.build_app(store, token, Hooks(cluster)))
+    ssl_context, ca_pem = tls.make_server_tls(state_dir / "pki")
+    api_runner, api_url = await start(apiserver.build_app(store, token, Hooks(cluster)), ssl_context)
     generated = seed.seed(store, providers_url)
     valid_keys = {provider: [key] for provider, key in seed.DEMO_PROVIDER_KEYS.items()}
     valid_keys["openai"] = [generated["OPENAI_API_KEY"]]
     (state_dir / "valid-keys.json").write_text(json.dumps(valid_keys, indent=2) + "\n")
     (state_dir / "providers-url").write_text(providers_url + "\n")
-    _write_private(state_dir / "kubeconfig", yaml.safe_dump(kubeconfig(api_url, token), sort_keys=False))
+    _write_private(state_dir / "kubeconfig", yaml.safe_dump(kubeconfig(api_url, token, ca_pem), sort_keys=False))
     (state_dir / "api-url").write_text(api_url + "\n")
 
     stop = asyncio.Event()

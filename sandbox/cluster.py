@@ -480,13 +480,8 @@ class Cluster:
 
     def terminate_pod(self, pod: dict) -> None:
         """Graceful deletion: mark terminating, leave the endpoints, then stop."""
-        current = self.store.get("pods", pod["metadata"]["namespace"], pod["metadata"]["name"])
-        if current is None or _pod_terminating(current):
-            return
-        current["metadata"]["deletionTimestamp"] = now_rfc3339()
-        current["metadata"]["deletionGracePeriodSeconds"] = current["spec"].get(
-            "terminationGracePeriodSeconds", 30)
-        self.store.update("pods", current["metadata"]["namespace"], current)
+        self.store.mark_deleting("pods", pod["metadata"]["namespace"], pod["metadata"]["name"],
+                                 pod["spec"].get("terminationGracePeriodSeconds", 30))
 
     # -- kubelet ---------------------------------------------------------
     async def reconcile_pods(self) -> None:

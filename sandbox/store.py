@@ -72,7 +72,7 @@ class Event:
     obj: dict
 
 
-@dataclass
+@dataclass(eq=False)  # watchers are compared and hashed by identity
 class Watcher:
     resource: str
     namespace: str | None
@@ -192,6 +192,17 @@ class Store:
         self._objects[key] = new
         self._emit("MODIFIED", resource, namespace, new)
         return copy.deepcopy(new)
+
+    def mark_deleting(self, resource: str, namespace: str, name: str, grace_seconds: int) -> dict | None:
+        """Graceful deletion: set deletionTimestamp; the kubelet removes the object later."""
+        current = self._objects.get((resource, namespace, name))
+        if current is None or current["metadata"].get("deletionTimestamp"):
+            return copy.deepcopy(current) if current else None
+        current["metadata"]["deletionTimestamp"] = now_rfc3339()
+        current["metadata"]["deletionGracePeriodSeconds"] = grace_seconds
+        current["metadata"]["resourceVersion"] = str(self._next_rv())
+        self._emit("MODIFIED", resource, namespace, current)
+        return copy.deepcopy(current)
 
     def delete(self, resource: str, namespace: str, name: str, dry_run: bool = False) -> dict:
         key = (resource, namespace, name)
