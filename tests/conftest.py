@@ -1,0 +1,177 @@
+"""Fixtures shared by the sandbox and integration tests.
+
+``sandbox`` starts a fresh sandbox cluster (the story's before state, a real
+LiteLLM pod) per test module in its own state directory, so that tests never
+touch a sandbox the developer has running in .sandbox/, and stops it afterwards.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import ssl
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+KUBECTL = os.environ.get("KUBECTL", "/usr/bin/kubectl")
+LITELLM_BIN = REPO_ROOT / ".venv-litellm" / "bin" / "litellm"
+
+
+class Sandbox:
+    """A running sandbox and the real clients to talk to it."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self.kubeconfig = state_dir / "kubeconfig"
+        self.url = (state_dir / "litellm-url").read_text().strip()
+        self.api_url = (state_dir / "api-url").read_text().strip()
+        self.providers_url = (state_dir / "providers-url").read_text().strip()
+        self.token = yaml.safe_load(self.kubeconfig.read_text())["users"][0]["user"]["token"]
+        # The API server speaks TLS with the sandbox's own CA (kubectl sends no token over HTTP).
+        self.api_ssl = ssl.create_default_context(cafile=str(state_dir / "pki" / "ca.crt"))
+
+    def kubectl(self, *args: str, check: bool = True, input: str | None = None,
+                timeout: float = 120) -> subprocess.CompletedProcess:
+        result = subprocess.run([KUBECTL, "--kubeconfig", str(self.kubeconfig), *args],
+                                capture_output=True, text=True, input=input, timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed ({result.returncode}):\n"
+                                 f"{result.stdout}\n{result.stderr}")
+        return result
+
+    def get(self, kind: str, name: str, namespace: str = "ml") -> dict:
+        return json.loads(self.kubectl("-n", namespace, "get", kind, name, "-o", "json").stdout)
+
+    def secret_value(self, key: str, name: str = "litellm-secrets") -> str:
+        return base64.b64decode(self.get("secret", name)["data"][key]).decode()
+
+    @property
+    def master_key(self) -> str:
+        return self.secret_value("LITELLM_MASTER_KEY")
+
+    def http(self, method: str, path: str, body: dict | None = None, key: str | None = None,
+             timeout: float = 30) -> tuple[int, dict | str]:
+        """One request to LiteLLM through the service endpoint."""
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.url + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        if key:
+            request.add_header("Authorization", f"Bearer {key}")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                raw = response.read().decode()
+                status = response.status
+        except urllib.error.HTTPError as err:
+            raw, status = err.read().decode(), err.code
+        try:
+            return status, json.loads(raw)
+        except ValueError:
+            return status, raw
+
+    def chat(self, model: str, key: str | None = None, timeout: float = 30) -> tuple[int, dict | str]:
+        return self.http("POST", "/v1/chat/completions",
+                         {"model": model, "messages": [{"role": "user", "content": "Say hello"}]},
+                         key=key or self.master_key, timeout=timeout)
+
+    def provider_requests(self) -> list[dict]:
+        path = self.state_dir / "provider-requests.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    def pods(self) -> list[dict]:
+        return json.loads(self.kubectl("-n", "ml", "get", "pods", "-o", "json").stdout)["items"]
+
+    def rollout_status(self, timeout: str = "120s", check: bool = True) -> subprocess.CompletedProcess:
+        return self.kubectl("-n", "ml", "rollout", "status", "deployment/litellm", f"--timeout={timeout}",
+                            check=check, timeout=300)
+
+
+def sandbox_command(command: str, state_dir: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sandbox", command, "--state-dir", str(state_dir)],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def sandbox_cli():
+    """``python -m sandbox COMMAND --state-dir DIR`` as a function."""
+    return sandbox_command
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory):
+    if not LITELLM_BIN.exists():
+        pytest.fail(f"{LITELLM_BIN} is missing: run `make setup`")
+    state_dir = tmp_path_factory.mktemp("sandbox")
+    started = time.monotonic()
+    result = sandbox_command("up", state_dir)
+    if result.returncode != 0:
+        pytest.fail(f"sandbox did not start:\n{result.stdout}\n{result.stderr}")
+    box = Sandbox(state_dir)
+    box.start_seconds = time.monotonic() - started
+    yield box
+    sandbox_command("down", state_dir)
+
+
+class PlaybookRun:
+    """The outcome of one ansible-playbook run, with every task's result by name."""
+
+    def __init__(self, completed: subprocess.CompletedProcess, json_output: bool) -> None:
+        self.rc = completed.returncode
+        self.stdout = completed.stdout
+        self.stderr = completed.stderr
+        self.results: dict[str, dict] = {}
+        if json_output:
+            report = json.loads(self.stdout[self.stdout.index("{"):])
+            for play in report["plays"]:
+                for task in play["tasks"]:
+                    self.results[task["task"]["name"]] = task["hosts"].get("localhost", {})
+
+    def __getitem__(self, task_name: str) -> dict:
+        return self.results[task_name]
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+@pytest.fixture
+def run_playbook(sandbox):
+    """Run tasks (a list of dicts) on localhost against the sandbox through ansible-playbook.
+
+    ``json_output=True`` (the default) uses the ansible.posix.json callback so
+    every task's registered result can be asserted on; pass ``False`` with a
+    verbosity to read what a user would see.
+    """
+
+    def run(tasks: list[dict], *, check: bool = False, diff: bool = False, verbosity: int = 0,
+            json_output: bool = True, extra_args: tuple[str, ...] = ()) -> PlaybookRun:
+        playbook = sandbox.state_dir / f"play-{time.monotonic_ns()}.yml"
+        playbook.write_text(yaml.safe_dump([{"name": "Test", "hosts": "localhost", "gather_facts": False,
+                                             "tasks": tasks}], sort_keys=False))
+        env = dict(os.environ, K8S_AUTH_KUBECONFIG=str(sandbox.kubeconfig),
+                   ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+                   ANSIBLE_PYTHON_INTERPRETER=str(REPO_ROOT / ".venv" / "bin" / "python"))
+        if json_output:
+            env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.posix.json"
+        args = [str(REPO_ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+                str(playbook), *extra_args]
+        if check:
+            args.append("--check")
+        if diff:
+            args.append("--diff")
+        if verbosity:
+            args.append("-" + "v" * verbosity)
+        completed = subprocess.run(args, capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=600)
+        return PlaybookRun(completed, json_output)
+
+    return run
