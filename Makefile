@@ -7,15 +7,19 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 LITELLM_VENV := .venv-litellm
-SANDBOX_DIR ?= .sandbox
+SANDBOX_DIR ?= $(CURDIR)/.sandbox
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export SANDBOX_DIR
 
-.PHONY: help setup sandbox-up sandbox-down sandbox-status test test-unit test-sandbox clean
+.PHONY: help demo setup sandbox-up sandbox-down sandbox-status test test-unit test-sandbox clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+demo: sandbox-up ## set up, start the sandbox, run site.yml, show what it did
+	$(VENV)/bin/ansible-playbook playbooks/site.yml
+	$(VENV)/bin/python -m sandbox.demo_summary --state-dir $(SANDBOX_DIR)
 
 setup: $(VENV)/.installed $(LITELLM_VENV)/.installed ## create both virtual environments (idempotent)
 

@@ -187,6 +187,9 @@ async def serve(state_dir: Path, litellm_bin: str) -> None:
     valid_keys["openai"] = [generated["OPENAI_API_KEY"]]
     (state_dir / "valid-keys.json").write_text(json.dumps(valid_keys, indent=2) + "\n")
     (state_dir / "providers-url").write_text(providers_url + "\n")
+    # What an inventory needs to point provider models at the fakes (api_base per provider).
+    (state_dir / "provider-api-bases.json").write_text(json.dumps(
+        {name: providers.api_base(providers_url, name) for name in ("groq", "gemini", "mistral")}, indent=2))
     _write_private(state_dir / "kubeconfig", yaml.safe_dump(kubeconfig(api_url, token, ca_pem), sort_keys=False))
     (state_dir / "api-url").write_text(api_url + "\n")
 

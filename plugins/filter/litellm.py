@@ -1,0 +1,29 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, homelab.litellm developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters the litellm role uses to turn provider presets into LiteLLM model entries."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.homelab.litellm.plugins.module_utils import _presets
+
+
+def preset_models(presets, providers, api_base=None, limits=None, extra_models=()):
+    try:
+        return _presets.preset_models(presets, providers, api_base=api_base, limits=limits,
+                                      extra_models=extra_models or ())
+    except _presets.PresetError as err:
+        raise AnsibleFilterError(str(err))
+
+
+class FilterModule:
+    """homelab.litellm filters."""
+
+    def filters(self):
+        return {
+            "preset_models": preset_models,
+            "model_env_vars": _presets.model_env_vars,
+            "duplicate_model_names": _presets.duplicate_names,
+        }

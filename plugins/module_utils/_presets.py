@@ -1,0 +1,109 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, homelab.litellm developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Internal to homelab.litellm, not a public API: provider presets -> LiteLLM model entries.
+
+A preset is data (the role's ``litellm_provider_presets``)::
+
+    groq:
+      prefix: groq/              # LiteLLM's provider prefix
+      env_var: GROQ_API_KEY      # the Secret key LiteLLM reads the API key from
+      limits: {rpm: 30, tpm: 12000, rpd: 1000}     # provider default (free tier)
+      models:
+        - id: llama-3.3-70b-versatile
+          limits: {rpm: 30, tpm: 12000, rpd: 1000} # per model, wins over the provider's
+
+Only ``rpm`` and ``tpm`` are LiteLLM ``litellm_params``; ``rpd`` has no LiteLLM
+equivalent and is kept as information in ``model_info``.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+LITELLM_LIMIT_KEYS = ("rpm", "tpm")
+ENV_REFERENCE = re.compile(r"^os\.environ/([A-Za-z_][A-Za-z0-9_]*)$")
+
+
+class PresetError(ValueError):
+    """A preset or an override that cannot produce a valid model entry."""
+
+
+def _limits(preset, model, overrides):
+    limits = dict(preset.get("limits") or {})
+    limits.update(model.get("limits") or {})
+    limits.update(overrides or {})
+    return {k: v for k, v in limits.items() if v is not None}
+
+
+def preset_models(presets, providers, api_base=None, limits=None, extra_models=()):
+    """LiteLLM-native ``model_list`` entries for the enabled providers, then ``extra_models``.
+
+    ``api_base`` maps a provider name to an ``api_base`` for all its models (a
+    gateway, or the sandbox's fake providers). ``limits`` maps a provider name
+    or a model name to limit overrides. An entry of ``extra_models`` with the
+    ``model_name`` of a preset model replaces it in place; other extra entries
+    are appended in order.
+    """
+    api_base = api_base or {}
+    limits = limits or {}
+    unknown = sorted(set(providers) - set(presets))
+    if unknown:
+        raise PresetError("litellm_providers: no preset for %s (known: %s); add one to "
+                          "litellm_provider_presets or list its models in litellm_parallel_models"
+                          % (", ".join(unknown), ", ".join(sorted(presets))))
+    unknown_bases = sorted(set(api_base) - set(presets))
+    if unknown_bases:
+        raise PresetError("litellm_provider_api_base: unknown provider %s (known: %s)"
+                          % (", ".join(unknown_bases), ", ".join(sorted(presets))))
+    entries = []
+    for provider in providers:
+        preset = presets[provider]
+        for field in ("prefix", "env_var", "models"):
+            if not preset.get(field):
+                raise PresetError("litellm_provider_presets.%s.%s is required" % (provider, field))
+        for model in preset["models"]:
+            name = preset["prefix"] + model["id"]
+            model_limits = _limits(preset, model, dict(limits.get(provider) or {}, **(limits.get(name) or {})))
+            params = {"model": name, "api_key": "os.environ/" + preset["env_var"]}
+            if api_base.get(provider):
+                params["api_base"] = api_base[provider]
+            params.update({k: model_limits[k] for k in LITELLM_LIMIT_KEYS if k in model_limits})
+            entry = {"model_name": name, "litellm_params": params}
+            if "rpd" in model_limits:
+                entry["model_info"] = {"free_tier_rpd": model_limits["rpd"]}
+            entries.append(entry)
+    by_name = {entry["model_name"]: index for index, entry in enumerate(entries)}
+    for extra in extra_models:
+        if not isinstance(extra, dict) or "model_name" not in extra:
+            raise PresetError("litellm_parallel_models: every entry needs a model_name (got %r)"
+                              % (extra if not isinstance(extra, dict) else sorted(extra)))
+        if extra["model_name"] in by_name:
+            entries[by_name[extra["model_name"]]] = copy.deepcopy(extra)
+        else:
+            by_name[extra["model_name"]] = len(entries)
+            entries.append(copy.deepcopy(extra))
+    return entries
+
+
+def model_env_vars(models):
+    """Sorted names of the environment variables the entries' litellm_params reference."""
+    names = set()
+    for entry in models:
+        for value in ((entry or {}).get("litellm_params") or {}).values():
+            match = ENV_REFERENCE.match(value) if isinstance(value, str) else None
+            if match:
+                names.add(match.group(1))
+    return sorted(names)
+
+
+def duplicate_names(models):
+    """Model names that occur more than once, sorted."""
+    seen, duplicates = set(), set()
+    for entry in models:
+        name = (entry or {}).get("model_name")
+        if name in seen:
+            duplicates.add(name)
+        seen.add(name)
+    return sorted(duplicates)
