@@ -48,6 +48,11 @@ def preset_models(presets, providers, api_base=None, limits=None, extra_models=(
     """
     api_base = api_base or {}
     limits = limits or {}
+    if isinstance(providers, (str, bytes)) or not isinstance(providers, (list, tuple)):
+        raise PresetError("litellm_providers must be a list of provider names, e.g. [groq, gemini] (got %r)"
+                          % (providers,))
+    if not isinstance(presets, dict):
+        raise PresetError("litellm_provider_presets must be a mapping of provider name to preset")
     unknown = sorted(set(providers) - set(presets))
     if unknown:
         raise PresetError("litellm_providers: no preset for %s (known: %s); add one to "

@@ -55,6 +55,8 @@ def test_extra_models_replace_presets_by_name_and_append_others():
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"providers": ["cohere"]}, "litellm_providers: no preset for cohere"),
+    ({"providers": "groq"}, "litellm_providers must be a list"),
+    ({"providers": 5}, "litellm_providers must be a list"),
     ({"providers": ["groq"], "api_base": {"grok": "x"}}, "litellm_provider_api_base: unknown provider grok"),
     ({"providers": ["groq"], "extra_models": [{"litellm_params": {}}]}, "every entry needs a model_name"),
 ])
