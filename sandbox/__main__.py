@@ -161,7 +161,8 @@ async def serve(state_dir: Path, litellm_bin: str) -> None:
 
         async def service_proxy(self, request, namespace, service, port, path):
             try:
-                return await self.cluster.forward(request, namespace, service, port, path)
+                return await self.cluster.forward(request, namespace, service, port, path,
+                                                  strip_authorization=True)
             except ApiError as err:
                 return web.json_response(err.status(), status=err.code)
 

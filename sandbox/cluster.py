@@ -856,7 +856,8 @@ class Cluster:
         entry = self.service_listeners.get((ns, name, port))
         return f"http://127.0.0.1:{entry[1]}" if entry else None
 
-    async def forward(self, request: web.Request, ns: str, name: str, port: str, path: str) -> web.StreamResponse:
+    async def forward(self, request: web.Request, ns: str, name: str, port: str, path: str,
+                      strip_authorization: bool = False) -> web.StreamResponse:
         """Forward one HTTP request to a ready endpoint of a service (round robin).
 
         Like a proxy with connect-failure retries, a connection refused by a pod
@@ -873,6 +874,10 @@ class Cluster:
             raise ApiError(503, "ServiceUnavailable", f'no service port "{port}" on service "{name}"')
         body = await request.read()
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_HEADERS}
+        if strip_authorization:
+            # The API server consumes the Kubernetes credentials and, like
+            # kube-apiserver, does not pass them on to the proxied service.
+            headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
         endpoints = self.ready_endpoints(ns, service, spec_port)
         if not endpoints:
             raise ApiError(503, "ServiceUnavailable", f'no endpoints available for service "{name}"')

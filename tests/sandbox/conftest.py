@@ -1,0 +1,123 @@
+"""Fixtures for the sandbox tests.
+
+``apiserver`` runs the sandbox API server alone (a Store and ``build_app``, no
+controller) on a free 127.0.0.1 port, in a background thread with its own event
+loop, so that real clients (kubectl, the kubernetes Python client, ansible) can
+talk to it from the test process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+import secrets
+import socket
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+import requests
+import yaml
+from aiohttp import web
+
+from sandbox.__main__ import kubeconfig as kubeconfig_for
+from sandbox.apiserver import build_app
+from sandbox.store import Store
+from sandbox.tls import make_server_tls
+
+KUBECTL = os.environ.get("KUBECTL", "/usr/bin/kubectl")
+
+
+@dataclass
+class RunningApiServer:
+    """Where the API server listens, and helpers to drive it from tests."""
+
+    url: str
+    token: str
+    kubeconfig: Path
+    store: Store
+    loop: asyncio.AbstractEventLoop
+    ca_file: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run ``fn`` on the server's event loop and return its result.
+
+        The Store is not thread-safe and wakes watchers through asyncio queues,
+        so tests must change it from the loop's thread, as the controller does.
+        """
+        async def run() -> Any:
+            return fn(*args, **kwargs)
+        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(timeout=10)
+
+    def request(self, method: str, path: str, *, token: str | None = None,
+                **kwargs: Any) -> requests.Response:
+        """One raw HTTP request, authenticated with the server's token unless told otherwise."""
+        headers = {"Authorization": f"Bearer {self.token if token is None else token}",
+                   **kwargs.pop("headers", {})}
+        return requests.request(method, self.url + path, headers=headers, verify=str(self.ca_file),
+                                timeout=kwargs.pop("timeout", 10), **kwargs)
+
+    def kubectl_command(self, *args: str, kubeconfig: Path | None = None) -> list[str]:
+        return [KUBECTL, "--kubeconfig", str(kubeconfig or self.kubeconfig), *args]
+
+    def kubectl(self, *args: str, input: str | None = None, check: bool = True,
+                kubeconfig: Path | None = None, timeout: float = 30) -> subprocess.CompletedProcess:
+        """Run the real kubectl against this server; output is text."""
+        result = subprocess.run(self.kubectl_command(*args, kubeconfig=kubeconfig),
+                                input=input, capture_output=True, text=True, env=self.env,
+                                timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed ({result.returncode}):\n"
+                                 f"{result.stdout}{result.stderr}")
+        return result
+
+
+@pytest.fixture(scope="session")
+def apiserver(tmp_path_factory) -> RunningApiServer:
+    """The API server alone, seeded with namespace ``ml``; shared by the session."""
+    workdir = tmp_path_factory.mktemp("apiserver")
+    store = Store()
+    store.create("namespaces", "", {"apiVersion": "v1", "kind": "Namespace",
+                                    "metadata": {"name": "ml"}, "status": {"phase": "Active"}})
+    token = secrets.token_hex(16)
+    ssl_context, ca_pem = make_server_tls(workdir / "pki")
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(build_app(store, token), access_log=None)
+    started: concurrent.futures.Future = concurrent.futures.Future()
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(runner.setup())
+            loop.run_until_complete(web.SockSite(runner, sock, ssl_context=ssl_context).start())
+        except BaseException as err:  # report start-up failures to the test thread
+            started.set_exception(err)
+            return
+        started.set_result(None)
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, name="sandbox-apiserver", daemon=True)
+    thread.start()
+    started.result(timeout=10)
+
+    url = f"https://127.0.0.1:{port}"
+    kubeconfig = workdir / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump(kubeconfig_for(url, token, ca_pem)))
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig), "K8S_AUTH_KUBECONFIG": str(kubeconfig),
+           # kubectl's discovery cache would otherwise collect under ~/.kube/cache.
+           "KUBECACHEDIR": str(workdir / "kube-cache")}
+    yield RunningApiServer(url, token, kubeconfig, store, loop, workdir / "pki" / "ca.crt", env)
+
+    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=30)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(timeout=10)
+    loop.close()
