@@ -1,0 +1,423 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, homelab.litellm developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: litellm_verify
+short_description: Prove that a LiteLLM proxy is ready and serves the expected models
+version_added: 0.1.0
+author:
+  - homelab.litellm developers
+description:
+  - Waits until LiteLLM answers C(/health/readiness) with 200, lists C(/v1/models) with the
+    master key and compares it with O(expected_models), then sends one tiny chat request
+    (C(Say hello), C(max_tokens) 16) to each of O(smoke_models) and checks that it answers with a
+    non-empty message within O(max_latency) seconds.
+  - Only C(/health/readiness), C(/v1/models) and C(/v1/chat/completions) are ever requested.
+    C(/health) is never called, because it sends a request to every configured model and spends
+    free-tier quota.
+  - Each smoke result gets a class.
+    V(ok) answered within O(max_latency).
+    V(slow) answered, but later than O(max_latency).
+    V(key_rejected) LiteLLM routed the request to the provider and the provider refused the key;
+    reported as C(routes, key rejected) with the provider's own message.
+    V(not_routed) LiteLLM serves no model of that name.
+    V(rate_limited) HTTP 429 from the provider or from LiteLLM's own limits, or a cooldown longer
+    than the module waits.
+    V(provider_error) any other provider failure (5xx, a retired model, an empty answer).
+    V(unreachable) LiteLLM itself did not answer, the Kubernetes service proxy failed, or LiteLLM
+    rejected the master key; the message says which.
+  - After a provider failure LiteLLM holds the model in cooldown (5 seconds by default) and
+    answers HTTP 429 without asking the provider. The module then waits that long once (up to 15
+    seconds) and asks again, so that the result names the real cause.
+  - LiteLLM is reached through the Kubernetes API server's service proxy, so nothing but
+    Kubernetes credentials is needed; or directly at O(url).
+  - The master key is read from the Secret LiteLLM loads (O(secret), O(master_key_name)) and is
+    never returned or shown. Every value of that Secret, and anything shaped like a key or a
+    bearer token, is removed from the returned messages.
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads, so it runs completely in check mode and never reports a change.
+  diff_mode:
+    support: none
+    details: Read-only; there is nothing to diff.
+  platform:
+    platforms: all
+options:
+  namespace:
+    description: Namespace of the LiteLLM Service and Secret.
+    type: str
+    required: true
+  service:
+    description: Name of the LiteLLM Service.
+    type: str
+    default: litellm
+  port:
+    description: Port of the LiteLLM Service.
+    type: int
+    default: 4000
+  url:
+    description:
+      - Reach LiteLLM at this base URL (for example V(https://litellm.example.com)) instead of
+        through the Kubernetes API server's service proxy.
+      - O(validate_certs) and O(ca_cert) apply to this URL too.
+    type: str
+  secret:
+    description: Name of the Secret that holds the master key.
+    type: str
+    default: litellm-secrets
+  master_key_name:
+    description: Key of O(secret) whose value is the LiteLLM master key.
+    type: str
+    default: LITELLM_MASTER_KEY
+  master_key:
+    description:
+      - The LiteLLM master key, for keys kept outside the Secret. O(secret) is then not read.
+      - With O(url) and O(master_key) the module needs no Kubernetes access at all.
+    type: str
+  expected_models:
+    description: Model names that C(/v1/models) must list. Names LiteLLM serves beyond these are
+      reported in RV(extra_models), not an error.
+    type: list
+    elements: str
+    default: []
+  smoke_models:
+    description: Model names to send one tiny chat request each. Each request goes to the
+      provider and counts against its quota.
+    type: list
+    elements: str
+    default: []
+  max_latency:
+    description: Seconds within which each smoke request must be answered.
+    type: float
+    default: 5.0
+  readiness_timeout:
+    description: Seconds to wait for C(/health/readiness) to answer 200.
+    type: int
+    default: 60
+  request_timeout:
+    description: Seconds to wait for one answer of any request.
+    type: int
+    default: 30
+  fail_on_error:
+    description:
+      - Fail when LiteLLM is not ready, an expected model is missing or any smoke result is not
+        V(ok). With V(false), only report (see RV(passed) and RV(summary)).
+    type: bool
+    default: true
+requirements:
+  - kubernetes >= 24.2.0 (not needed with O(url) and O(master_key))
+notes:
+  - Through the service proxy the master key travels in LiteLLM's C(x-litellm-api-key) header,
+    because the API server consumes the C(Authorization) header for the Kubernetes credentials.
+    Directly at O(url) it is sent as C(Authorization) C(Bearer).
+  - Latencies through the service proxy include the hop through the API server.
+seealso:
+  - module: homelab.litellm.litellm_config
+  - module: homelab.litellm.litellm_secret
+  - module: homelab.litellm.litellm_rollout
+"""
+
+EXAMPLES = r"""
+- name: Prove LiteLLM serves the parallel models and Groq answers within 5 seconds
+  homelab.litellm.litellm_verify:
+    namespace: ml
+    expected_models:
+      - vllm-qwen
+      - groq/llama-3.3-70b-versatile
+      - mistral/mistral-small-latest
+    smoke_models:
+      - groq/llama-3.3-70b-versatile
+    max_latency: 5
+
+- name: Check through the ingress instead of the API server, report without failing
+  homelab.litellm.litellm_verify:
+    namespace: ml
+    url: https://litellm.home.example.com
+    expected_models: "{{ litellm_models | map(attribute='model_name') }}"
+    fail_on_error: false
+  register: litellm_verify
+
+- name: Show what failed
+  ansible.builtin.debug:
+    msg: "{{ litellm_verify.summary }}"
+  when: not litellm_verify.passed
+"""
+
+RETURN = r"""
+passed:
+  description: Whether every check passed (ready, no missing model, every smoke result V(ok)).
+    With O(fail_on_error=false) this is the verdict; Ansible's own C(failed) is then false.
+  returned: always
+  type: bool
+  sample: true
+summary:
+  description: One line naming each failing check and each failing model with its class, or a
+    short success note.
+  returned: always
+  type: str
+  sample: "groq/llama-3.3-70b-versatile: key_rejected (routes, key rejected: Groq says \"Invalid API Key\")"
+via:
+  description: How LiteLLM was reached, V(service_proxy) or V(url).
+  returned: always
+  type: str
+  sample: service_proxy
+ready:
+  description: Whether C(/health/readiness) answered 200 within O(readiness_timeout).
+  returned: always
+  type: bool
+  sample: true
+readiness_seconds:
+  description: Seconds until C(/health/readiness) answered 200, or waited in vain.
+  returned: always
+  type: float
+  sample: 0.012
+models:
+  description: Model names C(/v1/models) lists, in LiteLLM's order (empty when it could not be read).
+  returned: always
+  type: list
+  elements: str
+  sample: [vllm-qwen, ollama-qwen, openai-gpt4o, groq/llama-3.3-70b-versatile]
+missing_models:
+  description: Names of O(expected_models) that C(/v1/models) does not list (all of them when the
+    list could not be read).
+  returned: always
+  type: list
+  elements: str
+  sample: []
+extra_models:
+  description: Names C(/v1/models) lists that are not in O(expected_models).
+  returned: always
+  type: list
+  elements: str
+  sample: [ollama-qwen]
+models_error:
+  description: Why C(/v1/models) could not be read, or null.
+  returned: always
+  type: str
+  sample: null
+smoke:
+  description: One result per O(smoke_models) entry.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    model:
+      description: The model name asked.
+      type: str
+      sample: groq/llama-3.3-70b-versatile
+    status:
+      description: The class of the result.
+      type: str
+      choices: [ok, slow, key_rejected, not_routed, rate_limited, provider_error, unreachable]
+      sample: ok
+    http_status:
+      description: HTTP status of the answer, null when nothing answered.
+      type: int
+      sample: 200
+    latency:
+      description: Seconds from sending the request to the whole answer.
+      type: float
+      sample: 0.412
+    message:
+      description: What happened, trimmed, with keys and bearer tokens removed.
+      type: str
+      sample: answered in 0.41s
+    answer:
+      description: The first 200 characters of the model's reply.
+      type: str
+      sample: Hello! How can I help you today?
+    served_by:
+      description: The model LiteLLM names in the answer; differs from C(model) when a fallback
+        answered instead.
+      type: str
+      sample: groq/llama-3.3-70b-versatile
+"""
+
+import base64
+import json
+import socket
+import time
+import traceback
+from urllib.error import HTTPError, URLError
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.urls import Request, make_context
+
+from ansible_collections.homelab.litellm.plugins.module_utils import _k8s
+from ansible_collections.homelab.litellm.plugins.module_utils import _secret_plan as sp
+from ansible_collections.homelab.litellm.plugins.module_utils import _verify as v
+
+READINESS_POLL_INTERVAL = 1.0
+# LiteLLM's default cooldown is 5 s; a longer one is reported rather than waited out.
+COOLDOWN_WAIT_LIMIT = 15.0
+
+
+def argument_spec():
+    spec = _k8s.k8s_auth_argument_spec()
+    spec.update(
+        namespace=dict(type="str", required=True),
+        service=dict(type="str", default="litellm"),
+        port=dict(type="int", default=4000),
+        url=dict(type="str"),
+        secret=dict(type="str", default="litellm-secrets", no_log=False),
+        master_key_name=dict(type="str", default="LITELLM_MASTER_KEY", no_log=False),
+        master_key=dict(type="str", no_log=True),
+        expected_models=dict(type="list", elements="str", default=[]),
+        smoke_models=dict(type="list", elements="str", default=[]),
+        max_latency=dict(type="float", default=5.0),
+        readiness_timeout=dict(type="int", default=60),
+        request_timeout=dict(type="int", default=30),
+        fail_on_error=dict(type="bool", default=True),
+    )
+    return spec
+
+
+def service_proxy_sender(kube, namespace, service, port):
+    """send(method, path, body, headers, timeout) -> Reply, through the API server's service proxy."""
+    def send(method, path, body, headers, timeout):
+        started = time.monotonic()
+        try:
+            status, data, seconds = kube.service_proxy(namespace, service, port, path, method=method,
+                                                       body=body, headers=headers, timeout=timeout)
+        except Exception as exc:  # urllib3 timeouts and refused connections to the API server
+            return v.Reply(None, b"", time.monotonic() - started,
+                           "Kubernetes API server: %s: %s" % (type(exc).__name__, exc))
+        return v.Reply(status, data, seconds, None)
+    return send
+
+
+def url_sender(base_url, validate_certs, ca_path):
+    """send(method, path, body, headers, timeout) -> Reply, straight to LiteLLM at base_url."""
+    # One TLS context for all requests: building it costs ~20 ms, which would count as latency.
+    # No redirects: one would carry the key to wherever it points.
+    client = Request(context=make_context(cafile=ca_path, validate_certs=validate_certs),
+                     follow_redirects="none")
+
+    def send(method, path, body, headers, timeout):
+        request_headers = dict(headers, Accept="application/json")
+        if body is not None:
+            request_headers["Content-Type"] = "application/json"
+        started = time.monotonic()
+        try:
+            response = client.open(method, base_url.rstrip("/") + path, headers=request_headers,
+                                   data=json.dumps(body) if body is not None else None, timeout=timeout)
+            data = response.read()
+            return v.Reply(response.getcode(), data, time.monotonic() - started, None)
+        except HTTPError as err:
+            data = err.read() if err.fp else b""
+            return v.Reply(err.code, data, time.monotonic() - started, None)
+        except (URLError, socket.timeout, OSError) as err:
+            return v.Reply(None, b"", time.monotonic() - started, "%s: %s" % (type(err).__name__, err))
+    return send
+
+
+def read_master_key(module, kube):
+    """The master key and every value (plain and base64) to scrub from messages."""
+    params = module.params
+    if params["master_key"]:
+        return params["master_key"], {params["master_key"]}
+    namespace, name, key = params["namespace"], params["secret"], params["master_key_name"]
+    secret = kube.get("secrets", namespace, name)
+    if secret is None:
+        module.fail_json(msg="Secret %s/%s not found: set secret (and master_key_name) to where LiteLLM's "
+                             "master key is, or give master_key." % (namespace, name))
+    data = secret.get("data") or {}
+    if not data.get(key):
+        module.fail_json(msg="Secret %s/%s has no key %s (keys: %s): set master_key_name."
+                             % (namespace, name, key, ", ".join(sorted(data)) or "none"))
+    master_key = base64.b64decode(data[key]).decode("utf-8", "replace").strip()
+    return master_key, sp.secret_values(data_b64=data) | {master_key}
+
+
+def wait_ready(send, request, timeout):
+    """Poll readiness until 200 or timeout seconds: (ready, seconds, last reply)."""
+    started = time.monotonic()
+    while True:
+        reply = send(request)
+        elapsed = time.monotonic() - started
+        if v.is_ready(reply) or elapsed >= timeout:
+            return v.is_ready(reply), elapsed, reply
+        time.sleep(min(READINESS_POLL_INTERVAL, timeout - elapsed))
+
+
+def verify(params, send, master_key, via, secrets):
+    """Run the planned requests with send(); return the result dict (no secret in it)."""
+    plan = v.plan_requests(params["smoke_models"])
+    readiness, models_request, smoke_requests = plan[0], plan[1], plan[2:]
+    headers = v.auth_headers(master_key, via)
+
+    def send_planned(request):
+        return send(request.method, request.path, request.body, headers if request.authenticated else {},
+                    params["request_timeout"])
+
+    ready, readiness_seconds, reply = wait_ready(send_planned, readiness, params["readiness_timeout"])
+    readiness_error = None if ready else v.classify_failure(reply, secrets)[1]
+    served, models_error, smoke = [], None, []
+    if ready:
+        reply = send_planned(models_request)
+        listed = v.served_models(reply)
+        if listed is None:
+            models_error = v.classify_failure(reply, secrets)[1]
+        else:
+            served = listed
+        for request in smoke_requests:
+            reply = send_planned(request)
+            waited = v.cooldown_seconds(reply)
+            if waited is not None and waited <= COOLDOWN_WAIT_LIMIT:
+                # A recent failure put the model in cooldown: ask once more to learn the real cause.
+                time.sleep(waited + 0.5)
+                reply = send_planned(request)
+            else:
+                waited = None
+            smoke.append(v.classify_smoke(request.model, reply, params["max_latency"], secrets, waited))
+    else:
+        smoke = [v.not_tried(request.model, "LiteLLM is not ready") for request in smoke_requests]
+
+    missing, extra = v.compare_models(served, params["expected_models"])
+    summary = v.summarize(ready, readiness_error, missing, models_error, smoke)
+    passed = summary is None
+    if passed:
+        summary = "LiteLLM ready; %d models served, %d expected present; %d smoke models ok" % (
+            len(served), len(params["expected_models"]), len(smoke))
+    return dict(changed=False, passed=passed, summary=summary, via=via, ready=ready,
+                readiness_seconds=round(readiness_seconds, 3), models=served, missing_models=missing,
+                extra_models=extra, models_error=models_error, smoke=smoke)
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    params = module.params
+    kube = None
+    if not (params["url"] and params["master_key"]):
+        _k8s.check_libraries(module)
+        kube = _k8s.Kube.from_module(module)
+    try:
+        master_key, secrets = read_master_key(module, kube)
+    except _k8s.KubeError as err:
+        module.fail_json(msg="Kubernetes API error %s %s while reading the master key: %s"
+                             % (err.status, err.reason, err.message), exception=traceback.format_exc())
+    # Ansible then masks these values wherever they might still show up in the output (short
+    # values are left out: masking them would garble ordinary words).
+    module.no_log_values.update(value for value in secrets if len(value) >= 8)
+    if params["url"]:
+        validate_certs = params.get("validate_certs") is not False
+        send, via = url_sender(params["url"], validate_certs, params.get("ca_cert")), v.VIA_URL
+    else:
+        send = service_proxy_sender(kube, params["namespace"], params["service"], params["port"])
+        via = v.VIA_SERVICE_PROXY
+    result = verify(params, send, master_key, via, secrets)
+    if not result["passed"] and params["fail_on_error"]:
+        module.fail_json(msg="LiteLLM verification failed: " + result["summary"], **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
