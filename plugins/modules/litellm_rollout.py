@@ -1,0 +1,369 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, homelab.litellm developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: litellm_rollout
+short_description: Restart a LiteLLM Deployment when its config or keys changed, and wait for it
+version_added: 0.1.0
+author:
+  - homelab.litellm developers
+description:
+  - LiteLLM reads its C(config.yaml) and its environment only at start-up. This module computes a
+    digest of the config and of the Secret keys the config references, and puts it on the
+    Deployment's pod template (annotation C(homelab.litellm/config-digest)). The Deployment
+    controller rolls only when the digest changed (or with O(force=true)).
+  - Then it waits until the rollout is complete (every replica updated and available, no old pod
+    left) and fails fast when a new pod crashes (CrashLoopBackOff, too many restarts, a missing
+    Secret or ConfigMap, an image that cannot be pulled) instead of waiting for the progress
+    deadline. The failure message names the pod, the reason, the exit code and the last lines of
+    its log, with every value of the Secret replaced by C(***).
+  - With O(wait=true) the rollout state is checked also when nothing was restarted, so a broken
+    earlier rollout is reported, not hidden behind C(changed=false).
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+attributes:
+  check_mode:
+    support: full
+    details: Reports C(changed=true) when a restart would happen; patches nothing and does not wait.
+  diff_mode:
+    support: full
+    details: The digest annotation before and after.
+  platform:
+    platforms: all
+options:
+  namespace:
+    description: Namespace of the Deployment, ConfigMap and Secret.
+    type: str
+    required: true
+  name:
+    description: Name of the LiteLLM Deployment.
+    type: str
+    default: litellm
+  configmap:
+    description: Name of the ConfigMap holding LiteLLM's configuration.
+    type: str
+    default: litellm-config
+  config_key:
+    description: Key of the ConfigMap whose value is LiteLLM's C(config.yaml).
+    type: str
+    default: config.yaml
+  secret:
+    description: Name of the Secret LiteLLM loads its environment from.
+    type: str
+    default: litellm-secrets
+  env_vars:
+    description:
+      - Names of the Secret keys whose values go into the digest.
+      - By default every name the config references as C(os.environ/NAME). Keys LiteLLM reads
+        from the environment without a reference (for example C(LITELLM_SALT_KEY)) count only when
+        listed here.
+    type: list
+    elements: str
+  force:
+    description: Restart even when the digest is unchanged.
+    type: bool
+    default: false
+  wait:
+    description: Wait until the rollout is complete, or failed.
+    type: bool
+    default: true
+  timeout:
+    description: Seconds to wait for the rollout.
+    type: int
+    default: 300
+  poll_interval:
+    description:
+      - Seconds between two looks at the Deployment (one GET each). Pods and ReplicaSets are
+        listed only when the Deployment's status looks complete, and every few seconds while a new
+        pod starts, to see it crash.
+    type: float
+    default: 1.0
+  max_restarts:
+    description:
+      - Fail as soon as a container of a new pod has restarted this many times. V(0) switches this
+        check off (a waiting reason such as C(CrashLoopBackOff) still fails the rollout).
+    type: int
+    default: 2
+requirements:
+  - kubernetes >= 24.2.0
+  - ruamel.yaml >= 0.17 (unless O(env_vars) is given)
+notes:
+  - The module does not roll back. With the usual C(maxUnavailable=0) the pods of the previous
+    ReplicaSet keep serving while a new one crashes; restore the previous ConfigMap and Secret
+    (C(<name>-previous), written by M(homelab.litellm.litellm_config) and
+    M(homelab.litellm.litellm_secret)) and run again.
+seealso:
+  - module: homelab.litellm.litellm_config
+  - module: homelab.litellm.litellm_secret
+  - module: homelab.litellm.litellm_verify
+"""
+
+EXAMPLES = r"""
+- name: Restart LiteLLM when its config or keys changed, and wait for it
+  homelab.litellm.litellm_rollout:
+    namespace: ml
+
+- name: Restart anyway, wait at most 10 minutes
+  homelab.litellm.litellm_rollout:
+    namespace: ml
+    force: true
+    timeout: 600
+
+- name: Also restart when LITELLM_SALT_KEY (read without a reference in the config) changes
+  homelab.litellm.litellm_rollout:
+    namespace: ml
+    env_vars: [LITELLM_MASTER_KEY, LITELLM_SALT_KEY, OPENAI_API_KEY, GROQ_API_KEY]
+"""
+
+RETURN = r"""
+restarted:
+  description: Whether the pod template was patched (a new rollout started).
+  returned: always
+  type: bool
+  sample: true
+reason:
+  description: Why, one of V(config or keys changed), V(forced), V(unchanged).
+  returned: always
+  type: str
+  sample: config or keys changed
+digest:
+  description:
+    - The digest of the config and its keys, C(sha256("config=" + sha256(config.yaml) + "\nkeys=" +
+      keys_digest + "\n")) where keys_digest is the SHA-256 over the sorted (name, value) pairs of
+      the referenced Secret keys.
+  returned: always
+  type: str
+  sample: 9c1185a5c5e9fc54612808977ee8f548b2258d31f0e5d0d0b6f4e0c1c2b3a4d5
+previous_digest:
+  description: The digest on the pod template before the run (null when there was none).
+  returned: always
+  type: str
+  sample: null
+env_vars:
+  description: Names of the Secret keys that went into the digest.
+  returned: always
+  type: list
+  elements: str
+  sample: [LITELLM_MASTER_KEY, OPENAI_API_KEY]
+rollout_seconds:
+  description: Seconds from the patch until the rollout was complete.
+  returned: when restarted and O(wait=true) and the rollout completed
+  type: float
+  sample: 17.4
+ready_at:
+  description: When the last new pod became Ready (its Ready condition's lastTransitionTime).
+  returned: when O(wait=true) and the rollout completed
+  type: str
+  sample: "2026-11-26T12:40:03Z"
+revision:
+  description: The Deployment's revision (annotation C(deployment.kubernetes.io/revision)) after the run.
+  returned: always
+  type: str
+  sample: "2"
+deployment:
+  description: Summary of the Deployment's status after the run.
+  returned: always
+  type: dict
+  sample:
+    name: litellm
+    generation: 2
+    observed_generation: 2
+    revision: "2"
+    replicas: 1
+    status_replicas: 1
+    updated_replicas: 1
+    ready_replicas: 1
+    available_replicas: 1
+    unavailable_replicas: 0
+    conditions:
+      - {type: Available, status: "True", reason: MinimumReplicasAvailable, message: ...}
+      - {type: Progressing, status: "True", reason: NewReplicaSetAvailable, message: ...}
+rollout:
+  description: The last assessment of the rollout, V(done), V(progressing) or V(failed), and its message.
+  returned: when O(wait=true) and not in check mode
+  type: dict
+  sample: {state: done, message: deployment litellm successfully rolled out}
+failed_pod:
+  description: Name of the new pod that failed (null when the failure is not a pod's).
+  returned: when the rollout failed
+  type: str
+  sample: litellm-7d9f8b6c5-x2k4q
+wait_seconds:
+  description: Seconds from the start of the wait until the failure was seen.
+  returned: when the rollout failed
+  type: float
+  sample: 14.2
+"""
+
+import datetime
+import time
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.homelab.litellm.plugins.module_utils import _k8s
+from ansible_collections.homelab.litellm.plugins.module_utils import _rollout as rt
+from ansible_collections.homelab.litellm.plugins.module_utils import _secret_plan as sp
+
+# While the Deployment's status is not complete, look at the pods this often to see a crash.
+POD_CHECK_SECONDS = 3.0
+LOG_LINES = 20
+
+
+def argument_spec():
+    spec = _k8s.k8s_auth_argument_spec()
+    spec.update(
+        namespace=dict(type="str", required=True),
+        name=dict(type="str", default="litellm"),
+        configmap=dict(type="str", default="litellm-config"),
+        config_key=dict(type="str", default="config.yaml", no_log=False),
+        secret=dict(type="str", default="litellm-secrets", no_log=False),
+        env_vars=dict(type="list", elements="str"),
+        force=dict(type="bool", default=False),
+        wait=dict(type="bool", default=True),
+        timeout=dict(type="int", default=300),
+        poll_interval=dict(type="float", default=1.0),
+        max_restarts=dict(type="int", default=2),
+    )
+    return spec
+
+
+def read_inputs(module, kube):
+    """The Deployment, the config text and the Secret's data, or a clear failure."""
+    params = module.params
+    namespace = params["namespace"]
+    deployment = kube.get("deployments", namespace, params["name"])
+    if deployment is None:
+        module.fail_json(msg="Deployment %s/%s not found; check namespace and name." % (namespace, params["name"]))
+    configmap = kube.get("configmaps", namespace, params["configmap"])
+    if configmap is None:
+        module.fail_json(msg="ConfigMap %s/%s not found; set configmap to the one LiteLLM reads."
+                             % (namespace, params["configmap"]))
+    data = configmap.get("data") or {}
+    if params["config_key"] not in data:
+        module.fail_json(msg="ConfigMap %s/%s has no key %r (keys: %s); set config_key to the one LiteLLM "
+                             "reads as its config.yaml." % (namespace, params["configmap"], params["config_key"],
+                                                           ", ".join(sorted(data)) or "none"))
+    secret = kube.get("secrets", namespace, params["secret"])
+    return deployment, data[params["config_key"]], secret
+
+
+def wait_for_rollout(module, kube, deadline, clock=time.monotonic, sleep=time.sleep):
+    """Poll until done or failed or the deadline; return (assessment, deployment, pods, replicasets)."""
+    params = module.params
+    namespace, name = params["namespace"], params["name"]
+    last_pod_check = None
+    pods = replicasets = None
+    assessment = rt.Assessment(rt.PROGRESSING, "not looked at yet")
+    while True:
+        deployment = kube.get("deployments", namespace, name)
+        if deployment is None:
+            return rt.Assessment(rt.FAILED, "the Deployment was deleted while waiting"), {}, None, None
+        now = clock()
+        if rt.status_complete(deployment) or last_pod_check is None or now - last_pod_check >= POD_CHECK_SECONDS:
+            selector = rt.selector_string(deployment)
+            pods = kube.list("pods", namespace, label_selector=selector)
+            replicasets = kube.list("replicasets", namespace, label_selector=selector)
+            last_pod_check = now
+            assessment = rt.assess_rollout(deployment, pods, replicasets, params["max_restarts"])
+        else:
+            assessment = rt.assess_rollout(deployment, None, None, params["max_restarts"])
+        if assessment.state != rt.PROGRESSING:
+            return assessment, deployment, pods, replicasets
+        if clock() >= deadline:
+            return (rt.Assessment(rt.FAILED, "not complete after %d s; last seen: %s"
+                                  % (params["timeout"], assessment.message)), deployment, pods, replicasets)
+        sleep(max(params["poll_interval"], 0.05))
+
+
+def pod_log_tail(kube, namespace, pod):
+    # A crashed container's output is in its previous run's log on a real kubelet.
+    return kube.pod_log(namespace, pod, tail_lines=LOG_LINES, previous=True) or \
+        kube.pod_log(namespace, pod, tail_lines=LOG_LINES)
+
+
+def run(module, kube, clock=time.monotonic, sleep=time.sleep):
+    params = module.params
+    namespace, name = params["namespace"], params["name"]
+    deployment, config_text, secret = read_inputs(module, kube)
+    warnings = []
+    secret_data = (secret or {}).get("data") or {}
+    if secret is None:
+        warnings.append("Secret %s/%s not found: the digest counts every referenced key as missing."
+                        % (namespace, params["secret"]))
+    env_vars = sorted(set(params["env_vars"])) if params["env_vars"] is not None else rt.config_env_vars(config_text)
+    missing = rt.missing_env_vars(env_vars, secret_data, deployment)
+    if missing:
+        warnings.append("The config references %s, which neither Secret %s nor the container's env provides: "
+                        "LiteLLM sends those requests without a key (401). Add them with "
+                        "homelab.litellm.litellm_secret." % (", ".join(missing), params["secret"]))
+
+    digest = rt.rollout_digest(config_text, secret_data, env_vars)
+    previous = rt.template_annotations(deployment).get(rt.DIGEST_ANNOTATION)
+    restart, reason = rt.plan_restart(previous, digest, params["force"])
+    result = dict(changed=restart, restarted=False, reason=reason, digest=digest, previous_digest=previous,
+                  env_vars=env_vars, deployment=rt.deployment_summary(deployment),
+                  revision=rt.deployment_summary(deployment)["revision"])
+    if module._diff:
+        header = "%s/%s pod template annotation" % (namespace, name)
+        result["diff"] = dict(before="%s: %s\n" % (rt.DIGEST_ANNOTATION, previous or "(none)"),
+                              after="%s: %s\n" % (rt.DIGEST_ANNOTATION, digest),
+                              before_header=header, after_header=header)
+    if module.check_mode:
+        return result, warnings
+
+    started = clock()
+    if restart:
+        restarted_at = None
+        if reason == rt.REASON_FORCED:
+            restarted_at = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        deployment = kube.patch("deployments", namespace, name, rt.restart_patch(digest, restarted_at))
+        result["restarted"] = True
+        result["deployment"] = rt.deployment_summary(deployment)
+    if not params["wait"]:
+        return result, warnings
+
+    assessment, deployment, pods, replicasets = wait_for_rollout(module, kube, started + params["timeout"],
+                                                                 clock, sleep)
+    elapsed = round(clock() - started, 2)
+    if deployment:
+        result["deployment"] = rt.deployment_summary(deployment)
+        result["revision"] = result["deployment"]["revision"]
+    result["rollout"] = dict(state=assessment.state, message=assessment.message)
+    if assessment.state == rt.DONE:
+        if restart:
+            result["rollout_seconds"] = elapsed
+        result["ready_at"] = rt.ready_at(deployment, pods, replicasets)
+        return result, warnings
+    log_text = pod_log_tail(kube, namespace, assessment.pod) if assessment.pod else ""
+    values = sp.secret_values(data_b64=secret_data)
+    for warning in warnings:
+        module.warn(warning)
+    result["failed_pod"] = assessment.pod
+    result["wait_seconds"] = elapsed
+    module.fail_json(msg=rt.failure_message(namespace, name, assessment, log_text, values), **result)
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    if module.params["env_vars"] is None and rt.YAML is None:
+        module.fail_json(msg=missing_required_lib("ruamel.yaml") + " (or give env_vars)")
+    _k8s.check_libraries(module)
+    kube = _k8s.Kube.from_module(module)
+    try:
+        result, warnings = run(module, kube)
+    except _k8s.KubeError as err:
+        module.fail_json(msg="Kubernetes API error %s %s: %s" % (err.status, err.reason, err.message),
+                         exception=traceback.format_exc())
+    for warning in warnings:
+        module.warn(warning)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
