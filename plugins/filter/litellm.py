@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.homelab.litellm.plugins.module_utils import _presets
+from ansible_collections.homelab.litellm.plugins.module_utils import _presets, _secret_plan
 
 
 def preset_models(presets, providers, api_base=None, limits=None, extra_models=()):
@@ -26,4 +26,7 @@ class FilterModule:
             "preset_models": preset_models,
             "model_env_vars": _presets.model_env_vars,
             "duplicate_model_names": _presets.duplicate_names,
+            "models_using": _presets.models_using,
+            # Messages name the key and the fix, never the value.
+            "api_key_errors": _secret_plan.validate_secret_data,
         }

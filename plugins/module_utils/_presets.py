@@ -103,6 +103,12 @@ def model_env_vars(models):
     return sorted(names)
 
 
+def models_using(models, env_vars):
+    """Names of the models whose litellm_params reference any of ``env_vars``, in order."""
+    wanted = set(env_vars)
+    return [entry["model_name"] for entry in models if wanted.intersection(model_env_vars([entry]))]
+
+
 def duplicate_names(models):
     """Model names that occur more than once, sorted."""
     seen, duplicates = set(), set()

@@ -77,3 +77,11 @@ def test_env_vars_and_duplicates():
               {"model_name": "a", "litellm_params": {"model": "x/c"}}]
     assert presets.model_env_vars(models) == ["A_KEY", "BASE"]
     assert presets.duplicate_names(models) == ["a"]
+
+
+def test_models_using_names_the_models_of_rotated_keys():
+    models = presets.preset_models(PRESETS, ["groq", "mistral"])
+    assert presets.models_using(models, ["MISTRAL_API_KEY"]) == ["mistral/mistral-small-latest"]
+    assert presets.models_using(models, ["GROQ_API_KEY", "OTHER"]) == [
+        "groq/llama-3.3-70b-versatile", "groq/mixtral-8x7b-32768"]
+    assert presets.models_using(models, []) == []
