@@ -13,6 +13,7 @@ import os
 import ssl
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -175,3 +176,43 @@ def run_playbook(sandbox):
         return PlaybookRun(completed, json_output)
 
     return run
+
+
+class Trickle:
+    """A steady request load on LiteLLM; counts every answer that is not a 200."""
+
+    def __init__(self, sandbox: Sandbox, interval: float = 0.1) -> None:
+        self.sandbox = sandbox
+        self.interval = interval
+        self.ok = 0
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        key = self.sandbox.master_key
+        while not self._stop.is_set():
+            try:
+                status, body = self.sandbox.chat("vllm-qwen", key=key, timeout=20)
+            except (urllib.error.URLError, OSError) as err:
+                status, body = 0, str(err)
+            if status == 200:
+                self.ok += 1
+            else:
+                self.failures.append(f"{status}: {str(body)[:200]}")
+            time.sleep(self.interval)
+
+    def __enter__(self) -> "Trickle":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+
+
+@pytest.fixture
+def trickle(sandbox):
+    """``with trickle() as load:`` keeps a steady request load on LiteLLM."""
+    return lambda interval=0.1: Trickle(sandbox, interval)

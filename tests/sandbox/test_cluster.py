@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -30,39 +29,6 @@ model_list:
 general_settings:
   master_key: os.environ/LITELLM_MASTER_KEY
 """
-
-
-class Trickle:
-    """A steady request load on LiteLLM; counts every answer that is not a 200."""
-
-    def __init__(self, sandbox, interval: float = 0.1) -> None:
-        self.sandbox = sandbox
-        self.interval = interval
-        self.ok = 0
-        self.failures: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        key = self.sandbox.master_key
-        while not self._stop.is_set():
-            try:
-                status, body = self.sandbox.chat("vllm-qwen", key=key, timeout=20)
-            except (urllib.error.URLError, OSError) as err:
-                status, body = 0, str(err)
-            if status == 200:
-                self.ok += 1
-            else:
-                self.failures.append(f"{status}: {str(body)[:200]}")
-            time.sleep(self.interval)
-
-    def __enter__(self) -> "Trickle":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
 
 
 def wait_for(predicate, timeout: float, interval: float = 0.5, what: str = "condition"):
@@ -139,9 +105,9 @@ def test_pod_is_a_real_litellm_process(sandbox):
                     "--timeout=10s")
 
 
-def test_rollout_restart_replaces_the_pod_with_no_failed_request(sandbox):
+def test_rollout_restart_replaces_the_pod_with_no_failed_request(sandbox, trickle):
     before = {p["metadata"]["name"] for p in sandbox.pods()}
-    with Trickle(sandbox) as load:
+    with trickle() as load:
         time.sleep(1)
         started = time.monotonic()
         sandbox.kubectl("-n", "ml", "rollout", "restart", "deployment/litellm")
@@ -159,7 +125,7 @@ def test_rollout_restart_replaces_the_pod_with_no_failed_request(sandbox):
     assert deployment["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "2"
 
 
-def test_config_that_crashes_litellm_never_takes_over(sandbox):
+def test_config_that_crashes_litellm_never_takes_over(sandbox, trickle):
     """A bad config: the new pod crash-loops, the rollout times out, the old pod serves on."""
     good = sandbox.get("configmap", "litellm-config")
     sandbox.kubectl("-n", "ml", "patch", "deployment/litellm", "--type=merge",
@@ -167,7 +133,7 @@ def test_config_that_crashes_litellm_never_takes_over(sandbox):
     old_pods = {p["metadata"]["name"] for p in sandbox.pods()}
     bad = {"data": {"config.yaml": BAD_CONFIG}}
     sandbox.kubectl("-n", "ml", "patch", "configmap/litellm-config", "--type=merge", "-p", json.dumps(bad))
-    with Trickle(sandbox, interval=0.25) as load:
+    with trickle(interval=0.25) as load:
         sandbox.kubectl("-n", "ml", "rollout", "restart", "deployment/litellm")
 
         def crashed_pod():
