@@ -55,8 +55,8 @@ options:
     description:
       - LiteLLM-native C(model_list) entries (C(model_name), C(litellm_params), optional
         C(model_info)). Entries are matched by C(model_name).
-      - Credentials must be references such as C(api_key: os.environ/GROQ_API_KEY); put the value
-        in the Secret with M(homelab.litellm.litellm_secret).
+      - "Credentials must be references such as C(api_key: os.environ/GROQ_API_KEY); put the value
+        in the Secret with M(homelab.litellm.litellm_secret)."
       - With O(state=absent), only C(model_name) is needed.
     type: list
     elements: dict
