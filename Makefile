@@ -12,7 +12,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export SANDBOX_DIR
 
-.PHONY: help demo setup sandbox-up sandbox-down sandbox-status test test-unit test-sandbox clean
+.PHONY: help demo setup sandbox-up sandbox-down sandbox-status test test-unit test-sandbox build sanity units lint changelog-lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -49,8 +49,45 @@ test-unit: setup ## pure-logic unit tests
 test-sandbox: setup ## the sandbox proven against real clients
 	$(VENV)/bin/python -m pytest tests/sandbox
 
-test: setup ## the whole test suite (CI runs exactly this)
+test: setup lint changelog-lint sanity units ## the whole test suite (CI runs exactly this)
 	$(VENV)/bin/python -m pytest tests/unit tests/sandbox tests/integration
+
+VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
+TARBALL := build/homelab-litellm-$(VERSION).tar.gz
+# ansible-test runs on a tree laid out as ansible_collections/NAMESPACE/NAME;
+# it is made from the built tarball, so it checks exactly what is shipped.
+AT_ROOT := build/ansible-test/ansible_collections
+AT_TREE := $(AT_ROOT)/homelab/litellm
+KUBERNETES_CORE := $(shell $(VENV)/bin/python -c 'import ansible_collections.kubernetes.core as m; print(list(m.__path__)[0])' 2>/dev/null)
+# ansible-test fetches a pip bootstrap script from the internet; this machine
+# reaches only the package registries, so give it an equivalent one.
+GET_PIP_CACHE := $(HOME)/.ansible/test/cache/get_pip_24_2.py
+
+build: setup ## ansible-galaxy collection build into build/
+	rm -rf build/*.tar.gz
+	mkdir -p build
+	$(VENV)/bin/ansible-galaxy collection build --force --output-path build .
+
+$(AT_TREE): build
+	rm -rf build/ansible-test
+	mkdir -p $(AT_TREE) $(AT_ROOT)/kubernetes
+	tar -xzf $(TARBALL) -C $(AT_TREE)
+	# ansible-test lists files with git; build/ is ignored by this repository.
+	cd $(AT_TREE) && git init -q && git add -A
+	cp -r $(KUBERNETES_CORE) $(AT_ROOT)/kubernetes/core
+	mkdir -p $(dir $(GET_PIP_CACHE)) && cp .ci/get_pip_offline.py $(GET_PIP_CACHE)
+
+sanity: $(AT_TREE) ## ansible-test sanity on the built collection
+	cd $(AT_TREE) && ansible-test sanity --local --python 3.11 --color no
+
+units: $(AT_TREE) ## ansible-test units on the built collection
+	cd $(AT_TREE) && ansible-test units --local --python 3.11 --color no
+
+lint: setup ## ansible-lint, production profile
+	$(VENV)/bin/ansible-lint
+
+changelog-lint: setup ## antsibull-changelog lint
+	$(VENV)/bin/antsibull-changelog lint
 
 clean: sandbox-down ## remove virtual environments and sandbox state
 	rm -rf $(VENV) $(LITELLM_VENV) $(SANDBOX_DIR) .pytest_cache

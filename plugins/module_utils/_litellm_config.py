@@ -494,7 +494,7 @@ def _take_item_comment(container, key):
     token = entry[position]
     if token is None:
         return ""
-    end_of_line, _, following = token.value.partition("\n")
+    end_of_line, _newline, following = token.value.partition("\n")
     if end_of_line:
         token.value = end_of_line + "\n"
     else:
@@ -533,7 +533,7 @@ def _comment_tokens(lines):
 
 def _put_comment_before_first_item(parent, key, lines):
     """Comments above the first item of ``parent[key]`` live on the parent's key entry."""
-    entry, _ = _slot_entry(parent, key)
+    entry, _slot = _slot_entry(parent, key)
     entry[3] = (entry[3] or []) + _comment_tokens(lines)
 
 
@@ -544,7 +544,7 @@ def _put_comment_after_key(mapping, key, lines):
     # ruamel cannot place a comment after an empty last value of the document: there the lines are
     # dropped (only when every entry of a model_list at the end of the file was removed).
     if position + 1 < len(keys):
-        entry, _ = _slot_entry(mapping, keys[position + 1])
+        entry, _slot = _slot_entry(mapping, keys[position + 1])
         entry[1] = _comment_tokens(lines) + (entry[1] or [])
 
 

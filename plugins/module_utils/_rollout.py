@@ -69,8 +69,8 @@ def rollout_digest(config_text, secret_data_b64, env_vars):
     named do not count, so rotating a key the config does not use restarts nothing.
     Usable for any ConfigMap/Secret pair, e.g. the ``-previous`` copies of a rollback.
     """
-    canonical = "config=%s\nkeys=%s\n" % (config_digest(config_text or ""),
-                                         keys_digest(secret_data_b64 or {}, env_vars))
+    canonical = "config=%s\nkeys=%s\n" % (
+        config_digest(config_text or ""), keys_digest(secret_data_b64 or {}, env_vars))
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
@@ -196,8 +196,8 @@ def pod_failure(pod, max_restarts):
         crashing = waiting.get("reason") in FAILED_WAITING_REASONS
         if not crashing and not (max_restarts > 0 and restarts >= max_restarts):
             continue
-        parts = ["pod %s container %s: %s" % (_name(pod), cs.get("name", "?"),
-                                               waiting.get("reason") or "restarted %d times" % restarts)]
+        parts = ["pod %s container %s: %s" % (
+            _name(pod), cs.get("name", "?"), waiting.get("reason") or "restarted %d times" % restarts)]
         if terminated:
             parts.append("last exit code %s (%s)" % (terminated.get("exitCode"), terminated.get("reason") or "?"))
         parts.append("%d restart%s" % (restarts, "" if restarts == 1 else "s"))
@@ -262,8 +262,8 @@ def assess_rollout(deployment, pods, replicasets, max_restarts=2):
         return Assessment(FAILED, failing[1], failing[0])
 
     desired = spec.get("replicas", 1)
-    updated, replicas, available = (status.get(k, 0) for k in ("updatedReplicas", "replicas",
-                                                                 "availableReplicas"))
+    updated, replicas, available = (status.get(k, 0)
+                                    for k in ("updatedReplicas", "replicas", "availableReplicas"))
     if updated < desired:
         return Assessment(PROGRESSING, "%d of %d new replicas have been updated" % (updated, desired))
     if replicas > updated:

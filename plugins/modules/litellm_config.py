@@ -11,7 +11,7 @@ module: litellm_config
 short_description: Merge parallel models into a LiteLLM proxy's ConfigMap
 version_added: 0.1.0
 author:
-  - homelab.litellm developers
+  - homelab.litellm developers (@homelab-litellm)
 description:
   - Merges LiteLLM C(model_list) entries into the C(config.yaml) key of the ConfigMap a LiteLLM
     proxy on Kubernetes reads, keeping the operator's own entries, settings, order and comments.
@@ -30,6 +30,7 @@ description:
   - The module does not restart LiteLLM; see M(homelab.litellm.litellm_rollout).
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
@@ -37,7 +38,9 @@ attributes:
     support: full
     details: The diff is the text of C(config.yaml) before and after.
   platform:
+    support: full
     platforms: all
+    details: Runs on the controller (or any host with kube credentials) and talks to the Kubernetes API.
 options:
   namespace:
     description: Namespace of the ConfigMap.
@@ -269,9 +272,9 @@ def run(module, kube):
                                  % (namespace, name))
         data = configmap.get("data") or {}
         if key not in data:
+            keys = ", ".join(sorted(data)) or "none"
             module.fail_json(msg="ConfigMap %s/%s has no key %r (keys: %s). Set key to the one LiteLLM "
-                                 "reads as its config.yaml." % (namespace, name, key,
-                                                               ", ".join(sorted(data)) or "none"))
+                                 "reads as its config.yaml." % (namespace, name, key, keys))
         try:
             plan = lc.plan_config(data[key], params["models"], state=params["state"],
                                   purge=params["purge"], router_settings=params["router_settings"])
@@ -305,8 +308,8 @@ def run(module, kube):
         result["resource_version"] = written["metadata"]["resourceVersion"]
         return result, warnings
     module.fail_json(msg="ConfigMap %s/%s kept changing under us (%d conflicts in a row); nothing was "
-                         "written. Retry when no other tool is writing it." % (namespace, name,
-                                                                             MAX_CONFLICT_RETRIES))
+                         "written. Retry when no other tool is writing it."
+                         % (namespace, name, MAX_CONFLICT_RETRIES))
 
 
 def main():

@@ -11,7 +11,7 @@ module: litellm_restore
 short_description: Put back the LiteLLM ConfigMap and Secret from their in-cluster copies
 version_added: 0.1.0
 author:
-  - homelab.litellm developers
+  - homelab.litellm developers (@homelab-litellm)
 description:
   - Restores the data of the LiteLLM ConfigMap and/or Secret from the C(<name>-previous) copies that
     M(homelab.litellm.litellm_config) and M(homelab.litellm.litellm_secret) write before every change.
@@ -21,6 +21,7 @@ description:
   - Secret values never appear in the result or the diff, only key names.
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
@@ -28,7 +29,9 @@ attributes:
     support: full
     details: The ConfigMap's text and the names of the Secret keys that change.
   platform:
+    support: full
     platforms: all
+    details: Runs on the controller (or any host with kube credentials) and talks to the Kubernetes API.
 options:
   namespace:
     description: Namespace of the objects.
@@ -135,10 +138,10 @@ def run(module, kube):
             label, keys, before, after = outcome
             restored.append(label)
             secret_keys = keys
-            diff_before += ["# %s\n" % label + "".join("%s: %s\n" % (key, "<present>" if key in before else "<absent>")
-                                                      for key in keys)]
-            diff_after += ["# %s\n" % label + "".join("%s: %s\n" % (key, "<previous value>" if key in after
-                                                                    else "<absent>") for key in keys)]
+            diff_before.append("# %s\n" % label + "".join(
+                "%s: %s\n" % (key, "<present>" if key in before else "<absent>") for key in keys))
+            diff_after.append("# %s\n" % label + "".join(
+                "%s: %s\n" % (key, "<previous value>" if key in after else "<absent>") for key in keys))
     result = dict(changed=bool(restored), restored=restored, secret_keys=secret_keys)
     if module._diff:
         result["diff"] = dict(before="\n".join(diff_before), after="\n".join(diff_after))

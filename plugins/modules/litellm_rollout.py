@@ -11,7 +11,7 @@ module: litellm_rollout
 short_description: Restart a LiteLLM Deployment when its config or keys changed, and wait for it
 version_added: 0.1.0
 author:
-  - homelab.litellm developers
+  - homelab.litellm developers (@homelab-litellm)
 description:
   - LiteLLM reads its C(config.yaml) and its environment only at start-up. This module computes a
     digest of the config and of the Secret keys the config references, and puts it on the
@@ -26,6 +26,7 @@ description:
     earlier rollout is reported, not hidden behind C(changed=false).
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
@@ -34,7 +35,9 @@ attributes:
     support: full
     details: The digest annotation before and after.
   platform:
+    support: full
     platforms: all
+    details: Runs on the controller (or any host with kube credentials) and talks to the Kubernetes API.
 options:
   namespace:
     description: Namespace of the Deployment, ConfigMap and Secret.
@@ -246,9 +249,9 @@ def read_inputs(module, kube):
                              % (namespace, params["configmap"]))
     data = configmap.get("data") or {}
     if params["config_key"] not in data:
+        keys = ", ".join(sorted(data)) or "none"
         module.fail_json(msg="ConfigMap %s/%s has no key %r (keys: %s); set config_key to the one LiteLLM "
-                             "reads as its config.yaml." % (namespace, params["configmap"], params["config_key"],
-                                                           ", ".join(sorted(data)) or "none"))
+                             "reads as its config.yaml." % (namespace, params["configmap"], params["config_key"], keys))
     secret = kube.get("secrets", namespace, params["secret"])
     return deployment, data[params["config_key"]], secret
 

@@ -11,7 +11,7 @@ module: litellm_secret
 short_description: Patch named keys into the Secret a LiteLLM proxy reads
 version_added: 0.1.0
 author:
-  - homelab.litellm developers
+  - homelab.litellm developers (@homelab-litellm)
 description:
   - Writes the keys of O(data) into an existing Secret (the one LiteLLM loads with C(envFrom)) and
     leaves every other key alone. With O(state=absent), removes the keys named in O(keys).
@@ -28,6 +28,7 @@ description:
   - The module does not restart LiteLLM; see M(homelab.litellm.litellm_rollout).
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
@@ -35,7 +36,9 @@ attributes:
     support: full
     details: Key names only, one line C(KEY <marker>) per key; never a value or a hash of one.
   platform:
+    support: full
     platforms: all
+    details: Runs on the controller (or any host with kube credentials) and talks to the Kubernetes API.
 options:
   namespace:
     description: Namespace of the Secret.
@@ -278,8 +281,8 @@ def _run(module, kube, values):
         result["resource_version"] = written["metadata"]["resourceVersion"]
         return result
     module.fail_json(msg="Secret %s/%s kept changing under us (%d conflicts in a row); nothing was "
-                         "written. Retry when no other tool is writing it." % (namespace, name,
-                                                                             MAX_CONFLICT_RETRIES))
+                         "written. Retry when no other tool is writing it."
+                         % (namespace, name, MAX_CONFLICT_RETRIES))
 
 
 def main():

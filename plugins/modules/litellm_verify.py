@@ -11,7 +11,7 @@ module: litellm_verify
 short_description: Prove that a LiteLLM proxy is ready and serves the expected models
 version_added: 0.1.0
 author:
-  - homelab.litellm developers
+  - homelab.litellm developers (@homelab-litellm)
 description:
   - Waits until LiteLLM answers C(/health/readiness) with 200, lists C(/v1/models) with the
     master key and compares it with O(expected_models), then sends one tiny chat request
@@ -41,6 +41,7 @@ description:
     bearer token, is removed from the returned messages.
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
@@ -49,7 +50,9 @@ attributes:
     support: none
     details: Read-only; there is nothing to diff.
   platform:
+    support: full
     platforms: all
+    details: Runs on the controller (or any host with kube credentials) and talks to the Kubernetes API.
 options:
   namespace:
     description: Namespace of the LiteLLM Service and Secret.

@@ -188,8 +188,8 @@ def test_allowed_params_exclude_unknown_and_fallback_keys(key):
     ([{"model_name": 7, "litellm_params": {"model": "groq/x"}}], ["models[0]: model_name is missing or not a string"]),
     ([{"model_name": "groq/x"}], ["model 'groq/x' has no litellm_params", "CrashLoopBackOff",
                                   "add litellm_params with at least 'model"]),
-    ([{"model_name": "groq/x", "litellm_params": "groq/x"}], ["model 'groq/x': litellm_params is a string",
-                                                               "make it a mapping"]),
+    ([{"model_name": "groq/x", "litellm_params": "groq/x"}],
+     ["model 'groq/x': litellm_params is a string", "make it a mapping"]),
     ([{"model_name": "groq/x", "litellm_params": {"api_key": "os.environ/GROQ_API_KEY"}}],
      ["model 'groq/x': litellm_params.model is missing", "CrashLoopBackOff", "LiteLLM model string"]),
     ([model("groq/x"), model("groq/x")], ["model_name 'groq/x' is given 2 times", "load-balance",
@@ -198,8 +198,8 @@ def test_allowed_params_exclude_unknown_and_fallback_keys(key):
                                              "forward it to the provider", "did you mean 'api_base'?"]),
     ([model("groq/x", rpm_limit=30)], ["litellm_params.rpm_limit", "did you mean 'rpm'?"]),
     ([model("groq/x", zzzqqq=1)], ["litellm_params.zzzqqq", "remove it", "extra_params"]),
-    ([model("groq/x", fallbacks=["openai-gpt4o"])], ["model 'groq/x': litellm_params.fallbacks",
-                                                      "its own fallbacks", "remove it"]),
+    ([model("groq/x", fallbacks=["openai-gpt4o"])],
+     ["model 'groq/x': litellm_params.fallbacks", "its own fallbacks", "remove it"]),
     ([model("groq/x", context_window_fallback_dict={"a": "b"})], ["litellm_params.context_window_fallback_dict"]),
     ([{"model_name": "groq/x", "litellm_param": {"model": "groq/x"}}],
      ["model 'groq/x': unknown key 'litellm_param'", "did you mean 'litellm_params'?", "has no litellm_params"]),
@@ -270,7 +270,7 @@ def leaks_for(yaml_text, names=(GROQ,)):
 
 def test_story_with_parallel_models_has_no_leak():
     plan = lc.plan_config(STORY, story_models())
-    names = [name for name, _ in STORY_MODELS]
+    names = [name for name, _env in STORY_MODELS]
     assert lc.find_fallback_leaks(lc.parse_config(plan.after), names) == []
 
 
@@ -403,13 +403,13 @@ def fixture_story_plan():
 def test_story_adds_five_parallel_models(story_plan):
     assert story_plan.changed is True
     assert story_plan.before == STORY
-    assert story_plan.added == sorted(name for name, _ in STORY_MODELS)
+    assert story_plan.added == sorted(name for name, _env in STORY_MODELS)
     assert story_plan.updated == story_plan.removed == story_plan.unchanged == []
     assert len(story_plan.model_names) == 8
     assert story_plan.managed_models == story_plan.added
     doc = lc.parse_config(story_plan.after)
     assert [entry["model_name"] for entry in doc["model_list"]] == (
-        ["vllm-qwen", "ollama-qwen", "openai-gpt4o"] + [name for name, _ in STORY_MODELS])
+        ["vllm-qwen", "ollama-qwen", "openai-gpt4o"] + [name for name, _env in STORY_MODELS])
 
 
 def test_story_keeps_fallbacks_and_comments(story_plan):
@@ -497,8 +497,8 @@ def test_update_removes_params_no_longer_requested():
 
 
 def test_update_of_operator_entry_is_refused():
-    mine = {"model_name": "vllm-qwen", "litellm_params": {"model": "groq/llama-3.3-70b-versatile",
-                                                         "api_key": "os.environ/GROQ_API_KEY"}}
+    mine = {"model_name": "vllm-qwen",
+            "litellm_params": {"model": "groq/llama-3.3-70b-versatile", "api_key": "os.environ/GROQ_API_KEY"}}
     assert_error(lambda: lc.plan_config(STORY, [mine]), "cannot write model 'vllm-qwen'",
                  "homelab.litellm does not own", "the operator owns it", "choose another model_name")
 
@@ -552,7 +552,7 @@ def test_purge_removes_only_owned_entries_not_listed():
 def test_purge_of_story_result_back_to_story():
     added = lc.plan_config(STORY, story_models()).after
     plan = lc.plan_config(added, [], purge=True)
-    assert sorted(plan.removed) == sorted(name for name, _ in STORY_MODELS)
+    assert sorted(plan.removed) == sorted(name for name, _env in STORY_MODELS)
     assert plan.after == STORY
 
 
@@ -712,7 +712,7 @@ def test_router_settings_fill_a_null_section():
 def test_plain_values_and_strict_comparison():
     doc = lc.parse_config("a: &flag true\nb: *flag\nc: 1.5\nd: 'x'\ne: [1, {f: null}]\n")
     assert lc._plain(doc) == {"a": True, "b": True, "c": 1.5, "d": "x", "e": [1, {"f": None}]}
-    assert type(lc._plain(doc)["a"]) is bool
+    assert lc._plain(doc)["a"] is True
     assert lc._same({"a": [1, 2]}, {"a": [1, 2]})
     assert not lc._same(True, 1)
     assert not lc._same({"a": 1}, {"a": 1, "b": 2})

@@ -44,8 +44,8 @@ def test_api_base_override_applies_to_every_model_of_the_provider():
 
 
 def test_extra_models_replace_presets_by_name_and_append_others():
-    own = {"model_name": "groq/mixtral-8x7b-32768", "litellm_params": {"model": "groq/openai/gpt-oss-120b",
-                                                                      "api_key": "os.environ/GROQ_API_KEY"}}
+    own = {"model_name": "groq/mixtral-8x7b-32768",
+           "litellm_params": {"model": "groq/openai/gpt-oss-120b", "api_key": "os.environ/GROQ_API_KEY"}}
     extra = {"model_name": "local/other", "litellm_params": {"model": "openai/x", "api_key": "os.environ/OTHER"}}
     entries = presets.preset_models(PRESETS, ["groq"], extra_models=[own, extra])
     assert [e["model_name"] for e in entries] == ["groq/llama-3.3-70b-versatile", "groq/mixtral-8x7b-32768",

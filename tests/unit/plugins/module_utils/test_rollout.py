@@ -229,7 +229,7 @@ def test_rollback_to_an_older_template_uses_its_replicaset():
     dep = deployment()
     dep["spec"]["template"]["metadata"]["annotations"][rt.DIGEST_ANNOTATION] = "old"
     assert rt.newest_replicaset(dep, [OLD_RS, NEW_RS]) is OLD_RS
-    state, _ = rt.assess_rollout(dep, [pod("old")], [OLD_RS, NEW_RS])
+    state, _message = rt.assess_rollout(dep, [pod("old")], [OLD_RS, NEW_RS])
     assert state == rt.DONE
 
 
