@@ -51,6 +51,7 @@ test-sandbox: setup ## the sandbox proven against real clients
 
 test: setup lint changelog-lint sanity units ## the whole test suite (CI runs exactly this)
 	$(VENV)/bin/python -m pytest tests/unit tests/sandbox tests/integration
+	$(MAKE) molecule
 
 VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
 TARBALL := build/homelab-litellm-$(VERSION).tar.gz
@@ -91,3 +92,13 @@ changelog-lint: setup ## antsibull-changelog lint
 
 clean: sandbox-down ## remove virtual environments and sandbox state
 	rm -rf $(VENV) $(LITELLM_VENV) $(SANDBOX_DIR) .pytest_cache
+
+# Molecule scenarios (molecule/): each starts its own sandbox in its ephemeral
+# directory; molecule's own ansible.cfg points at .collections and the sandbox vault.
+.PHONY: molecule molecule-cluster
+molecule: setup ## molecule scenarios default and rotation, each on a fresh sandbox
+	time molecule test -s default
+	time molecule test -s rotation
+
+molecule-cluster: setup ## molecule scenario on the KUBECONFIG cluster (check mode; skips without one)
+	molecule/cluster/run.sh

@@ -14,7 +14,8 @@ A preset is data (the role's ``litellm_provider_presets``)::
           limits: {rpm: 30, tpm: 12000, rpd: 1000} # per model, wins over the provider's
 
 Only ``rpm`` and ``tpm`` are LiteLLM ``litellm_params``; ``rpd`` has no LiteLLM
-equivalent and is kept as information in ``model_info``.
+equivalent and is kept in ``model_info.free_tier_rpd``, from which ``_rate_limits``
+derives a daily budget.
 """
 
 from __future__ import annotations
