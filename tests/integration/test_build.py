@@ -23,17 +23,19 @@ FILTERS = sorted(p.stem for p in (REPO_ROOT / "plugins" / "filter").glob("*.yml"
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     work = tmp_path_factory.mktemp("galaxy")
-    subprocess.run([str(BIN / "ansible-galaxy"), "collection", "build", "--output-path", str(work), str(REPO_ROOT)],
-                   check=True, capture_output=True, text=True, cwd=work)
-    tarball = next(work.glob("homelab-litellm-*.tar.gz"))
     collections = work / "collections"
-    # --no-deps: kubernetes.core comes with the ansible package here (there is no Galaxy server).
-    subprocess.run([str(BIN / "ansible-galaxy"), "collection", "install", "--no-deps", "-p", str(collections),
-                    str(tarball)], check=True, capture_output=True, text=True, cwd=work)
-    # An environment that cannot see this working tree: no repository ansible.cfg, another cwd.
+    # An environment that cannot see this working tree: no repository ansible.cfg (make exports
+    # ANSIBLE_CONFIG, whose collections path holds this tree: the install would be a no-op).
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
     env.update(ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_CONFIG=str(work / "none.cfg"),
                PATH=f"{BIN}:{env['PATH']}")
+    subprocess.run(["ansible-galaxy", "collection", "build", "--output-path", str(work), str(REPO_ROOT)],
+                   check=True, capture_output=True, text=True, cwd=work, env=env)
+    tarball = next(work.glob("homelab-litellm-*.tar.gz"))
+    # --no-deps: kubernetes.core comes with the ansible package here (there is no Galaxy server).
+    installed = subprocess.run(["ansible-galaxy", "collection", "install", "--no-deps", "-p", str(collections),
+                                str(tarball)], check=True, capture_output=True, text=True, cwd=work, env=env)
+    assert "installed successfully" in installed.stdout, installed.stdout
     return tarball, collections, env, work
 
 
