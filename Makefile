@@ -102,3 +102,7 @@ molecule: setup ## molecule scenarios default and rotation, each on a fresh sand
 
 molecule-cluster: setup ## molecule scenario on the KUBECONFIG cluster (check mode; skips without one)
 	molecule/cluster/run.sh
+
+.PHONY: bench
+bench: setup ## benchmarks on a sandbox: each run against its floor (table, bench/results.json; ~4 min)
+	$(VENV)/bin/python bench/run.py

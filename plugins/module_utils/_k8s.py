@@ -7,18 +7,23 @@ Authentication is kubernetes.core's own (``AUTH_ARG_SPEC`` and its client
 factory), so ``kubeconfig``, ``context``, ``host``, ``api_key``,
 ``validate_certs`` and the ``K8S_AUTH_*`` environment variables behave exactly
 as in kubernetes.core modules. Requests go to fixed REST paths with plain JSON
-bodies: the modules need five resource types and no discovery.
+bodies: the modules need five resource types and no discovery, so only the
+authenticated ``ApiClient`` is built, not kubernetes.core's DynamicClient (whose
+discoverer reads a discovery cache file, and on first contact with a cluster
+fetches ``/version``, ``/api`` and ``/apis`` to fill it).
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 import traceback
 from urllib.parse import quote, urlencode
 
 try:
     from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s import client as _core_client
     from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
     HAS_KUBERNETES_CORE = True
     KUBERNETES_CORE_IMPORT_ERROR = None
@@ -28,6 +33,7 @@ except ImportError:
     KUBERNETES_CORE_IMPORT_ERROR = traceback.format_exc()
 
 try:
+    import kubernetes
     from kubernetes.client.exceptions import ApiException
     HAS_KUBERNETES = True
     KUBERNETES_IMPORT_ERROR = None
@@ -73,6 +79,52 @@ def check_libraries(module):
                          exception=KUBERNETES_CORE_IMPORT_ERROR)
 
 
+def api_client(**auth):
+    """kubernetes.core's authenticated ApiClient for the auth options, without its DynamicClient.
+
+    kubernetes.core's own functions turn the options (and the K8S_AUTH_* environment)
+    into the configuration and headers, exactly as its ``get_api_client`` does; only
+    the DynamicClient around the ApiClient, and with it every discovery request and the
+    discovery cache file, is left out. When those functions are missing (another
+    kubernetes.core version), ``get_api_client`` itself is used.
+    """
+    helpers = [getattr(_core_client, name, None)
+               for name in ("_create_auth_spec", "_create_configuration", "_create_headers", "_set_header")]
+    if not all(helpers):
+        return get_api_client(**auth).client.client
+    create_auth_spec, create_configuration, create_headers, set_header = helpers
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
+
+    auth_spec = create_auth_spec(None, **auth)
+    requires = getattr(_core_client, "_requires", None)
+    if requires and isinstance(auth_spec.get("kubeconfig"), dict):
+        requires("kubernetes", "17.17.0", "to use in-memory config")
+    if requires and auth_spec.get("no_proxy"):
+        requires("kubernetes", "19.15.0", "to use the no_proxy feature")
+    try:
+        configuration = create_configuration(auth_spec)
+        headers = create_headers(None, **auth)
+    except kubernetes.config.ConfigException as exc:
+        raise CoreException("Could not create API client: {0}".format(exc)) from exc
+    client = kubernetes.client.ApiClient(configuration)
+    for header, value in headers.items():
+        set_header(client, header, value)
+    return client
+
+
+def _watch_events(raw):
+    """The JSON-lines events of a watch response (urllib3), each as soon as its line is complete."""
+    pending = b""
+    for chunk in raw.stream(amt=None, decode_content=False):
+        pending += chunk
+        while b"\n" in pending:
+            line, pending = pending.split(b"\n", 1)
+            if line.strip():
+                yield json.loads(line)
+    if pending.strip():
+        yield json.loads(pending)
+
+
 def _error_from(exc):
     message = exc.reason or "request failed"
     reason = exc.reason or ""
@@ -102,13 +154,46 @@ class Kube:
         # same way, environment fallbacks included.
         auth = {name: module.params.get(name) for name in AUTH_ARG_SPEC}
         try:
-            return cls(get_api_client(**auth).client.client)
+            return cls(api_client(**auth))
         except CoreException as exc:
             module.fail_json(msg="Could not connect to Kubernetes: %s" % exc,
                              exception=traceback.format_exc())
         except Exception as exc:  # kubeconfig parse errors, unreachable servers, ...
             module.fail_json(msg="Could not connect to Kubernetes: %s" % exc,
                              exception=traceback.format_exc())
+
+    def list_with_version(self, kind, namespace, label_selector=None):
+        """(items, the list's resourceVersion): a watch started from that version misses nothing."""
+        query = {"labelSelector": label_selector} if label_selector else None
+        listed = self.json("GET", self.path(kind, namespace), query=query) or {}
+        return listed.get("items") or [], (listed.get("metadata") or {}).get("resourceVersion")
+
+    def watch(self, kind, namespace, resource_version=None, label_selector=None, field_selector=None,
+              timeout_seconds=300):
+        """Open a watch; return an iterator over its events (``{"type", "object"}`` dicts) as they come.
+
+        The iterator ends when the server ends the watch (after ``timeout_seconds``).
+        Raises KubeError when the watch is refused.
+        """
+        query = {"watch": "true", "timeoutSeconds": int(max(timeout_seconds, 1))}
+        if resource_version:
+            query["resourceVersion"] = resource_version
+        if label_selector:
+            query["labelSelector"] = label_selector
+        if field_selector:
+            query["fieldSelector"] = field_selector
+        path = "%s?%s" % (self.path(kind, namespace), urlencode(query))
+        serialized = self._api.param_serialize("GET", path, header_params={"Accept": "application/json"},
+                                               auth_settings=["BearerToken"])
+        self.requests += 1
+        try:
+            response = self._api.call_api(*serialized, _request_timeout=(30, query["timeoutSeconds"] + 30))
+        except ApiException as exc:
+            raise _error_from(exc)
+        if not 200 <= response.status <= 299:
+            raise _error_from(ApiException(status=response.status, reason=response.reason,
+                                           body=response.read().decode("utf-8", "replace")))
+        return _watch_events(response.response)
 
     def request(self, method, path, body=None, query=None, content_type="application/json",
                 accept="application/json", timeout=30):
@@ -220,3 +305,75 @@ class Kube:
         except ApiException as exc:
             status, data = exc.status, (exc.body or "").encode() if isinstance(exc.body, str) else exc.body or b""
         return status, data, time.monotonic() - started
+
+
+class Changes:
+    """Wakes a polling loop as soon as something it watches changes, instead of after a fixed sleep.
+
+    Each watch runs in a daemon thread and only raises a flag: the loop still reads
+    the objects itself, so a watch that is refused (no ``watch`` permission), cut or
+    buffered by a proxy costs nothing but the early wake-up, and the loop falls back
+    to its own interval. ``wait`` returns the labels of the watches that saw a change.
+    """
+
+    COALESCE_SECONDS = 0.05  # events come in bursts (pod, ReplicaSet, Deployment status)
+    MAX_FAILURES = 3
+
+    def __init__(self, kube):
+        self._kube = kube
+        self._lock = threading.Lock()
+        self._flag = threading.Event()
+        self._stopped = threading.Event()
+        self._changed = set()
+
+    def watch(self, label, kind, namespace, resource_version=None, timeout_seconds=300, **selectors):
+        thread = threading.Thread(target=self._run, name="watch-" + label, daemon=True,
+                                  args=(label, kind, namespace, resource_version, timeout_seconds, selectors))
+        thread.start()
+
+    def _note(self, label):
+        with self._lock:
+            self._changed.add(label)
+            self._flag.set()
+
+    def _run(self, label, kind, namespace, resource_version, timeout_seconds, selectors):
+        failures = 0
+        while not self._stopped.is_set() and failures < self.MAX_FAILURES:
+            opened = time.monotonic()
+            seen = 0
+            try:
+                for event in self._kube.watch(kind, namespace, resource_version=resource_version,
+                                              timeout_seconds=timeout_seconds, **selectors):
+                    if self._stopped.is_set():
+                        return
+                    seen += 1
+                    if event.get("type") == "ERROR":  # e.g. 410 Gone: start again from now
+                        resource_version = None
+                        self._note(label)
+                        break
+                    metadata = (event.get("object") or {}).get("metadata") or {}
+                    resource_version = metadata.get("resourceVersion") or resource_version
+                    if event.get("type") != "BOOKMARK":
+                        self._note(label)
+            except Exception:  # noqa: BLE001 - any failure only ends the early wake-ups
+                # e.g. 410 Gone as a status: start again from now (a fresh watch's ADDED
+                # events only wake the loop once more, which reads the state itself).
+                seen = 0
+                resource_version = None
+            # A watch that ends at once with nothing in it is as good as refused.
+            failures = failures + 1 if not seen and time.monotonic() - opened < 1.0 else 0
+            if not self._stopped.is_set():
+                self._stopped.wait(0.2)
+
+    def wait(self, timeout):
+        """Until a watched object changed, or ``timeout`` seconds; the labels that changed."""
+        if self._flag.wait(max(timeout, 0)):
+            time.sleep(self.COALESCE_SECONDS)
+        with self._lock:
+            changed, self._changed = self._changed, set()
+            self._flag.clear()
+        return changed
+
+    def stop(self):
+        """No more wake-ups; the threads end with their watch (or with the process)."""
+        self._stopped.set()

@@ -81,9 +81,12 @@ options:
     default: 300
   poll_interval:
     description:
-      - Seconds between two looks at the Deployment (one GET each). Pods and ReplicaSets are
-        listed only when the Deployment's status looks complete, and every few seconds while a new
-        pod starts, to see it crash.
+      - Longest time in seconds between two looks at the Deployment (one GET each) while waiting.
+        The module also watches the Deployment and its pods and looks as soon as either changes, so
+        a finished rollout or a crashing pod is seen at once; this interval is the fallback when
+        the API server does not stream watch events.
+      - Pods and ReplicaSets are listed when a pod changed, when the Deployment's status looks
+        complete, and every few seconds while a new pod starts, to see it crash.
     type: float
     default: 1.0
   max_restarts:
@@ -256,32 +259,58 @@ def read_inputs(module, kube):
     return deployment, data[params["config_key"]], secret
 
 
-def wait_for_rollout(module, kube, deadline, clock=time.monotonic, sleep=time.sleep):
-    """Poll until done or failed or the deadline; return (assessment, deployment, pods, replicasets)."""
+def wait_for_rollout(module, kube, deadline, clock=time.monotonic, sleep=time.sleep, deployment=None,
+                     watch=True):
+    """Poll until done or failed or the deadline; return (assessment, deployment, pods, replicasets).
+
+    ``deployment``, when given, is a fresh copy to assess first (no GET). Between two
+    looks the module waits for a change seen on a watch of the Deployment and its pods,
+    at most ``poll_interval`` seconds (only that, with ``watch=False``).
+    """
     params = module.params
     namespace, name = params["namespace"], params["name"]
     last_pod_check = None
-    pods = replicasets = None
-    assessment = rt.Assessment(rt.PROGRESSING, "not looked at yet")
-    while True:
-        deployment = kube.get("deployments", namespace, name)
-        if deployment is None:
-            return rt.Assessment(rt.FAILED, "the Deployment was deleted while waiting"), {}, None, None
-        now = clock()
-        if rt.status_complete(deployment) or last_pod_check is None or now - last_pod_check >= POD_CHECK_SECONDS:
+    pods = replicasets = pods_version = None
+    pods_changed = False
+    changes = None
+    try:
+        while True:
+            if deployment is None:
+                deployment = kube.get("deployments", namespace, name)
+            if deployment is None:
+                return rt.Assessment(rt.FAILED, "the Deployment was deleted while waiting"), {}, None, None
+            now = clock()
             selector = rt.selector_string(deployment)
-            pods = kube.list("pods", namespace, label_selector=selector)
-            replicasets = kube.list("replicasets", namespace, label_selector=selector)
-            last_pod_check = now
-            assessment = rt.assess_rollout(deployment, pods, replicasets, params["max_restarts"])
-        else:
-            assessment = rt.assess_rollout(deployment, None, None, params["max_restarts"])
-        if assessment.state != rt.PROGRESSING:
-            return assessment, deployment, pods, replicasets
-        if clock() >= deadline:
-            return (rt.Assessment(rt.FAILED, "not complete after %d s; last seen: %s"
-                                  % (params["timeout"], assessment.message)), deployment, pods, replicasets)
-        sleep(max(params["poll_interval"], 0.05))
+            if (rt.status_complete(deployment) or pods_changed or last_pod_check is None
+                    or now - last_pod_check >= POD_CHECK_SECONDS):
+                pods, pods_version = kube.list_with_version("pods", namespace, label_selector=selector)
+                replicasets = kube.list("replicasets", namespace, label_selector=selector)
+                last_pod_check = now
+                assessment = rt.assess_rollout(deployment, pods, replicasets, params["max_restarts"])
+            else:
+                assessment = rt.assess_rollout(deployment, None, None, params["max_restarts"])
+            if assessment.state != rt.PROGRESSING:
+                return assessment, deployment, pods, replicasets
+            if clock() >= deadline:
+                return (rt.Assessment(rt.FAILED, "not complete after %d s; last seen: %s"
+                                      % (params["timeout"], assessment.message)), deployment, pods, replicasets)
+            interval = min(max(params["poll_interval"], 0.05), max(deadline - clock(), 0.05))
+            if watch and changes is None:
+                # From the versions just read, so that no change in between is missed.
+                changes = _k8s.Changes(kube)
+                changes.watch("deployment", "deployments", namespace,
+                              (deployment.get("metadata") or {}).get("resourceVersion"),
+                              timeout_seconds=params["timeout"], field_selector="metadata.name=" + name)
+                changes.watch("pods", "pods", namespace, pods_version, timeout_seconds=params["timeout"],
+                              label_selector=selector or None)
+            if changes is not None:
+                pods_changed = "pods" in changes.wait(interval)
+            else:
+                sleep(interval)
+            deployment = None
+    finally:
+        if changes is not None:
+            changes.stop()
 
 
 def pod_log_tail(kube, namespace, pod):
@@ -331,8 +360,9 @@ def run(module, kube, clock=time.monotonic, sleep=time.sleep):
     if not params["wait"]:
         return result, warnings
 
+    # The Deployment just read (or patched) is the first look: no GET for it.
     assessment, deployment, pods, replicasets = wait_for_rollout(module, kube, started + params["timeout"],
-                                                                 clock, sleep)
+                                                                 clock, sleep, deployment=deployment)
     elapsed = round(clock() - started, 2)
     if deployment:
         result["deployment"] = rt.deployment_summary(deployment)
