@@ -45,6 +45,25 @@ except ImportError:
         """Stand-in so that ``except ApiException`` still parses without the library."""
 
 
+def run_with_kube(module, run):
+    """The common end of a module: connect, ``run(module, kube)``, report.
+
+    ``run`` returns the result dict, or ``(result, warnings)``. A Kubernetes API
+    error fails the module with the server's status and message.
+    """
+    check_libraries(module)
+    kube = Kube.from_module(module)
+    try:
+        outcome = run(module, kube)
+    except KubeError as err:
+        module.fail_json(msg="Kubernetes API error %s %s: %s" % (err.status, err.reason, err.message),
+                         exception=traceback.format_exc())
+    result, warnings = outcome if isinstance(outcome, tuple) else (outcome, ())
+    for warning in warnings:
+        module.warn(warning)
+    module.exit_json(**result)
+
+
 class KubeError(Exception):
     """A failed API request, with the HTTP status and the server's message."""
 

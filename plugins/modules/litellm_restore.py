@@ -78,8 +78,6 @@ secret_keys:
   sample: [GROQ_API_KEY]
 """
 
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.homelab.litellm.plugins.module_utils import _k8s
@@ -150,14 +148,7 @@ def run(module, kube):
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    _k8s.check_libraries(module)
-    kube = _k8s.Kube.from_module(module)
-    try:
-        result = run(module, kube)
-    except _k8s.KubeError as err:
-        module.fail_json(msg="Kubernetes API error %s %s: %s" % (err.status, err.reason, err.message),
-                         exception=traceback.format_exc())
-    module.exit_json(**result)
+    _k8s.run_with_kube(module, run)
 
 
 if __name__ == "__main__":

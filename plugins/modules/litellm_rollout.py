@@ -208,8 +208,6 @@ wait_seconds:
 
 import datetime
 import time
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.homelab.litellm.plugins.module_utils import _k8s
@@ -386,16 +384,7 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     if module.params["env_vars"] is None and rt.YAML is None:
         module.fail_json(msg=missing_required_lib("ruamel.yaml") + " (or give env_vars)")
-    _k8s.check_libraries(module)
-    kube = _k8s.Kube.from_module(module)
-    try:
-        result, warnings = run(module, kube)
-    except _k8s.KubeError as err:
-        module.fail_json(msg="Kubernetes API error %s %s: %s" % (err.status, err.reason, err.message),
-                         exception=traceback.format_exc())
-    for warning in warnings:
-        module.warn(warning)
-    module.exit_json(**result)
+    _k8s.run_with_kube(module, run)
 
 
 if __name__ == "__main__":

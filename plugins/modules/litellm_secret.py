@@ -164,8 +164,6 @@ resource_version:
   sample: "4712"
 """
 
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.homelab.litellm.plugins.module_utils import _k8s
@@ -293,14 +291,7 @@ def main():
         errors = sp.validate_secret_data(module.params["data"])
         if errors:
             module.fail_json(msg="Nothing was written. " + "; ".join(errors), errors=errors)
-    _k8s.check_libraries(module)
-    kube = _k8s.Kube.from_module(module)
-    try:
-        result = run(module, kube)
-    except _k8s.KubeError as err:
-        module.fail_json(msg="Kubernetes API error %s %s: %s" % (err.status, err.reason, err.message),
-                         exception=traceback.format_exc())
-    module.exit_json(**result)
+    _k8s.run_with_kube(module, run)
 
 
 if __name__ == "__main__":
