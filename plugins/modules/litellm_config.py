@@ -30,6 +30,7 @@ description:
   - The module does not restart LiteLLM; see M(homelab.litellm.litellm_rollout).
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - homelab.litellm.controller
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -37,10 +38,6 @@ attributes:
   diff_mode:
     support: full
     details: The diff is the text of C(config.yaml) before and after.
-  platform:
-    support: full
-    platforms: all
-    details: Runs on the controller (or any host with kube credentials) and talks to the Kubernetes API.
 options:
   namespace:
     description: Namespace of the ConfigMap.

@@ -21,6 +21,7 @@ description:
   - Secret values never appear in the result or the diff, only key names.
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - homelab.litellm.controller
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -28,10 +29,6 @@ attributes:
   diff_mode:
     support: full
     details: The ConfigMap's text and the names of the Secret keys that change.
-  platform:
-    support: full
-    platforms: all
-    details: Runs on the controller (or any host with kube credentials) and talks to the Kubernetes API.
 options:
   namespace:
     description: Namespace of the objects.

@@ -26,6 +26,7 @@ description:
     earlier rollout is reported, not hidden behind C(changed=false).
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - homelab.litellm.controller
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -34,10 +35,6 @@ attributes:
   diff_mode:
     support: full
     details: The digest annotation before and after.
-  platform:
-    support: full
-    platforms: all
-    details: Runs on the controller (or any host with kube credentials) and talks to the Kubernetes API.
 options:
   namespace:
     description: Namespace of the Deployment, ConfigMap and Secret.

@@ -28,6 +28,7 @@ description:
   - The module does not restart LiteLLM; see M(homelab.litellm.litellm_rollout).
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - homelab.litellm.controller
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -35,10 +36,6 @@ attributes:
   diff_mode:
     support: full
     details: Key names only, one line C(KEY <marker>) per key; never a value or a hash of one.
-  platform:
-    support: full
-    platforms: all
-    details: Runs on the controller (or any host with kube credentials) and talks to the Kubernetes API.
 options:
   namespace:
     description: Namespace of the Secret.

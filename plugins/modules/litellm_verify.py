@@ -41,6 +41,7 @@ description:
     bearer token, is removed from the returned messages.
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - homelab.litellm.controller
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -49,10 +50,6 @@ attributes:
   diff_mode:
     support: none
     details: Read-only; there is nothing to diff.
-  platform:
-    support: full
-    platforms: all
-    details: Runs on the controller (or any host with kube credentials) and talks to the Kubernetes API.
 options:
   namespace:
     description: Namespace of the LiteLLM Service and Secret.
