@@ -16,12 +16,13 @@ from .store import Store
 NAMESPACE = "ml"
 LABELS = {"app.kubernetes.io/name": "litellm", "app": "litellm"}
 
-# Keys the fake providers accept from the start. They are demo values, not
-# secrets of anybody's; inventory/sandbox's vault carries the same ones.
+# Keys the fake providers accept from the start, random strings in each provider's current
+# key format (sandbox/provider_catalog.py KEY_FORMAT). They are demo values, not secrets of
+# anybody's; inventory/sandbox's vault carries the same ones (tests/sandbox checks both).
 DEMO_PROVIDER_KEYS = {
-    "groq": "gsk_sandboxDemoKey0000000000000000000000000000000001",
-    "gemini": "AIzaSandboxDemoKey000000000000000000001",
-    "mistral": "sandboxDemoMistralKey0000000000001",
+    "groq": "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",
+    "gemini": "AQ.AbOjNv2oaSBdHFWUxTUQhVo89N3QZZ0lhtEXE0WvP6VtOOWOtv",
+    "mistral": "8JyMkuBSzARnPhAiIcvRQOSnf5NYvSJm",
 }
 
 CONFIG_TEMPLATE = """\
