@@ -5,6 +5,12 @@ provider that mirrors the real URL layout (``/groq/openai/v1``, ``/gemini/v1beta
 ``/mistral/v1``, ``/openai/v1``, ``/vllm/v1``, ``/ollama``), so a real LiteLLM proxy pointed at
 it with :func:`api_base` sends exactly the requests it would send upstream.
 
+The fakes are strict by default, like the real APIs: each serves only the dated snapshot of
+its catalogue in :mod:`sandbox.provider_catalog`, refuses retired and unknown model names the
+way its provider does, accepts only keys in its provider's current format, and its reasoning
+models spend tokens thinking before they answer (so a small ``max_tokens`` gets an empty
+answer). PROVIDERS.md cites the source of each behaviour.
+
 Everything a test wants to control lives in files under ``state_dir`` and is re-read on every
 request, so tests can change it while the server runs:
 
@@ -12,11 +18,14 @@ request, so tests can change it while the server runs:
     ``{"groq": [...], "gemini": [...], "mistral": [...], "openai": [...]}``. Those four providers
     accept only these keys; vLLM and Ollama need none. A missing file means no key is valid.
 ``providers.json`` (optional)
-    ``{"latency_ms": {...}, "fail": {...}, "rate_limit": {...}, "retired": [...]}``. The first
-    three map ``"provider"`` or ``"provider/model"`` (the more specific wins) to a delay in ms, an
-    HTTP status to fail with, or ``{"rpm": N, "tpm": N, "retry_after": S}`` (a sliding one-minute
-    window; ``retry_after`` overrides the announced wait). ``retired`` lists ``"provider/model"``
-    names that answer as the real API does for a decommissioned model.
+    ``{"latency_ms": {...}, "fail": {...}, "rate_limit": {...}, "retired": [...],
+    "strict": {...}}``. The first three map ``"provider"`` or ``"provider/model"`` (the more
+    specific wins) to a delay in ms, an HTTP status to fail with, or
+    ``{"rpm": N, "tpm": N, "retry_after": S}`` (a sliding one-minute window; ``retry_after``
+    overrides the announced wait). ``retired`` lists more ``"provider/model"`` names to refuse
+    as decommissioned. ``strict`` maps a provider to ``false`` (or to
+    ``{"keys": false}`` / ``{"models": false}``) to stop checking key formats and/or the
+    catalogue for that provider, for the rare test that needs it.
 
 Every request is appended as one JSON line to ``provider-requests.jsonl``, with the key only as
 a fingerprint and its full sha256, never in clear.
@@ -25,7 +34,9 @@ a fingerprint and its full sha256, never in clear.
 from __future__ import annotations
 
 import asyncio
+import base64
 import collections
+import dataclasses
 import datetime
 import hashlib
 import http
@@ -39,6 +50,8 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from aiohttp import web
+
+from . import provider_catalog as catalog
 
 PROVIDERS = ("groq", "gemini", "mistral", "openai", "vllm", "ollama")
 
@@ -69,25 +82,18 @@ _API_ROOT = {
     "ollama": "/ollama",
 }
 
-# What each fake lists under GET .../models (any model name is answered; these are the ones
-# the sandbox and the story use).
-CATALOGUE = {
-    "groq": ("llama-3.3-70b-versatile", "llama-3.1-8b-instant", "mixtral-8x7b-32768"),
-    "gemini": ("gemini-1.5-flash", "gemini-1.5-pro", "gemini-2.0-flash", "gemini-2.5-flash"),
-    "mistral": ("mistral-small-latest", "mistral-large-latest", "open-mistral-nemo"),
-    "openai": ("gpt-4o", "gpt-4o-mini"),
-    "vllm": ("Qwen/Qwen2.5-7B-Instruct",),
-    "ollama": ("qwen2.5:7b",),
-}
-
-# owned_by in each OpenAI-compatible provider's model list.
-_MODEL_OWNER = {"groq": "Groq", "mistral": "mistralai", "openai": "system", "vllm": "vllm"}
+# The model names each fake serves (the dated snapshot in provider_catalog).
+CATALOGUE = {provider: tuple(models) for provider, models in catalog.MODELS.items()}
 
 VALID_KEYS_FILE = "valid-keys.json"
 KNOBS_FILE = "providers.json"
 REQUEST_LOG_FILE = "provider-requests.jsonl"
 
 RATE_WINDOW_S = 60.0
+
+# Gemini's ListModels page size: 50 unless asked, at most 1000 (ai.google.dev models.list).
+GEMINI_DEFAULT_PAGE_SIZE = 50
+GEMINI_MAX_PAGE_SIZE = 1000
 
 
 def api_base(base_url: str, provider: str) -> str:
@@ -106,6 +112,14 @@ def litellm_model(provider: str, model: str) -> str:
 def reply_text(provider: str, model: str) -> str:
     """The deterministic answer of every chat request, naming who answered."""
     return f"Hello from fake {provider} ({model})"
+
+
+def reasoning_text(model: str, tokens: int) -> str:
+    """The fake reasoning of ``model``: ``tokens`` tokens (4 characters each) of thinking."""
+    if tokens <= 0:
+        return ""
+    sentence = f"The user greets the sandbox; {model} should answer with one short greeting. "
+    return (sentence * (tokens * 4 // len(sentence) + 1))[: tokens * 4]
 
 
 def key_sha256(key: str) -> str:
@@ -131,14 +145,18 @@ def build_app(state_dir: pathlib.Path) -> web.Application:
         [
             web.post("/groq/openai/v1/chat/completions", fake.openai_chat("groq")),
             web.get("/groq/openai/v1/models", fake.openai_models("groq")),
+            # Groq model ids contain slashes (openai/gpt-oss-120b).
+            web.get("/groq/openai/v1/models/{model:.+}", fake.openai_model("groq")),
             web.post("/mistral/v1/chat/completions", fake.openai_chat("mistral")),
             web.get("/mistral/v1/models", fake.openai_models("mistral")),
+            web.get("/mistral/v1/models/{model:.+}", fake.openai_model("mistral")),
             web.post("/openai/v1/chat/completions", fake.openai_chat("openai")),
             web.get("/openai/v1/models", fake.openai_models("openai")),
             web.post("/vllm/v1/chat/completions", fake.openai_chat("vllm")),
             web.get("/vllm/v1/models", fake.openai_models("vllm")),
             web.post("/gemini/v1beta/models/{target}", fake.gemini_generate),
             web.get("/gemini/v1beta/models", fake.gemini_models),
+            web.get("/gemini/v1beta/models/{model}", fake.gemini_model),
             web.post("/ollama/api/chat", fake.ollama_chat),
             web.get("/ollama/api/tags", fake.ollama_tags),
         ]
@@ -184,12 +202,65 @@ def _retry_after(window: collections.deque[tuple[float, int]], now: float) -> in
     return max(1, math.ceil(window[0][0] + RATE_WINDOW_S - now))
 
 
+def _proto_field(message: dict[str, Any], name: str) -> Any:
+    """Field ``name`` (lowerCamelCase) of a Google JSON request, also under its proto name.
+
+    Proto3's JSON mapping makes parsers accept both spellings (``maxOutputTokens`` and
+    ``max_output_tokens``); LiteLLM sends the snake_case ones.
+    """
+    if name in message:
+        return message[name]
+    return message.get(re.sub(r"[A-Z]", lambda upper: "_" + upper.group().lower(), name))
+
+
+def _positive_int(value: Any) -> int | None:
+    """``value`` as a token budget, or None when it is not one."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        return None
+    return int(value)
+
+
 class _Refusal(Exception):
     """Raised by a gate: the request gets ``response`` instead of an answer."""
 
     def __init__(self, response: web.Response) -> None:
         super().__init__(response.status)
         self.response = response
+
+
+@dataclasses.dataclass(frozen=True)
+class _Completion:
+    """What a fake model produces for one request: reasoning first, then the visible answer.
+
+    Reasoning tokens count toward the request's output budget, as on the real reasoning
+    models: with a budget smaller than the reasoning, nothing visible is produced.
+    """
+
+    reasoning: str
+    text: str
+    reasoning_tokens: int
+    text_tokens: int
+    truncated: bool
+
+    @classmethod
+    def plan(cls, provider: str, model: str, budget: int | None) -> _Completion:
+        full = reply_text(provider, model)
+        thinking = _reasoning_tokens(provider, model)
+        wanted = thinking + count_tokens(full)
+        if budget is None or budget >= wanted:
+            return cls(reasoning_text(model, thinking), full, thinking, count_tokens(full), False)
+        spent = min(budget, thinking)
+        visible = full[: (budget - spent) * 4]
+        return cls(reasoning_text(model, spent), visible, spent, count_tokens(visible), True)
+
+    @property
+    def completion_tokens(self) -> int:
+        return self.reasoning_tokens + self.text_tokens
+
+
+def _reasoning_tokens(provider: str, model: str) -> int:
+    entry = catalog.MODELS.get(provider, {}).get(model) or {}
+    return int(entry.get("reasoning", 0))
 
 
 # --- provider-shaped errors ----------------------------------------------------------------
@@ -234,7 +305,10 @@ def _error(
     elif provider == "ollama":
         body = {"error": message}
     elif provider == "mistral":
-        body = {"object": "error", "message": message, "type": kind, "param": None, "code": code}
+        # Mistral's error objects carry the HTTP status again as raw_status_code since 2026
+        # (mistralai/mistral-vibe#617, jordymeow/ai-engine#11).
+        body = {"object": "error", "message": message, "type": kind, "param": None, "code": code,
+                "raw_status_code": status}
     elif provider == "vllm":
         body = {"error": {"message": message, "type": kind, "param": None, "code": status}}
     elif provider == "openai":
@@ -244,8 +318,11 @@ def _error(
     return web.json_response(body, status=status, headers=headers)
 
 
+_GEMINI_KEY_INVALID = "API key not valid. Please pass a valid API key."
+
+
 def _auth_error(provider: str, key: str | None) -> web.Response:
-    """What each provider really answers for a missing or wrong key."""
+    """What each provider really answers for a missing or wrong key (any wrong key alike)."""
     if provider == "gemini":
         if key is None:
             return _error(
@@ -257,7 +334,6 @@ def _auth_error(provider: str, key: str | None) -> web.Response:
                 "",
             )
         # LiteLLM maps a Gemini error to AuthenticationError only on this exact message text.
-        message = "API key not valid. Please pass a valid API key."
         details = [
             {
                 "@type": "type.googleapis.com/google.rpc.ErrorInfo",
@@ -268,10 +344,10 @@ def _auth_error(provider: str, key: str | None) -> web.Response:
             {
                 "@type": "type.googleapis.com/google.rpc.LocalizedMessage",
                 "locale": "en-US",
-                "message": message,
+                "message": _GEMINI_KEY_INVALID,
             },
         ]
-        return _error(provider, 400, message, "", details=details)
+        return _error(provider, 400, _GEMINI_KEY_INVALID, "", details=details)
     if provider == "mistral":
         # Mistral's gateway answers auth failures outside its usual error object.
         return web.json_response({"detail": "Unauthorized"}, status=401)
@@ -288,23 +364,53 @@ def _auth_error(provider: str, key: str | None) -> web.Response:
     return _error(provider, 401, "Invalid API Key", "invalid_request_error", "invalid_api_key")
 
 
-def _retired_error(provider: str, model: str) -> web.Response:
-    """What each provider really answers for a decommissioned (or unknown) model."""
+def _gemini_query_key_error() -> web.Response:
+    """An auth key sent as ?key=: Google answers 404 (lingarr-translate/lingarr#532).
+
+    The status is reported; the body text is not, so this one is Google's generic NOT_FOUND.
+    """
+    return _error("gemini", 404, "Requested entity was not found.", "")
+
+
+def _model_refusal(provider: str, model: str, refusal: str) -> web.Response:
+    """How ``provider`` refuses ``model``: ``refusal`` names the provider's way (catalogue)."""
     if provider == "groq":
-        message = (
-            f"The model `{model}` has been decommissioned and is no longer supported. Please "
-            "refer to the Groq deprecations page for a recommendation on which model to use "
-            "instead."
-        )
-        return _error(provider, 400, message, "invalid_request_error", "model_decommissioned")
+        if refusal == "decommissioned":
+            # Groq's 2026 envelope adds request_id and created_at (RightNow-AI/openfang#60).
+            message = (
+                f"The model `{model}` has been decommissioned and is no longer supported. "
+                "Please refer to https://console.groq.com/docs/deprecations for a "
+                "recommendation on which model to use instead."
+            )
+            body = {
+                "request_id": f"req_{uuid.uuid4().hex[:26]}",
+                "created_at": datetime.datetime.now(datetime.UTC).isoformat(
+                    timespec="milliseconds").replace("+00:00", "Z"),
+                "error": {"message": message, "type": "invalid_request_error", "param": "",
+                          "code": "model_decommissioned"},
+            }
+            return web.json_response(body, status=400)
+        message = f"The model `{model}` does not exist or you do not have access to it."
+        return _error(provider, 404, message, "invalid_request_error", "model_not_found")
     if provider == "gemini":
-        message = (
-            f"models/{model} is not found for API version v1beta, or is not supported for "
-            "generateContent. Call ListModels to see the list of available models and their "
-            "supported methods."
-        )
+        if refusal == "new_users":
+            message = (
+                f"This model models/{model} is no longer available to new users. Please update "
+                "your code to use a newer model for the latest features and improvements. We "
+                "recommend you to use the Interactions API "
+                "(https://ai.google.dev/gemini-api/docs/migrate-to-interactions)."
+            )
+        else:
+            message = (
+                f"models/{model} is not found for API version v1beta, or is not supported for "
+                "generateContent. Call ListModels to see the list of available models and their "
+                "supported methods."
+            )
         return _error(provider, 404, message, "")
     if provider == "mistral":
+        if refusal == "tier":
+            return _error(provider, 403, "This model is not available in your subscription tier",
+                          "tier_not_allowed", "1910")
         return _error(provider, 400, f"Invalid model: {model}", "invalid_model", "1500")
     if provider == "ollama":
         return _error(provider, 404, f'model "{model}" not found, try pulling it first', "")
@@ -312,6 +418,25 @@ def _retired_error(provider: str, model: str) -> web.Response:
         return _error(provider, 404, f"The model `{model}` does not exist.", "NotFoundError")
     message = f"The model `{model}` does not exist or you do not have access to it."
     return _error(provider, 404, message, "invalid_request_error", "model_not_found")
+
+
+# How each provider refuses a name the ``retired`` knob lists, and a name it never served.
+_KNOB_REFUSAL = {"groq": "decommissioned", "gemini": "not_found", "mistral": "invalid_model"}
+_UNKNOWN_REFUSAL = {"groq": "not_found", "gemini": "not_found", "mistral": "invalid_model"}
+
+
+def _model_lookup_error(provider: str, model: str) -> web.Response:
+    """GET of one model the provider does not serve."""
+    if provider == "gemini":
+        # Redacted provider probe of 2026-10-03 (GET .../v1beta/models/invalid-model).
+        return _error(provider, 404, f"Model is not found: models/{model} for api version v1beta",
+                      "")
+    if provider == "mistral":
+        # Not verified: Mistral's answer to GET of an unknown model was not found; its
+        # invalid-model object is used with 404.
+        return _error(provider, 404, f"Invalid model: {model}", "invalid_model", "1500")
+    # Not verified for GET: Groq's chat answer for a model it does not serve.
+    return _model_refusal(provider, model, "not_found")
 
 
 def _rate_limit_error(
@@ -371,15 +496,61 @@ def _outage_error(provider: str, status: int) -> web.Response:
     return _error(provider, status, phrase, kind, str(status))
 
 
+# --- model lists -----------------------------------------------------------------------------
+
+
+def _openai_list_entry(provider: str, model: str) -> dict[str, Any]:
+    """One entry of ``GET .../models`` for an OpenAI-shaped provider."""
+    info = catalog.MODELS[provider].get(model, {})
+    entry: dict[str, Any] = {"id": model, "object": "model",
+                             "created": info.get("created", 1700000000)}
+    if provider == "groq":
+        entry.update(owned_by=info.get("owned_by", "Groq"), active=True,
+                     context_window=info.get("context_window"), public_apps=None,
+                     max_completion_tokens=info.get("max_completion_tokens"))
+    elif provider == "mistral":
+        entry["owned_by"] = "mistralai"
+        entry.update({name: value for name, value in info.items()
+                      if name not in ("created", "limits", "reasoning")})
+    else:
+        entry["owned_by"] = info.get("owned_by", "system")
+    return entry
+
+
+def _gemini_model_entry(model: str) -> dict[str, Any]:
+    info = catalog.GEMINI_MODELS.get(model, {})
+    entry: dict[str, Any] = {"name": f"models/{model}"}
+    entry.update({name: value for name, value in info.items()
+                  if name not in ("limits", "reasoning")})
+    return entry
+
+
+def _page_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode().rstrip("=")
+
+
+def _page_offset(token: str) -> int | None:
+    try:
+        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    prefix, _, number = text.partition(":")
+    return int(number) if prefix == "offset" and number.isdigit() else None
+
+
 # --- response bodies -----------------------------------------------------------------------
 
 
-def _openai_usage(provider: str, prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
+def _openai_usage(provider: str, prompt_tokens: int, done: _Completion,
+                  reasoning_model: bool) -> dict[str, Any]:
     usage: dict[str, Any] = {
         "prompt_tokens": prompt_tokens,
-        "completion_tokens": completion_tokens,
-        "total_tokens": prompt_tokens + completion_tokens,
+        "completion_tokens": done.completion_tokens,
+        "total_tokens": prompt_tokens + done.completion_tokens,
     }
+    if reasoning_model:
+        # groq-python 1.0.0 (2025-12-17): usage.completion_tokens_details.reasoning_tokens.
+        usage["completion_tokens_details"] = {"reasoning_tokens": done.reasoning_tokens}
     if provider == "groq":
         # Groq reports its (famously short) timings alongside the counts.
         usage.update(queue_time=0.0002, prompt_time=0.001, completion_time=0.002, total_time=0.003)
@@ -389,11 +560,15 @@ def _openai_usage(provider: str, prompt_tokens: int, completion_tokens: int) -> 
 class _OpenAIShape:
     """Chat completion bodies and stream chunks of one OpenAI-compatible provider."""
 
-    def __init__(self, provider: str, model: str, prompt_tokens: int) -> None:
+    def __init__(self, provider: str, model: str, prompt_tokens: int, done: _Completion,
+                 show_reasoning: bool) -> None:
         self.provider = provider
         self.model = model
-        self.text = reply_text(provider, model)
-        self.usage = _openai_usage(provider, prompt_tokens, count_tokens(self.text))
+        self.done = done
+        reasoning_model = _reasoning_tokens(provider, model) > 0
+        self.show_reasoning = show_reasoning and reasoning_model
+        self.usage = _openai_usage(provider, prompt_tokens, done, reasoning_model)
+        self.finish = "length" if done.truncated else "stop"
         # Mistral ids are bare hex; the others use OpenAI's chatcmpl- prefix.
         hex_id = uuid.uuid4().hex
         self.id = hex_id if provider == "mistral" else f"chatcmpl-{hex_id}"
@@ -413,13 +588,13 @@ class _OpenAIShape:
 
     def completion(self) -> dict[str, Any]:
         body = self._envelope("chat.completion")
+        message: dict[str, Any] = {"role": "assistant", "content": self.done.text}
+        if self.show_reasoning:
+            # Groq's gpt-oss models return their reasoning in message.reasoning (groq-python
+            # ChatCompletionMessage); content stays "" when the budget ran out first.
+            message["reasoning"] = self.done.reasoning
         body["choices"] = [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": self.text},
-                "logprobs": None,
-                "finish_reason": "stop",
-            }
+            {"index": 0, "message": message, "logprobs": None, "finish_reason": self.finish}
         ]
         body["usage"] = self.usage
         if self.provider == "groq":
@@ -432,19 +607,21 @@ class _OpenAIShape:
         return body
 
     def chunks(self, include_usage: bool) -> Iterator[dict[str, Any]]:
-        """Stream chunks: role, one per word, finish; then usage if asked for.
+        """Stream chunks: role, reasoning, one per word, finish; then usage if asked for.
 
         Groq carries the usage in ``x_groq`` of the finishing chunk and Mistral in the
         finishing chunk itself, whatever ``stream_options`` says.
         """
         deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
-        deltas += [{"content": piece} for piece in _pieces(self.text)]
+        if self.show_reasoning:
+            deltas += [{"reasoning": piece} for piece in _pieces(self.done.reasoning)]
+        deltas += [{"content": piece} for piece in _pieces(self.done.text)]
         for number, delta in enumerate(deltas):
             chunk = self._chunk([{"index": 0, "delta": delta, "finish_reason": None}])
             if number == 0 and self.provider == "groq":
                 chunk["x_groq"] = {"id": self.request_id}
             yield chunk
-        final = self._chunk([{"index": 0, "delta": {}, "finish_reason": "stop"}])
+        final = self._chunk([{"index": 0, "delta": {}, "finish_reason": self.finish}])
         if self.provider == "groq":
             final["x_groq"] = {"id": self.request_id, "usage": self.usage}
         elif self.provider == "mistral":
@@ -461,36 +638,38 @@ class _OpenAIShape:
         return chunk
 
 
-def _gemini_chunks(model: str, prompt_tokens: int, pieces: list[str]) -> list[dict[str, Any]]:
-    """``generateContent`` responses, one per piece; the last one finishes and counts."""
-    text = "".join(pieces)
+def _gemini_chunks(model: str, prompt_tokens: int, done: _Completion,
+                   stream: bool) -> list[dict[str, Any]]:
+    """``generateContent`` responses (one, or one per word when streaming).
+
+    The last one finishes and counts. A thinking model reports ``thoughtsTokenCount``; when
+    its budget ran out before any text, the candidate has ``content: {"role": "model"}`` and no
+    parts, and ``candidatesTokenCount`` is absent (live captures of gemini-2.5-pro, 2026-04-18,
+    and gemini-3.7-flash, 2026-08-22).
+    """
+    pieces = _pieces(done.text) if stream else ([done.text] if done.text else [])
     response_id = uuid.uuid4().hex[:22]
-    out = []
-    for number, piece in enumerate(pieces):
-        last = number == len(pieces) - 1
-        candidate: dict[str, Any] = {
-            "content": {"parts": [{"text": piece}], "role": "model"},
-            "index": 0,
-        }
+    version = catalog.GEMINI_ALIASES.get(model, model)
+    out: list[dict[str, Any]] = []
+    for number in range(max(1, len(pieces))):
+        last = number >= len(pieces) - 1
+        content: dict[str, Any] = {"role": "model"}
+        if pieces:
+            content = {"parts": [{"text": pieces[number]}], "role": "model"}
+        candidate: dict[str, Any] = {"content": content, "index": 0}
         usage: dict[str, Any] = {"promptTokenCount": prompt_tokens}
         if last:
-            completion_tokens = count_tokens(text)
-            candidate["finishReason"] = "STOP"
-            usage.update(
-                candidatesTokenCount=completion_tokens,
-                totalTokenCount=prompt_tokens + completion_tokens,
-                promptTokensDetails=[{"modality": "TEXT", "tokenCount": prompt_tokens}],
-            )
+            candidate["finishReason"] = "MAX_TOKENS" if done.truncated else "STOP"
+            if done.text_tokens:
+                usage["candidatesTokenCount"] = done.text_tokens
+            usage["totalTokenCount"] = prompt_tokens + done.completion_tokens
+            usage["promptTokensDetails"] = [{"modality": "TEXT", "tokenCount": prompt_tokens}]
+            if done.reasoning_tokens:
+                usage["thoughtsTokenCount"] = done.reasoning_tokens
         else:
             usage["totalTokenCount"] = prompt_tokens
-        out.append(
-            {
-                "candidates": [candidate],
-                "usageMetadata": usage,
-                "modelVersion": model,
-                "responseId": response_id,
-            }
-        )
+        out.append({"candidates": [candidate], "usageMetadata": usage, "modelVersion": version,
+                    "responseId": response_id})
     return out
 
 
@@ -504,12 +683,13 @@ def _ollama_message(model: str, content: str) -> dict[str, Any]:
     }
 
 
-def _ollama_done(model: str, content: str, prompt_tokens: int, eval_tokens: int) -> dict[str, Any]:
+def _ollama_done(model: str, content: str, prompt_tokens: int, eval_tokens: int,
+                 truncated: bool) -> dict[str, Any]:
     body = _ollama_message(model, content)
     # Ollama reports durations in nanoseconds.
     body.update(
         done=True,
-        done_reason="stop",
+        done_reason="length" if truncated else "stop",
         total_duration=3_000_000,
         load_duration=1_000_000,
         prompt_eval_count=prompt_tokens,
@@ -554,6 +734,19 @@ class _FakeProviders:
                 return scope, section[scope]
         return None, None
 
+    @staticmethod
+    def _strict(knobs: dict[str, Any], provider: str, what: str) -> bool:
+        """Whether ``provider`` checks ``what`` ("keys" or "models"); strict unless turned off."""
+        setting = knobs.get("strict", {}).get(provider, True)
+        if isinstance(setting, dict):
+            return bool(setting.get(what, True))
+        return bool(setting)
+
+    def _listed(self, provider: str, knobs: dict[str, Any]) -> list[str]:
+        """The names ``GET .../models`` lists: the catalogue minus the ``retired`` knob's."""
+        retired = knobs.get("retired", [])
+        return [m for m in CATALOGUE[provider] if f"{provider}/{m}" not in retired]
+
     def _log(self, entry: dict[str, Any]) -> None:
         with open(self.state_dir / REQUEST_LOG_FILE, "a", encoding="utf-8") as log:
             log.write(json.dumps(entry, sort_keys=True) + "\n")
@@ -569,6 +762,8 @@ class _FakeProviders:
         prompt_tokens: int,
         answer: Callable[[], Awaitable[web.StreamResponse]],
         stream: bool = False,
+        completion_tokens: int = 0,
+        key_in_query: bool = False,
     ) -> web.StreamResponse:
         """Delay, gate, answer and log one request."""
         started = time.monotonic()
@@ -576,9 +771,9 @@ class _FakeProviders:
         _, latency_ms = self._knob(knobs, "latency_ms", provider, model)
         if latency_ms:
             await asyncio.sleep(latency_ms / 1000)
-        completion_tokens = count_tokens(reply_text(provider, model)) if model else 0
         try:
-            self._gate(provider, model, key, knobs, prompt_tokens + completion_tokens)
+            self._gate(provider, model, key, knobs, prompt_tokens + completion_tokens,
+                       key_in_query)
             response = await answer()
         except _Refusal as refusal:
             response = refusal.response
@@ -602,7 +797,8 @@ class _FakeProviders:
         return response
 
     def _gate(
-        self, provider: str, model: str | None, key: str | None, knobs: dict[str, Any], tokens: int
+        self, provider: str, model: str | None, key: str | None, knobs: dict[str, Any],
+        tokens: int, key_in_query: bool = False,
     ) -> None:
         """Raise :class:`_Refusal` when the request must fail, in the order real APIs check.
 
@@ -612,15 +808,38 @@ class _FakeProviders:
         _, status = self._knob(knobs, "fail", provider, model)
         if status:
             raise _Refusal(_outage_error(provider, int(status)))
-        if provider in KEYED_PROVIDERS and (key is None or key not in self._valid_keys(provider)):
-            raise _Refusal(_auth_error(provider, key))
+        if provider in KEYED_PROVIDERS:
+            self._check_key(provider, key, knobs, key_in_query)
         if model is None:
             return
-        if f"{provider}/{model}" in knobs.get("retired", []):
-            raise _Refusal(_retired_error(provider, model))
+        self._check_model(provider, model, knobs)
         scope, limits = self._knob(knobs, "rate_limit", provider, model)
         if limits:
             self._admit(provider, model, scope, limits, tokens)
+
+    def _check_key(self, provider: str, key: str | None, knobs: dict[str, Any],
+                   key_in_query: bool) -> None:
+        if key is None:
+            raise _Refusal(_auth_error(provider, key))
+        if self._strict(knobs, provider, "keys"):
+            # A key the provider would never issue is refused as any wrong key is; for Gemini
+            # that includes the legacy AIza "Standard" keys Google stopped accepting.
+            if not catalog.key_has_provider_format(provider, key):
+                raise _Refusal(_auth_error(provider, key))
+            if provider == "gemini" and key_in_query:
+                raise _Refusal(_gemini_query_key_error())
+        if key not in self._valid_keys(provider):
+            raise _Refusal(_auth_error(provider, key))
+
+    def _check_model(self, provider: str, model: str, knobs: dict[str, Any]) -> None:
+        if f"{provider}/{model}" in knobs.get("retired", []):
+            raise _Refusal(_model_refusal(provider, model, _KNOB_REFUSAL.get(provider, "")))
+        if not self._strict(knobs, provider, "models") or model in catalog.MODELS[provider]:
+            return
+        retired = catalog.RETIRED.get(provider, {}).get(model)
+        if retired:
+            raise _Refusal(_model_refusal(provider, model, retired["refusal"]))
+        raise _Refusal(_model_refusal(provider, model, _UNKNOWN_REFUSAL.get(provider, "")))
 
     def _admit(
         self, provider: str, model: str, scope: str, limits: dict[str, int], tokens: int
@@ -670,7 +889,11 @@ class _FakeProviders:
             model = str(body.get("model", ""))
             messages = body.get("messages") or []
             prompt_tokens = sum(count_tokens(_text_of(m.get("content"))) for m in messages)
-            shape = _OpenAIShape(provider, model, prompt_tokens)
+            budget = _positive_int(body.get("max_completion_tokens")) or _positive_int(
+                body.get("max_tokens"))
+            done = _Completion.plan(provider, model, budget)
+            shape = _OpenAIShape(provider, model, prompt_tokens, done,
+                                 show_reasoning=body.get("include_reasoning") is not False)
             stream = bool(body.get("stream"))
 
             async def answer() -> web.StreamResponse:
@@ -685,22 +908,34 @@ class _FakeProviders:
                 await response.write_eof()
                 return response
 
-            return await self._serve(request, provider, model, key, prompt_tokens, answer, stream)
+            return await self._serve(request, provider, model, key, prompt_tokens, answer, stream,
+                                     done.completion_tokens)
 
         return handle
 
     def openai_models(self, provider: str) -> Handler:
         async def handle(request: web.Request) -> web.StreamResponse:
-            retired = self._knobs().get("retired", [])
-            models = [m for m in CATALOGUE[provider] if f"{provider}/{m}" not in retired]
+            models = self._listed(provider, self._knobs())
 
             async def answer() -> web.StreamResponse:
-                owner = _MODEL_OWNER[provider]
-                data = [
-                    {"id": m, "object": "model", "created": 1700000000, "owned_by": owner}
-                    for m in models
-                ]
+                data = [_openai_list_entry(provider, m) for m in models]
                 return web.json_response({"object": "list", "data": data})
+
+            return await self._serve(request, provider, None, _bearer(request), 0, answer)
+
+        return handle
+
+    def openai_model(self, provider: str) -> Handler:
+        """``GET .../models/{model}`` (Groq and Mistral have it)."""
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            model = request.match_info["model"]
+            listed = self._listed(provider, self._knobs())
+
+            async def answer() -> web.StreamResponse:
+                if model not in listed:
+                    raise _Refusal(_model_lookup_error(provider, model))
+                return web.json_response(_openai_list_entry(provider, model))
 
             return await self._serve(request, provider, None, _bearer(request), 0, answer)
 
@@ -709,32 +944,42 @@ class _FakeProviders:
     # -- Gemini (Google AI Studio)
 
     @staticmethod
-    def _gemini_key(request: web.Request) -> str | None:
-        # The header is what LiteLLM sends; Google also accepts ?key=.
-        return request.headers.get("x-goog-api-key") or request.query.get("key")
+    def _gemini_key(request: web.Request) -> tuple[str | None, bool]:
+        """(key, whether it came as ?key=). LiteLLM sends the header."""
+        header = request.headers.get("x-goog-api-key")
+        if header is not None:
+            return header, False
+        query = request.query.get("key")
+        return query, query is not None
 
     async def gemini_generate(self, request: web.Request) -> web.StreamResponse:
-        key = self._gemini_key(request)
+        key, in_query = self._gemini_key(request)
         model, _, method = request.match_info["target"].partition(":")
         if method not in ("generateContent", "streamGenerateContent"):
             return await self._unknown(request, "gemini", key)
         try:
             body = await self._json_body(request, "gemini")
         except _Refusal as refusal:
-            return await self._serve(request, "gemini", model, key, 0, _raise(refusal))
+            return await self._serve(request, "gemini", model, key, 0, _raise(refusal),
+                                     key_in_query=in_query)
         texts = [
             part.get("text", "")
-            for content in body.get("contents", []) + [body.get("systemInstruction") or {}]
+            for content in body.get("contents", []) + [_proto_field(body, "systemInstruction")
+                                                       or {}]
             for part in content.get("parts", [])
         ]
         prompt_tokens = sum(count_tokens(text) for text in texts)
         stream = method == "streamGenerateContent"
+        config = _proto_field(body, "generationConfig") or {}
+        # Thinking settings (thinkingConfig) are ignored: the fake always thinks its fixed
+        # amount, never less than the real model would.
+        done = _Completion.plan("gemini", model,
+                                _positive_int(_proto_field(config, "maxOutputTokens")))
 
         async def answer() -> web.StreamResponse:
-            text = reply_text("gemini", model)
+            chunks = _gemini_chunks(model, prompt_tokens, done, stream)
             if not stream:
-                return web.json_response(_gemini_chunks(model, prompt_tokens, [text])[0])
-            chunks = _gemini_chunks(model, prompt_tokens, _pieces(text))
+                return web.json_response(chunks[0])
             if request.query.get("alt") != "sse":
                 # Without alt=sse, Google streams one JSON array of responses.
                 return web.json_response(chunks)
@@ -745,26 +990,48 @@ class _FakeProviders:
             await response.write_eof()
             return response
 
-        return await self._serve(request, "gemini", model, key, prompt_tokens, answer, stream)
+        return await self._serve(request, "gemini", model, key, prompt_tokens, answer, stream,
+                                 done.completion_tokens, key_in_query=in_query)
 
     async def gemini_models(self, request: web.Request) -> web.StreamResponse:
-        retired = self._knobs().get("retired", [])
+        key, in_query = self._gemini_key(request)
+        models = self._listed("gemini", self._knobs())
 
         async def answer() -> web.StreamResponse:
-            models = [
-                {
-                    "name": f"models/{m}",
-                    "displayName": m,
-                    "inputTokenLimit": 1_048_576,
-                    "outputTokenLimit": 8192,
-                    "supportedGenerationMethods": ["generateContent", "countTokens"],
-                }
-                for m in CATALOGUE["gemini"]
-                if f"gemini/{m}" not in retired
-            ]
-            return web.json_response({"models": models})
+            # Paging as in models.list: pageSize 0 or unset -> 50, capped at 1000; a negative
+            # size or a token this server did not issue is INVALID_ARGUMENT (Google's AIP-158;
+            # the message texts are not verified).
+            try:
+                size = int(request.query.get("pageSize", "0"))
+            except ValueError:
+                size = -1
+            if size < 0:
+                raise _Refusal(_error("gemini", 400, "Invalid page size.", ""))
+            size = min(size or GEMINI_DEFAULT_PAGE_SIZE, GEMINI_MAX_PAGE_SIZE)
+            offset = 0
+            if request.query.get("pageToken"):
+                offset = _page_offset(request.query["pageToken"])
+                if offset is None:
+                    raise _Refusal(_error("gemini", 400, "Invalid page token.", ""))
+            page = models[offset : offset + size]
+            body: dict[str, Any] = {"models": [_gemini_model_entry(m) for m in page]}
+            if offset + size < len(models):
+                body["nextPageToken"] = _page_token(offset + size)
+            return web.json_response(body)
 
-        return await self._serve(request, "gemini", None, self._gemini_key(request), 0, answer)
+        return await self._serve(request, "gemini", None, key, 0, answer, key_in_query=in_query)
+
+    async def gemini_model(self, request: web.Request) -> web.StreamResponse:
+        key, in_query = self._gemini_key(request)
+        model = request.match_info["model"]
+        listed = self._listed("gemini", self._knobs())
+
+        async def answer() -> web.StreamResponse:
+            if model not in listed:
+                raise _Refusal(_model_lookup_error("gemini", model))
+            return web.json_response(_gemini_model_entry(model))
+
+        return await self._serve(request, "gemini", None, key, 0, answer, key_in_query=in_query)
 
     # -- Ollama
 
@@ -779,30 +1046,34 @@ class _FakeProviders:
         prompt_tokens = sum(count_tokens(_text_of(m.get("content"))) for m in messages)
         # Unlike OpenAI, Ollama streams unless told not to.
         stream = body.get("stream", True) is not False
-        text = reply_text("ollama", model)
-        eval_tokens = count_tokens(text)
+        done = _Completion.plan("ollama", model,
+                                _positive_int((body.get("options") or {}).get("num_predict")))
 
         async def answer() -> web.StreamResponse:
             if not stream:
-                return web.json_response(_ollama_done(model, text, prompt_tokens, eval_tokens))
+                return web.json_response(_ollama_done(model, done.text, prompt_tokens,
+                                                      done.text_tokens, done.truncated))
             response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
             await response.prepare(request)
-            lines = [_ollama_message(model, piece) for piece in _pieces(text)]
-            lines.append(_ollama_done(model, "", prompt_tokens, eval_tokens))
+            lines = [_ollama_message(model, piece) for piece in _pieces(done.text)]
+            lines.append(_ollama_done(model, "", prompt_tokens, done.text_tokens, done.truncated))
             for line in lines:
                 await response.write(json.dumps(line).encode() + b"\n")
             await response.write_eof()
             return response
 
-        return await self._serve(request, "ollama", model, key, prompt_tokens, answer, stream)
+        return await self._serve(request, "ollama", model, key, prompt_tokens, answer, stream,
+                                 done.completion_tokens)
 
     async def ollama_tags(self, request: web.Request) -> web.StreamResponse:
+        models = self._listed("ollama", self._knobs())
+
         async def answer() -> web.StreamResponse:
-            models = [
+            tags = [
                 {"name": m, "model": m, "size": 4_683_087_332, "details": {"format": "gguf"}}
-                for m in CATALOGUE["ollama"]
+                for m in models
             ]
-            return web.json_response({"models": models})
+            return web.json_response({"models": tags})
 
         return await self._serve(request, "ollama", None, _bearer(request), 0, answer)
 
@@ -810,7 +1081,7 @@ class _FakeProviders:
 
     def unknown_url(self, provider: str) -> Handler:
         async def handle(request: web.Request) -> web.StreamResponse:
-            key = self._gemini_key(request) if provider == "gemini" else _bearer(request)
+            key = self._gemini_key(request)[0] if provider == "gemini" else _bearer(request)
             return await self._unknown(request, provider, key)
 
         return handle
@@ -820,8 +1091,13 @@ class _FakeProviders:
     ) -> web.StreamResponse:
         """A 404 that is logged too, so a wrong ``api_base`` shows up in the request log."""
         message = f"Unknown request URL: {request.method} {request.path}"
-        refusal = _Refusal(_error(provider, 404, message, "invalid_request_error", "unknown_url"))
-        return await self._serve(request, provider, None, key, 0, _raise(refusal))
+        if provider == "mistral":
+            # Mistral's gateway answers an unknown path with {"detail": "Not Found"}
+            # (elastic/elasticsearch#128538).
+            response = web.json_response({"detail": "Not Found"}, status=404)
+        else:
+            response = _error(provider, 404, message, "invalid_request_error", "unknown_url")
+        return await self._serve(request, provider, None, key, 0, _raise(_Refusal(response)))
 
 
 def _raise(refusal: _Refusal) -> Callable[[], Awaitable[web.StreamResponse]]:
