@@ -28,7 +28,8 @@ SNAPSHOT_DATE = "2026-12-01"
 # --- Groq ----------------------------------------------------------------------------------
 
 # GET /openai/v1/models entries carry these fields beyond OpenAI's id/object/created/owned_by
-# (shape as posted from Groq's API in anomalyco/models.dev#1276, 2026-03-26).
+# (shape as posted from Groq's API in anomalyco/models.dev#1276, 2026-03-26). The owned_by
+# values of these models were not seen in any posted list (not verified).
 GROQ_MODELS = {
     "openai/gpt-oss-120b": {
         "owned_by": "OpenAI",
@@ -144,7 +145,7 @@ GEMINI_MODELS = {
     "gemini-3.6-flash": _gemini("Gemini 3.6 Flash", "3.0", None, 20, 64),
     "gemini-3.5-flash": _gemini("Gemini 3.5 Flash", "3.0", None, 20, 64),
     "gemini-3.5-flash-lite": _gemini("Gemini 3.5 Flash-Lite", "3.0", 15, 500, 16),
-    "gemini-3.1-flash-lite": _gemini("Gemini 3.1 Flash-Lite", "3.0", 15, 500, 16),
+    "gemini-3.1-flash-lite": _gemini("Gemini 3.1 Flash-Lite", "3.0", None, 500, 16),
     # The alias resolved to gemini-3.7-flash on 2026-08-22 (live capture in a public test file).
     "gemini-flash-latest": _gemini("Gemini Flash Latest", "3.0", None, 20, 64),
     # Gemma: limits unpublished; version not verified.
