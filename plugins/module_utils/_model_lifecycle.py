@@ -1,87 +1,177 @@
 # -*- coding: utf-8 -*-
-# Internal to homelab.litellm, not a public API: it may change in any release without notice.
-#
-# Copyright: (c) 2026, homelab.litellm contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-# SPDX-License-Identifier: GPL-3.0-or-later
-"""Lifecycle facts about provider models, kept as data so they can be updated without code changes.
+# Copyright: (c) 2026, homelab.litellm developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Internal to homelab.litellm, not a public API: which provider models are gone, as dated, sourced data.
 
-``MODEL_LIFECYCLE`` maps a LiteLLM model string (the value of ``litellm_params.model``, e.g.
-``groq/mixtral-8x7b-32768``) to a dict with:
+``MODEL_LIFECYCLE`` maps a LiteLLM model string (``litellm_params.model``, e.g.
+``groq/mixtral-8x7b-32768``) to:
 
 ``provider``
-    The company that serves the model, as named in warnings (``Groq``, ``Google``).
+    The company that serves it, as named in messages (``Groq``, ``Google``, ``Mistral``).
 ``status``
-    ``shut_down``: the provider has turned the model off, requests fail (Groq answers
-    ``model_decommissioned``/404, the Gemini API answers 404).
-    ``deprecated``: still served, a shutdown is announced for ``date``.
+    ``shut_down``: the provider answers requests for it with an error (for a free-tier account, or
+    for a new project where ``scope`` says so). ``deprecated``: still served, a shutdown is
+    announced for ``date``. ``restricted``: refused on the free tier (``scope``).
 ``date``
-    ISO date of the shutdown (past for ``shut_down``, announced for ``deprecated``). When only the
-    year is known the value is the year alone (``"2025"``); never invent a day.
+    ISO date of the shutdown (or of the report, for ``restricted``); a year alone when only the
+    year is known, never an invented day.
+``scope``
+    Who it is gone for, when not for everybody.
 ``replacement``
-    A LiteLLM model string to suggest instead, chosen from the provider's own recommendation and
-    present in LiteLLM 1.108.7's model map.
-``source``
-    Where the fact was read. Provider pages change: re-check them before relying on an entry.
+    The LiteLLM model string to use instead: the provider's own recommendation where it gave one.
+``answer``
+    How the provider refuses it (what the sandbox's strict fakes answer too).
+``source`` / ``read``
+    Where the fact was read, and on which day. Provider pages change: read them again before
+    relying on an entry.
 
-Checked on 2026-11-26. The story asks for ``groq/mixtral-8x7b-32768`` and the Gemini 1.5 models as
-choices: they stay selectable, the plan only warns.
+The provider check (``_provider_check``) asks the provider itself before anything is written and
+names the replacement from here; ``lifecycle_warnings`` warns about these models in every plan.
+``tests/sandbox/test_lifecycle.py`` compares the dates with the ``deprecation_date`` of LiteLLM's
+bundled model map and lists where they disagree.
 """
 
 from __future__ import annotations
 
+GROQ_DEPRECATIONS = "https://console.groq.com/docs/deprecations"
+GEMINI_DEPRECATIONS = "https://ai.google.dev/gemini-api/docs/deprecations"
+MISTRAL_MODELS = "https://docs.mistral.ai/getting-started/models/"
+
 MODEL_LIFECYCLE = {
+    # --- Groq ---------------------------------------------------------------------------
     "groq/mixtral-8x7b-32768": {
-        "provider": "Groq",
-        "status": "shut_down",
-        "date": "2025-03-20",
-        # Groq pointed users to llama-3.3-70b-versatile in March 2025, which Groq itself shut
-        # down on 2026-08-16; its recommendation since then is openai/gpt-oss-120b.
+        "provider": "Groq", "status": "shut_down", "date": "2025-03-20",
         "replacement": "groq/openai/gpt-oss-120b",
-        "source": "https://console.groq.com/docs/deprecations (langchain-ai/langchain#30170)",
+        "answer": "400 model_decommissioned",
+        "source": GROQ_DEPRECATIONS + " (Groq's recommendation was llama-3.3-70b-versatile, itself shut down "
+                                      "since; langchain-ai/langchain#30170)",
+        "read": "2026-12-01",
     },
     "groq/llama-3.3-70b-versatile": {
-        "provider": "Groq",
-        "status": "shut_down",
-        "date": "2026-08-16",
+        "provider": "Groq", "status": "shut_down", "date": "2026-08-16", "scope": "free and developer tiers",
         "replacement": "groq/openai/gpt-oss-120b",
-        "source": "https://console.groq.com/docs/deprecations (langchain-ai/langchain#38363)",
+        "answer": "404 model_not_found",
+        "source": GROQ_DEPRECATIONS + " (Groq's notice; the 404 body: ITSpecialist111/ai_automation_suggester#187, "
+                                      "2026-08-18)",
+        "read": "2026-12-01",
     },
+    "groq/llama-3.1-8b-instant": {
+        "provider": "Groq", "status": "shut_down", "date": "2026-08-16", "scope": "free and developer tiers",
+        "replacement": "groq/openai/gpt-oss-20b",
+        "answer": "404 model_not_found",
+        "source": GROQ_DEPRECATIONS + " (mnfst/awesome-free-llm-apis, checks of 2026-08-19..21)",
+        "read": "2026-12-01",
+    },
+    "groq/qwen/qwen3-32b": {
+        "provider": "Groq", "status": "shut_down", "date": "2026-07-17",
+        "replacement": "groq/qwen/qwen3.8-27b",
+        "answer": "400 model_decommissioned",
+        "source": GROQ_DEPRECATIONS + " (promptfoo/promptfoo#9933)",
+        "read": "2026-12-01",
+    },
+    "groq/meta-llama/llama-4-scout-17b-16e-instruct": {
+        "provider": "Groq", "status": "shut_down", "date": "2026-07-17",
+        "replacement": "groq/openai/gpt-oss-120b",
+        "answer": "400 model_decommissioned",
+        "source": GROQ_DEPRECATIONS + " (promptfoo/promptfoo#9933)",
+        "read": "2026-12-01",
+    },
+    "groq/meta-llama/llama-4-maverick-17b-128e-instruct": {
+        "provider": "Groq", "status": "shut_down", "date": "2026-03-09",
+        "replacement": "groq/openai/gpt-oss-120b",
+        "answer": "400 model_decommissioned",
+        "source": GROQ_DEPRECATIONS + " (gsd-build/gsd-2#4273)",
+        "read": "2026-12-01",
+    },
+    # --- Google AI Studio (Gemini API) -----------------------------------------------------
     "gemini/gemini-1.5-flash": {
-        "provider": "Google",
-        "status": "shut_down",
-        # The alias pointed to gemini-1.5-flash-002, shut down on 2025-09-24 (-001 on 2025-05-24).
-        "date": "2025-09-24",
-        "replacement": "gemini/gemini-3.5-flash",
-        "source": "https://ai.google.dev/gemini-api/docs/deprecations (Google AI Studio notice to developers)",
+        "provider": "Google", "status": "shut_down", "date": "2025-09-24",
+        "replacement": "gemini/gemini-3.5-flash-lite",
+        "answer": "404 NOT_FOUND (models/gemini-1.5-flash is not found for API version v1beta)",
+        "source": GEMINI_DEPRECATIONS + " (the alias pointed to -002, shut down 2025-09-24; Google routes "
+                                        "gemini-2.5-flash users to gemini-3.5-flash-lite)",
+        "read": "2026-12-01",
     },
     "gemini/gemini-1.5-pro": {
-        "provider": "Google",
-        "status": "shut_down",
-        # The alias pointed to gemini-1.5-pro-002, shut down on 2025-09-24 (-001 on 2025-05-24).
-        "date": "2025-09-24",
+        "provider": "Google", "status": "shut_down", "date": "2025-09-24",
         "replacement": "gemini/gemini-3.8-flash",
-        "source": "https://ai.google.dev/gemini-api/docs/deprecations (Google AI Studio notice to developers)",
+        "answer": "404 NOT_FOUND",
+        "source": GEMINI_DEPRECATIONS + " (the alias pointed to -002, shut down 2025-09-24; Google routes "
+                                        "gemini-2.5-pro users to gemini-3.8-flash)",
+        "read": "2026-12-01",
     },
     "gemini/gemini-2.0-flash": {
-        "provider": "Google",
-        "status": "shut_down",
-        "date": "2026-06-01",
-        "replacement": "gemini/gemini-3.5-flash",
-        "source": "https://ai.google.dev/gemini-api/docs/deprecations",
+        "provider": "Google", "status": "shut_down", "date": "2026-06-01",
+        "replacement": "gemini/gemini-3.1-flash-lite",
+        "answer": "404 NOT_FOUND",
+        "source": GEMINI_DEPRECATIONS + " (Firebase AI Logic notice)",
+        "read": "2026-12-01",
+    },
+    "gemini/gemini-2.0-flash-lite": {
+        "provider": "Google", "status": "shut_down", "date": "2026-06-01",
+        "replacement": "gemini/gemini-3.1-flash-lite",
+        "answer": "404 NOT_FOUND",
+        "source": GEMINI_DEPRECATIONS,
+        "read": "2026-12-01",
     },
     "gemini/gemini-2.5-flash": {
-        "provider": "Google",
-        "status": "deprecated",
-        "date": "2026-12-01",
+        "provider": "Google", "status": "shut_down", "date": "2026-12-01",
+        "scope": "new projects since 2026-07; existing users are moved to gemini-3.5-flash-lite on the date",
         "replacement": "gemini/gemini-3.5-flash-lite",
-        "source": "https://ai.google.dev/gemini-api/docs/deprecations (as read on 2026-11-10)",
+        "answer": "404 NOT_FOUND (no longer available to new users)",
+        "source": GEMINI_DEPRECATIONS + " (as read 2026-11-10; sohzm/cheating-daddy#476, 2026-08-15)",
+        "read": "2026-12-01",
     },
     "gemini/gemini-2.5-pro": {
-        "provider": "Google",
-        "status": "deprecated",
-        "date": "2026-12-01",
+        "provider": "Google", "status": "shut_down", "date": "2026-12-01",
+        "scope": "new projects since 2026-07; existing users are moved to gemini-3.8-flash on the date",
         "replacement": "gemini/gemini-3.8-flash",
-        "source": "https://ai.google.dev/gemini-api/docs/deprecations (as read on 2026-11-10)",
+        "answer": "404 NOT_FOUND (no longer available to new users)",
+        "source": GEMINI_DEPRECATIONS + " (as read 2026-11-10; thedotmack/claude-mem#3278, 2026-07-16)",
+        "read": "2026-12-01",
+    },
+    "gemini/gemini-2.5-flash-lite": {
+        "provider": "Google", "status": "shut_down", "date": "2026",
+        "scope": "accounts not already using it",
+        "replacement": "gemini/gemini-3.1-flash-lite",
+        "answer": "404 NOT_FOUND (no longer available to new users)",
+        "source": GEMINI_DEPRECATIONS + " (goruck/home-generative-agent#575)",
+        "read": "2026-12-01",
+    },
+    # --- Mistral ------------------------------------------------------------------------
+    "mistral/open-mistral-nemo": {
+        "provider": "Mistral", "status": "shut_down", "date": "2026-07-31",
+        "replacement": "mistral/mistral-small-latest",
+        "answer": "400 invalid_model",
+        "source": MISTRAL_MODELS + " (spring-projects/spring-ai#6772)",
+        "read": "2026-12-01",
+    },
+    "mistral/magistral-small-latest": {
+        "provider": "Mistral", "status": "shut_down", "date": "2026-07-31",
+        "replacement": "mistral/mistral-small-latest",
+        "answer": "400 invalid_model",
+        "source": MISTRAL_MODELS + " (spring-projects/spring-ai#6772)",
+        "read": "2026-12-01",
+    },
+    "mistral/magistral-medium-latest": {
+        "provider": "Mistral", "status": "shut_down", "date": "2026-07-31",
+        "replacement": "mistral/mistral-medium-latest",
+        "answer": "400 invalid_model",
+        "source": MISTRAL_MODELS + " (spring-projects/spring-ai#6772)",
+        "read": "2026-12-01",
+    },
+    "mistral/devstral-latest": {
+        "provider": "Mistral", "status": "shut_down", "date": "2026-07-31",
+        "replacement": "mistral/mistral-medium-latest",
+        "answer": "400 invalid_model",
+        "source": MISTRAL_MODELS + " (spring-projects/spring-ai#6772)",
+        "read": "2026-12-01",
+    },
+    "mistral/mistral-large-latest": {
+        "provider": "Mistral", "status": "restricted", "date": "2026-08-30", "scope": "the free tier",
+        "replacement": "mistral/mistral-medium-latest",
+        "answer": "403 tier_not_allowed",
+        "source": MISTRAL_MODELS + " (jordymeow/ai-engine#11, 2026-08-30)",
+        "read": "2026-12-01",
     },
 }

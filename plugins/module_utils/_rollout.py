@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import hashlib
 
-from ._litellm_config import config_digest, referenced_env_vars
+from ._config_yaml import config_digest
+from ._envvars import referenced_env_vars
+from ._wiring import master_key_var
 from ._secret_plan import keys_digest, scrub
 
 try:
@@ -46,7 +48,8 @@ FAILED_WAITING_REASONS = ("CrashLoopBackOff", "CreateContainerConfigError", "Cre
 
 # -- what to roll --------------------------------------------------------------
 def config_env_vars(config_text):
-    """Names referenced as ``os.environ/NAME`` in a config text; [] when it is not valid YAML.
+    """The variables whose values go into the digest: those referenced as ``os.environ/NAME`` in a
+    config text, and the one LiteLLM takes its master key from; [] when it is not valid YAML.
 
     A config that does not parse makes LiteLLM exit anyway; its text still goes
     into the digest, so a rollout (that will fail visibly) still happens.
@@ -57,7 +60,8 @@ def config_env_vars(config_text):
         doc = YAML(typ="safe", pure=True).load(config_text or "")
     except YAMLError:
         return []
-    return referenced_env_vars(doc)
+    master = master_key_var(doc) if isinstance(doc, dict) else None
+    return sorted(set(referenced_env_vars(doc)) | ({master} if master else set()))
 
 
 def rollout_digest(config_text, secret_data_b64, env_vars):
@@ -95,18 +99,6 @@ def template_annotations(deployment):
     """The pod template's annotations (a dict, possibly empty)."""
     template = (deployment.get("spec") or {}).get("template") or {}
     return dict((template.get("metadata") or {}).get("annotations") or {})
-
-
-def missing_env_vars(env_vars, secret_keys, deployment):
-    """Referenced names that neither the Secret nor an explicit container ``env`` entry provides.
-
-    LiteLLM starts without them and sends requests without a key (answered 401).
-    """
-    provided = set(secret_keys)
-    spec = ((deployment.get("spec") or {}).get("template") or {}).get("spec") or {}
-    for container in spec.get("containers") or []:
-        provided.update(item.get("name") for item in container.get("env") or [])
-    return sorted(set(env_vars) - provided)
 
 
 def selector_string(deployment):
@@ -322,6 +314,6 @@ def failure_message(namespace, deployment_name, assessment, log_text, secret_val
         lines.append("Last lines of the log of pod %s:" % assessment.pod)
         lines.extend("  " + line for line in scrub(log_text, secret_values).rstrip("\n").splitlines())
     lines.append("Pods of the previous ReplicaSet keep running as long as the update strategy allows "
-                 "(maxUnavailable). Fix the config or keys and run again, or restore the previous ones "
-                 "(ConfigMap/Secret <name>-previous) and run again.")
+                 "(maxUnavailable). Fix the config or keys and run again, or put the last verified state back "
+                 "(homelab.litellm.litellm_known_good state=restored) and run again.")
     return "\n".join(lines)

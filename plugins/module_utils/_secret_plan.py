@@ -18,9 +18,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-# LiteLLM reads the Secret through envFrom, so every key must be a valid
-# environment variable name (a Secret alone would also accept "." and "-").
-ENV_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+from ._envvars import is_env_var_name, suggested_env_var_name
 
 # Values that are obviously not a real credential: (what it looks like, pattern).
 # Matched case-insensitively against the whole value with surrounding
@@ -106,10 +104,12 @@ def validate_secret_data(data):
         return errors
     for name in sorted(data, key=str):
         value = data[name]
-        if not isinstance(name, str) or not ENV_VAR_NAME.match(name):
+        if not is_env_var_name(name):
+            # LiteLLM reads the Secret through the environment: Kubernetes would take "." and "-"
+            # in a Secret key, but no process could read such a variable back.
             errors.append("key %r is not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*); "
-                          "LiteLLM reads the Secret through envFrom, so rename it (for example %r)"
-                          % (name, re.sub(r"[^A-Za-z0-9_]", "_", str(name)).upper() or "NAME"))
+                          "LiteLLM reads the Secret through its environment, so rename it (for example %r)"
+                          % (name, suggested_env_var_name(name)))
             continue
         text = _as_text(value)
         if text is None:
@@ -123,6 +123,15 @@ def validate_secret_data(data):
         elif text != text.strip():
             errors.append("%s: the value has leading or trailing whitespace (a newline from a file "
                           "lookup?); strip it, for example with '| trim'" % name)
+        elif any(ord(char) < 0x20 or ord(char) == 0x7f for char in text):
+            # An HTTP header cannot carry it: LiteLLM's HTTP client would fail before reaching the
+            # provider, and the failure would look like the provider's.
+            errors.append("%s: the value contains a control character (a line break or tab inside it?); "
+                          "provider keys are printable ASCII; put the key in the vault exactly as issued" % name)
+        elif not text.isascii():
+            errors.append("%s: the value contains non-ASCII characters (a typographic quote or dash pasted "
+                          "with it?); provider keys are printable ASCII; put the key in the vault exactly as "
+                          "issued" % name)
         else:
             kind = placeholder_kind(text)
             if kind:

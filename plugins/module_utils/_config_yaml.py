@@ -1,0 +1,417 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, homelab.litellm developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Internal to homelab.litellm, not a public API: config.yaml text <-> a round-trip document.
+
+Pure functions, no ansible import and no I/O. ``parse_config`` keeps everything the operator
+wrote (comments, key order, quoting, flow style such as the ``fallbacks`` line) and refuses what
+LiteLLM could not load; ``render_config`` writes it back in the operator's indentation. The
+comment helpers move the lines that follow a node together with its position, not its item.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+try:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+    from ruamel.yaml.constructor import DuplicateKeyError
+    from ruamel.yaml.error import CommentMark, YAMLError
+    from ruamel.yaml.scalarbool import ScalarBoolean
+    from ruamel.yaml.tokens import CommentToken
+except ImportError:
+    HAS_RUAMEL = False
+    RUAMEL_IMPORT_ERROR = traceback.format_exc()
+    YAML = CommentedMap = CommentedSeq = CommentMark = CommentToken = ScalarBoolean = None
+    YAMLError = DuplicateKeyError = Exception
+else:
+    HAS_RUAMEL = True
+    RUAMEL_IMPORT_ERROR = None
+
+CRASH = "LiteLLM exits at start-up on it and the pod goes into CrashLoopBackOff"
+
+
+class ConfigError(Exception):
+    """The config or the request cannot be planned; ``errors`` says what and how to fix each part."""
+
+    def __init__(self, errors):
+        self.errors = list(errors)
+        super().__init__("; ".join(self.errors))
+
+    @property
+    def messages(self):
+        """The same list as ``errors``."""
+        return self.errors
+
+
+@dataclass(frozen=True)
+class YamlStyle:
+    """Indentation of a YAML text, so a rewrite looks like what the operator wrote.
+
+    The defaults are the usual Kubernetes style (and the story's config): mappings indented by 2,
+    list dashes indented by 2 under their key with the item content at 4.
+    """
+
+    mapping: int = 2
+    sequence: int = 4
+    offset: int = 2
+    explicit_start: bool = False
+
+
+# ---------------------------------------------------------------------------------------------
+# YAML text <-> round-trip document
+# ---------------------------------------------------------------------------------------------
+
+def guess_yaml_style(text):
+    """Guess the indentation of ``text`` (first nested mapping, first block list) as a ``YamlStyle``."""
+    mapping = sequence = offset = None
+    explicit_start = False
+    parent_column = None  # column of the key of the previous line when that line ended with "key:"
+    seen_content = False
+    for raw in text.splitlines():
+        stripped = raw.split(" #", 1)[0].strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if not seen_content:
+            seen_content = True
+            if stripped == "---" or stripped.startswith("--- "):
+                explicit_start = True
+                continue
+        indent = len(raw) - len(raw.lstrip(" "))
+        key_column = indent
+        if stripped.startswith("- "):
+            content = stripped[2:].lstrip(" ")
+            key_column = indent + len(stripped) - len(content)
+            # a block list may start in the column of its key ("key:\n- item")
+            if parent_column is not None and indent >= parent_column and sequence is None:
+                offset = indent - parent_column
+                sequence = key_column - parent_column
+        elif parent_column is not None and indent > parent_column and mapping is None:
+            mapping = indent - parent_column
+        parent_column = key_column if stripped.endswith(":") else None
+        if mapping is not None and sequence is not None:
+            break
+    default = YamlStyle()
+    mapping = mapping or default.mapping
+    if sequence is None:
+        sequence, offset = default.sequence, default.offset
+    return YamlStyle(mapping=mapping, sequence=sequence, offset=offset, explicit_start=explicit_start)
+
+
+def _yaml(style):
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # never fold long lines (URLs, the flow-style fallbacks line)
+    yaml.indent(mapping=style.mapping, sequence=style.sequence, offset=style.offset)
+    yaml.explicit_start = style.explicit_start
+    # Keep [{"a": ["b"]}] as written: by default ruamel drops the braces of single-key mappings
+    # inside flow sequences, which would rewrite the operator's fallbacks line.
+    yaml.brace_single_entry_mapping_in_flow_sequence = True
+    return yaml
+
+
+_DUPLICATE_KEY = re.compile(r'found duplicate key "(.*?)" with value')
+
+
+def parse_config(text):
+    """Parse config.yaml into a round-trip ``CommentedMap`` (comments, order and quotes kept).
+
+    Raises ``ConfigError`` for a key given twice in one mapping (LiteLLM would silently use the
+    last) and everything that makes LiteLLM exit at start-up: bad YAML, an empty file,
+    a top level that is not a mapping, a ``model_list`` that is not a list, an entry that is not a
+    mapping or lacks ``model_name``, ``litellm_params`` or ``litellm_params.model``.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ConfigError([
+            "config.yaml is empty; %s; restore the config (at least a model_list) by hand" % CRASH
+        ])
+    try:
+        doc = _yaml(YamlStyle()).load(text)
+    except DuplicateKeyError as exc:
+        # LiteLLM loads config.yaml with PyYAML's safe_load (proxy_server.py), which keeps the last
+        # of two equal keys without a word: it starts, but not with what the first one says.
+        found = _DUPLICATE_KEY.search(getattr(exc, "problem", None) or "")
+        key = found.group(1) if found else "?"
+        lines = [mark.line + 1 for mark in (exc.context_mark, exc.problem_mark) if mark is not None]
+        raise ConfigError([
+            "config.yaml has the key %r twice in one mapping (lines %s); LiteLLM reads it with PyYAML, which "
+            "silently keeps only the last one; merge the two by hand" % (key, " and ".join(map(str, lines)))
+        ]) from None
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = " at line %d, column %d" % (mark.line + 1, mark.column + 1) if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).strip().splitlines()[0]
+        raise ConfigError([
+            "config.yaml is not valid YAML%s (%s); %s; fix the YAML by hand" % (where, problem, CRASH)
+        ]) from None
+    if doc is None:
+        raise ConfigError([
+            "config.yaml holds only comments; %s; restore the config (at least a model_list) by hand" % CRASH
+        ])
+    if not isinstance(doc, Mapping):
+        raise ConfigError([
+            "config.yaml must be a mapping at the top level (model_list, router_settings, ...), not a %s; "
+            "%s; restore the config by hand" % (yaml_type(doc), CRASH)
+        ])
+    errors = _model_list_errors(doc)
+    if errors:
+        raise ConfigError(errors)
+    return doc
+
+
+def yaml_type(value):
+    if isinstance(value, Mapping):
+        return "mapping"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    if isinstance(value, str):
+        return "string"
+    if value is None:
+        return "null"
+    return type(value).__name__
+
+
+def _model_list_errors(doc):
+    model_list = doc.get("model_list")
+    if model_list is None:
+        return []
+    if not isinstance(model_list, list):
+        return [
+            "model_list is a %s, not a list; %s; write it as a list of entries ('- model_name: ...')"
+            % (yaml_type(model_list), CRASH)
+        ]
+    errors = []
+    for index, entry in enumerate(model_list):
+        where = "model_list[%d]" % index
+        if not isinstance(entry, Mapping):
+            errors.append("%s is a %s, not a mapping; %s; make it a mapping with model_name and litellm_params "
+                          "or remove it" % (where, yaml_type(entry), CRASH))
+            continue
+        name = entry.get("model_name")
+        if name is None or name == "":
+            errors.append("%s has no model_name; %s; add model_name (the name clients request) or remove the "
+                          "entry" % (where, CRASH))
+        elif not isinstance(name, str):
+            errors.append("%s: model_name %r is a %s; quote it so it is a string" % (where, name, yaml_type(name)))
+        else:
+            where = "%s (model_name %r)" % (where, name)
+        params = entry.get("litellm_params")
+        if not isinstance(params, Mapping):
+            errors.append("%s has no litellm_params mapping; %s; add litellm_params with at least "
+                          "'model: <provider>/<model>' or remove the entry" % (where, CRASH))
+        elif not isinstance(params.get("model"), str) or not params.get("model"):
+            errors.append("%s has no litellm_params.model; %s; set it to the LiteLLM model string, e.g. "
+                          "'groq/llama-3.3-70b-versatile', or remove the entry" % (where, CRASH))
+    return errors
+
+
+def render_config(doc, style=None):
+    """Render a round-trip document back to YAML text in ``style`` (default ``YamlStyle()``)."""
+    stream = io.StringIO()
+    _yaml(style or YamlStyle()).dump(doc, stream)
+    return stream.getvalue()
+
+
+def config_digest(text):
+    """sha256 hex digest of a config text, e.g. for a pod-template annotation that triggers a rollout."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# Comments: ruamel keeps the lines that follow a block node (blank lines, the comment above the
+# next list item or key) on the deepest last scalar of that node. When items are appended, removed
+# or replaced, those lines must move with the position, not with the item.
+# ---------------------------------------------------------------------------------------------
+
+def _is_block_collection(node):
+    return isinstance(node, (CommentedMap, CommentedSeq)) and len(node) > 0 and not node.fa.flow_style()
+
+
+def _last_key(node):
+    return next(reversed(node)) if isinstance(node, CommentedMap) else len(node) - 1
+
+
+def _item_slot(container, key):
+    """(container, key) of the ``ca.items`` entry holding the lines after ``container[key]``."""
+    while _is_block_collection(container[key]):
+        container = container[key]
+        key = _last_key(container)
+    return container, key
+
+
+def _slot_entry(container, key):
+    size, position = (4, 2) if isinstance(container, CommentedMap) else (2, 0)
+    entry = container.ca.items.setdefault(key, [None] * size)
+    return entry, position
+
+
+def _take_item_comment(container, key):
+    """Remove and return the comment lines after ``container[key]``, leaving its end-of-line comment."""
+    entry, position = _slot_entry(*_item_slot(container, key))
+    token = entry[position]
+    if token is None:
+        return ""
+    end_of_line, _newline, following = token.value.partition("\n")
+    if end_of_line:
+        token.value = end_of_line + "\n"
+    else:
+        entry[position] = None
+    return following
+
+
+def _give_item_comment(container, key, lines):
+    """Put comment ``lines`` (as returned by ``_take_item_comment``) after ``container[key]``."""
+    if not lines:
+        return
+    entry, position = _slot_entry(*_item_slot(container, key))
+    token = entry[position]
+    if token is None:
+        entry[position] = CommentToken("\n" + lines, CommentMark(0))
+    else:
+        token.value = token.value + lines
+
+
+def take_trailing_comment(node):
+    return _take_item_comment(node, _last_key(node)) if _is_block_collection(node) else ""
+
+
+def give_trailing_comment(node, lines):
+    if _is_block_collection(node):
+        _give_item_comment(node, _last_key(node), lines)
+
+
+def _comment_tokens(lines):
+    tokens = []
+    for line in lines.splitlines(True):
+        text = line.lstrip(" ")
+        tokens.append(CommentToken(text, CommentMark(len(line) - len(text))))
+    return tokens
+
+
+def _put_comment_before_first_item(parent, key, lines):
+    """Comments above the first item of ``parent[key]`` live on the parent's key entry."""
+    entry, _slot = _slot_entry(parent, key)
+    entry[3] = (entry[3] or []) + _comment_tokens(lines)
+
+
+def _put_comment_after_key(mapping, key, lines):
+    """Put ``lines`` after ``mapping[key]`` when its value is empty (then rendered in flow style)."""
+    keys = list(mapping)
+    position = keys.index(key)
+    # ruamel cannot place a comment after an empty last value of the document: there the lines are
+    # dropped (only when every entry of a model_list at the end of the file was removed).
+    if position + 1 < len(keys):
+        entry, _slot = _slot_entry(mapping, keys[position + 1])
+        entry[1] = _comment_tokens(lines) + (entry[1] or [])
+
+
+def remove_list_item(parent, key, index):
+    """Delete ``parent[key][index]`` and keep the comment lines that followed it."""
+    items = parent[key]
+    lines = _take_item_comment(items, index)
+    del items[index]
+    if not lines:
+        return
+    if index > 0:
+        _give_item_comment(items, index - 1, lines)
+    elif len(items):
+        _put_comment_before_first_item(parent, key, lines)
+    else:
+        _put_comment_after_key(parent, key, lines)
+
+
+def remove_mapping_key(mapping, key):
+    """Delete ``mapping[key]`` and hand the comment lines that followed it to the previous key."""
+    keys = list(mapping)
+    lines = _take_item_comment(mapping, key)
+    del mapping[key]
+    position = keys.index(key)
+    if lines and position > 0:
+        _give_item_comment(mapping, keys[position - 1], lines)
+
+
+def replace_value(mapping, key, value):
+    lines = _take_item_comment(mapping, key)
+    mapping[key] = to_node(value)
+    _give_item_comment(mapping, key, lines)
+
+
+def append_to_mapping(mapping, key, value):
+    lines = take_trailing_comment(mapping)
+    mapping[key] = to_node(value)
+    give_trailing_comment(mapping, lines)
+
+
+def to_node(value):
+    """Plain data -> ruamel nodes in block style."""
+    if isinstance(value, Mapping):
+        node = CommentedMap()
+        for key, item in value.items():
+            node[key] = to_node(item)
+        return node
+    if isinstance(value, (list, tuple)):
+        return CommentedSeq(to_node(item) for item in value)
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Plain data and comparison
+# ---------------------------------------------------------------------------------------------
+
+def plain(node):
+    """ruamel nodes -> plain dict/list/str/int/float/bool, for comparison."""
+    if isinstance(node, Mapping):
+        return {plain(key): plain(value) for key, value in node.items()}
+    if isinstance(node, (list, tuple)):
+        return [plain(item) for item in node]
+    if isinstance(node, bool):
+        return node
+    if HAS_RUAMEL and isinstance(node, ScalarBoolean):
+        return bool(node)
+    if isinstance(node, str):
+        return str(node)
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    return node
+
+
+def same(left, right):
+    """Semantic equality of plain data; unlike ``==`` it keeps True apart from 1."""
+    if isinstance(left, Mapping) and isinstance(right, Mapping):
+        return left.keys() == right.keys() and all(same(left[key], right[key]) for key in left)
+    if isinstance(left, (list, tuple)) and isinstance(right, (list, tuple)):
+        return len(left) == len(right) and all(same(a, b) for a, b in zip(left, right))
+    if isinstance(left, bool) or isinstance(right, bool):
+        return type(left) is type(right) and left == right
+    if isinstance(left, (Mapping, list, tuple)) or isinstance(right, (Mapping, list, tuple)):
+        return False
+    return left == right
+
+
+def sync_mapping(target, desired, delete_missing):
+    """Make ``target`` (a CommentedMap) equal ``desired`` in place, keeping comments and key order.
+
+    Nested mappings are updated key by key, other values replaced, new keys appended at the end;
+    keys missing from ``desired`` are deleted only when ``delete_missing``.
+    """
+    stale = [key for key in target if key not in desired] if delete_missing else []
+    for key in stale:
+        remove_mapping_key(target, key)
+    for key, value in desired.items():
+        if key not in target:
+            append_to_mapping(target, key, value)
+            continue
+        current = target[key]
+        if isinstance(current, CommentedMap) and isinstance(value, Mapping) and not current.fa.flow_style():
+            sync_mapping(current, value, delete_missing)
+        elif not same(plain(current), plain(value)):
+            replace_value(target, key, value)
+
