@@ -149,6 +149,7 @@ RESOURCES = (
                  categories=("all",), subresources=(_scale(), _status("Deployment"))),
     ResourceType("apps", "v1", "replicasets", "ReplicaSet", short_names=("rs",),
                  categories=("all",), subresources=(_scale(), _status("ReplicaSet"))),
+    ResourceType("coordination.k8s.io", "v1", "leases", "Lease"),
 )
 
 GROUP_VERSIONS = {(r.group, r.version) for r in RESOURCES}

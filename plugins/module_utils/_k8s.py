@@ -45,11 +45,12 @@ except ImportError:
         """Stand-in so that ``except ApiException`` still parses without the library."""
 
 
-def run_with_kube(module, run):
+def run_with_kube(module, run, expected=()):
     """The common end of a module: connect, ``run(module, kube)``, report.
 
-    ``run`` returns the result dict, or ``(result, warnings)``. A Kubernetes API
-    error fails the module with the server's status and message.
+    ``run`` returns the result dict, or ``(result, warnings)``. A Kubernetes API error fails the
+    module with the server's status and message; an exception of ``expected`` (a refusal the module
+    explains itself) fails it with its own message and the ``result`` dict it may carry.
     """
     check_libraries(module)
     kube = Kube.from_module(module)
@@ -58,10 +59,24 @@ def run_with_kube(module, run):
     except KubeError as err:
         module.fail_json(msg="Kubernetes API error %s %s: %s" % (err.status, err.reason, err.message),
                          exception=traceback.format_exc())
+    except (ConflictError,) + tuple(expected) as err:
+        module.fail_json(msg=str(err), **dict(getattr(err, "result", None) or {}))
     result, warnings = outcome if isinstance(outcome, tuple) else (outcome, ())
     for warning in warnings:
         module.warn(warning)
     module.exit_json(**result)
+
+
+API_GROUP_PATHS = {
+    "deployments": "/apis/apps/v1",
+    "replicasets": "/apis/apps/v1",
+    "leases": "/apis/coordination.k8s.io/v1",
+}
+"""Where each namespaced resource the modules use is served; the rest is core (/api/v1)."""
+
+SELF_SUBJECT_ACCESS_REVIEWS = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+
+MAX_CONFLICT_RETRIES = 5
 
 
 class KubeError(Exception):
@@ -80,6 +95,14 @@ class KubeError(Exception):
     @property
     def not_found(self):
         return self.status == 404
+
+
+class ConflictError(Exception):
+    """Every write attempt of ``guarded_update`` met a concurrent writer."""
+
+    def __init__(self, kind, namespace, name, attempts):
+        super().__init__("%s %s/%s kept changing under us (%d conflicts in a row); nothing was written. Retry "
+                         "when no other tool is writing it." % (kind, namespace, name, attempts))
 
 
 def k8s_auth_argument_spec():
@@ -241,7 +264,7 @@ class Kube:
     # -- typed helpers -------------------------------------------------------
     @staticmethod
     def path(kind, namespace, name=None, subresource=None):
-        group = "/apis/apps/v1" if kind in ("deployments", "replicasets") else "/api/v1"
+        group = API_GROUP_PATHS.get(kind, "/api/v1")
         path = "%s/namespaces/%s/%s" % (group, quote(namespace, safe=""), kind)
         if name:
             path += "/" + quote(name, safe="")
@@ -275,14 +298,46 @@ class Kube:
                         "json": "application/json-patch+json"}[patch_type]
         return self.json("PATCH", self.path(kind, namespace, name), body=patch, content_type=content_type)
 
-    def upsert(self, kind, namespace, body):
-        """Create the object, or replace it unconditionally when it exists."""
-        current = self.get(kind, namespace, body["metadata"]["name"])
-        if current is None:
-            return self.create(kind, namespace, body)
-        body = dict(body, metadata=dict(body["metadata"],
-                                        resourceVersion=current["metadata"]["resourceVersion"]))
-        return self.replace(kind, namespace, body)
+    def write(self, kind, namespace, body):
+        """POST a body without resourceVersion, else PUT it (409 when that version is stale)."""
+        if (body.get("metadata") or {}).get("resourceVersion"):
+            return self.replace(kind, namespace, body)
+        return self.create(kind, namespace, body)
+
+    def guarded_update(self, kind, namespace, name, plan, fence=None, retries=MAX_CONFLICT_RETRIES):
+        """Read, plan, write with the read resourceVersion; read and plan again after a 409.
+
+        ``plan(current)`` gets the object (None when missing) and returns ``(body, result)``:
+        ``body`` None means nothing to write (nothing changes, or check mode). ``fence()``, called
+        right before each write, raises when the write must not happen any more (the run lost its
+        lock). Returns ``(result, object after the run)``. Raises ``ConflictError`` when every
+        attempt met a concurrent writer.
+        """
+        for _attempt in range(retries):
+            current = self.get(kind, namespace, name)
+            body, result = plan(current)
+            if body is None:
+                return result, current
+            if fence is not None:
+                fence()
+            try:
+                return result, self.write(kind, namespace, body)
+            except KubeError as err:
+                if not (err.conflict or (current is None and err.status == 409)):
+                    raise
+        raise ConflictError(kind, namespace, name, retries)
+
+    def can_i(self, verb, resource, namespace=None, name=None, group="", subresource=None):
+        """Whether the caller may do it, per SelfSubjectAccessReview: (allowed, reason)."""
+        attributes = {"verb": verb, "group": group, "resource": resource}
+        for field, value in (("namespace", namespace), ("name", name), ("subresource", subresource)):
+            if value:
+                attributes[field] = value
+        review = self.json("POST", SELF_SUBJECT_ACCESS_REVIEWS, body={
+            "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+            "spec": {"resourceAttributes": attributes}})
+        status = review.get("status") or {}
+        return bool(status.get("allowed")), status.get("reason") or ""
 
     def pod_log(self, namespace, pod, tail_lines=20, previous=False):
         """The last lines of a pod's log ('' when there is none).

@@ -185,27 +185,33 @@ def _litellm_error(data):
 
 
 def provider_detail(message):
-    """(provider, what the provider said) from a LiteLLM-wrapped provider error; provider None if not one.
+    """(provider, the detail, whether the provider itself said it) from a LiteLLM-wrapped error.
 
     ``litellm.BadRequestError: GroqException - {"error": {"message": "Invalid API Key", ...}}``
-    gives ``("Groq", "Invalid API Key")``.
+    gives ``("Groq", "Invalid API Key", True)``: the provider answered with its own error body.
+    LiteLLM wraps the failures of its own HTTP client the same way (``GroqException - Illegal header
+    value ...``, a refused connection): no JSON body, so the provider said nothing and the third
+    value is False. Not a provider error at all: provider None.
     """
     message = _LITELLM_HINT.sub("", message or "")
     wrapped = _PROVIDER_WRAPPED.search(message)
     if not wrapped:
-        return None, _LITELLM_PREFIX.sub("", message).strip()
+        return None, _LITELLM_PREFIX.sub("", message).strip(), False
     detail = wrapped.group("detail").strip()
     data = parse_json(detail)
-    if isinstance(data, dict):
-        inner = data.get("error") if isinstance(data.get("error"), dict) else data
-        said = inner.get("message") or inner.get("detail") or data.get("detail")
-        if said:
-            detail = str(said)
-    return wrapped.group("provider"), detail
+    if not isinstance(data, dict):
+        return wrapped.group("provider"), detail, False
+    inner = data.get("error") if isinstance(data.get("error"), dict) else data
+    said = inner.get("message") or inner.get("detail") or data.get("detail")
+    return wrapped.group("provider"), str(said) if said else detail, True
 
 
-def _said(provider, detail):
-    return '%s says "%s"' % (provider, detail) if provider else detail
+def _said(provider, detail, from_provider):
+    if provider and from_provider:
+        return '%s says "%s"' % (provider, detail)
+    if provider:
+        return "LiteLLM got no answer from %s (its own HTTP client failed: %s)" % (provider, detail)
+    return detail
 
 
 def classify_failure(reply, secrets=()):
@@ -234,13 +240,13 @@ def classify_failure(reply, secrets=()):
         return RATE_LIMITED, scrub_text("in cooldown: LiteLLM sends nothing to this model for a while after "
                                         "recent failures, cause unknown (%s)" % message.split(" Passed model=")[0],
                                         secrets)
-    provider, detail = provider_detail(message)
+    provider, detail, from_provider = provider_detail(message)
+    said = _said(provider, detail, from_provider)
     if reply.status == 429:
-        return RATE_LIMITED, scrub_text("rate limited (HTTP 429): %s" % _said(provider, detail), secrets)
-    if kind in ("authentication_error", "permission_denied_error") or reply.status in (401, 403):
-        return KEY_REJECTED, scrub_text("routes, key rejected: %s" % _said(provider, detail), secrets)
-    return PROVIDER_ERROR, scrub_text("provider error (HTTP %s): %s" % (reply.status, _said(provider, detail)),
-                                      secrets)
+        return RATE_LIMITED, scrub_text("rate limited (HTTP 429): %s" % said, secrets)
+    if from_provider and (kind in ("authentication_error", "permission_denied_error") or reply.status in (401, 403)):
+        return KEY_REJECTED, scrub_text("routes, key rejected: %s" % said, secrets)
+    return PROVIDER_ERROR, scrub_text("provider error (HTTP %s): %s" % (reply.status, said), secrets)
 
 
 def answer_of(data):
@@ -269,12 +275,14 @@ def classify_smoke(model, reply, max_latency, secrets=(), cooldown_waited=None):
     else:
         text, served_by = answer_of(parse_json(reply.body))
         answer = scrub_text(text.strip(), secrets, ANSWER_LIMIT)
-        if not answer:
-            status, message = PROVIDER_ERROR, "answered 200 without any message content"
-        elif reply.seconds > max_latency:
+        if reply.seconds > max_latency:
             status, message = SLOW, "answered in %.2fs, over the %.2fs limit" % (reply.seconds, max_latency)
         else:
             status, message = OK, "answered in %.2fs" % reply.seconds
+        if not answer:
+            # A reasoning model (Groq's openai/gpt-oss-*) spends a small max_tokens on reasoning and
+            # answers 200 with empty content: routed and served, which is what this proves.
+            message += " with empty content (a reasoning model spends a small max_tokens on reasoning)"
         if served_by and served_by != model:
             message += "; answered by %s (a fallback, not %s itself)" % (served_by, model)
     if cooldown_waited is not None:

@@ -20,16 +20,24 @@ description:
     fallback is refused before anything is written.
   - Entries written by this module are marked in C(model_info) (C(managed_by) and a stable C(id)).
     O(state=absent) and O(purge=true) only ever touch marked entries.
-  - Validates the existing configuration and the input first (malformed YAML, entries LiteLLM
-    would crash on, unknown C(litellm_params) keys, duplicate names, literal secrets). On any
-    error nothing is written.
-  - Before a change, the current content is copied to the ConfigMap C(<name>-previous) so that a
-    later rollback loses nothing. Writes use the read resourceVersion; on a conflict the module
-    reads again and plans again.
+  - Validates the existing configuration and the input first (malformed YAML, a key given twice,
+    entries LiteLLM would crash on, a misspelt C(litellm_params) key, wildcards, duplicate names,
+    literal secrets). On any error nothing is written. A C(litellm_params) key LiteLLM 1.108.7 does
+    not know and nothing known is close to is only a warning (a newer LiteLLM or the provider may
+    take it); O(strict=true) refuses it too.
+  - Several entries may share a C(model_name) on purpose, as one model group LiteLLM load-balances
+    (two keys, or two providers of one model): each names its deployment in
+    C(model_info.deployment). Any other repeated name is refused.
+  - Writes use the read resourceVersion; on a conflict the module reads again and plans again. With
+    O(run_id) it writes only while its run holds the run lock. Keep a copy for a rollback with
+    M(homelab.litellm.litellm_known_good).
   - Warns about retired or deprecated upstream models, with the suggested replacement.
   - The module does not restart LiteLLM; see M(homelab.litellm.litellm_rollout).
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - homelab.litellm.target
+  - homelab.litellm.target.RUN
+  - homelab.litellm.target.ACTION_GROUP
   - homelab.litellm.controller
   - ansible.builtin.action_common_attributes
 attributes:
@@ -39,18 +47,10 @@ attributes:
     support: full
     details: The diff is the text of C(config.yaml) before and after.
 options:
-  namespace:
-    description: Namespace of the ConfigMap.
-    type: str
-    required: true
-  name:
-    description: Name of the ConfigMap holding the LiteLLM configuration.
-    type: str
-    default: litellm-config
-  key:
-    description: Key of the ConfigMap whose value is LiteLLM's C(config.yaml).
-    type: str
-    default: config.yaml
+  configmap:
+    aliases: [name]
+  config_key:
+    aliases: [key]
   models:
     description:
       - LiteLLM-native C(model_list) entries (C(model_name), C(litellm_params), optional
@@ -64,7 +64,7 @@ options:
   state:
     description:
       - V(present) adds or updates the O(models).
-      - V(absent) removes the O(models) this collection added.
+      - V(absent) removes the O(models) this collection added (only their names are needed).
     type: str
     choices: [present, absent]
     default: present
@@ -74,23 +74,30 @@ options:
         O(models). Entries the operator wrote are never removed.
     type: bool
     default: false
+  remove:
+    description:
+      - Names of models this collection added earlier to remove, together with O(models).
+      - A removed model's C(router_settings.model_group_retry_policy) entry goes with it.
+    type: list
+    elements: str
+    default: []
   router_settings:
     description:
-      - Settings deep-merged into C(router_settings), for example the rate-limit routing strategy.
-        Keys not given are kept.
+      - Settings merged into C(router_settings): mappings key by key, C(optional_pre_call_checks)
+        item by item (the operator's stay), other values replaced. Keys not given are kept.
       - Fallback settings that would include a parallel model are refused.
     type: dict
-  backup:
-    description: Copy the current content to the ConfigMap C(<name>-previous) before a change.
+  strict:
+    description: Refuse every C(litellm_params) key LiteLLM 1.108.7 does not know, not only near misses.
     type: bool
-    default: true
+    default: false
 requirements:
   - kubernetes >= 24.2.0
   - ruamel.yaml >= 0.17
 notes:
   - LiteLLM reads its configuration at start-up only; roll the Deployment after a change.
-  - A ConfigMap labelled C(app.kubernetes.io/managed-by=Helm) is still merged, with a warning
-    that the next C(helm upgrade) overwrites the merged models.
+  - A ConfigMap managed by Helm, Argo CD or Flux is still merged, with a warning naming the tool and
+    what it will do to the merged models.
 seealso:
   - module: homelab.litellm.litellm_secret
   - module: homelab.litellm.litellm_rollout
@@ -102,9 +109,9 @@ EXAMPLES = r"""
   homelab.litellm.litellm_config:
     namespace: ml
     models:
-      - model_name: groq/llama-3.3-70b-versatile
+      - model_name: groq/openai/gpt-oss-120b
         litellm_params:
-          model: groq/llama-3.3-70b-versatile
+          model: groq/openai/gpt-oss-120b
           api_key: os.environ/GROQ_API_KEY
           rpm: 30
       - model_name: mistral/mistral-small-latest
@@ -131,6 +138,17 @@ EXAMPLES = r"""
     state: absent
     models:
       - model_name: groq/mixtral-8x7b-32768
+
+- name: One model name served by two Groq keys, load-balanced by LiteLLM
+  homelab.litellm.litellm_config:
+    namespace: ml
+    models:
+      - model_name: fast
+        litellm_params: {model: groq/llama-3.1-8b-instant, api_key: os.environ/GROQ_API_KEY, rpm: 30}
+        model_info: {deployment: key-a}
+      - model_name: fast
+        litellm_params: {model: groq/llama-3.1-8b-instant, api_key: os.environ/GROQ_API_KEY_B, rpm: 30}
+        model_info: {deployment: key-b}
 """
 
 RETURN = r"""
@@ -186,12 +204,18 @@ warnings_list:
   returned: always
   type: list
   elements: str
-  sample: ["groq/mixtral-8x7b-32768: shut down by Groq on 2025-03-20 ..."]
-previous:
-  description: Name of the ConfigMap holding the content before this change, when one was written.
-  returned: when changed and O(backup=true) and not in check mode
-  type: str
-  sample: litellm-config-previous
+  sample: ["groq/mixtral-8x7b-32768 was shut down by Groq on 2025-03-20; ..."]
+notes:
+  description: Settings migrated away or router entries removed with their model.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+configmap:
+  description: The ConfigMap and key that were planned against.
+  returned: always
+  type: dict
+  sample: {name: litellm-config, key: config.yaml}
 resource_version:
   description: resourceVersion of the ConfigMap after the run.
   returned: always
@@ -201,117 +225,82 @@ resource_version:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.homelab.litellm.plugins.module_utils import _config_plan as cp
+from ansible_collections.homelab.litellm.plugins.module_utils import _config_yaml as cy
 from ansible_collections.homelab.litellm.plugins.module_utils import _k8s
-from ansible_collections.homelab.litellm.plugins.module_utils import _litellm_config as lc
-
-MAX_CONFLICT_RETRIES = 5
-PREVIOUS_SUFFIX = "-previous"
-HELM_LABEL = "app.kubernetes.io/managed-by"
+from ansible_collections.homelab.litellm.plugins.module_utils import _owners as owners
+from ansible_collections.homelab.litellm.plugins.module_utils import _run
+from ansible_collections.homelab.litellm.plugins.module_utils._args import argument_spec as shared_spec
 
 
 def argument_spec():
-    spec = _k8s.k8s_auth_argument_spec()
-    spec.update(
-        namespace=dict(type="str", required=True),
-        name=dict(type="str", default="litellm-config"),
-        key=dict(type="str", default="config.yaml", no_log=False),
+    return shared_spec(
+        configmap=dict(aliases=["name"]),
+        config_key=dict(aliases=["key"]),
         models=dict(type="list", elements="dict", default=[]),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         purge=dict(type="bool", default=False),
+        remove=dict(type="list", elements="str", default=[]),
         router_settings=dict(type="dict"),
-        backup=dict(type="bool", default=True),
+        strict=dict(type="bool", default=False),
     )
-    return spec
 
 
-def save_previous(kube, namespace, configmap, key):
-    """Keep the content before a change in <name>-previous, for a later rollback."""
-    meta = configmap["metadata"]
-    name = meta["name"] + PREVIOUS_SUFFIX
-    kube.upsert("configmaps", namespace, {
-        "apiVersion": "v1", "kind": "ConfigMap",
-        "metadata": {"name": name, "namespace": namespace,
-                     "labels": {"app.kubernetes.io/managed-by": "homelab.litellm",
-                                "homelab.litellm/previous-of": meta["name"]},
-                     "annotations": {"homelab.litellm/source-resource-version": meta["resourceVersion"],
-                                     "homelab.litellm/source-digest":
-                                         lc.config_digest((configmap.get("data") or {}).get(key, ""))}},
-        "data": dict(configmap.get("data") or {}),
-    })
-    return name
-
-
-def mask_literal_credentials(module):
-    """Keep a key pasted into ``models`` by mistake out of every output.
-
-    The plan refuses such a model; this makes sure the refusal (and the
-    invocation Ansible echoes back) shows ******** instead of the value.
-    """
-    for entry in module.params["models"]:
-        params = entry.get("litellm_params") if isinstance(entry, dict) else None
-        for key, value in (params.items() if isinstance(params, dict) else ()):
-            if key in lc.CREDENTIAL_PARAMS and isinstance(value, str) and value \
-                    and not value.startswith("os.environ/"):
-                module.no_log_values.add(value)
-
-
-def run(module, kube):
-    mask_literal_credentials(module)
+def planner(module, namespace, name, key):
+    """plan(current) for Kube.guarded_update: (ConfigMap to write or None, result)."""
     params = module.params
-    namespace, name, key = params["namespace"], params["name"], params["key"]
-    for _attempt in range(MAX_CONFLICT_RETRIES):
-        configmap = kube.get("configmaps", namespace, name)
+
+    def plan(configmap):
         if configmap is None:
-            module.fail_json(msg="ConfigMap %s/%s not found. This module merges models into the "
-                                 "configuration of a running LiteLLM; check namespace and name."
-                                 % (namespace, name))
+            raise _run.RunFailure("ConfigMap %s/%s not found. This module merges models into the configuration of "
+                                  "a running LiteLLM; check namespace and name." % (namespace, name))
         data = configmap.get("data") or {}
         if key not in data:
-            keys = ", ".join(sorted(data)) or "none"
-            module.fail_json(msg="ConfigMap %s/%s has no key %r (keys: %s). Set key to the one LiteLLM "
-                                 "reads as its config.yaml." % (namespace, name, key, keys))
+            raise _run.RunFailure("ConfigMap %s/%s has no key %r (keys: %s). Set config_key to the one LiteLLM "
+                                  "reads as its config.yaml." % (namespace, name, key, ", ".join(sorted(data)) or
+                                                                  "none"))
+        if params["state"] == "absent":
+            models, remove = [], list(params["models"]) + list(params["remove"])
+        else:
+            models, remove = params["models"], params["remove"]
         try:
-            plan = lc.plan_config(data[key], params["models"], state=params["state"],
-                                  purge=params["purge"], router_settings=params["router_settings"])
-        except lc.ConfigError as err:
-            module.fail_json(msg="Nothing was written. " + str(err), errors=list(err.errors))
-        warnings = list(plan.warnings)
-        if (configmap["metadata"].get("labels") or {}).get(HELM_LABEL) == "Helm":
-            warnings.append("ConfigMap %s/%s is managed by Helm: the next helm upgrade will overwrite the "
-                            "merged models. Put them in the chart's values, or run this again after "
-                            "every upgrade." % (namespace, name))
-        result = dict(changed=plan.changed, added=list(plan.added), updated=list(plan.updated),
-                      removed=list(plan.removed), unchanged=list(plan.unchanged),
-                      env_vars=list(plan.env_vars), digest=plan.digest, config=plan.after,
-                      models=list(plan.model_names), warnings_list=warnings,
+            plan = cp.plan_config(data[key], models, purge=params["purge"], remove=remove,
+                                  router_settings=params["router_settings"], strict=params["strict"])
+        except cy.ConfigError as err:
+            raise _run.RunFailure("Nothing was written. " + str(err), {"errors": list(err.errors)})
+        warnings = list(plan.warnings) + owners.owner_messages("ConfigMap", namespace, name, configmap)
+        result = dict(changed=plan.changed, added=plan.added, updated=plan.updated, removed=plan.removed,
+                      unchanged=plan.unchanged, notes=plan.notes, env_vars=plan.env_vars, digest=plan.digest,
+                      config=plan.after, models=plan.model_names, warnings_list=warnings,
+                      configmap={"name": name, "key": key},
                       resource_version=configmap["metadata"]["resourceVersion"])
         if module._diff:
             header = "%s/%s %s" % (namespace, name, key)
-            result["diff"] = dict(before=plan.before, after=plan.after, before_header=header,
-                                  after_header=header)
+            result["diff"] = dict(before=plan.before, after=plan.after, before_header=header, after_header=header)
         if not plan.changed or module.check_mode:
-            return result, warnings
-        if params["backup"]:
-            result["previous"] = save_previous(kube, namespace, configmap, key)
-        configmap["data"] = dict(data, **{key: plan.after})
-        try:
-            written = kube.replace("configmaps", namespace, configmap)
-        except _k8s.KubeError as err:
-            if err.conflict:
-                continue  # somebody else wrote in between: read again, plan again
-            raise
+            return None, result
+        return dict(configmap, data=dict(data, **{key: plan.after})), result
+    return plan
+
+
+def run(module, kube):
+    params = module.params
+    # A key pasted into a model entry is masked wherever it might show up, also when refused.
+    module.no_log_values.update(value for value in cp.literal_credentials(params["models"]) if len(value) >= 4)
+    namespace = params["namespace"]
+    name, key = _run.config_target(kube, params)
+    result, written = kube.guarded_update("configmaps", namespace, name, planner(module, namespace, name, key),
+                                          fence=_run.fence_for(kube, params))
+    if written is not None:
         result["resource_version"] = written["metadata"]["resourceVersion"]
-        return result, warnings
-    module.fail_json(msg="ConfigMap %s/%s kept changing under us (%d conflicts in a row); nothing was "
-                         "written. Retry when no other tool is writing it."
-                         % (namespace, name, MAX_CONFLICT_RETRIES))
+    return result, result["warnings_list"]
 
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if not lc.HAS_RUAMEL:
-        module.fail_json(msg=missing_required_lib("ruamel.yaml"), exception=lc.RUAMEL_IMPORT_ERROR)
-    _k8s.run_with_kube(module, run)
+    if not cy.HAS_RUAMEL:
+        module.fail_json(msg=missing_required_lib("ruamel.yaml"), exception=cy.RUAMEL_IMPORT_ERROR)
+    _k8s.run_with_kube(module, run, expected=_run.EXPECTED)
 
 
 if __name__ == "__main__":

@@ -14,18 +14,23 @@ author:
   - homelab.litellm developers (@homelab-litellm)
 description:
   - LiteLLM reads its C(config.yaml) and its environment only at start-up. This module computes a
-    digest of the config and of the Secret keys the config references, and puts it on the
-    Deployment's pod template (annotation C(homelab.litellm/config-digest)). The Deployment
-    controller rolls only when the digest changed (or with O(force=true)).
+    digest of the config and of the values of the variables it references (read where the pod gets
+    them, see the target options), and puts it on the Deployment's pod template (annotation
+    C(homelab.litellm/config-digest)). The Deployment controller rolls only when the digest changed
+    (or with O(force=true)). With O(run_id) the module patches only while its run holds the run
+    lock, and renews the lock while it waits.
   - Then it waits until the rollout is complete (every replica updated and available, no old pod
     left) and fails fast when a new pod crashes (CrashLoopBackOff, too many restarts, a missing
     Secret or ConfigMap, an image that cannot be pulled) instead of waiting for the progress
     deadline. The failure message names the pod, the reason, the exit code and the last lines of
-    its log, with every value of the Secret replaced by C(***).
+    its log, with every value of the Secrets it loads replaced by C(***).
   - With O(wait=true) the rollout state is checked also when nothing was restarted, so a broken
     earlier rollout is reported, not hidden behind C(changed=false).
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - homelab.litellm.target
+  - homelab.litellm.target.RUN
+  - homelab.litellm.target.ACTION_GROUP
   - homelab.litellm.controller
   - ansible.builtin.action_common_attributes
 attributes:
@@ -36,32 +41,15 @@ attributes:
     support: full
     details: The digest annotation before and after.
 options:
-  namespace:
-    description: Namespace of the Deployment, ConfigMap and Secret.
-    type: str
-    required: true
-  name:
-    description: Name of the LiteLLM Deployment.
-    type: str
-    default: litellm
-  configmap:
-    description: Name of the ConfigMap holding LiteLLM's configuration.
-    type: str
-    default: litellm-config
-  config_key:
-    description: Key of the ConfigMap whose value is LiteLLM's C(config.yaml).
-    type: str
-    default: config.yaml
-  secret:
-    description: Name of the Secret LiteLLM loads its environment from.
-    type: str
-    default: litellm-secrets
+  deployment:
+    aliases: [name]
   env_vars:
     description:
-      - Names of the Secret keys whose values go into the digest.
-      - By default every name the config references as C(os.environ/NAME). Keys LiteLLM reads
-        from the environment without a reference (for example C(LITELLM_SALT_KEY)) count only when
-        listed here.
+      - Names of the environment variables whose values go into the digest, wherever the pod gets
+        them from (a Secret key, a ConfigMap key, a literal in the Deployment).
+      - By default every name the config references as C(os.environ/NAME) and the variable LiteLLM
+        takes its master key from. Variables LiteLLM reads without a reference (for example
+        C(LITELLM_SALT_KEY)) count only when listed here.
     type: list
     elements: str
   force:
@@ -97,9 +85,8 @@ requirements:
   - ruamel.yaml >= 0.17 (unless O(env_vars) is given)
 notes:
   - The module does not roll back. With the usual C(maxUnavailable=0) the pods of the previous
-    ReplicaSet keep serving while a new one crashes; restore the previous ConfigMap and Secret
-    (C(<name>-previous), written by M(homelab.litellm.litellm_config) and
-    M(homelab.litellm.litellm_secret)) and run again.
+    ReplicaSet keep serving while a new one crashes; put the last verified state back with
+    M(homelab.litellm.litellm_known_good) and run this module again, which rolls back onto it.
 seealso:
   - module: homelab.litellm.litellm_config
   - module: homelab.litellm.litellm_secret
@@ -208,8 +195,11 @@ import time
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.homelab.litellm.plugins.module_utils import _k8s
+from ansible_collections.homelab.litellm.plugins.module_utils import _plan as pl
 from ansible_collections.homelab.litellm.plugins.module_utils import _rollout as rt
-from ansible_collections.homelab.litellm.plugins.module_utils import _secret_plan as sp
+from ansible_collections.homelab.litellm.plugins.module_utils import _run
+from ansible_collections.homelab.litellm.plugins.module_utils import _wiring as wiring
+from ansible_collections.homelab.litellm.plugins.module_utils._args import argument_spec as shared_spec
 
 # While the Deployment's status is not complete, look at the pods this often to see a crash.
 POD_CHECK_SECONDS = 3.0
@@ -217,13 +207,8 @@ LOG_LINES = 20
 
 
 def argument_spec():
-    spec = _k8s.k8s_auth_argument_spec()
-    spec.update(
-        namespace=dict(type="str", required=True),
-        name=dict(type="str", default="litellm"),
-        configmap=dict(type="str", default="litellm-config"),
-        config_key=dict(type="str", default="config.yaml", no_log=False),
-        secret=dict(type="str", default="litellm-secrets", no_log=False),
+    return shared_spec(
+        deployment=dict(aliases=["name"]),
         env_vars=dict(type="list", elements="str"),
         force=dict(type="bool", default=False),
         wait=dict(type="bool", default=True),
@@ -231,27 +216,25 @@ def argument_spec():
         poll_interval=dict(type="float", default=1.0),
         max_restarts=dict(type="int", default=2),
     )
-    return spec
 
 
-def read_inputs(module, kube):
-    """The Deployment, the config text and the Secret's data, or a clear failure."""
-    params = module.params
+def read_inputs(kube, params):
+    """The Deployment, its LiteLLM container, the config text and the objects its env comes from."""
     namespace = params["namespace"]
-    deployment = kube.get("deployments", namespace, params["name"])
+    deployment = kube.get("deployments", namespace, params["deployment"])
     if deployment is None:
-        module.fail_json(msg="Deployment %s/%s not found; check namespace and name." % (namespace, params["name"]))
-    configmap = kube.get("configmaps", namespace, params["configmap"])
-    if configmap is None:
-        module.fail_json(msg="ConfigMap %s/%s not found; set configmap to the one LiteLLM reads."
-                             % (namespace, params["configmap"]))
-    data = configmap.get("data") or {}
-    if params["config_key"] not in data:
-        keys = ", ".join(sorted(data)) or "none"
-        module.fail_json(msg="ConfigMap %s/%s has no key %r (keys: %s); set config_key to the one LiteLLM "
-                             "reads as its config.yaml." % (namespace, params["configmap"], params["config_key"], keys))
-    secret = kube.get("secrets", namespace, params["secret"])
-    return deployment, data[params["config_key"]], secret
+        raise _run.RunFailure("Deployment %s/%s not found; check namespace and name." % (namespace, params["deployment"]))
+    container = wiring.litellm_container(deployment, params["container"])
+    configmap_name, key = _run.config_target(kube, params)
+    configmap = kube.get("configmaps", namespace, configmap_name)
+    data = (configmap or {}).get("data") or {}
+    if key not in data:
+        raise _run.RunFailure("ConfigMap %s/%s %s; set configmap and config_key to the ones LiteLLM reads."
+                              % (namespace, configmap_name, "has no key %r" % key if configmap else "not found"))
+    objects = {}
+    for kind, name in pl.objects_to_read(container):
+        objects[(kind, name)] = kube.get("secrets" if kind == wiring.SECRET else "configmaps", namespace, name)
+    return deployment, container, data[key], objects
 
 
 def wait_for_rollout(module, kube, deadline, clock=time.monotonic, sleep=time.sleep, deployment=None,
@@ -263,7 +246,7 @@ def wait_for_rollout(module, kube, deadline, clock=time.monotonic, sleep=time.sl
     at most ``poll_interval`` seconds (only that, with ``watch=False``).
     """
     params = module.params
-    namespace, name = params["namespace"], params["name"]
+    namespace, name = params["namespace"], params["deployment"]
     last_pod_check = None
     pods = replicasets = pods_version = None
     pods_changed = False
@@ -316,21 +299,19 @@ def pod_log_tail(kube, namespace, pod):
 
 def run(module, kube, clock=time.monotonic, sleep=time.sleep):
     params = module.params
-    namespace, name = params["namespace"], params["name"]
-    deployment, config_text, secret = read_inputs(module, kube)
+    namespace, name = params["namespace"], params["deployment"]
+    deployment, container, config_text, objects = read_inputs(kube, params)
     warnings = []
-    secret_data = (secret or {}).get("data") or {}
-    if secret is None:
-        warnings.append("Secret %s/%s not found: the digest counts every referenced key as missing."
-                        % (namespace, params["secret"]))
     env_vars = sorted(set(params["env_vars"])) if params["env_vars"] is not None else rt.config_env_vars(config_text)
-    missing = rt.missing_env_vars(env_vars, secret_data, deployment)
+    env_b64, env = pl.pod_env(container, objects, env_vars)
+    missing = [variable for variable in env_vars if variable not in env]
     if missing:
-        warnings.append("The config references %s, which neither Secret %s nor the container's env provides: "
-                        "LiteLLM sends those requests without a key (401). Add them with "
-                        "homelab.litellm.litellm_secret." % (", ".join(missing), params["secret"]))
+        warnings.append("The config references %s, which container %s does not get from anywhere: LiteLLM sends "
+                        "those requests without a key (401). Add them with homelab.litellm.litellm_secret."
+                        % (", ".join(missing), container.get("name")))
+    secret_values = _run.secret_values_of(objects)
 
-    digest = rt.rollout_digest(config_text, secret_data, env_vars)
+    digest = rt.rollout_digest(config_text, env_b64, env_vars)
     previous = rt.template_annotations(deployment).get(rt.DIGEST_ANNOTATION)
     restart, reason = rt.plan_restart(previous, digest, params["force"])
     result = dict(changed=restart, restarted=False, reason=reason, digest=digest, previous_digest=previous,
@@ -349,15 +330,24 @@ def run(module, kube, clock=time.monotonic, sleep=time.sleep):
         restarted_at = None
         if reason == rt.REASON_FORCED:
             restarted_at = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        fence = _run.fence_for(kube, params)
+        if fence:
+            fence()
         deployment = kube.patch("deployments", namespace, name, rt.restart_patch(digest, restarted_at))
         result["restarted"] = True
         result["deployment"] = rt.deployment_summary(deployment)
     if not params["wait"]:
         return result, warnings
 
-    # The Deployment just read (or patched) is the first look: no GET for it.
-    assessment, deployment, pods, replicasets = wait_for_rollout(module, kube, started + params["timeout"],
-                                                                 clock, sleep, deployment=deployment)
+    # The Deployment just read (or patched) is the first look: no GET for it. The run lock is
+    # renewed meanwhile: a rollout may take longer than the lock's duration.
+    lock = _run.keep_lock(kube, params)
+    try:
+        assessment, deployment, pods, replicasets = wait_for_rollout(module, kube, started + params["timeout"],
+                                                                     clock, sleep, deployment=deployment)
+    finally:
+        if lock:
+            lock.stop_keeping()
     elapsed = round(clock() - started, 2)
     if deployment:
         result["deployment"] = rt.deployment_summary(deployment)
@@ -369,19 +359,18 @@ def run(module, kube, clock=time.monotonic, sleep=time.sleep):
         result["ready_at"] = rt.ready_at(deployment, pods, replicasets)
         return result, warnings
     log_text = pod_log_tail(kube, namespace, assessment.pod) if assessment.pod else ""
-    values = sp.secret_values(data_b64=secret_data)
     for warning in warnings:
         module.warn(warning)
     result["failed_pod"] = assessment.pod
     result["wait_seconds"] = elapsed
-    module.fail_json(msg=rt.failure_message(namespace, name, assessment, log_text, values), **result)
+    module.fail_json(msg=rt.failure_message(namespace, name, assessment, log_text, secret_values), **result)
 
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     if module.params["env_vars"] is None and rt.YAML is None:
         module.fail_json(msg=missing_required_lib("ruamel.yaml") + " (or give env_vars)")
-    _k8s.run_with_kube(module, run)
+    _k8s.run_with_kube(module, run, expected=_run.EXPECTED)
 
 
 if __name__ == "__main__":

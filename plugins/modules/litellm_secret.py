@@ -8,26 +8,33 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: litellm_secret
-short_description: Patch named keys into the Secret a LiteLLM proxy reads
+short_description: Patch provider keys into the Secret a LiteLLM proxy really loads
 version_added: 0.1.0
 author:
   - homelab.litellm developers (@homelab-litellm)
 description:
-  - Writes the keys of O(data) into an existing Secret (the one LiteLLM loads with C(envFrom)) and
-    leaves every other key alone. With O(state=absent), removes the keys named in O(keys).
+  - Writes the keys of O(data) (environment variable name to value) where the LiteLLM pod reads
+    them, and leaves every other key alone. With O(state=absent), removes the keys named in O(keys).
+  - Where a key goes is read from the Deployment (see O(secret)): a variable the pod already gets
+    from a Secret key is written there, a new one into the Secret the container loads with
+    C(envFrom) (with that source's C(prefix) taken off). A key that would not reach the pod is
+    refused, naming the Deployment field to add.
   - Idempotent, value by value. Values never appear in the result, the diff, warnings or error
     messages; the diff lists key names with C(<added>), C(<new value>), C(<removed>) or
     C(<unchanged>).
   - Refuses, before anything is sent to the cluster, empty or whitespace-only values, values with
-    leading or trailing whitespace, obvious placeholders (C(changeme), C(sk-placeholder...),
-    C(xxx...), C(<your-key>), C(TODO), an unrendered C({{ ... }}), ...), and key names that are not
-    valid environment variable names.
-  - Before a change, the whole current Secret is copied to the Secret C(<name>-previous) so that a
-    later rollback loses nothing. Writes use the read resourceVersion; on a conflict the module
-    reads again and plans again.
+    surrounding whitespace, control characters or non-ASCII characters, obvious placeholders
+    (C(changeme), C(sk-placeholder...), C(xxx...), C(<your-key>), C(TODO), an unrendered
+    C({{ ... }}), ...), and key names that are not valid environment variable names. The errors
+    name the key, never the value.
+  - Writes use the read resourceVersion; on a conflict the module reads again and plans again. With
+    O(run_id) it writes only while its run holds the run lock.
   - The module does not restart LiteLLM; see M(homelab.litellm.litellm_rollout).
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - homelab.litellm.target
+  - homelab.litellm.target.RUN
+  - homelab.litellm.target.ACTION_GROUP
   - homelab.litellm.controller
   - ansible.builtin.action_common_attributes
 attributes:
@@ -35,24 +42,17 @@ attributes:
     support: full
   diff_mode:
     support: full
-    details: Key names only, one line C(KEY <marker>) per key; never a value or a hash of one.
+    details: Key names only, one line C(KEY <marker>) per key and Secret; never a value or a hash of one.
 options:
-  namespace:
-    description: Namespace of the Secret.
-    type: str
-    required: true
-  name:
-    description: Name of the Secret.
-    type: str
-    default: litellm-secrets
+  secret:
+    aliases: [name]
   data:
     description:
-      - Keys and plain (not base64) values to write, for example C(GROQ_API_KEY) from the vault.
-      - Required with O(state=present).
+      - Environment variable names and plain (not base64) values to write, for example
+        C(GROQ_API_KEY) from the vault. Required with O(state=present).
     type: dict
   keys:
-    description:
-      - Names of the keys to remove. Required with O(state=absent).
+    description: Names of the variables to remove. Required with O(state=absent).
     type: list
     elements: str
   state:
@@ -64,15 +64,14 @@ options:
     default: present
   create:
     description:
-      - Create the Secret when it does not exist. By default a missing Secret is an error, since
-        this module patches the Secret of a running LiteLLM.
+      - Create the Secret O(secret) when it does not exist. By default a missing Secret is an error,
+        since this module patches the Secret of a running LiteLLM. Needs O(secret).
     type: bool
     default: false
-  backup:
+  discover:
     description:
-      - Copy the whole current Secret to the Secret C(<name>-previous) before a change (labelled
-        C(app.kubernetes.io/managed-by=homelab.litellm)). The copy holds the previous values, in
-        the cluster only.
+      - Read the Deployment to find where each key reaches the pod. V(false) writes the keys as
+        named into O(secret) without looking at the Deployment.
     type: bool
     default: true
 requirements:
@@ -80,14 +79,14 @@ requirements:
 notes:
   - LiteLLM reads its environment at start-up only; roll the Deployment after a change with
     M(homelab.litellm.litellm_rollout).
-  - The result's O(data) in C(invocation) is masked by Ansible (C(no_log)).
+  - The module's O(data) in C(invocation) is masked by Ansible (C(no_log)).
 seealso:
-  - module: homelab.litellm.litellm_config
+  - module: homelab.litellm.litellm_plan
   - module: homelab.litellm.litellm_rollout
 """
 
 EXAMPLES = r"""
-- name: Put the provider keys from the vault into the LiteLLM Secret
+- name: Put the provider keys from the vault where LiteLLM reads them
   homelab.litellm.litellm_secret:
     namespace: ml
     data:
@@ -102,6 +101,15 @@ EXAMPLES = r"""
   check_mode: true
   diff: true
 
+- name: Write into a Secret that no Deployment reads yet (it is created if missing)
+  homelab.litellm.litellm_secret:
+    namespace: ml
+    secret: litellm-provider-keys
+    discover: false
+    create: true
+    data:
+      GROQ_API_KEY: "{{ vault_groq_api_key }}"
+
 - name: Remove a key that is no longer used
   homelab.litellm.litellm_secret:
     namespace: ml
@@ -112,172 +120,163 @@ EXAMPLES = r"""
 
 RETURN = r"""
 added:
-  description: Names of the keys added.
+  description: Names of the variables added.
   returned: always
   type: list
   elements: str
   sample: [GROQ_API_KEY]
 updated:
-  description: Names of the keys whose value changed.
+  description: Names of the variables whose value changed.
   returned: always
   type: list
   elements: str
   sample: []
 removed:
-  description: Names of the keys removed.
+  description: Names of the variables removed.
   returned: always
   type: list
   elements: str
   sample: []
 unchanged:
-  description: Names of the requested keys that were already as requested (equal value, or
-    already absent).
+  description: Names of the requested variables that were already as requested (equal value, or already absent).
   returned: always
   type: list
   elements: str
   sample: [MISTRAL_API_KEY]
-keys:
-  description: Names of all keys in the Secret after the run.
+secrets:
+  description: Per Secret written to, its key names after the run and its resourceVersion (null when it does not exist).
   returned: always
-  type: list
-  elements: str
-  sample: [DATABASE_URL, GROQ_API_KEY, LITELLM_MASTER_KEY, OPENAI_API_KEY]
-digest:
-  description:
-    - SHA-256 (hex) over the sorted (name, value) pairs of the requested keys after the run (a
-      missing key counts as missing). It changes when any of their values changes.
+  type: dict
+  sample: {litellm-secrets: {keys: [DATABASE_URL, GROQ_API_KEY, LITELLM_MASTER_KEY], resource_version: "4712",
+           changed: true}}
+targets:
+  description: Where each variable was written (Secret and key).
   returned: always
-  type: str
-  sample: 0b6f0c3f4a5e8d1c2b3a4f5e6d7c8b9a0f1e2d3c4b5a69788796a5b4c3d2e1f0
-previous:
-  description: Name of the Secret holding the content before this change, when one was written.
-  returned: when changed and O(backup=true) and not in check mode and the Secret existed
-  type: str
-  sample: litellm-secrets-previous
-resource_version:
-  description: resourceVersion of the Secret after the run (null when it does not exist).
-  returned: always
-  type: str
-  sample: "4712"
+  type: dict
+  sample: {GROQ_API_KEY: {secret: litellm-secrets, key: GROQ_API_KEY}}
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.homelab.litellm.plugins.module_utils import _k8s
+from ansible_collections.homelab.litellm.plugins.module_utils import _owners as owners
+from ansible_collections.homelab.litellm.plugins.module_utils import _plan as pl
+from ansible_collections.homelab.litellm.plugins.module_utils import _run
 from ansible_collections.homelab.litellm.plugins.module_utils import _secret_plan as sp
+from ansible_collections.homelab.litellm.plugins.module_utils import _wiring as wiring
+from ansible_collections.homelab.litellm.plugins.module_utils._args import argument_spec as shared_spec
 
-MAX_CONFLICT_RETRIES = 5
-PREVIOUS_SUFFIX = "-previous"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "homelab.litellm"}
 
 
 def argument_spec():
-    spec = _k8s.k8s_auth_argument_spec()
-    spec.update(
-        namespace=dict(type="str", required=True),
-        name=dict(type="str", default="litellm-secrets"),
+    return shared_spec(
+        secret=dict(aliases=["name"]),
         data=dict(type="dict", no_log=True),
         keys=dict(type="list", elements="str", no_log=False),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         create=dict(type="bool", default=False),
-        backup=dict(type="bool", default=True),
+        discover=dict(type="bool", default=True),
     )
-    return spec
 
 
-def save_previous(kube, namespace, secret):
-    """Keep the whole Secret before a change in <name>-previous, for a later rollback."""
-    meta = secret["metadata"]
-    name = meta["name"] + PREVIOUS_SUFFIX
-    body = {
-        "apiVersion": "v1", "kind": "Secret", "type": secret.get("type") or "Opaque",
-        "metadata": {"name": name, "namespace": namespace,
-                     "labels": dict(MANAGED_BY, **{"homelab.litellm/previous-of": meta["name"]}),
-                     "annotations": {"homelab.litellm/source-resource-version": meta["resourceVersion"]}},
-        "data": dict(secret.get("data") or {}),
-    }
-    kube.upsert("secrets", namespace, body)
-    return name
+def targets_of(kube, params, names):
+    """{variable: (secret, key)}: where each variable reaches the pod, or into ``secret`` as named."""
+    if not params["discover"]:
+        if not params["secret"]:
+            raise _run.RunFailure("discover: false needs secret: the Secret to write the keys into")
+        return {name: (params["secret"], name) for name in names}
+    namespace = params["namespace"]
+    deployment = kube.get("deployments", namespace, params["deployment"])
+    if deployment is None:
+        raise _run.RunFailure("Deployment %s/%s not found: it tells where LiteLLM reads each key from; name it with "
+                              "deployment, or give secret with discover: false" % (namespace, params["deployment"]))
+    container = wiring.litellm_container(deployment, params["container"])
+    objects = {}
+    for kind, name in pl.objects_to_read(container, params["secret"]):
+        objects[(kind, name)] = kube.get("secrets" if kind == wiring.SECRET else "configmaps", namespace, name)
+    env = wiring.resolve_env(container, {key: sorted((obj or {}).get("data") or {}) if obj else None
+                                         for key, obj in objects.items()})
+    if params["state"] == "absent":
+        return {name: (env[name].name, env[name].key) for name in names
+                if name in env and env[name].kind == wiring.SECRET}
+    return wiring.where_keys_go(names, env, container, params["secret"])
 
 
-def new_secret(namespace, name, data):
-    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": {"name": name, "namespace": namespace, "labels": dict(MANAGED_BY)},
-            "data": data}
-
-
-def plan(module, current):
+def planner(module, namespace, secret_name, wanted, outcome):
+    """plan(current) for Kube.guarded_update of one Secret; ``wanted`` maps its keys to variables."""
     params = module.params
-    try:
-        return sp.plan_secret_patch(current, data=params["data"], remove=params["keys"] or (),
-                                    state=params["state"])
-    except sp.SecretDataError as err:
-        module.fail_json(msg="Nothing was written. " + "; ".join(err.errors), errors=list(err.errors))
+
+    def plan(secret):
+        if secret is None and not (params["create"] and params["state"] == "present"):
+            raise _run.RunFailure("Secret %s/%s not found. This module patches the Secret of a running LiteLLM; "
+                                  "check namespace and name, or set create: true to create it."
+                                  % (namespace, secret_name))
+        current = None if secret is None else (secret.get("data") or {})
+        values = {key: params["data"][variable] for key, variable in wanted.items()} \
+            if params["state"] == "present" else None
+        try:
+            secret_plan = sp.plan_secret_patch(current, data=values, remove=list(wanted),
+                                               state=params["state"])
+        except sp.SecretDataError as err:
+            raise _run.RunFailure("Nothing was written. " + "; ".join(err.errors), {"errors": list(err.errors)})
+        changed = secret_plan.changed or secret is None
+        for marker, keys in (("added", secret_plan.added), ("updated", secret_plan.updated),
+                             ("removed", secret_plan.removed), ("unchanged", secret_plan.unchanged)):
+            outcome[marker] += [wanted[key] for key in keys]
+        outcome["secrets"][secret_name] = {"keys": list(secret_plan.keys), "changed": changed,
+                                           "resource_version": (secret or {}).get("metadata", {}).get(
+                                               "resourceVersion")}
+        if module._diff:
+            header = "Secret %s/%s (key names only)" % (namespace, secret_name)
+            outcome["diff"].append(dict(before=secret_plan.diff_before if secret else "", after=secret_plan.diff_after,
+                                        before_header=header, after_header=header))
+        if not changed or module.check_mode:
+            return None, changed
+        if secret is None:
+            return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                    "metadata": {"name": secret_name, "namespace": namespace, "labels": dict(MANAGED_BY)},
+                    "data": secret_plan.data}, changed
+        if secret.get("immutable"):
+            raise _run.RunFailure("Secret %s/%s is immutable; Kubernetes refuses any change of its data. Nothing "
+                                  "was written. Delete and recreate it, or load the keys from a mutable Secret."
+                                  % (namespace, secret_name))
+        return dict(secret, data=secret_plan.data), changed
+    return plan
 
 
 def run(module, kube):
-    """Plan and write; KubeError messages come out with every value seen replaced by ***."""
-    values = sp.secret_values(plain=module.params["data"])
-    try:
-        return _run(module, kube, values)
-    except _k8s.KubeError as err:
-        # The API server may echo a request body: keep every form of every value out of the message.
-        raise _k8s.KubeError(err.status, err.reason, sp.scrub(err.message, values)) from None
-
-
-def _run(module, kube, values):
     params = module.params
-    namespace, name = params["namespace"], params["name"]
-    requested = sorted(params["data"] or {}) if params["state"] == "present" else sorted(set(params["keys"]))
-    for _attempt in range(MAX_CONFLICT_RETRIES):
-        secret = kube.get("secrets", namespace, name)
-        if secret is not None:
-            values.update(sp.secret_values(data_b64=secret.get("data")))
-        if secret is None and not params["create"]:
-            module.fail_json(msg="Secret %s/%s not found. This module patches the Secret of a running "
-                                 "LiteLLM; check namespace and name, or set create: true to create it."
-                                 % (namespace, name))
-        current = None if secret is None else (secret.get("data") or {})
-        secret_plan = plan(module, current)
-        exists = secret is not None
-        changed = secret_plan.changed or (not exists and params["state"] == "present")
-        result = dict(changed=changed, added=list(secret_plan.added), updated=list(secret_plan.updated),
-                      removed=list(secret_plan.removed), unchanged=list(secret_plan.unchanged),
-                      keys=list(secret_plan.keys), digest=sp.keys_digest(secret_plan.data, requested),
-                      resource_version=secret["metadata"]["resourceVersion"] if exists else None)
-        if module._diff:
-            header = "%s/%s (key names only)" % (namespace, name)
-            result["diff"] = dict(before=secret_plan.diff_before if exists else "",
-                                  after=secret_plan.diff_after, before_header=header, after_header=header)
-        if not changed or module.check_mode:
-            return result
-        if not exists:
-            try:
-                written = kube.create("secrets", namespace, new_secret(namespace, name, secret_plan.data))
-            except _k8s.KubeError as err:
-                if err.conflict:
-                    continue  # created by somebody else in between: read it, plan again
-                raise
-            result["resource_version"] = written["metadata"]["resourceVersion"]
-            return result
-        if secret.get("immutable"):
-            module.fail_json(msg="Secret %s/%s is immutable; Kubernetes refuses any change of its data. "
-                                 "Nothing was written. Delete and recreate it, or point name at a mutable "
-                                 "Secret." % (namespace, name))
-        if params["backup"]:
-            result["previous"] = save_previous(kube, namespace, secret)
-        secret["data"] = secret_plan.data
+    namespace = params["namespace"]
+    names = sorted(params["data"] or {}) if params["state"] == "present" else sorted(set(params["keys"]))
+    targets = targets_of(kube, params, names)
+    by_secret = {}
+    for variable, (secret, key) in targets.items():
+        by_secret.setdefault(secret, {})[key] = variable
+    outcome = {"added": [], "updated": [], "removed": [], "unchanged": [], "secrets": {}, "diff": []}
+    if params["state"] == "absent":
+        outcome["unchanged"] += [name for name in names if name not in targets]
+    warnings = []
+    fence = _run.fence_for(kube, params)
+    for secret, wanted in sorted(by_secret.items()):
+        # The API server may echo a request body: every form of every value stays out of messages.
         try:
-            written = kube.replace("secrets", namespace, secret)
+            changed, written = kube.guarded_update("secrets", namespace, secret,
+                                                   planner(module, namespace, secret, wanted, outcome), fence=fence)
         except _k8s.KubeError as err:
-            if err.conflict:
-                continue  # somebody else wrote in between: read again, plan again
-            raise
-        result["resource_version"] = written["metadata"]["resourceVersion"]
-        return result
-    module.fail_json(msg="Secret %s/%s kept changing under us (%d conflicts in a row); nothing was "
-                         "written. Retry when no other tool is writing it."
-                         % (namespace, name, MAX_CONFLICT_RETRIES))
+            values = sp.secret_values(plain=params["data"])
+            raise _k8s.KubeError(err.status, err.reason, sp.scrub(err.message, values)) from None
+        if changed and written is not None:
+            outcome["secrets"][secret]["resource_version"] = written["metadata"]["resourceVersion"]
+            warnings += owners.owner_messages("Secret", namespace, secret, written)
+    result = dict(changed=any(entry["changed"] for entry in outcome["secrets"].values()),
+                  added=sorted(outcome["added"]), updated=sorted(outcome["updated"]),
+                  removed=sorted(outcome["removed"]), unchanged=sorted(outcome["unchanged"]),
+                  secrets=outcome["secrets"],
+                  targets={name: {"secret": secret, "key": key} for name, (secret, key) in sorted(targets.items())})
+    if module._diff:
+        result["diff"] = outcome["diff"]
+    return result, warnings
 
 
 def main():
@@ -288,7 +287,7 @@ def main():
         errors = sp.validate_secret_data(module.params["data"])
         if errors:
             module.fail_json(msg="Nothing was written. " + "; ".join(errors), errors=errors)
-    _k8s.run_with_kube(module, run)
+    _k8s.run_with_kube(module, run, expected=_run.EXPECTED)
 
 
 if __name__ == "__main__":

@@ -36,11 +36,18 @@ description:
     seconds) and asks again, so that the result names the real cause.
   - LiteLLM is reached through the Kubernetes API server's service proxy, so nothing but
     Kubernetes credentials is needed; or directly at O(url).
-  - The master key is read from the Secret LiteLLM loads (O(secret), O(master_key_name)) and is
-    never returned or shown. Every value of that Secret, and anything shaped like a key or a
-    bearer token, is removed from the returned messages.
+  - The master key is read where LiteLLM gets it (C(general_settings.master_key), else
+    C(LITELLM_MASTER_KEY), resolved through the Deployment like every other variable), or from
+    O(master_key_secret)/O(master_key_name), and is never returned or shown. Every value of that
+    Secret, and anything shaped like a key or a bearer token, is removed from the returned messages.
+  - A model that answers 200 with empty content counts as served: a reasoning model (such as
+    Groq's C(openai/gpt-oss-120b)) spends a small O(max_tokens) on reasoning.
+  - With O(run_id) the run lock is renewed while the module waits.
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - homelab.litellm.target
+  - homelab.litellm.target.RUN
+  - homelab.litellm.target.ACTION_GROUP
   - homelab.litellm.controller
   - ansible.builtin.action_common_attributes
 attributes:
@@ -51,30 +58,19 @@ attributes:
     support: none
     details: Read-only; there is nothing to diff.
 options:
-  namespace:
-    description: Namespace of the LiteLLM Service and Secret.
-    type: str
-    required: true
-  service:
-    description: Name of the LiteLLM Service.
-    type: str
-    default: litellm
-  port:
-    description: Port of the LiteLLM Service.
-    type: int
-    default: 4000
   url:
     description:
       - Reach LiteLLM at this base URL (for example V(https://litellm.example.com)) instead of
         through the Kubernetes API server's service proxy.
       - O(validate_certs) and O(ca_cert) apply to this URL too.
     type: str
-  secret:
-    description: Name of the Secret that holds the master key.
+  master_key_secret:
+    description:
+      - Name of the Secret that holds the master key. By default the one LiteLLM reads it from,
+        as the Deployment wires it.
     type: str
-    default: litellm-secrets
   master_key_name:
-    description: Key of O(secret) whose value is the LiteLLM master key.
+    description: Key of O(master_key_secret) whose value is the LiteLLM master key.
     type: str
     default: LITELLM_MASTER_KEY
   master_key:
@@ -94,6 +90,12 @@ options:
     type: list
     elements: str
     default: []
+  max_tokens:
+    description:
+      - C(max_tokens) of each smoke request. Small keeps the quota spent small; a reasoning model may
+        then answer with empty content, which still counts as served.
+    type: int
+    default: 16
   max_latency:
     description: Seconds within which each smoke request must be answered.
     type: float
@@ -251,8 +253,12 @@ from urllib.error import HTTPError, URLError
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.homelab.litellm.plugins.module_utils import _k8s
+from ansible_collections.homelab.litellm.plugins.module_utils import _plan as pl
+from ansible_collections.homelab.litellm.plugins.module_utils import _run
 from ansible_collections.homelab.litellm.plugins.module_utils import _secret_plan as sp
 from ansible_collections.homelab.litellm.plugins.module_utils import _verify as v
+from ansible_collections.homelab.litellm.plugins.module_utils import _wiring as wiring
+from ansible_collections.homelab.litellm.plugins.module_utils._args import argument_spec as shared_spec
 
 READINESS_POLL_INTERVAL = 1.0
 # LiteLLM's default cooldown is 5 s; a longer one is reported rather than waited out.
@@ -260,23 +266,19 @@ COOLDOWN_WAIT_LIMIT = 15.0
 
 
 def argument_spec():
-    spec = _k8s.k8s_auth_argument_spec()
-    spec.update(
-        namespace=dict(type="str", required=True),
-        service=dict(type="str", default="litellm"),
-        port=dict(type="int", default=4000),
+    return shared_spec(
         url=dict(type="str"),
-        secret=dict(type="str", default="litellm-secrets", no_log=False),
+        master_key_secret=dict(type="str", no_log=False),
         master_key_name=dict(type="str", default="LITELLM_MASTER_KEY", no_log=False),
         master_key=dict(type="str", no_log=True),
         expected_models=dict(type="list", elements="str", default=[]),
         smoke_models=dict(type="list", elements="str", default=[]),
+        max_tokens=dict(type="int", default=v.SMOKE_MAX_TOKENS),
         max_latency=dict(type="float", default=5.0),
         readiness_timeout=dict(type="int", default=60),
         request_timeout=dict(type="int", default=30),
         fail_on_error=dict(type="bool", default=True),
     )
-    return spec
 
 
 def service_proxy_sender(kube, namespace, service, port):
@@ -322,20 +324,56 @@ def url_sender(base_url, validate_certs, ca_path):
     return send
 
 
+def master_key_location(kube, params):
+    """(secret, key) of the master key: the options given, else where the Deployment wires it."""
+    if params["master_key_secret"]:
+        return params["master_key_secret"], params["master_key_name"]
+    namespace = params["namespace"]
+    deployment = kube.get("deployments", namespace, params["deployment"])
+    if deployment is None:
+        raise _run.RunFailure("Deployment %s/%s not found, so where LiteLLM's master key comes from cannot be read; "
+                              "give master_key_secret and master_key_name, or master_key"
+                              % (namespace, params["deployment"]))
+    container = wiring.litellm_container(deployment, params["container"])
+    configmap, key = _run.config_target(kube, params)
+    text = ((kube.get("configmaps", namespace, configmap) or {}).get("data") or {}).get(key) or ""
+    variable = wiring.master_key_var(yaml_load(text))
+    if variable is None:
+        raise _run.RunFailure("config.yaml holds the master key literally (general_settings.master_key); give it as "
+                              "master_key (from the vault) to verify, and better move it into a Secret")
+    objects = {ref: kube.get("secrets" if ref[0] == wiring.SECRET else "configmaps", namespace, ref[1])
+               for ref in pl.objects_to_read(container)}
+    _values, env = pl.pod_env(container, objects, [variable])
+    source = env.get(variable)
+    if source is None or source.kind != wiring.SECRET:
+        raise _run.RunFailure("LiteLLM takes its master key from %s, which container %s does not get from a Secret; "
+                              "give master_key_secret and master_key_name, or master_key"
+                              % (variable, container.get("name")))
+    return source.name, source.key
+
+
+def yaml_load(text):
+    from ansible_collections.homelab.litellm.plugins.module_utils._config_plan import read_config
+
+    doc, _errors = read_config(text)
+    return doc or {}
+
+
 def read_master_key(module, kube):
     """The master key and every value (plain and base64) to scrub from messages."""
     params = module.params
     if params["master_key"]:
         return params["master_key"], {params["master_key"]}
-    namespace, name, key = params["namespace"], params["secret"], params["master_key_name"]
+    namespace = params["namespace"]
+    name, key = master_key_location(kube, params)
     secret = kube.get("secrets", namespace, name)
     if secret is None:
-        module.fail_json(msg="Secret %s/%s not found: set secret (and master_key_name) to where LiteLLM's "
-                             "master key is, or give master_key." % (namespace, name))
+        raise _run.RunFailure("Secret %s/%s, where LiteLLM's master key should be, is not found; give "
+                              "master_key_secret (and master_key_name), or master_key." % (namespace, name))
     data = secret.get("data") or {}
     if not data.get(key):
-        module.fail_json(msg="Secret %s/%s has no key %s (keys: %s): set master_key_name."
-                             % (namespace, name, key, ", ".join(sorted(data)) or "none"))
+        raise _run.RunFailure("Secret %s/%s has no key %s (keys: %s): set master_key_name."
+                              % (namespace, name, key, ", ".join(sorted(data)) or "none"))
     master_key = base64.b64decode(data[key]).decode("utf-8", "replace").strip()
     return master_key, sp.secret_values(data_b64=data) | {master_key}
 
@@ -353,7 +391,7 @@ def wait_ready(send, request, timeout):
 
 def verify(params, send, master_key, via, secrets):
     """Run the planned requests with send(); return the result dict (no secret in it)."""
-    plan = v.plan_requests(params["smoke_models"])
+    plan = v.plan_requests(params["smoke_models"], params["max_tokens"])
     readiness, models_request, smoke_requests = plan[0], plan[1], plan[2:]
     headers = v.auth_headers(master_key, via)
 
@@ -402,11 +440,16 @@ def main():
     if not (params["url"] and params["master_key"]):
         _k8s.check_libraries(module)
         kube = _k8s.Kube.from_module(module)
+    lock = None
     try:
         master_key, secrets = read_master_key(module, kube)
+        if kube is not None and not module.check_mode:
+            lock = _run.keep_lock(kube, params)
     except _k8s.KubeError as err:
         module.fail_json(msg="Kubernetes API error %s %s while reading the master key: %s"
                              % (err.status, err.reason, err.message), exception=traceback.format_exc())
+    except _run.EXPECTED as err:
+        module.fail_json(msg=str(err))
     # Ansible then masks these values wherever they might still show up in the output (short
     # values are left out: masking them would garble ordinary words).
     module.no_log_values.update(value for value in secrets if len(value) >= 8)
@@ -414,9 +457,19 @@ def main():
         validate_certs = params.get("validate_certs") is not False
         send, via = url_sender(params["url"], validate_certs, params.get("ca_cert")), v.VIA_URL
     else:
-        send = service_proxy_sender(kube, params["namespace"], params["service"], params["port"])
+        service, port = params["service"], params["port"]
+        if not (service and port):
+            deployment = kube.get("deployments", params["namespace"], params["deployment"]) or {
+                "metadata": {"name": params["deployment"]}}
+            container = wiring.litellm_container(deployment, params["container"]) if deployment.get("spec") else {}
+            service, port = _run.find_service(kube, params["namespace"], deployment, container, service, port)
+        send = service_proxy_sender(kube, params["namespace"], service, port)
         via = v.VIA_SERVICE_PROXY
-    result = verify(params, send, master_key, via, secrets)
+    try:
+        result = verify(params, send, master_key, via, secrets)
+    finally:
+        if lock:
+            lock.stop_keeping()
     if not result["passed"] and params["fail_on_error"]:
         module.fail_json(msg="LiteLLM verification failed: " + result["summary"], **result)
     module.exit_json(**result)

@@ -1,0 +1,135 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, homelab.litellm developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Internal to homelab.litellm, not a public API: the last state of LiteLLM that was proven to work.
+
+Pure functions, no ansible import and no I/O. After a run has verified LiteLLM (ready, every
+model listed, a request to each changed model answered), it records what LiteLLM then runs with:
+the config text and the values of the keys this collection manages, each with the Secret and key
+it lives in. Never the master key, DATABASE_URL or any other key the operator keeps there.
+
+The record is one Secret (``<deployment>-known-good``, data ``state.json``), written in one
+request, so it is never half old and half new. Its annotations say, without any value, when it
+was verified, by which run, and which keys and models it holds.
+
+A run compares the live state with the record: what differs was written by a run that did not
+finish (Ctrl-C, a killed runner) or by hand, so it is unverified and gets verified; a rollback
+puts the record back.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections import namedtuple
+
+SUFFIX = "-known-good"
+DATA_KEY = "state.json"
+MANAGED_BY = {"app.kubernetes.io/managed-by": "homelab.litellm"}
+OF_LABEL = "homelab.litellm/known-good-of"
+VERIFIED = "homelab.litellm/verified"
+RECORDED_AT = "homelab.litellm/recorded-at"
+RUN = "homelab.litellm/run"
+KEYS = "homelab.litellm/keys"
+MODELS = "homelab.litellm/models"
+CONFIG_DIGEST = "homelab.litellm/config-digest"
+
+KnownGood = namedtuple("KnownGood", "config_text configmap config_key keys models verified recorded_at run")
+KnownGood.__doc__ = """A record: the config text and where it lives, ``keys`` as ``{variable: (secret, key,
+value or None)}`` (None: the key was absent), the model names, how it was verified (``true``: a run
+proved it; ``baseline``: the state a first run found while LiteLLM was healthy), when and by which run."""
+
+
+def record_name(deployment):
+    """Name of the Secret holding the record for the LiteLLM Deployment ``deployment``."""
+    return (deployment + SUFFIX)[:253]
+
+
+def _decode(b64):
+    return base64.b64decode(b64 or "").decode("utf-8")
+
+
+def _encode(text):
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def read_record(secret):
+    """The record in a Secret as read, or None when there is none yet (no Secret, or an empty one)."""
+    data = (secret or {}).get("data") or {}
+    if not data.get(DATA_KEY):
+        return None
+    try:
+        state = json.loads(_decode(data[DATA_KEY]))
+    except ValueError:
+        return None
+    annotations = (secret.get("metadata") or {}).get("annotations") or {}
+    config = state.get("config") or {}
+    keys = {name: (item.get("secret"), item.get("key"), item.get("value"))
+            for name, item in (state.get("keys") or {}).items()}
+    return KnownGood(config.get("text") or "", config.get("configmap"), config.get("key"), keys,
+                     list(state.get("models") or []), annotations.get(VERIFIED) or "baseline",
+                     annotations.get(RECORDED_AT), annotations.get(RUN))
+
+
+def record_body(namespace, deployment, record, existing=None):
+    """The Secret that stores ``record`` (a KnownGood); keeps ``existing``'s metadata and version."""
+    state = {"version": 1,
+             "config": {"configmap": record.configmap, "key": record.config_key, "text": record.config_text},
+             "keys": {name: {"secret": secret, "key": key, "value": value}
+                      for name, (secret, key, value) in sorted(record.keys.items())},
+             "models": list(record.models)}
+    annotations = {VERIFIED: record.verified, RECORDED_AT: record.recorded_at or "",
+                   RUN: record.run or "", KEYS: ",".join(sorted(record.keys)), MODELS: ",".join(record.models),
+                   CONFIG_DIGEST: hashlib.sha256(record.config_text.encode("utf-8")).hexdigest()}
+    if existing is not None:
+        metadata = dict(existing.get("metadata") or {})
+        metadata["annotations"] = dict(metadata.get("annotations") or {}, **annotations)
+        metadata["labels"] = dict(metadata.get("labels") or {}, **MANAGED_BY)
+        metadata["labels"][OF_LABEL] = deployment
+    else:
+        metadata = {"name": record_name(deployment), "namespace": namespace, "annotations": annotations,
+                    "labels": dict(MANAGED_BY, **{OF_LABEL: deployment})}
+    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": metadata,
+            "data": {DATA_KEY: _encode(json.dumps(state, sort_keys=True))}}
+
+
+def live_key_values(secrets, locations):
+    """``{variable: (secret, key, value or None)}`` for ``locations`` ``{variable: (secret, key)}``,
+    read from ``secrets`` ``{name: Secret object or None}``."""
+    values = {}
+    for name, (secret, key) in locations.items():
+        data = ((secrets.get(secret) or {}).get("data") or {})
+        values[name] = (secret, key, _decode(data[key]) if key in data else None)
+    return values
+
+
+def differing_keys(record, live_keys):
+    """Names of the recorded keys whose live value (or place) differs from the record's."""
+    return sorted(name for name in record.keys if record.keys[name] != live_keys.get(name))
+
+
+def restore_writes(record, live_config_text, live_secrets):
+    """What putting the record back takes: ``(config text or None, {secret: {key: value or None}})``.
+
+    Only what differs is listed; a value None removes the key.
+    """
+    config = record.config_text if record.config_text != live_config_text else None
+    secrets = {}
+    for _name, (secret, key, value) in sorted(record.keys.items()):
+        data = ((live_secrets.get(secret) or {}).get("data") or {})
+        live = _decode(data[key]) if key in data else None
+        if live != value:
+            secrets.setdefault(secret, {})[key] = value
+    return config, secrets
+
+
+def apply_key_values(secret, values):
+    """A copy of a Secret object with ``values`` ``{key: plain value or None}`` set (None removes)."""
+    data = dict(secret.get("data") or {})
+    for key, value in values.items():
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = _encode(value)
+    return dict(secret, data=data)

@@ -1,0 +1,270 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, homelab.litellm developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: litellm_known_good
+short_description: Record the last verified state of a LiteLLM proxy, or put it back
+version_added: 0.2.0
+author:
+  - homelab.litellm developers (@homelab-litellm)
+description:
+  - With O(state=recorded), records what LiteLLM runs with now as its last verified state: the
+    config text and the values of the provider keys this collection manages (O(managed_keys)),
+    each with the Secret and key it lives in. Never the master key, C(DATABASE_URL) or any other
+    key. It refuses to record when the Deployment does not run the live state (its digest
+    annotation differs), since that state was not what was verified.
+  - The record is one Secret, C(<deployment>-known-good), written in one request (data
+    C(state.json)); its annotations say, without values, when it was recorded, by which run, and
+    which keys and models it holds.
+  - With O(state=restored), puts the record back, but only over what O(expected) says this run
+    wrote (or took over as unverified), compared by resourceVersion. An object somebody else
+    changed since is left alone and reported, and the module fails; nothing is clobbered.
+  - Run M(homelab.litellm.litellm_rollout) afterwards so that LiteLLM runs the restored state.
+  - O(release_lock) frees the run lock afterwards (the happy end of a run).
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+  - homelab.litellm.target
+  - homelab.litellm.target.RUN
+  - homelab.litellm.target.ACTION_GROUP
+  - homelab.litellm.controller
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reports what would be recorded or restored; writes nothing and keeps the lock.
+  diff_mode:
+    support: full
+    details: The config text, and the names of the keys that change; never a value.
+options:
+  state:
+    description: V(recorded) records the live state; V(restored) puts the record back.
+    type: str
+    choices: [recorded, restored]
+    default: recorded
+  managed_keys:
+    description:
+      - The keys this collection manages, variable name to C({secret, key}) (RV(homelab.litellm.litellm_plan#module:managed_keys)).
+        Only these go into the record.
+    type: dict
+    default: {}
+  models:
+    description: The model names of the verified state, kept in the record's annotations.
+    type: list
+    elements: str
+    default: []
+  expected:
+    description:
+      - For O(state=restored), the objects this run wrote or took over, with the resourceVersion it
+        left them at. C(configmaps) and C(secrets), each name to resourceVersion.
+    type: dict
+    default: {}
+  release_lock:
+    description: Free the run lock (O(run_id)) when done.
+    type: bool
+    default: false
+requirements:
+  - kubernetes >= 24.2.0
+seealso:
+  - module: homelab.litellm.litellm_plan
+  - module: homelab.litellm.litellm_rollout
+"""
+
+EXAMPLES = r"""
+- name: Record what was just verified, and end the run
+  homelab.litellm.litellm_known_good:
+    namespace: ml
+    run_id: "{{ run_id }}"
+    managed_keys: "{{ plan.managed_keys }}"
+    models: "{{ plan.expected_models }}"
+    release_lock: true
+
+- name: Put the last verified state back over what this run wrote
+  homelab.litellm.litellm_known_good:
+    namespace: ml
+    state: restored
+    run_id: "{{ run_id }}"
+    expected:
+      configmaps: {litellm-config: "{{ config_result.resource_version }}"}
+"""
+
+RETURN = r"""
+record:
+  description: Name of the Secret holding the record.
+  returned: always
+  type: str
+  sample: litellm-known-good
+recorded_at:
+  description: When the record that is now in place was made.
+  returned: always
+  type: str
+  sample: "2026-12-01T10:00:00Z"
+restored:
+  description: The objects whose data was (or in check mode would be) put back.
+  returned: always
+  type: list
+  elements: str
+  sample: [ConfigMap ml/litellm-config, Secret ml/litellm-secrets]
+secret_keys:
+  description: Names of the keys put back.
+  returned: always
+  type: list
+  elements: str
+  sample: [GROQ_API_KEY]
+left_alone:
+  description: Objects differing from the record that this run did not write (or somebody changed since), with why.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+lock_released:
+  description: Whether the run lock was released.
+  returned: always
+  type: bool
+  sample: true
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.homelab.litellm.plugins.module_utils import _k8s
+from ansible_collections.homelab.litellm.plugins.module_utils import _known_good as kg
+from ansible_collections.homelab.litellm.plugins.module_utils import _plan as pl
+from ansible_collections.homelab.litellm.plugins.module_utils import _rollout as rt
+from ansible_collections.homelab.litellm.plugins.module_utils import _run
+from ansible_collections.homelab.litellm.plugins.module_utils import _wiring as wiring
+from ansible_collections.homelab.litellm.plugins.module_utils._args import argument_spec as shared_spec
+
+
+def argument_spec():
+    return shared_spec(
+        state=dict(type="str", choices=["recorded", "restored"], default="recorded"),
+        managed_keys=dict(type="dict", default={}, no_log=False),
+        models=dict(type="list", elements="str", default=[]),
+        expected=dict(type="dict", default={}),
+        release_lock=dict(type="bool", default=False),
+    )
+
+
+def record(module, kube):
+    params = module.params
+    namespace, name = params["namespace"], params["deployment"]
+    configmap, key = _run.config_target(kube, params)
+    deployment = kube.get("deployments", namespace, name)
+    if deployment is None:
+        raise _run.RunFailure("Deployment %s/%s not found; nothing was recorded" % (namespace, name))
+    text, keys = _run.live_state(kube, namespace, name, params["managed_keys"], configmap, key)
+    container = wiring.litellm_container(deployment, params["container"])
+    objects = {ref: kube.get("secrets" if ref[0] == wiring.SECRET else "configmaps", namespace, ref[1])
+               for ref in pl.objects_to_read(container)}
+    names = rt.config_env_vars(text or "")
+    env_b64, _env = pl.pod_env(container, objects, names)
+    running = rt.template_annotations(deployment).get(rt.DIGEST_ANNOTATION)
+    if running != rt.rollout_digest(text or "", env_b64, names):
+        raise _run.RunFailure("Not recorded: the live config or keys changed after LiteLLM was rolled out onto them "
+                              "(the Deployment's digest differs), so they are not what was verified. Run again.")
+    new = kg.KnownGood(text, configmap, key, keys, list(params["models"]), "true", _run.now_text(), params["run_id"])
+    existing = kube.get("secrets", namespace, kg.record_name(name))
+    previous = kg.read_record(existing)
+    changed = previous is None or (previous.config_text, previous.keys) != (text, keys)
+    result = dict(changed=changed, record=kg.record_name(name), recorded_at=new.recorded_at, restored=[],
+                  secret_keys=sorted(keys), left_alone=[])
+    if module._diff:
+        result["diff"] = dict(before=previous.config_text if previous else "", after=text or "",
+                              before_header="last verified config", after_header="config recorded now")
+    if module.check_mode:
+        result["recorded_at"] = previous.recorded_at if previous else None
+        return result
+    fence = _run.fence_for(kube, params)
+    if fence:
+        fence()
+    kube.write("secrets", namespace, kg.record_body(namespace, name, new, existing=existing))
+    return result
+
+
+def restore(module, kube):
+    params = module.params
+    namespace, name = params["namespace"], params["deployment"]
+    existing = kube.get("secrets", namespace, kg.record_name(name))
+    saved = kg.read_record(existing)
+    result = dict(changed=False, record=kg.record_name(name), recorded_at=saved.recorded_at if saved else None,
+                  restored=[], secret_keys=[], left_alone=[])
+    if saved is None:
+        result["left_alone"].append("there is no last verified state (Secret %s/%s) to go back to"
+                                    % (namespace, kg.record_name(name)))
+        return result
+    expected = params["expected"] or {}
+    configmap = kube.get("configmaps", namespace, saved.configmap)
+    live_text = ((configmap or {}).get("data") or {}).get(saved.config_key)
+    secrets = {secret: kube.get("secrets", namespace, secret) for secret, _key, _value in saved.keys.values()}
+    config_text, secret_values = kg.restore_writes(saved, live_text, secrets)
+    fence = None if module.check_mode else _run.fence_for(kube, params)
+    diff_before, diff_after, conflicts = [], [], []
+
+    def owned(kind, obj_name, obj):
+        wanted = (expected.get(kind) or {}).get(obj_name)
+        label = "%s %s/%s" % ("ConfigMap" if kind == "configmaps" else "Secret", namespace, obj_name)
+        if obj is None:
+            result["left_alone"].append("%s is gone" % label)
+            return None
+        if wanted is None:
+            result["left_alone"].append("%s differs from the last verified state, but this run did not write it"
+                                        % label)
+            return None
+        live = obj["metadata"]["resourceVersion"]
+        if str(live) != str(wanted):
+            conflicts.append("%s was changed by someone else after this run wrote it (resourceVersion %s, this run "
+                             "left %s): not restored; what is live there now stays" % (label, live, wanted))
+            return None
+        return label
+
+    if config_text is not None:
+        label = owned("configmaps", saved.configmap, configmap)
+        if label:
+            result["restored"].append(label)
+            diff_before.append(live_text or "")
+            diff_after.append(config_text)
+            if not module.check_mode:
+                fence and fence()
+                kube.replace("configmaps", namespace,
+                             dict(configmap, data=dict(configmap.get("data") or {}, **{saved.config_key: config_text})))
+    for secret, values in sorted(secret_values.items()):
+        label = owned("secrets", secret, secrets.get(secret))
+        if not label:
+            continue
+        result["restored"].append(label)
+        result["secret_keys"] += sorted(name for name, (s, k, _v) in saved.keys.items() if s == secret and k in values)
+        diff_before.append("# %s\n" % label + "".join("%s: <live value>\n" % key for key in sorted(values)))
+        diff_after.append("# %s\n" % label + "".join("%s: %s\n" % (key, "<verified value>" if value is not None
+                                                                       else "<absent>")
+                                                     for key, value in sorted(values.items())))
+        if not module.check_mode:
+            fence and fence()
+            kube.replace("secrets", namespace, kg.apply_key_values(secrets[secret], values))
+    result["changed"] = bool(result["restored"])
+    if module._diff:
+        result["diff"] = dict(before="\n".join(diff_before), after="\n".join(diff_after))
+    if conflicts:
+        raise _run.RunFailure("; ".join(conflicts), result)
+    return result
+
+
+def run(module, kube):
+    params = module.params
+    result = record(module, kube) if params["state"] == "recorded" else restore(module, kube)
+    result["lock_released"] = False
+    if params["release_lock"] and params["run_id"] and not module.check_mode:
+        result["lock_released"] = _run.run_lock(kube, params["namespace"], params["deployment"], params).release()
+    return result
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    _k8s.run_with_kube(module, run, expected=_run.EXPECTED)
+
+
+if __name__ == "__main__":
+    main()
