@@ -90,6 +90,7 @@ KNOBS_FILE = "providers.json"
 REQUEST_LOG_FILE = "provider-requests.jsonl"
 
 RATE_WINDOW_S = 60.0
+DAY_WINDOW_S = 86400.0
 
 # Gemini's ListModels page size: 50 unless asked, at most 1000 (ai.google.dev models.list).
 GEMINI_DEFAULT_PAGE_SIZE = 50
@@ -195,11 +196,12 @@ def _pieces(text: str) -> list[str]:
     return re.findall(r"\s*\S+", text)
 
 
-def _retry_after(window: collections.deque[tuple[float, int]], now: float) -> int:
+def _retry_after(window: collections.deque[tuple[float, int]], now: float,
+                 length: float = RATE_WINDOW_S) -> int:
     """Seconds until the oldest request in ``window`` leaves it (a full window if empty)."""
     if not window:
-        return int(RATE_WINDOW_S)
-    return max(1, math.ceil(window[0][0] + RATE_WINDOW_S - now))
+        return int(length)
+    return max(1, math.ceil(window[0][0] + length - now))
 
 
 def _proto_field(message: dict[str, Any], name: str) -> Any:
@@ -442,16 +444,17 @@ def _model_lookup_error(provider: str, model: str) -> web.Response:
 def _rate_limit_error(
     provider: str, model: str, unit: str, limit: int, used: int, wanted: int, retry_after: int
 ) -> web.Response:
-    """A 429 in the provider's shape; ``unit`` is ``"rpm"`` or ``"tpm"``."""
+    """A 429 in the provider's shape; ``unit`` is ``"rpm"``, ``"tpm"`` or ``"rpd"``."""
     headers = {"retry-after": str(retry_after)}
-    what = "requests per minute (RPM)" if unit == "rpm" else "tokens per minute (TPM)"
+    what = {"rpm": "requests per minute (RPM)", "tpm": "tokens per minute (TPM)",
+            "rpd": "requests per day (RPD)"}[unit]
     detail = f"Limit {limit}, Used {used}, Requested {wanted}. Please try again in {retry_after}s."
     if provider == "gemini":
-        quota_id = (
-            "GenerateRequestsPerMinutePerProjectPerModel-FreeTier"
-            if unit == "rpm"
-            else "GenerateContentInputTokensPerModelPerMinute-FreeTier"
-        )
+        quota_id = {
+            "rpm": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
+            "tpm": "GenerateContentInputTokensPerModelPerMinute-FreeTier",
+            "rpd": "GenerateRequestsPerDayPerProjectPerModel-FreeTier",
+        }[unit]
         details = [
             {
                 "@type": "type.googleapis.com/google.rpc.QuotaFailure",
@@ -482,7 +485,7 @@ def _rate_limit_error(
         )
     else:
         message = f"Rate limit reached for {model} on {what}: {detail}"
-    kind = "requests" if unit == "rpm" else "tokens"
+    kind = "tokens" if unit == "tpm" else "requests"
     return _error(provider, 429, message, kind, "rate_limit_exceeded", headers=headers)
 
 
@@ -844,11 +847,22 @@ class _FakeProviders:
     def _admit(
         self, provider: str, model: str, scope: str, limits: dict[str, int], tokens: int
     ) -> None:
-        """Count the request in its sliding one-minute window, or refuse it with a 429."""
+        """Count the request in its sliding one-minute (and one-day) window, or refuse it with a 429.
+
+        ``rpd`` is the free tiers' requests-per-day quota (Groq answers it as "requests per day
+        (RPD)" with a retry-after of hours; LiteLLM has nothing that enforces it).
+        """
         now = time.monotonic()
         window = self._windows[scope]
+        day = self._windows[scope + "#day"]
         while window and window[0][0] <= now - RATE_WINDOW_S:
             window.popleft()
+        while day and day[0][0] <= now - DAY_WINDOW_S:
+            day.popleft()
+        rpd = limits.get("rpd")
+        if rpd is not None and len(day) >= rpd:
+            raise _Refusal(_rate_limit_error(provider, model, "rpd", rpd, len(day), 1,
+                                             _retry_after(day, now, DAY_WINDOW_S)))
         rpm, tpm = limits.get("rpm"), limits.get("tpm")
         # LiteLLM sleeps for a retry-after of up to 60 s before retrying (twice by default), so
         # tests may announce a shorter one than the window really needs.
@@ -863,6 +877,7 @@ class _FakeProviders:
                 _rate_limit_error(provider, model, "tpm", tpm, used_tokens, tokens, retry_after)
             )
         window.append((now, tokens))
+        day.append((now, tokens))
 
     async def _json_body(self, request: web.Request, provider: str) -> dict[str, Any]:
         """The request's JSON object, or a :class:`_Refusal` with a 400 in provider shape."""

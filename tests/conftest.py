@@ -96,6 +96,64 @@ class Sandbox:
         return self.kubectl("-n", "ml", "rollout", "status", "deployment/litellm", f"--timeout={timeout}",
                             check=check, timeout=300)
 
+    def resource_version(self, kind: str, name: str) -> str:
+        return self.get(kind, name)["metadata"]["resourceVersion"]
+
+    def generation(self, name: str = "litellm") -> int:
+        return self.get("deployment", name)["metadata"]["generation"]
+
+    def config_text(self, name: str = "litellm-config", key: str = "config.yaml") -> str:
+        return self.get("configmap", name)["data"][key]
+
+    def secrets(self) -> dict[str, str]:
+        """Every secret value the sandbox holds: provider keys it accepts, and each Secret's values."""
+        found = {}
+        for provider, keys in json.loads((self.state_dir / "valid-keys.json").read_text()).items():
+            for index, key in enumerate(keys):
+                found[f"{provider} key {index}"] = key
+        listed = json.loads(self.kubectl("get", "secrets", "-A", "-o", "json").stdout)["items"]
+        for secret in listed:
+            if (secret["metadata"].get("labels") or {}).get("homelab.litellm/known-good-of"):
+                continue  # the record holds copies of the same values
+            for key, value in (secret.get("data") or {}).items():
+                plain = base64.b64decode(value).decode(errors="replace")
+                if len(plain) >= 8:
+                    found[f"{secret['metadata']['name']}/{key}"] = plain
+        return found
+
+    def playbook(self, name: str, *args: str, env: dict | None = None, timeout: float = 900,
+                 new_session: bool = False) -> subprocess.CompletedProcess:
+        """ansible-playbook playbooks/NAME against this sandbox, as a user runs it (sandbox inventory)."""
+        environment = dict(os.environ, SANDBOX_DIR=str(self.state_dir), ANSIBLE_NOCOLOR="1",
+                           ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), **(env or {}))
+        return subprocess.run([str(REPO_ROOT / ".venv/bin/ansible-playbook"), f"playbooks/{name}", *args],
+                              capture_output=True, text=True, env=environment, cwd=REPO_ROOT, timeout=timeout,
+                              start_new_session=new_session)
+
+    def accept_keys(self, provider: str, keys: list[str]) -> None:
+        """What the provider's console does: decide which keys are valid."""
+        path = self.state_dir / "valid-keys.json"
+        valid = json.loads(path.read_text())
+        valid[provider] = keys
+        path.write_text(json.dumps(valid))
+
+    def crashlooping_replicasets(self) -> list[str]:
+        """ReplicaSets that still want pods while one of their pods crash-loops (the next outage)."""
+        pods = self.pods()
+        found = []
+        for rs in json.loads(self.kubectl("-n", "ml", "get", "rs", "-o", "json").stdout)["items"]:
+            if not rs["spec"].get("replicas"):
+                continue
+            uid = rs["metadata"]["uid"]
+            for pod in pods:
+                if not any(ref.get("uid") == uid for ref in pod["metadata"].get("ownerReferences") or []):
+                    continue
+                for status in pod.get("status", {}).get("containerStatuses") or []:
+                    if (status.get("state", {}).get("waiting") or {}).get("reason") == "CrashLoopBackOff" or \
+                            status.get("restartCount", 0) > 0:
+                        found.append(rs["metadata"]["name"])
+        return sorted(set(found))
+
 
 def sandbox_command(command: str, state_dir: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "sandbox", command, "--state-dir", str(state_dir)],
@@ -179,27 +237,33 @@ def run_playbook(sandbox):
 
 
 class Trickle:
-    """A steady request load on LiteLLM; counts every answer that is not a 200."""
+    """A steady request load on LiteLLM, round robin over ``models``; counts every answer that is not a 200."""
 
-    def __init__(self, sandbox: Sandbox, interval: float = 0.1) -> None:
+    def __init__(self, sandbox: Sandbox, interval: float = 0.1, models: tuple[str, ...] = ("vllm-qwen",)) -> None:
         self.sandbox = sandbox
         self.interval = interval
+        self.models = models
         self.ok = 0
+        self.answered: dict[str, int] = {model: 0 for model in models}
         self.failures: list[str] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         key = self.sandbox.master_key
+        turn = 0
         while not self._stop.is_set():
+            model = self.models[turn % len(self.models)]
+            turn += 1
             try:
-                status, body = self.sandbox.chat("vllm-qwen", key=key, timeout=20)
+                status, body = self.sandbox.chat(model, key=key, timeout=20)
             except (urllib.error.URLError, OSError) as err:
                 status, body = 0, str(err)
             if status == 200:
                 self.ok += 1
+                self.answered[model] += 1
             else:
-                self.failures.append(f"{status}: {str(body)[:200]}")
+                self.failures.append(f"{model}: {status}: {str(body)[:200]}")
             time.sleep(self.interval)
 
     def __enter__(self) -> "Trickle":
@@ -214,5 +278,46 @@ class Trickle:
 
 @pytest.fixture
 def trickle(sandbox):
-    """``with trickle() as load:`` keeps a steady request load on LiteLLM."""
-    return lambda interval=0.1: Trickle(sandbox, interval)
+    """``with trickle(models=(...)) as load:`` keeps a steady request load on LiteLLM."""
+    return lambda interval=0.1, models=("vllm-qwen",): Trickle(sandbox, interval, tuple(models))
+
+
+VAULT_PASSWORD = REPO_ROOT / "inventory" / "sandbox" / "vault-password.txt"
+SANDBOX_VAULT = REPO_ROOT / "inventory" / "sandbox" / "group_vars" / "all" / "vault.yml"
+
+
+def vault_keys(path: Path = SANDBOX_VAULT, password_file: Path = VAULT_PASSWORD) -> dict[str, str]:
+    """The keys in a vault file, decrypted the way a user would."""
+    plain = subprocess.run([str(REPO_ROOT / ".venv/bin/ansible-vault"), "view", "--vault-id",
+                            f"sandbox@{password_file}", str(path)],
+                           capture_output=True, text=True, check=True, cwd=REPO_ROOT).stdout
+    return yaml.safe_load(plain)["vault_litellm_api_keys"]
+
+
+def write_vault(path: Path, keys: dict[str, str], password_file: Path = VAULT_PASSWORD) -> Path:
+    """An encrypted vault file holding ``keys`` as vault_litellm_api_keys."""
+    path.write_text(yaml.safe_dump({"vault_litellm_api_keys": keys}))
+    subprocess.run([str(REPO_ROOT / ".venv/bin/ansible-vault"), "encrypt", "--vault-id", f"sandbox@{password_file}",
+                    "--encrypt-vault-id", "sandbox", str(path)], capture_output=True, text=True, check=True,
+                   cwd=REPO_ROOT)
+    return path
+
+
+def leaked(text: str, secrets: dict[str, str]) -> list[str]:
+    """The names of the secrets whose value (or base64 of it) appears in ``text``."""
+    found = []
+    for name, value in secrets.items():
+        if value in text or base64.b64encode(value.encode()).decode() in text:
+            found.append(name)
+    return found
+
+
+def ansible_tmp_leaks(secrets: dict[str, str]) -> list[str]:
+    """Files under ~/.ansible/tmp (where Ansible writes modules and their arguments) holding a secret."""
+    root = Path.home() / ".ansible" / "tmp"
+    found = []
+    for path in root.rglob("*") if root.exists() else ():
+        if path.is_file():
+            names = leaked(path.read_text(errors="replace"), secrets)
+            found += [f"{path}: {name}" for name in names]
+    return found

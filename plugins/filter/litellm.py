@@ -34,6 +34,7 @@ class FilterModule:
             "rate_limit_router_settings": _filter_errors(_rate_limits.rate_limit_router_settings,
                                                          _rate_limits.RateLimitSettingsError),
             "rate_limit_warnings": _filter_errors(_rate_limits.rate_limit_warnings, _rate_limits.RateLimitSettingsError),
+            "redis_router_settings": _filter_errors(_rate_limits.redis_settings, _rate_limits.RateLimitSettingsError),
             "own_writes": _outcome.own_writes,
             "failure_report": _outcome.failure_report,
             "run_report": _outcome.run_report,

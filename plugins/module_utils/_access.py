@@ -37,6 +37,8 @@ def rights_needed(target, work, lease_exists=True, record_exists=True):
         Right("get", "", "secrets", None, target["record"], "read the last verified state"),
         Right("get", COORDINATION, "leases", None, target["lease"], "see whether another run is active"),
     ]
+    if target.get("discover_service"):
+        rights.append(Right("list", "", "services", None, None, "find the Service in front of LiteLLM"))
     if not any(work.get(step) for step in ("config", "secret", "rollout", "verify", "record")):
         return _unique(rights)
     rights.append(Right("update", COORDINATION, "leases", None, target["lease"], "hold the run lock"))

@@ -59,7 +59,10 @@ class ConfigPlan:
 
 def _desired_entry(model):
     name = model["model_name"]
-    model_info = {"id": model_id_for(name), "managed_by": MANAGED_BY}
+    label = (model.get("model_info") or {}).get("deployment")
+    # Each deployment needs its own id: LiteLLM counts rate limits per model_info.id, and silently
+    # shares counters between deployments with one id.
+    model_info = {"id": model_id_for(name if label is None else "%s#%s" % (name, label)), "managed_by": MANAGED_BY}
     model_info.update(plain(model.get("model_info") or {}))
     return {"model_name": name, "litellm_params": plain(model["litellm_params"]), "model_info": model_info}
 

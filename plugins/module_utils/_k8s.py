@@ -204,6 +204,11 @@ class Kube:
             module.fail_json(msg="Could not connect to Kubernetes: %s" % exc,
                              exception=traceback.format_exc())
 
+    @property
+    def configuration(self):
+        """The client configuration (server URL, CA file, TLS verification) these credentials use."""
+        return self._api.configuration
+
     def list_with_version(self, kind, namespace, label_selector=None):
         """(items, the list's resourceVersion): a watch started from that version misses nothing."""
         query = {"labelSelector": label_selector} if label_selector else None

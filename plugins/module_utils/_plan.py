@@ -30,6 +30,7 @@ from ._config_plan import changed_model_names, plan_config, read_config
 from ._config_yaml import ConfigError
 from ._envvars import referenced_env_vars
 from ._known_good import differing_keys, live_key_values
+from ._rate_limits import shared_counter_warnings
 from ._secret_plan import MARK_ADDED, MARK_NEW, MARK_UNCHANGED, encode_value, validate_secret_data
 
 SMOKE_SCOPES = ("changed", "all", "rotated")
@@ -237,7 +238,14 @@ def smoke_selection(scope, explicit, changed, rotated, unverified, parallel):
 
 
 def plan_run(namespace, observed, request):
-    """The RunPlan of a run; raises PlanError (nothing may be written) or WiringError."""
+    """The RunPlan of a run; raises PlanError when nothing may be written (bad input, bad wiring)."""
+    try:
+        return _plan_run(namespace, observed, request)
+    except wiring.WiringError as err:
+        raise PlanError([str(err)])
+
+
+def _plan_run(namespace, observed, request):
     errors = []
     if request.smoke_scope not in SMOKE_SCOPES:
         errors.append("smoke_scope must be one of %s, not %r" % (", ".join(SMOKE_SCOPES), request.smoke_scope))
@@ -270,7 +278,7 @@ def plan_run(namespace, observed, request):
             cplan = plan_config(live_text, [])
     except ConfigError as err:
         raise PlanError(err.errors)
-    warnings += cplan.warnings
+    warnings += cplan.warnings + cplan.notes
     desired_doc = cplan.document
 
     object_keys = _object_keys(observed.objects)
@@ -293,6 +301,7 @@ def plan_run(namespace, observed, request):
     if errors:
         raise PlanError(errors)
 
+    warnings += shared_counter_warnings(deployment, desired_doc, set(env) | set(targets))
     changes = _secret_changes(request.api_keys, targets, observed.objects)
     missing_secrets = [secret for secret in changes if observed.objects.get((wiring.SECRET, secret)) is None]
     if missing_secrets:
@@ -326,10 +335,10 @@ def plan_run(namespace, observed, request):
             unverified["config"] = True
             unverified["models"] = changed_model_names(record_doc or {}, live_doc)
         unverified["keys"] = differing_keys(record, live_keys)
-    key_models = _models_using(cplan.entries, set(unverified["keys"]))
+    key_models = models_using(cplan.entries, set(unverified["keys"]))
     unverified["models"] = list(dict.fromkeys(unverified["models"] + key_models))
 
-    rotated_models = _models_using(cplan.entries, set(rotated_vars))
+    rotated_models = models_using(cplan.entries, set(rotated_vars))
     changed_models = list(cplan.added) + list(cplan.updated)
     restart = digest_after != digest_now or request.force
     work = {
@@ -407,7 +416,7 @@ def plan_run(namespace, observed, request):
     )
 
 
-def _models_using(entries, names):
+def models_using(entries, names):
     """Model names whose litellm_params reference any of ``names``, in order."""
     if not names:
         return []

@@ -13,28 +13,36 @@ A preset is data (the role's ``litellm_provider_presets``)::
         - id: llama-3.3-70b-versatile
           limits: {rpm: 30, tpm: 12000, rpd: 1000} # per model, wins over the provider's
 
-Only ``rpm`` and ``tpm`` are LiteLLM ``litellm_params``; ``rpd`` has no LiteLLM
-equivalent and is kept in ``model_info.free_tier_rpd``, from which ``_rate_limits``
-derives a daily budget.
+``rpm``, ``tpm`` (and ``itpm``/``otpm`` where a provider publishes input and output
+tokens apart) become ``litellm_params``, which LiteLLM's ``enforce_model_rate_limits``
+check enforces (``_rate_limits``). ``rpd`` has no LiteLLM equivalent: it is kept in
+``model_info.free_tier_rpd`` for the operator to read; the provider enforces it.
 """
 
 from __future__ import annotations
 
 import copy
-import re
 
-LITELLM_LIMIT_KEYS = ("rpm", "tpm")
-ENV_REFERENCE = re.compile(r"^os\.environ/([A-Za-z_][A-Za-z0-9_]*)$")
+from ._envvars import is_env_var_name
+
+LITELLM_LIMIT_KEYS = ("rpm", "tpm", "itpm", "otpm")
+KNOWN_LIMITS = LITELLM_LIMIT_KEYS + ("rpd",)
 
 
 class PresetError(ValueError):
     """A preset or an override that cannot produce a valid model entry."""
 
 
-def _limits(preset, model, overrides):
+def _limits(where, preset, model, overrides):
     limits = dict(preset.get("limits") or {})
     limits.update(model.get("limits") or {})
     limits.update(overrides or {})
+    for key, value in limits.items():
+        if key not in KNOWN_LIMITS:
+            raise PresetError("%s: unknown limit %r (known: %s)" % (where, key, ", ".join(KNOWN_LIMITS)))
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise PresetError("%s: limit %s must be a whole number >= 1 (or null to drop it), not %r"
+                              % (where, key, value))
     return {k: v for k, v in limits.items() if v is not None}
 
 
@@ -69,9 +77,13 @@ def preset_models(presets, providers, api_base=None, limits=None, extra_models=(
         for field in ("prefix", "env_var", "models"):
             if not preset.get(field):
                 raise PresetError("litellm_provider_presets.%s.%s is required" % (provider, field))
+        if not is_env_var_name(preset["env_var"]):
+            raise PresetError("litellm_provider_presets.%s.env_var %r is not a valid environment variable name "
+                              "([A-Za-z_][A-Za-z0-9_]*)" % (provider, preset["env_var"]))
         for model in preset["models"]:
             name = preset["prefix"] + model["id"]
-            model_limits = _limits(preset, model, dict(limits.get(provider) or {}, **(limits.get(name) or {})))
+            model_limits = _limits("model %s" % name, preset, model,
+                                   dict(limits.get(provider) or {}, **(limits.get(name) or {})))
             params = {"model": name, "api_key": "os.environ/" + preset["env_var"]}
             if api_base.get(provider):
                 params["api_base"] = api_base[provider]
@@ -91,31 +103,3 @@ def preset_models(presets, providers, api_base=None, limits=None, extra_models=(
             by_name[extra["model_name"]] = len(entries)
             entries.append(copy.deepcopy(extra))
     return entries
-
-
-def model_env_vars(models):
-    """Sorted names of the environment variables the entries' litellm_params reference."""
-    names = set()
-    for entry in models:
-        for value in ((entry or {}).get("litellm_params") or {}).values():
-            match = ENV_REFERENCE.match(value) if isinstance(value, str) else None
-            if match:
-                names.add(match.group(1))
-    return sorted(names)
-
-
-def models_using(models, env_vars):
-    """Names of the models whose litellm_params reference any of ``env_vars``, in order."""
-    wanted = set(env_vars)
-    return [entry["model_name"] for entry in models if wanted.intersection(model_env_vars([entry]))]
-
-
-def duplicate_names(models):
-    """Model names that occur more than once, sorted."""
-    seen, duplicates = set(), set()
-    for entry in models:
-        name = (entry or {}).get("model_name")
-        if name in seen:
-            duplicates.add(name)
-        seen.add(name)
-    return sorted(duplicates)

@@ -1,29 +1,33 @@
 # -*- coding: utf-8 -*-
-# Internal to homelab.litellm, not a public API: it may change in any release without notice.
-#
-# Copyright: (c) 2026, homelab.litellm contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-# SPDX-License-Identifier: GPL-3.0-or-later
-"""Pure logic that makes LiteLLM 1.108.7 enforce the free-tier limits of the parallel models.
+# Copyright: (c) 2026, homelab.litellm developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Internal to homelab.litellm, not a public API: make LiteLLM 1.108.7 enforce the free-tier limits itself.
 
-What LiteLLM does with them (read in its source, measured with the real proxy):
+What LiteLLM does (read in its source, measured with the real proxy; litellm/router_utils/
+pre_call_checks/model_rate_limit_check.py, router.py):
 
-* ``litellm_params.rpm``/``tpm`` are ignored by the default router (``simple-shuffle``).
-* ``routing_strategy: usage-based-routing-v2`` (router_strategy/lowest_tpm_rpm_v2.py) counts requests
-  and tokens per deployment per fixed UTC minute (cache keys ``<id>:<model>:rpm:HH-MM``). A request that
-  would go over answers ``RateLimitError`` 429 with ``retry-after: 60``. It admits ``rpm - 1`` requests
-  a minute (``count + 1 >= rpm`` excludes the deployment) and a request while ``tokens used this minute
-  + the prompt's tokens <= tpm`` (the answer's tokens count only afterwards).
-* That 429 is retried like any rate-limit error: ``Router.async_function_with_retries`` sleeps the
-  ``retry-after`` (60 s plus up to 0.75 s jitter) and routes again, in the next minute. How often is
-  ``num_retries``, or ``RateLimitErrorRetries`` of the model group's ``model_group_retry_policy``, which
-  wins for that group only. So the same 429 is a 60-s hold per retry (throttle) or an immediate
-  rejection (no retry).
-* ``max_budget`` + ``budget_duration`` in ``litellm_params`` switch on RouterBudgetLimiting: once a
-  deployment's spend (USD, from token counts times the per-token prices) in the window reaches
-  ``max_budget``, requests answer 429 ``No deployments available - crossed budget`` until the window,
-  which opens at the first spend, ends.
-* All counters live in each LiteLLM process's memory unless Redis is configured.
+* ``router_settings.optional_pre_call_checks: [enforce_model_rate_limits]`` checks each deployment's
+  ``rpm``/``tpm`` (and ``itpm``/``otpm``) from its ``litellm_params`` before a call, under any
+  routing strategy, counting per deployment (``model_info.id``) and fixed UTC minute. Over a limit
+  it raises a 429 ``RateLimitError`` with ``retry-after: 60`` and ``num_retries=0``: an immediate
+  429 to the client (``reject``).
+* A ``model_group_retry_policy`` entry ``{RateLimitErrorRetries: N}`` for the model makes the router
+  retry it anyway: it sleeps the retry-after (60-60.75 s), which lands in the next minute, up to N
+  times (``throttle``). With several deployments under one name the retry goes to a sibling at once.
+  A group policy replaces the global ``retry_policy`` for that group only, so the fallback chain's
+  models keep theirs.
+* rpm is exact per UTC minute; tpm is counted after each answer (one answer can overshoot, requests
+  in flight do not see each other); ``otpm`` reserves a request's ``max_tokens`` before the call, or
+  the model's whole output limit when the request has none.
+* Counters live in each LiteLLM process unless the router has Redis (``redis_host``/``redis_port``/
+  ``redis_password``, or ``redis_url``): then every process counts in Redis, exactly per minute.
+* There is no per-model requests-per-day limit. ``rpd`` stays in the presets as documentation
+  (``model_info.free_tier_rpd``); the provider enforces its own daily quota and its 429 reaches
+  the client.
+
+``usage-based-routing-v2``, which homelab.litellm 0.1.0 used, is not written any more: LiteLLM's
+docs advise against it in production, it changes routing for every model, and together with the
+pre-call check it admits fewer requests than the limit (``_config_plan`` migrates it away).
 """
 
 from __future__ import annotations
@@ -33,26 +37,16 @@ import re
 from collections.abc import Mapping
 
 MODES = ("throttle", "reject", "off")
-"""``litellm_rate_limit_mode`` values: hold over-limit requests, reject them with 429, or leave
-router_settings as they are."""
+"""``litellm_rate_limit_mode`` values: hold over-limit requests, reject them with 429, or write nothing."""
 
-ROUTING_STRATEGY = "usage-based-routing-v2"
-"""The only LiteLLM 1.108.7 routing strategy that enforces both rpm and tpm."""
+PRE_CALL_CHECK = "enforce_model_rate_limits"
+LIMIT_KEYS = ("rpm", "tpm", "itpm", "otpm")
+"""The per-deployment limits the pre-call check enforces, in ``litellm_params``."""
 
-RPM_COMPENSATION = 1
-"""usage-based-routing-v2 admits ``rpm - 1`` requests a minute; writing ``rpm + 1`` admits ``rpm``."""
-
-TOKEN_PRICE_USD = 1e-06
-"""The price per input and output token written on models with a daily budget: 1 USD per million
-tokens, so that LiteLLM's spend (USD) counts tokens."""
-
-BUDGET_DURATION = "1d"
-
-BUDGET_PARAMS = ("max_budget", "budget_duration", "input_cost_per_token", "output_cost_per_token")
-"""``litellm_params`` keys a daily budget writes; an entry that sets any of them itself keeps its own."""
+V2_STRATEGY = "usage-based-routing-v2"
 
 REDIS_ENV_VARS = ("REDIS_HOST", "REDIS_URL", "REDIS_CLUSTER_NODES", "REDIS_SENTINEL_NODES")
-"""Environment variables from which LiteLLM 1.108.7 builds the Redis its router counters share
+"""Environment variables from which the LiteLLM proxy builds the Redis its router counters share
 (proxy_server.py ``_init_coordination_redis_env_fallback``)."""
 
 _NUM_WORKERS_ARG = re.compile(r"^--num_workers(?:=(\d+))?$")
@@ -71,54 +65,6 @@ def _check_mode(mode):
     return mode
 
 
-def daily_budget_params(rpd, tokens_per_request):
-    """``litellm_params`` for a daily budget that runs out after ``rpd`` requests of ``tokens_per_request``.
-
-    LiteLLM has no request quota; it blocks a deployment once its spend reaches ``max_budget``. With
-    every token priced ``TOKEN_PRICE_USD``, spend counts tokens, and a budget of ``rpd - 0.5`` requests'
-    worth lets exactly ``rpd`` such requests through (spend is checked before each request) without
-    depending on float rounding.
-    """
-    if isinstance(rpd, bool) or not isinstance(rpd, int) or rpd < 1:
-        raise RateLimitSettingsError("rpd must be a whole number of requests >= 1, not %r" % (rpd,))
-    if isinstance(tokens_per_request, bool) or not isinstance(tokens_per_request, int) or tokens_per_request < 1:
-        raise RateLimitSettingsError("litellm_daily_budget_tokens_per_request must be a whole number >= 1, not %r"
-                                     % (tokens_per_request,))
-    return {
-        "max_budget": round((rpd - 0.5) * tokens_per_request * TOKEN_PRICE_USD, 12),
-        "budget_duration": BUDGET_DURATION,
-        "input_cost_per_token": TOKEN_PRICE_USD,
-        "output_cost_per_token": TOKEN_PRICE_USD,
-    }
-
-
-def rate_limited_models(models, mode, daily_budget_tokens=0):
-    """Copies of the ``models`` entries with what makes LiteLLM enforce their limits.
-
-    In the ``throttle`` and ``reject`` modes (usage-based-routing-v2) ``litellm_params.rpm`` becomes
-    ``rpm + RPM_COMPENSATION`` so that LiteLLM admits the given number. With ``daily_budget_tokens``
-    (tokens a request is assumed to use), an entry with ``model_info.free_tier_rpd`` gets the
-    ``daily_budget_params``, unless it sets any of ``BUDGET_PARAMS`` itself.
-    """
-    mode = _check_mode(mode)
-    entries = []
-    for entry in models:
-        entry = copy.deepcopy(entry)
-        params = entry.get("litellm_params") if isinstance(entry, dict) else None
-        if isinstance(params, dict):
-            rpm = params.get("rpm")
-            if mode != "off" and isinstance(rpm, int) and not isinstance(rpm, bool):
-                params["rpm"] = rpm + RPM_COMPENSATION
-            rpd = (entry.get("model_info") or {}).get("free_tier_rpd")
-            if daily_budget_tokens and rpd is not None and not set(BUDGET_PARAMS) & set(params):
-                try:
-                    params.update(daily_budget_params(rpd, daily_budget_tokens))
-                except RateLimitSettingsError as err:
-                    raise RateLimitSettingsError("model %r: %s" % (entry.get("model_name"), err))
-        entries.append(entry)
-    return entries
-
-
 def deep_merge(base, override):
     """``base`` with ``override`` merged in: mappings merged key by key, any other value replaced."""
     merged = copy.deepcopy(dict(base))
@@ -130,60 +76,90 @@ def deep_merge(base, override):
     return merged
 
 
-def mode_router_settings(mode, model_names, retries, retry_policy=None):
-    """The ``router_settings`` a mode needs for the parallel ``model_names``; ``{}`` for ``off``.
+def limited_models(models):
+    """Names of the entries with any of ``LIMIT_KEYS`` in their ``litellm_params``, in order, once."""
+    names = []
+    for entry in models:
+        params = entry.get("litellm_params") if isinstance(entry, Mapping) else None
+        if isinstance(params, Mapping) and any(params.get(key) is not None for key in LIMIT_KEYS):
+            names.append(entry["model_name"])
+    return list(dict.fromkeys(names))
 
-    Both modes route with usage-based-routing-v2. Each parallel model group gets a
-    ``model_group_retry_policy`` whose ``RateLimitErrorRetries`` is ``retries`` (throttle: hold and
-    try again after LiteLLM's 60-s retry-after) or 0 (reject), so the operator's ``num_retries`` and
-    the fallback chain's models keep their behaviour. A group policy replaces the global
-    ``retry_policy`` for that group in LiteLLM, so ``retry_policy`` (the operator's) is its base.
+
+def redis_settings(host=None, port=None, password_env=None, url=None):
+    """The router settings that make every LiteLLM process count in one Redis ({} when none given).
+
+    The password is never written: ``redis_password: os.environ/<password_env>``, its value goes
+    into the Secret like a provider key.
+    """
+    if url and host:
+        raise RateLimitSettingsError("give litellm_redis_url or litellm_redis_host, not both")
+    if url:
+        if not str(url).startswith("os.environ/"):
+            raise RateLimitSettingsError("litellm_redis_url may hold a password: give it as os.environ/NAME and put "
+                                         "the URL into litellm_api_keys under NAME")
+        return {"redis_url": url}
+    if not host:
+        if password_env:
+            raise RateLimitSettingsError("litellm_redis_password_env needs litellm_redis_host (or litellm_redis_url)")
+        return {}
+    settings = {"redis_host": host, "redis_port": int(port or 6379)}
+    if password_env:
+        settings["redis_password"] = "os.environ/" + password_env
+    return settings
+
+
+def rate_limit_router_settings(models, mode, user_settings=None, retries=2, redis=None):
+    """What the role passes as ``router_settings``: the mode's settings, then Redis, then the operator's.
+
+    ``throttle``/``reject`` add ``enforce_model_rate_limits`` to ``optional_pre_call_checks`` (merged
+    item by item into the operator's list by the config merge) and a ``model_group_retry_policy``
+    per limited parallel model (``RateLimitErrorRetries``: ``retries`` or 0), based on the
+    operator's ``retry_policy``. ``off`` adds nothing. The operator's ``litellm_router_settings``
+    win key by key (``rate_limit_warnings`` says when that defeats the mode).
     """
     mode = _check_mode(mode)
-    if mode == "off":
-        return {}
-    if isinstance(retries, bool) or not isinstance(retries, int) or retries < (1 if mode == "throttle" else 0):
-        raise RateLimitSettingsError("litellm_rate_limit_retries must be a whole number >= 1 in throttle mode, "
-                                     "not %r" % (retries,))
-    group_policy = dict(retry_policy or {}, RateLimitErrorRetries=retries if mode == "throttle" else 0)
-    return {
-        "routing_strategy": ROUTING_STRATEGY,
-        "model_group_retry_policy": {name: dict(group_policy) for name in model_names},
-    }
-
-
-def rate_limit_router_settings(models, mode, user_settings=None, retries=2):
-    """What the role passes as ``router_settings``: the mode's settings, then the operator's on top.
-
-    The operator's ``litellm_router_settings`` win key by key (``rate_limit_warnings`` says when that
-    defeats the mode). ``models`` are the parallel model entries.
-    """
     user_settings = user_settings or {}
     if not isinstance(user_settings, Mapping):
         raise RateLimitSettingsError("litellm_router_settings must be a mapping, not %r" % (user_settings,))
-    names = [entry["model_name"] for entry in models if isinstance(entry, Mapping) and "model_name" in entry]
-    retry_policy = user_settings.get("retry_policy")
-    settings = mode_router_settings(mode, names, retries,
-                                    retry_policy if isinstance(retry_policy, Mapping) else None)
+    settings = {}
+    if mode != "off":
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < (1 if mode == "throttle" else 0):
+            raise RateLimitSettingsError("litellm_rate_limit_retries must be a whole number >= 1 in throttle mode, "
+                                         "not %r" % (retries,))
+        names = limited_models(models)
+        if names:
+            base = user_settings.get("retry_policy")
+            policy = dict(base if isinstance(base, Mapping) else {},
+                          RateLimitErrorRetries=retries if mode == "throttle" else 0)
+            settings = {"optional_pre_call_checks": [PRE_CALL_CHECK],
+                        "model_group_retry_policy": {name: dict(policy) for name in names}}
+    settings = deep_merge(settings, redis or {})
     return deep_merge(settings, user_settings)
 
 
 def rate_limit_warnings(models, mode, user_settings=None):
-    """Where the operator's ``litellm_router_settings`` defeat the chosen mode, one message each."""
+    """Where the operator's ``litellm_router_settings`` or a model's limits defeat the mode, one message each."""
     mode = _check_mode(mode)
-    user_settings = user_settings or {}
-    if mode == "off" or not isinstance(user_settings, Mapping):
-        return []
+    user_settings = user_settings if isinstance(user_settings, Mapping) else {}
     warnings = []
-    strategy = user_settings.get("routing_strategy")
-    if strategy is not None and strategy != ROUTING_STRATEGY:
-        warnings.append(
-            "litellm_router_settings.routing_strategy %r wins over litellm_rate_limit_mode %s, which needs %s: "
-            "LiteLLM will not hold back or reject requests over rpm/tpm (the default simple-shuffle ignores "
-            "them)" % (strategy, mode, ROUTING_STRATEGY))
+    if mode != "off":
+        if user_settings.get("routing_strategy") == V2_STRATEGY:
+            warnings.append("litellm_router_settings.routing_strategy usage-based-routing-v2 counts the limits a second "
+                            "time next to enforce_model_rate_limits: LiteLLM then admits fewer requests than rpm "
+                            "(measured: rpm 3 admits 1 a minute); leave routing_strategy out")
+        checks = user_settings.get("optional_pre_call_checks")
+        if isinstance(checks, list) and PRE_CALL_CHECK not in checks and limited_models(models):
+            warnings.append("litellm_router_settings.optional_pre_call_checks replaces the list without "
+                            "enforce_model_rate_limits: LiteLLM will not enforce rpm/tpm; add it to the list")
     group_policies = user_settings.get("model_group_retry_policy")
     for entry in models:
         name = entry.get("model_name") if isinstance(entry, Mapping) else None
+        params = entry.get("litellm_params") if isinstance(entry, Mapping) else None
+        if isinstance(params, Mapping) and params.get("otpm") is not None and mode != "off":
+            warnings.append("model %r has otpm: LiteLLM reserves each request's max_tokens before the call, and the "
+                            "model's whole output limit when a request sets none, so requests without max_tokens "
+                            "may all be refused; prefer tpm" % name)
         policy = group_policies.get(name) if isinstance(group_policies, Mapping) else None
         retries = policy.get("RateLimitErrorRetries") if isinstance(policy, Mapping) else None
         if mode == "throttle" and retries == 0:
@@ -212,7 +188,7 @@ def _num_workers(container):
 
 def _config_has_redis(config):
     router = config.get("router_settings") if isinstance(config.get("router_settings"), Mapping) else {}
-    if router.get("redis_host") or router.get("redis_url"):
+    if router.get("redis_url") or (router.get("redis_host") and router.get("redis_port")):
         return True
     litellm_settings = config.get("litellm_settings") if isinstance(config.get("litellm_settings"), Mapping) else {}
     cache_params = litellm_settings.get("cache_params")
@@ -224,29 +200,29 @@ def _config_has_redis(config):
 
 
 def _counts_limits(config):
-    """Whether the config has anything LiteLLM counts per process: rpm/tpm under usage-based-routing-v2,
-    or a budget."""
+    """Whether LiteLLM counts anything per process: rpm/tpm under the pre-call check (or v2), or a budget."""
     router = config.get("router_settings") if isinstance(config.get("router_settings"), Mapping) else {}
     if router.get("provider_budget_config"):
         return True
+    enforced = PRE_CALL_CHECK in (router.get("optional_pre_call_checks") or []) or \
+        router.get("routing_strategy") == V2_STRATEGY
     for entry in config.get("model_list") or []:
         params = entry.get("litellm_params") if isinstance(entry, Mapping) else None
         if not isinstance(params, Mapping):
             continue
         if params.get("max_budget") is not None:
             return True
-        if router.get("routing_strategy") == ROUTING_STRATEGY and (params.get("rpm") or params.get("tpm")):
+        if enforced and any(params.get(key) for key in LIMIT_KEYS):
             return True
     return False
 
 
 def shared_counter_warnings(deployment, config, env_names=()):
-    """Warnings when LiteLLM's rate-limit and budget counters are split over several processes.
+    """Warnings when LiteLLM's rate-limit counters are split over several processes.
 
     ``deployment`` is the LiteLLM Deployment as the API returns it, ``config`` the parsed config.yaml,
-    ``env_names`` the names of environment variables known to reach the pod (besides the
-    Deployment's own ``env``). Without Redis each process counts alone: N replicas times W workers
-    admit up to N*W times every limit.
+    ``env_names`` the environment variables the pod gets. Without Redis each process counts alone:
+    N replicas times W workers admit up to N*W times every limit.
     """
     if not isinstance(config, Mapping) or not _counts_limits(config):
         return []
@@ -256,15 +232,9 @@ def shared_counter_warnings(deployment, config, env_names=()):
     containers = ((spec.get("template") or {}).get("spec") or {}).get("containers") or []
     workers = max([_num_workers(container) for container in containers] or [1])
     processes = replicas * workers
-    if processes <= 1:
+    if processes <= 1 or _config_has_redis(config) or set(env_names) & set(REDIS_ENV_VARS):
         return []
-    names = set(env_names)
-    for container in containers:
-        names.update(item.get("name") for item in container.get("env") or [] if isinstance(item, Mapping))
-    if _config_has_redis(config) or names.intersection(REDIS_ENV_VARS):
-        return []
-    return ["LiteLLM runs as %d processes (%d replicas x %d workers) without Redis: each counts rpm, tpm and "
-            "daily budgets on its own, so together they admit up to %d times every limit. Set "
-            "router_settings.redis_host/redis_port (litellm_router_settings, password as "
-            "os.environ/REDIS_PASSWORD) or REDIS_HOST in litellm_api_keys, or run one replica with one worker."
-            % (processes, replicas, workers, processes)]
+    return ["LiteLLM runs as %d processes (%d replicas x %d workers) without Redis: each counts rpm and tpm on its "
+            "own, so together they admit up to %d times every limit. Set litellm_redis_host (and "
+            "litellm_redis_password_env), or run one replica with one worker." % (processes, replicas, workers,
+                                                                                  processes)]

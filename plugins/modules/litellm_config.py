@@ -26,7 +26,7 @@ description:
     not know and nothing known is close to is only a warning (a newer LiteLLM or the provider may
     take it); O(strict=true) refuses it too.
   - Several entries may share a C(model_name) on purpose, as one model group LiteLLM load-balances
-    (two keys, or two providers of one model): each names its deployment in
+    (two keys, or two providers of one model) - each names its deployment in
     C(model_info.deployment). Any other repeated name is refused.
   - Writes use the read resourceVersion; on a conflict the module reads again and plans again. With
     O(run_id) it writes only while its run holds the run lock. Keep a copy for a rollback with
@@ -83,7 +83,7 @@ options:
     default: []
   router_settings:
     description:
-      - Settings merged into C(router_settings): mappings key by key, C(optional_pre_call_checks)
+      - Settings merged into C(router_settings) - mappings key by key, C(optional_pre_call_checks)
         item by item (the operator's stay), other values replaced. Keys not given are kept.
       - Fallback settings that would include a parallel model are refused.
     type: dict
@@ -101,8 +101,7 @@ notes:
 seealso:
   - module: homelab.litellm.litellm_secret
   - module: homelab.litellm.litellm_rollout
-  - module: homelab.litellm.litellm_verify
-"""
+  - module: homelab.litellm.litellm_verify"""
 
 EXAMPLES = r"""
 - name: Add Groq and Mistral as parallel models

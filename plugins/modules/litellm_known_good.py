@@ -13,7 +13,7 @@ version_added: 0.2.0
 author:
   - homelab.litellm developers (@homelab-litellm)
 description:
-  - With O(state=recorded), records what LiteLLM runs with now as its last verified state: the
+  - With O(state=recorded), records what LiteLLM runs with now as its last verified state - the
     config text and the values of the provider keys this collection manages (O(managed_keys)),
     each with the Secret and key it lives in. Never the master key, C(DATABASE_URL) or any other
     key. It refuses to record when the Deployment does not run the live state (its digest
@@ -71,8 +71,7 @@ requirements:
   - kubernetes >= 24.2.0
 seealso:
   - module: homelab.litellm.litellm_plan
-  - module: homelab.litellm.litellm_rollout
-"""
+  - module: homelab.litellm.litellm_rollout"""
 
 EXAMPLES = r"""
 - name: Record what was just verified, and end the run

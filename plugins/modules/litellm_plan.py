@@ -307,7 +307,10 @@ def observe(kube, namespace, name, request):
     if deployment is None:
         raise pl.PlanError(["Deployment %s/%s not found; check litellm_namespace and litellm_deployment"
                             % (namespace, name)])
-    container, configmap_name, _key, _path, _warnings = pl.resolve_target(deployment, request)
+    try:
+        container, configmap_name, _key, _path, _warnings = pl.resolve_target(deployment, request)
+    except wiring.WiringError as err:
+        raise pl.PlanError([str(err)])
     objects = {}
     for kind, object_name in pl.objects_to_read(container, request.secret):
         objects[(kind, object_name)] = kube.get("secrets" if kind == wiring.SECRET else "configmaps",
@@ -336,7 +339,7 @@ def check_providers(module, plan, request, observed, known):
             rotated.update(name for name, where in plan.target["key_targets"].items()
                            if where == {"secret": secret, "key": key})
     names = set(plan.config["added"]) | set(plan.config["updated"]) | set(plan.unverified["models"])
-    names |= set(pl._models_using(plan.model_entries, rotated))
+    names |= set(pl.models_using(plan.model_entries, rotated))
     keys = _run.key_values(request.api_keys, plan, observed)
     checks, _skipped = pc.plan_checks(plan.model_entries, names, set(keys))
     checks = [check for check in checks if check not in known]
@@ -358,10 +361,10 @@ def http_fetch(url, headers, timeout):
         return err.code, err.read() if err.fp else b""
 
 
-def check_access(kube, plan, lease, record_secret, service):
+def check_access(kube, plan, lease, record_secret, service, params):
     target = dict(plan.target, record=kg.record_name(plan.target["deployment"]),
                   lease=_lock.lease_name(plan.target["deployment"]), service=service[0], port=service[1],
-                  secrets_written=plan.target["secrets"])
+                  secrets_written=plan.target["secrets"], discover_service=not (params["service"] and params["port"]))
     rights = access.rights_needed(target, plan.work, lease_exists=lease is not None,
                                   record_exists=record_secret is not None)
     missing = []
@@ -412,7 +415,7 @@ def run(module, kube):
     warnings += problems
     work = plan.work["any"]
     if work and params["access_check"]:
-        skipped, missing = check_access(kube, plan, lease, record_secret, service)
+        skipped, missing = check_access(kube, plan, lease, record_secret, service, params)
         warnings += skipped
         if missing:
             raise _run.RunFailure(access.missing_message(missing, namespace))

@@ -16,7 +16,7 @@ description:
   - Writes O(content) as indented JSON (keys sorted) to O(path), atomically, with O(mode). The file
     is left alone when it already holds exactly that.
   - An action plugin does the work on the controller, without starting a module process, so the
-    report costs a run next to nothing. The report holds names only: the role never puts a key
+    report costs a run next to nothing. The report holds names only - the role never puts a key
     value into it.
 attributes:
   check_mode:
@@ -44,8 +44,7 @@ options:
     type: raw
     default: "0600"
 seealso:
-  - role: homelab.litellm.litellm
-"""
+  - role: homelab.litellm.litellm"""
 
 EXAMPLES = r"""
 - name: Write the run report

@@ -15,7 +15,7 @@ author:
 description:
   - Writes the keys of O(data) (environment variable name to value) where the LiteLLM pod reads
     them, and leaves every other key alone. With O(state=absent), removes the keys named in O(keys).
-  - Where a key goes is read from the Deployment (see O(secret)): a variable the pod already gets
+  - Where a key goes is read from the Deployment (see O(secret)) - a variable the pod already gets
     from a Secret key is written there, a new one into the Secret the container loads with
     C(envFrom) (with that source's C(prefix) taken off). A key that would not reach the pod is
     refused, naming the Deployment field to add.
@@ -82,8 +82,7 @@ notes:
   - The module's O(data) in C(invocation) is masked by Ansible (C(no_log)).
 seealso:
   - module: homelab.litellm.litellm_plan
-  - module: homelab.litellm.litellm_rollout
-"""
+  - module: homelab.litellm.litellm_rollout"""
 
 EXAMPLES = r"""
 - name: Put the provider keys from the vault where LiteLLM reads them

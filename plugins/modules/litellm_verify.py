@@ -40,7 +40,7 @@ description:
     C(LITELLM_MASTER_KEY), resolved through the Deployment like every other variable), or from
     O(master_key_secret)/O(master_key_name), and is never returned or shown. Every value of that
     Secret, and anything shaped like a key or a bearer token, is removed from the returned messages.
-  - A model that answers 200 with empty content counts as served: a reasoning model (such as
+  - A model that answers 200 with empty content counts as served - a reasoning model (such as
     Groq's C(openai/gpt-oss-120b)) spends a small O(max_tokens) on reasoning.
   - With O(run_id) the run lock is renewed while the module waits.
 extends_documentation_fragment:
@@ -124,8 +124,7 @@ notes:
 seealso:
   - module: homelab.litellm.litellm_config
   - module: homelab.litellm.litellm_secret
-  - module: homelab.litellm.litellm_rollout
-"""
+  - module: homelab.litellm.litellm_rollout"""
 
 EXAMPLES = r"""
 - name: Prove LiteLLM serves the parallel models and Groq answers within 5 seconds

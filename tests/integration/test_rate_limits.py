@@ -1,62 +1,49 @@
-"""Per-model rate limits enforced by the real LiteLLM 1.108.7 on the sandbox.
+"""Per-model rate limits enforced the LiteLLM way, by the real LiteLLM 1.108.7 on the sandbox.
 
-site.yml runs with small limits on three parallel models (the fake providers
-themselves never rate-limit here, so whatever holds or refuses a request is
-LiteLLM): groq/llama-3.3-70b-versatile 3 requests/minute, mistral/mistral-small-latest
-60 tokens/minute, gemini/gemini-1.5-flash 3 requests/day (a daily budget of three
-requests' worth of tokens). In the default throttle mode a burst over rpm or tpm is
-held until the next minute and then answered, none fails; in reject mode it gets 429
-at once; a spent daily budget answers 429; the other models and the fallback chain
-answer as before. The held request costs one minute, once.
+site.yml runs with small limits on two parallel models (the fake providers themselves do not
+rate-limit here, so whatever holds or refuses a request is LiteLLM): groq/openai/gpt-oss-20b
+3 requests a minute, mistral/mistral-small-latest 60 tokens a minute. LiteLLM's own
+enforce_model_rate_limits check counts per fixed UTC minute; in the default throttle mode a
+request over a limit waits into the next minute and is answered (none fails); in reject mode it
+gets 429 at once. What 0.1.0 wrote (usage-based-routing-v2, rpm + 1, invented prices, daily
+budgets) is migrated away. A provider's daily quota is the provider's: its 429 reaches the client
+with the provider's words. The spend LiteLLM records is what its own price map says.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
-import os
-import subprocess
 import threading
 import time
-from pathlib import Path
+import urllib.request
 
 import pytest
 import yaml
 
-from sandbox import providers
+from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.litellm
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-PARALLEL = ["groq/llama-3.3-70b-versatile", "groq/mixtral-8x7b-32768", "gemini/gemini-1.5-flash",
-            "gemini/gemini-1.5-pro", "mistral/mistral-small-latest"]
-RPM_MODEL, TPM_MODEL, RPD_MODEL = PARALLEL[0], PARALLEL[4], PARALLEL[2]
-RPM, TPM, RPD = 3, 60, 3
+RPM_MODEL, TPM_MODEL = "groq/openai/gpt-oss-20b", "mistral/mistral-small-latest"
+OTHER_MODELS = ("groq/openai/gpt-oss-120b", "gemini/gemini-3.5-flash-lite", "vllm-qwen")
+RPM, TPM = 3, 60
 # The fake counts about 4 characters a token: this prompt is 40 tokens, its answer 12, so one
 # request fits in 60 tokens a minute and a second does not.
 LONG_PROMPT = "x" * 160
-# Tokens of one "Say hello" request to the Gemini fake (prompt and answer): the daily budget is
-# RPD requests of this size.
-SAY_HELLO_TOKENS = providers.count_tokens("Say hello") + providers.count_tokens(
-    providers.reply_text("gemini", "gemini-1.5-flash"))
-LIMITS = {RPM_MODEL: {"rpm": RPM}, TPM_MODEL: {"tpm": TPM}, RPD_MODEL: {"rpd": RPD}}
-HELD = 55  # seconds: LiteLLM holds an over-limit request 60 s (its retry-after) before trying again
+LIMITS = {RPM_MODEL: {"rpm": RPM, "tpm": None, "rpd": None}, TPM_MODEL: {"tpm": TPM, "rpm": None}}
+HELD = 55  # seconds: LiteLLM holds an over-limit request for its retry-after of 60 s
 QUICK = 10
 
 
-def site(sandbox, **extra_vars) -> subprocess.CompletedProcess:
+def site(sandbox, **extra_vars):
     # No smoke requests: they would spend the small limits before the test does.
-    extra = dict({"litellm_limits": LIMITS, "litellm_daily_budget_tokens_per_request": SAY_HELLO_TOKENS,
-                  "litellm_verify_smoke": False}, **extra_vars)
-    env = dict(os.environ, SANDBOX_DIR=str(sandbox.state_dir), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"))
-    return subprocess.run([str(REPO_ROOT / ".venv/bin/ansible-playbook"), "playbooks/site.yml",
-                           "-e", json.dumps(extra)],
-                          capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=900)
+    extra = dict({"litellm_limits": LIMITS, "litellm_verify_smoke": False}, **extra_vars)
+    return sandbox.playbook("site.yml", "-e", json.dumps(extra))
 
 
 def config_of(sandbox) -> dict:
-    return yaml.safe_load(sandbox.get("configmap", "litellm-config")["data"]["config.yaml"])
+    return yaml.safe_load(sandbox.config_text())
 
 
 def params_of(config: dict, model: str) -> dict:
@@ -77,7 +64,8 @@ def wait_for_room_in_the_minute(seconds_needed: int = 12) -> None:
 def timed_chat(sandbox, model: str, content: str = "Say hello", timeout: float = 200) -> dict:
     started = time.monotonic()
     status, body = sandbox.http("POST", "/v1/chat/completions",
-                                {"model": model, "messages": [{"role": "user", "content": content}]},
+                                {"model": model, "messages": [{"role": "user", "content": content}],
+                                 "max_tokens": 200},
                                 key=sandbox.master_key, timeout=timeout)
     return {"model": model, "status": status, "seconds": time.monotonic() - started, "done": utc_now(),
             "body": body}
@@ -109,7 +97,7 @@ def upstream(sandbox, model_id: str, since: int) -> list[dict]:
 
 def assert_others_answer_quickly(sandbox) -> None:
     """Models without a spent limit, and the fallback chain, answer as before."""
-    for model in ("groq/mixtral-8x7b-32768", "gemini/gemini-1.5-pro", "vllm-qwen"):
+    for model in OTHER_MODELS:
         result = timed_chat(sandbox, model, timeout=30)
         assert result["status"] == 200, result
         assert result["seconds"] < 5, result
@@ -117,27 +105,38 @@ def assert_others_answer_quickly(sandbox) -> None:
 
 @pytest.fixture(scope="module")
 def throttled(sandbox):
-    """site.yml in the default mode (throttle) with the small limits."""
+    """site.yml in the default mode (throttle) with the small limits, after a 0.1.0-shaped config."""
+    cm = sandbox.get("configmap", "litellm-config")
+    legacy = yaml.safe_load(cm["data"]["config.yaml"])
+    # What homelab.litellm 0.1.0 left: v2 routing, rpm + 1, invented prices, a daily budget.
+    legacy["model_list"].append({"model_name": RPM_MODEL, "litellm_params": {
+        "model": RPM_MODEL, "api_key": "os.environ/GROQ_API_KEY", "rpm": RPM + 1, "max_budget": 0.9995,
+        "budget_duration": "1d", "input_cost_per_token": 1e-06, "output_cost_per_token": 1e-06},
+        "model_info": {"id": "homelab-litellm-legacy", "managed_by": "homelab.litellm", "free_tier_rpd": 1000}})
+    legacy["router_settings"].update(routing_strategy="usage-based-routing-v2",
+                                     model_group_retry_policy={RPM_MODEL: {"RateLimitErrorRetries": 2}})
+    cm["data"]["config.yaml"] = yaml.safe_dump(legacy, sort_keys=False)
+    sandbox.kubectl("replace", "-f", "-", input=json.dumps(cm))
     result = site(sandbox)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     return result
 
 
-def test_throttle_writes_the_router_settings_and_keeps_the_chain(sandbox, throttled):
+def test_native_check_written_legacy_migrated_chain_untouched(sandbox, throttled):
+    assert "which homelab.litellm 0.1.0 wrote" in throttled.stdout, throttled.stdout[-3000:]
     config = config_of(sandbox)
     router = config["router_settings"]
-    assert router["routing_strategy"] == "usage-based-routing-v2"
-    assert router["model_group_retry_policy"] == {name: {"RateLimitErrorRetries": 2} for name in PARALLEL}
+    assert "routing_strategy" not in router
+    assert router["optional_pre_call_checks"] == ["enforce_model_rate_limits"]
+    limited = sorted(router["model_group_retry_policy"])
+    assert RPM_MODEL in limited and TPM_MODEL in limited
+    assert all(policy == {"RateLimitErrorRetries": 2} for policy in router["model_group_retry_policy"].values())
     assert router["fallbacks"] == [{"vllm-qwen": ["ollama-qwen"]}, {"ollama-qwen": ["openai-gpt4o"]}]
     assert router["num_retries"] == 0  # the operator's, untouched
-    assert params_of(config, RPM_MODEL)["rpm"] == RPM + 1  # LiteLLM admits rpm - 1 a minute
+    rpm_params = params_of(config, RPM_MODEL)
+    assert rpm_params["rpm"] == RPM  # exactly, no + 1
+    assert not {"max_budget", "budget_duration", "input_cost_per_token", "output_cost_per_token"} & set(rpm_params)
     assert params_of(config, TPM_MODEL)["tpm"] == TPM
-    budget = params_of(config, RPD_MODEL)
-    assert budget["budget_duration"] == "1d"
-    # float(): the YAML has 1e-06, a string to YAML 1.1 readers (PyYAML here); LiteLLM's pydantic
-    # models turn it into the float.
-    assert float(budget["max_budget"]) == pytest.approx((RPD - 0.5) * SAY_HELLO_TOKENS * 1e-6)
-    assert float(budget["input_cost_per_token"]) == float(budget["output_cost_per_token"]) == 1e-6
     for chain_model in config["model_list"][:3]:
         assert not {"rpm", "tpm", "max_budget"} & set(chain_model["litellm_params"]), chain_model
     pods = sorted(p["metadata"]["name"] for p in sandbox.pods())
@@ -146,7 +145,7 @@ def test_throttle_writes_the_router_settings_and_keeps_the_chain(sandbox, thrott
     assert sorted(p["metadata"]["name"] for p in sandbox.pods()) == pods
 
 
-def test_throttle_holds_a_burst_over_rpm_and_tpm_until_the_next_minute(sandbox, throttled):
+def test_throttle_admits_exactly_rpm_per_minute_and_holds_the_rest(sandbox, throttled):
     wait_for_room_in_the_minute()
     sent_before = len(sandbox.provider_requests())
     started = utc_now()
@@ -156,52 +155,44 @@ def test_throttle_holds_a_burst_over_rpm_and_tpm_until_the_next_minute(sandbox, 
         time.sleep(1)  # LiteLLM counts a request's tokens once it has answered
         return [first, timed_chat(sandbox, TPM_MODEL, LONG_PROMPT)]
 
-    calls = [lambda: timed_chat(sandbox, RPM_MODEL) for _ in range(RPM + 1)] + [tpm_pair]
-    threads_done: list = []
-    burst = threading.Thread(target=lambda: threads_done.append(in_parallel(calls)))
+    calls = [lambda: timed_chat(sandbox, RPM_MODEL) for _ in range(RPM + 2)] + [tpm_pair]
+    done: list = []
+    burst = threading.Thread(target=lambda: done.append(in_parallel(calls)))
     burst.start()
     time.sleep(3)
     assert_others_answer_quickly(sandbox)  # while LiteLLM holds the burst's extra requests
-    burst.join(timeout=200)
-    results = threads_done[0]
-    rpm_results, (tpm_first, tpm_second) = results[:RPM + 1], results[RPM + 1]
+    burst.join(timeout=300)
+    results = done[0]
+    rpm_results, (tpm_first, tpm_second) = results[:RPM + 2], results[RPM + 2]
 
     for result in rpm_results + [tpm_first, tpm_second]:
         assert result["status"] == 200, result  # held, never failed
     quick = sorted(r["seconds"] for r in rpm_results)
     assert all(seconds < QUICK for seconds in quick[:RPM]), quick
-    held = max(rpm_results, key=lambda r: r["seconds"])
-    assert held["seconds"] >= HELD, quick
-    assert held["done"].replace(second=0, microsecond=0) > started.replace(second=0, microsecond=0)
+    assert all(seconds >= HELD for seconds in quick[RPM:]), quick
     assert tpm_first["seconds"] < QUICK and tpm_second["seconds"] >= HELD, (tpm_first, tpm_second)
 
-    # LiteLLM held them: the provider saw the extra requests only in the next minute, and no 429.
-    next_minute = started.replace(second=0, microsecond=0) + datetime.timedelta(minutes=1)
-    for model_id, count, late in (("llama-3.3-70b-versatile", RPM + 1, 1), ("mistral-small-latest", 2, 1)):
-        seen = upstream(sandbox, model_id, sent_before)
-        assert [r["status"] for r in seen] == [200] * count, seen
-        assert sum(datetime.datetime.fromisoformat(r["time"]) >= next_minute for r in seen) == late, seen
-    print(f"throttle: {RPM} of {RPM + 1} answered in {quick[:RPM]} s, the extra one held {held['seconds']:.1f} s; "
-          f"tpm: second request held {tpm_second['seconds']:.1f} s")
-
-
-def test_a_spent_daily_budget_answers_429(sandbox, throttled):
-    sent_before = len(sandbox.provider_requests())
-    answers = [timed_chat(sandbox, RPD_MODEL, timeout=30) for _ in range(RPD + 1)]
-    assert [a["status"] for a in answers] == [200] * RPD + [429], answers
-    refused = answers[-1]
-    assert "crossed budget" in message(refused), refused
-    assert refused["seconds"] < 5, refused  # a budget is not held, not even in throttle mode
-    assert len(upstream(sandbox, "gemini-1.5-flash", sent_before)) == RPD
-    assert_others_answer_quickly(sandbox)  # gemini-1.5-pro too: the budget is per model
+    # The provider saw exactly RPM in the first minute, the held ones only in the next, and no 429.
+    minute = started.replace(second=0, microsecond=0)
+    seen = upstream(sandbox, RPM_MODEL.split("/", 1)[1], sent_before)
+    assert [r["status"] for r in seen] == [200] * (RPM + 2), seen
+    by_minute = {}
+    for request in seen:
+        at = datetime.datetime.fromisoformat(request["time"]).replace(second=0, microsecond=0)
+        by_minute[at] = by_minute.get(at, 0) + 1
+    assert by_minute[minute] == RPM, by_minute
+    assert all(count <= RPM for count in by_minute.values()), by_minute
+    print(f"throttle: {RPM} of {RPM + 2} answered in {[round(s, 1) for s in quick[:RPM]]} s, the others held "
+          f"{[round(s, 1) for s in quick[RPM:]]} s; per UTC minute at the provider: "
+          f"{sorted((k.strftime('%H:%M'), v) for k, v in by_minute.items())}; tpm: second request held "
+          f"{tpm_second['seconds']:.1f} s")
 
 
 def test_reject_mode_answers_429_at_once(sandbox, throttled):
     result = site(sandbox, litellm_rate_limit_mode="reject")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     router = config_of(sandbox)["router_settings"]
-    assert router["routing_strategy"] == "usage-based-routing-v2"
-    assert router["model_group_retry_policy"] == {name: {"RateLimitErrorRetries": 0} for name in PARALLEL}
+    assert all(policy == {"RateLimitErrorRetries": 0} for policy in router["model_group_retry_policy"].values())
 
     wait_for_room_in_the_minute()
     sent_before = len(sandbox.provider_requests())
@@ -209,12 +200,46 @@ def test_reject_mode_answers_429_at_once(sandbox, throttled):
     assert sorted(r["status"] for r in rpm_results) == [200] * RPM + [429], rpm_results
     rejected = next(r for r in rpm_results if r["status"] == 429)
     assert rejected["seconds"] < QUICK, rejected
-    assert "No deployments available" in message(rejected) and "rpm_limit" in message(rejected), rejected
-    assert len(upstream(sandbox, "llama-3.3-70b-versatile", sent_before)) == RPM
+    assert "Model rate limit exceeded. RPM limit=3" in message(rejected), rejected
+    assert len(upstream(sandbox, RPM_MODEL.split("/", 1)[1], sent_before)) == RPM
 
     first = timed_chat(sandbox, TPM_MODEL, LONG_PROMPT, timeout=30)
     time.sleep(1)
     second = timed_chat(sandbox, TPM_MODEL, LONG_PROMPT, timeout=30)
     assert (first["status"], second["status"]) == (200, 429), (first, second)
-    assert second["seconds"] < QUICK and "tpm_limit" in message(second), second
+    assert second["seconds"] < QUICK and "TPM limit=60" in message(second), second
     assert_others_answer_quickly(sandbox)
+
+
+def test_a_providers_daily_quota_reaches_the_client_in_its_words(sandbox, throttled):
+    """LiteLLM cannot count requests per day: the provider does, and says so."""
+    knobs = sandbox.state_dir / "providers.json"
+    knobs.write_text(json.dumps({"rate_limit": {"groq/openai/gpt-oss-120b": {"rpd": 2}}}))
+    try:
+        answers = [timed_chat(sandbox, "groq/openai/gpt-oss-120b", timeout=60) for _ in range(3)]
+    finally:
+        knobs.write_text("{}")
+    assert [a["status"] for a in answers] == [200, 200, 429], answers
+    refused = answers[-1]
+    assert "requests per day (RPD)" in message(refused), refused
+    # The provider announces hours: LiteLLM's retry does not wait for that (it waits only up to 60 s).
+    assert refused["seconds"] < 30, refused
+    print(f"a spent daily quota: 429 with the provider's message after {refused['seconds']:.1f} s")
+
+
+def test_spend_is_what_litellms_price_map_says(sandbox, throttled):
+    """No invented price: LiteLLM's own map prices the free model (at the paid list price)."""
+    prices = json.loads((REPO_ROOT / ".venv-litellm/lib/python3.11/site-packages/litellm/"
+                         "model_prices_and_context_window_backup.json").read_text())["groq/openai/gpt-oss-120b"]
+    request = {"model": "groq/openai/gpt-oss-120b", "messages": [{"role": "user", "content": "Say hello"}],
+               "max_tokens": 200}
+    call = urllib.request.Request(sandbox.url + "/v1/chat/completions", data=json.dumps(request).encode(),
+                                  method="POST", headers={"Content-Type": "application/json",
+                                                          "Authorization": "Bearer " + sandbox.master_key})
+    with urllib.request.urlopen(call, timeout=30) as response:
+        cost = float(response.headers["x-litellm-response-cost"])
+        usage = json.loads(response.read())["usage"]
+    expected = usage["prompt_tokens"] * prices["input_cost_per_token"] + \
+        usage["completion_tokens"] * prices["output_cost_per_token"]
+    assert cost == pytest.approx(expected), (cost, usage, prices)
+    print(f"spend recorded for one request: {cost:.3g} USD = LiteLLM's map price for {usage}")
