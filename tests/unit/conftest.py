@@ -13,22 +13,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from ansible.module_utils.common import warnings as ansible_warnings
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.homelab.litellm.plugins.module_utils import _k8s
-from ansible_collections.homelab.litellm.tests.unit.fake_kube import FakeCluster, seed_story
-
-FIXTURES = Path(__file__).parent / "plugins" / "module_utils" / "fixtures"
-STORY_CONFIG = (FIXTURES / "story-config.yaml").read_text()
-STORY_SECRETS = {
-    "LITELLM_MASTER_KEY": "sk-" + "5e1f" * 12,
-    "DATABASE_URL": "postgresql://litellm:0b3d9c51aa7e@postgres.ml.svc:5432/litellm",
-    "OPENAI_API_KEY": "sk-sandbox-" + "7c2a" * 10,
-}
+from ansible_collections.homelab.litellm.tests.unit.fake_kube import STORY_CONFIG, STORY_SECRETS, FakeCluster, seed_story
 
 
 class ModuleExit(dict):

@@ -21,6 +21,7 @@ import copy
 import hashlib
 import json
 import re
+from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from kubernetes.client import ApiClient, Configuration
@@ -32,6 +33,15 @@ NAMESPACE = "ml"
 TOKEN = "fake-cluster-token"
 HOST = "https://kube.test:6443"
 LABELS = {"app.kubernetes.io/name": "litellm", "app": "litellm"}
+
+STORY_CONFIG = (Path(__file__).parent / "plugins" / "module_utils" / "fixtures" / "story-config.yaml").read_text()
+"""The story's config.yaml: three fallback-chain models, the operator's comments."""
+STORY_SECRETS = {
+    "LITELLM_MASTER_KEY": "sk-" + "5e1f" * 12,
+    "DATABASE_URL": "postgresql://litellm:0b3d9c51aa7e@postgres.ml.svc:5432/litellm",
+    "OPENAI_API_KEY": "sk-sandbox-" + "7c2a" * 10,
+}
+"""What the story's Secret litellm-secrets holds before any provider key is added."""
 
 KINDS = {"configmaps": "ConfigMap", "secrets": "Secret", "deployments": "Deployment", "replicasets": "ReplicaSet",
          "pods": "Pod", "services": "Service", "leases": "Lease"}
