@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from ansible.module_utils import _internal as ansible_internal
 from ansible.module_utils.common import warnings as ansible_warnings
 from ansible.module_utils.testing import patch_module_args
 
@@ -34,6 +35,11 @@ class ModuleExit(dict):
     def failed(self):
         return bool(self.get("failed"))
 
+    @property
+    def warning_texts(self):
+        """The texts of the Ansible warnings (ansible-core 2.19 sends each as an event with a msg)."""
+        return [item["event"]["msg"] if isinstance(item, dict) else item for item in self.get("warnings") or []]
+
 
 @pytest.fixture
 def cluster():
@@ -52,6 +58,9 @@ def run_module(cluster, capsys, monkeypatch):
     monkeypatch.setattr(_k8s.Kube, "from_module", classmethod(lambda cls, module: cluster.kube()))
     monkeypatch.setattr(ansible_warnings, "_global_warnings", {})
     monkeypatch.setattr(ansible_warnings, "_global_deprecations", {})
+    # A module's warnings go into its result, unless the process is Ansible's controller (then they go to the
+    # display): when a plain pytest run also imports the controller-side tests, that switch is on.
+    monkeypatch.setattr(ansible_internal, "is_controller", False)
 
     def run(module, args, check_mode=False, diff=False):
         capsys.readouterr()

@@ -21,6 +21,7 @@ import copy
 import hashlib
 import json
 import re
+import socket
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -28,6 +29,8 @@ from kubernetes.client import ApiClient, Configuration
 from kubernetes.client.rest import RESTResponse
 
 from ansible_collections.homelab.litellm.plugins.module_utils import _k8s
+from ansible_collections.homelab.litellm.plugins.module_utils import _known_good as kg
+from ansible_collections.homelab.litellm.plugins.module_utils import _rollout as rt
 
 NAMESPACE = "ml"
 TOKEN = "fake-cluster-token"
@@ -42,6 +45,15 @@ STORY_SECRETS = {
     "OPENAI_API_KEY": "sk-sandbox-" + "7c2a" * 10,
 }
 """What the story's Secret litellm-secrets holds before any provider key is added."""
+
+OTHER_HOLDER = "bob@build-server pid=77 run=other-run"
+"""Another run's lock holder, on another host (so it is never found gone from here)."""
+
+
+def holder_of(run_id):
+    """The lock holder of this process's run ``run_id`` in the module tests (pid fixed to 4242)."""
+    return "alice@%s pid=4242 run=%s" % (socket.gethostname(), run_id)
+
 
 KINDS = {"configmaps": "ConfigMap", "secrets": "Secret", "deployments": "Deployment", "replicasets": "ReplicaSet",
          "pods": "Pod", "services": "Service", "leases": "Lease"}
@@ -97,8 +109,7 @@ class FakeHTTPResponse:
         self._chunks = chunks
 
     def stream(self, amt=None, decode_content=True):
-        for chunk in self._chunks if self._chunks is not None else [self.data]:
-            yield chunk
+        yield from self._chunks if self._chunks is not None else [self.data]
 
 
 class Request:
@@ -144,7 +155,7 @@ class FakeCluster:
         self.reviews = []
         self.denied = {}
         self.access_review_status = None
-        self.logs = {}
+        self.logs = {}  # (pod name or "*", previous) -> log text
         self.proxy = None
         self.watches = {}
         self._hooks = []
@@ -370,7 +381,8 @@ class FakeCluster:
         return self._json(201, dict(body, status=status))
 
     def _log(self, request):
-        text = self.logs.get((request.name, request.query.get("previous") == "true"))
+        previous = request.query.get("previous") == "true"
+        text = self.logs.get((request.name, previous), self.logs.get(("*", previous)))
         if text is None:
             return self._status(400, "BadRequest", 'previous terminated container "litellm" in pod "%s" not found'
                                 % request.name)
@@ -517,4 +529,24 @@ def seed_story(cluster, config_text, secret_values, deployment=None):
                                           "uid": stored["metadata"]["uid"]}]},
         "spec": {"replicas": 1, "template": template}})
     cluster.add("pods", pod_object("litellm-first-a1", labels, replicaset))
+    return cluster
+
+
+def running_digest(config_text, secret_values):
+    """The digest litellm_rollout puts on the pod template for this config and Secret."""
+    return rt.rollout_digest(config_text, {key: b64(value) for key, value in secret_values.items()},
+                             rt.config_env_vars(config_text))
+
+
+def settled_story(cluster, config_text=STORY_CONFIG, secret_values=None, managed=(), record=True):
+    """The state after a verified run: LiteLLM rolled onto the live config and Secret (its digest on the
+    pod template), and, with ``record``, the record of it holding the ``managed`` keys."""
+    secret_values = dict(STORY_SECRETS if secret_values is None else secret_values)
+    deployment = litellm_deployment(annotations={rt.DIGEST_ANNOTATION: running_digest(config_text, secret_values)})
+    seed_story(cluster, config_text, secret_values, deployment)
+    if record:
+        keys = {name: ("litellm-secrets", name, secret_values.get(name)) for name in managed}
+        known = kg.KnownGood(config_text, "litellm-config", "config.yaml", keys, ["vllm-qwen"], "true",
+                             "2026-12-01T10:00:00Z", "r0")
+        cluster.add("secrets", kg.record_body(NAMESPACE, "litellm", known))
     return cluster

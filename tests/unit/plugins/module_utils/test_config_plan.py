@@ -746,6 +746,6 @@ def test_changed_model_names():
 def test_read_config():
     doc, errors = cp.read_config(STORY)
     assert errors is None and doc["model_list"][0]["model_name"] == "vllm-qwen"
-    assert type(doc["router_settings"]) is dict
+    assert doc["router_settings"].__class__ is dict, "plain data, not ruamel's CommentedMap"
     doc, errors = cp.read_config("model_list: [}")
     assert doc is None and "not valid YAML" in errors[0]

@@ -130,7 +130,7 @@ def test_plain_values_and_strict_comparison():
     doc = cy.parse_config("a: &flag true\nb: *flag\nc: 1.5\nd: 'x'\ne: [1, {f: null}]\n")
     assert cy.plain(doc) == {"a": True, "b": True, "c": 1.5, "d": "x", "e": [1, {"f": None}]}
     assert cy.plain(doc)["a"] is True
-    assert type(cy.plain(doc)["d"]) is str
+    assert cy.plain(doc)["d"].__class__ is str, "plain str, not ruamel's quoted scalar"
 
 
 @pytest.mark.parametrize("left, right, equal", [

@@ -366,8 +366,9 @@ def test_a_refused_watch_raises(answer):
 class WatchingKube:
     """A kube whose watches yield the given rounds of events (a list per watch call), then end at once."""
 
-    def __init__(self, rounds, gate=None):
+    def __init__(self, rounds, gate=None, refusals=0):
         self.rounds = list(rounds)
+        self.refusals = refusals
         self.calls = []
         self.gate = gate
 
@@ -375,10 +376,10 @@ class WatchingKube:
         self.calls.append((kind, resource_version, selectors))
         if self.gate is not None:
             self.gate.wait(2)
-        answer = self.rounds.pop(0) if self.rounds else []
-        if isinstance(answer, Exception):
-            raise answer
-        return iter(answer)
+        if self.refusals:
+            self.refusals -= 1
+            raise _k8s.KubeError(403, "Forbidden", "watch is forbidden")
+        return iter(self.rounds.pop(0) if self.rounds else [])
 
 
 def event(kind, version):
@@ -418,7 +419,7 @@ def test_an_error_event_wakes_the_loop_and_watches_again_from_now():
 
 
 def test_a_refused_watch_only_costs_the_early_wake_up():
-    kube = WatchingKube([_k8s.KubeError(403, "Forbidden", "no watch")] * 5)
+    kube = WatchingKube([], refusals=5)
     changes = _k8s.Changes(kube)
     changes.watch("pods", "pods", "ml", "3")
     assert changes.wait(0.1) == set()

@@ -239,8 +239,8 @@ def test_a_lease_released_while_waiting_is_taken(cluster, clock):
 def test_a_conflict_while_taking_over_reads_the_lease_again(cluster, clock):
     """Two runs see the expired Lease at once; the other one writes first: this one waits for it."""
     cluster.add("leases", lease("carol@host pid=1 run=r0", renewed=T0 - 100))
-    cluster.interfere("leases", LEASE, lambda obj: obj["spec"].update(holderIdentity=OTHER,
-                                                                     renewTime=_lock.micro_time(T0)))
+    cluster.interfere("leases", LEASE,
+                      lambda obj: obj["spec"].update(holderIdentity=OTHER, renewTime=_lock.micro_time(T0)))
     with pytest.raises(_lock.LockError) as caught:
         run_lock(cluster, clock).acquire(timeout=1)
     assert OTHER in str(caught.value)

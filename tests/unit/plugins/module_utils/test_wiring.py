@@ -129,8 +129,8 @@ def test_the_sandbox_shape_subpath_mount():
      [{"name": "empty", "emptyDir": {}}] + CONFIG_VOLUME, "config.yaml"),
     # a projected volume with a ConfigMap among its sources
     (["--config", "/cfg/config.yaml"], [{"name": "all", "mountPath": "/cfg"}],
-     [{"name": "all", "projected": {"sources": [{"secret": {"name": "s"}},
-                                               {"configMap": {"name": "litellm-config"}}]}}], "config.yaml"),
+     [{"name": "all", "projected": {"sources": [{"secret": {"name": "s"}}, {"configMap": {"name": "litellm-config"}}]}}],
+     "config.yaml"),
 ])
 def test_config_source(args, mounts, volumes, key):
     source = source_of(litellm(args=args, volumeMounts=mounts), volumes)
@@ -138,9 +138,8 @@ def test_config_source(args, mounts, volumes, key):
 
 
 def test_a_projected_volume_names_its_configmap():
-    volumes = [{"name": "all", "projected": {"sources": [{"configMap": {"name": "other",
-                                                                         "items": [{"key": "x", "path": "x.yaml"}]}},
-                                                        {"configMap": {"name": "litellm-config"}}]}}]
+    other = {"configMap": {"name": "other", "items": [{"key": "x", "path": "x.yaml"}]}}
+    volumes = [{"name": "all", "projected": {"sources": [other, {"configMap": {"name": "litellm-config"}}]}}]
     source = source_of(litellm(args=["--config", "/cfg/config.yaml"],
                                volumeMounts=[{"name": "all", "mountPath": "/cfg"}]), volumes)
     assert (source.configmap, source.key, source.mount) == ("litellm-config", "config.yaml", "all")
@@ -219,8 +218,8 @@ def test_prefixes_and_invalid_names():
     ({"name": "K", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k", "optional": True}}},
      wiring.Source(S, "s", "k", True)),
     ({"name": "K", "valueFrom": {"configMapKeyRef": {"name": "c", "key": "k"}}}, wiring.Source(CM, "c", "k", False)),
-    ({"name": "K", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}, wiring.Source(wiring.FIELD, None, None,
-                                                                                              False)),
+    ({"name": "K", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+     wiring.Source(wiring.FIELD, None, None, False)),
     ({"name": "K", "valueFrom": {"resourceFieldRef": {"resource": "limits.cpu"}}},
      wiring.Source(wiring.FIELD, None, None, False)),
     ({"name": "K", "value": "literal"}, wiring.Source(wiring.LITERAL, None, None, False)),
@@ -296,8 +295,10 @@ def test_a_key_wired_elsewhere_than_the_explicit_secret_is_refused():
     ({"fieldRef": {"fieldPath": "metadata.name"}}, "field reference"),
 ])
 def test_a_key_set_by_another_env_entry_is_refused(value_from, what):
-    entry = {"name": "GROQ_API_KEY", "value": "x"} if value_from is None else {"name": "GROQ_API_KEY",
-                                                                                "valueFrom": value_from}
+    if value_from is None:
+        entry = {"name": "GROQ_API_KEY", "value": "x"}
+    else:
+        entry = {"name": "GROQ_API_KEY", "valueFrom": value_from}
     wiring_error(lambda: keys_go(["GROQ_API_KEY"], litellm(env=[entry]), SANDBOX),
                  "GROQ_API_KEY is set in container litellm from a %s" % what, "wins over any Secret loaded with envFrom",
                  "remove that env entry or make it a secretKeyRef")

@@ -1,0 +1,265 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, homelab.litellm developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""litellm_plan through main(): one read of the cluster, the plan, the checks before anything is written."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible_collections.homelab.litellm.plugins.module_utils import _lock
+from ansible_collections.homelab.litellm.plugins.modules import litellm_plan
+from ansible_collections.homelab.litellm.tests.unit.fake_kube import (
+    OTHER_HOLDER, STORY_CONFIG, STORY_SECRETS, b64, holder_of, litellm_deployment, seed_story, settled_story,
+)
+
+GROQ_KEY = "gsk_" + "Pl4n" * 12
+GPT_OSS = {"model_name": "groq/openai/gpt-oss-120b",
+           "litellm_params": {"model": "groq/openai/gpt-oss-120b", "api_key": "os.environ/GROQ_API_KEY"}}
+ADD_GROQ = {"namespace": "ml", "models": [GPT_OSS], "api_keys": {"GROQ_API_KEY": GROQ_KEY}, "provider_check": "off"}
+LEASE = "homelab-litellm-litellm"
+
+
+def values_in(text):
+    """The secret values (plain and base64) found in ``text``."""
+    values = set(STORY_SECRETS.values()) | {GROQ_KEY}
+    return sorted(value for value in values | {b64(v) for v in values} if value in text)
+
+
+def test_a_settled_litellm_has_no_work_and_takes_no_lock(cluster, run_module):
+    settled_story(cluster)
+    result = run_module(litellm_plan, {"namespace": "ml", "run_id": "r1", "provider_check": "off"})
+    assert result.rc == 0 and result["changed"] is False
+    assert result["work"] == {"config": False, "secret": False, "rollout": False, "verify": False, "record": False,
+                              "any": False}
+    assert result["lock"] == {"name": LEASE, "held": False, "holder": ""}
+    assert result["known_good"] == {"name": "litellm-known-good", "exists": True, "verified": "true",
+                                    "recorded_at": "2026-12-01T10:00:00Z", "baseline_recorded": False}
+    assert cluster.writes() == [] and cluster.reviews == []
+
+
+def test_work_without_run_id_plans_and_writes_nothing(story, run_module):
+    result = run_module(litellm_plan, ADD_GROQ)
+    assert result.rc == 0 and result["changed"] is False
+    assert result["work"] == {"config": True, "secret": True, "rollout": True, "verify": True, "record": True,
+                              "any": True}
+    assert result["target"]["service"] == "litellm" and result["target"]["port"] == 4000
+    assert result["config"]["added"] == ["groq/openai/gpt-oss-120b"]
+    assert result["secrets"]["litellm-secrets"]["added"] == ["GROQ_API_KEY"]
+    assert result["smoke_models"] == ["groq/openai/gpt-oss-120b"]
+    assert result["lock"]["held"] is False
+    assert story.writes() == []
+    # No Lease and no record yet: the rights to create them are asked too.
+    assert {"verb": "create", "group": "coordination.k8s.io", "resource": "leases", "namespace": "ml"} in story.reviews
+    assert {"verb": "create", "group": "", "resource": "secrets", "namespace": "ml"} in story.reviews
+    assert {"verb": "update", "group": "", "resource": "secrets", "namespace": "ml",
+            "name": "litellm-secrets"} in story.reviews
+
+
+def test_with_a_run_id_the_lock_is_taken_and_the_first_healthy_state_recorded(story, run_module):
+    result = run_module(litellm_plan, dict(ADD_GROQ, run_id="r1"))
+    assert result.rc == 0
+    assert result["lock"] == {"name": LEASE, "held": True, "holder": holder_of("r1")}
+    assert story.get("leases", LEASE)["spec"]["holderIdentity"] == holder_of("r1")
+    assert result["known_good"]["baseline_recorded"] is True and result["known_good"]["exists"] is True
+    record = story.get("secrets", "litellm-known-good")
+    assert record["metadata"]["annotations"]["homelab.litellm/verified"] == "baseline"
+    assert record["metadata"]["annotations"]["homelab.litellm/run"] == "r1"
+    assert [(r.method, r.resource) for r in story.writes()] == [("POST", "leases"), ("POST", "secrets")]
+    assert story.get("configmaps", "litellm-config")["data"]["config.yaml"] == STORY_CONFIG
+
+
+def test_check_mode_says_changed_diffs_key_names_and_takes_no_lock(story, run_module):
+    result = run_module(litellm_plan, dict(ADD_GROQ, run_id="r1"), check_mode=True, diff=True)
+    assert result["changed"] is True
+    config_diff, secret_diff, digest_diff = result["diff"]
+    assert config_diff["before"] == STORY_CONFIG and "groq/openai/gpt-oss-120b" in config_diff["after"]
+    assert secret_diff["after"] == ("DATABASE_URL: <unchanged>\nGROQ_API_KEY: <added>\nLITELLM_MASTER_KEY: "
+                                    "<unchanged>\nOPENAI_API_KEY: <unchanged>\n")
+    assert digest_diff["before"] == "homelab.litellm/config-digest: (none)\n"
+    assert story.writes() == [] and result["lock"]["held"] is False
+    assert values_in(result.output) == []
+
+
+def test_check_mode_of_a_settled_litellm_is_unchanged(cluster, run_module):
+    settled_story(cluster)
+    result = run_module(litellm_plan, {"namespace": "ml", "provider_check": "off"}, check_mode=True, diff=True)
+    assert result["changed"] is False and "diff" not in result
+
+
+def test_no_output_holds_a_key_value(story, run_module):
+    result = run_module(litellm_plan, dict(ADD_GROQ, run_id="r1"), diff=True)
+    assert values_in(result.output) == []
+    assert result["invocation"]["module_args"]["api_keys"] == {"GROQ_API_KEY": "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"}
+
+
+def test_a_literal_key_in_the_models_is_masked_in_the_refusal(story, run_module):
+    pasted = "gsk_pasted_into_the_model_by_mistake_0123"
+    model = {"model_name": "groq/x", "litellm_params": {"model": "groq/x", "api_key": pasted}}
+    result = run_module(litellm_plan, {"namespace": "ml", "models": [model], "provider_check": "off"})
+    assert result.failed and "litellm_params.api_key is written literally (value not shown)" in result["msg"]
+    assert pasted not in result.output
+    assert result["invocation"]["module_args"]["models"][0]["litellm_params"]["api_key"] == \
+        "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+    assert story.writes() == []
+
+
+def test_a_deployment_this_collection_cannot_manage_is_refused(cluster, run_module):
+    deployment = litellm_deployment()
+    deployment["spec"]["template"]["spec"]["volumes"] = [{"name": "config", "emptyDir": {}}]
+    seed_story(cluster, STORY_CONFIG, STORY_SECRETS, deployment)
+    result = run_module(litellm_plan, dict(ADD_GROQ, run_id="r1"))
+    assert result.failed
+    assert result["msg"].startswith("the config file /app/config.yaml of Deployment ml/litellm comes from a emptyDir "
+                                    "volume 'config', not from a ConfigMap")
+    assert cluster.writes() == []
+
+
+def test_a_missing_deployment_is_refused(cluster, run_module):
+    result = run_module(litellm_plan, ADD_GROQ)
+    assert result.failed and result["msg"] == ("Nothing was written. Deployment ml/litellm not found; check "
+                                               "litellm_namespace and litellm_deployment")
+    assert result["errors"] == ["Deployment ml/litellm not found; check litellm_namespace and litellm_deployment"]
+
+
+# -- provider check --------------------------------------------------------------------------------
+
+def groq_answers(status, body, calls):
+    def fetch(url, headers, timeout):
+        calls.append((url, headers))
+        return status, body
+    return fetch
+
+
+def test_a_key_the_provider_rejects_fails_before_anything_is_written(story, run_module, monkeypatch):
+    calls = []
+    monkeypatch.setattr(litellm_plan, "http_fetch", groq_answers(
+        401, json.dumps({"error": {"message": "Invalid API Key " + GROQ_KEY}}).encode(), calls))
+    result = run_module(litellm_plan, dict(ADD_GROQ, run_id="r1", provider_check="auto"))
+    assert result.failed
+    assert result["msg"].startswith("Groq rejected the key in GROQ_API_KEY (HTTP 401: Invalid API Key ***)")
+    assert calls == [("https://api.groq.com/openai/v1/models",
+                      {"Accept": "application/json", "Authorization": "Bearer " + GROQ_KEY})]
+    assert story.writes() == [] and values_in(result.output) == []
+
+
+def test_served_models_pass_and_are_reported(story, run_module, monkeypatch):
+    calls = []
+    monkeypatch.setattr(litellm_plan, "http_fetch", groq_answers(
+        200, json.dumps({"data": [{"id": "openai/gpt-oss-120b"}]}).encode(), calls))
+    result = run_module(litellm_plan, dict(ADD_GROQ, provider_check="required"))
+    assert result.rc == 0
+    [checked] = result["provider_check"]
+    assert (checked["provider"], checked["status"], checked["missing"]) == ("groq", "ok", [])
+    assert len(calls) == 1
+
+
+def test_the_provider_is_asked_once_also_when_the_plan_is_made_again_under_the_lock(story, run_module, monkeypatch):
+    calls = []
+    monkeypatch.setattr(litellm_plan, "http_fetch", groq_answers(
+        200, json.dumps({"data": [{"id": "openai/gpt-oss-120b"}]}).encode(), calls))
+    result = run_module(litellm_plan, dict(ADD_GROQ, run_id="r1", provider_check="auto"))
+    assert result["lock"]["held"] is True and len(calls) == 1
+
+
+def test_an_unreachable_provider_warns_in_auto_mode(story, run_module, monkeypatch):
+    def unreachable(url, headers, timeout):
+        raise OSError("Network is unreachable")
+
+    monkeypatch.setattr(litellm_plan, "http_fetch", unreachable)
+    result = run_module(litellm_plan, dict(ADD_GROQ, provider_check="auto", provider_timeout=0.5))
+    assert result.rc == 0
+    assert any("Groq could not be asked about groq/openai/gpt-oss-120b (OSError: Network is unreachable)" in warning
+               for warning in result["warnings_list"])
+    result = run_module(litellm_plan, dict(ADD_GROQ, provider_check="required"))
+    assert result.failed and "litellm_provider_check: required stops here" in result["msg"]
+
+
+def test_a_model_the_provider_does_not_serve_names_its_replacement(story, run_module, monkeypatch):
+    retired = {"model_name": "groq/llama-3.3-70b-versatile",
+               "litellm_params": {"model": "groq/llama-3.3-70b-versatile", "api_key": "os.environ/GROQ_API_KEY"}}
+    monkeypatch.setattr(litellm_plan, "http_fetch", groq_answers(
+        200, json.dumps({"data": [{"id": "openai/gpt-oss-120b"}]}).encode(), []))
+    result = run_module(litellm_plan, dict(ADD_GROQ, models=[retired], provider_check="auto"))
+    assert result.failed and "use groq/openai/gpt-oss-120b instead" in result["msg"]
+
+
+# -- access, owners, the lock ----------------------------------------------------------------------
+
+def test_a_missing_right_fails_naming_it_and_the_rule(story, run_module):
+    story.deny("patch", "deployments", name="litellm", group="apps")
+    result = run_module(litellm_plan, dict(ADD_GROQ, run_id="r1"))
+    assert result.failed
+    lines = result["msg"].splitlines()
+    assert lines[0].startswith("The Kubernetes identity of this run may not do everything the run needs in namespace "
+                               "ml; nothing was changed.")
+    assert lines[1:-1] == ['  patch deployments (apps) "litellm" - needed to restart LiteLLM on a change; rule: '
+                           '{apiGroups: ["apps"], resources: [deployments], resourceNames: [litellm], verbs: [patch]}']
+    assert story.writes() == []
+
+
+def test_without_access_reviews_the_rights_are_not_checked_ahead(story, run_module):
+    story.access_review_status = 404
+    result = run_module(litellm_plan, ADD_GROQ)
+    assert result.rc == 0
+    assert "the API server does not answer SelfSubjectAccessReview (404); rights were not checked ahead" in \
+        result["warnings_list"]
+
+
+def test_access_check_off_asks_nothing(story, run_module):
+    story.deny("patch", "deployments", name="litellm", group="apps")
+    assert run_module(litellm_plan, dict(ADD_GROQ, access_check=False)).rc == 0
+    assert story.reviews == []
+
+
+@pytest.mark.parametrize("policy, failed", [("warn", False), ("refuse", True), ("allow", False)])
+def test_a_configmap_helm_manages(story, run_module, policy, failed):
+    story.edit("configmaps", "litellm-config", lambda obj: obj["metadata"].update(
+        labels={"app.kubernetes.io/managed-by": "Helm"}, annotations={"meta.helm.sh/release-name": "llm"}))
+    result = run_module(litellm_plan, dict(ADD_GROQ, foreign_owner=policy))
+    assert result.failed is failed
+    text = result["msg"] if failed else " ".join(result["warnings_list"])
+    assert ("ConfigMap ml/litellm-config is managed by Helm (release llm)" in text) is (policy != "allow")
+    if failed:
+        assert text.endswith("(litellm_foreign_owner: refuse; nothing was written)")
+
+
+def test_a_lock_another_run_holds_fails_after_the_timeout(story, run_module):
+    story.add("leases", {"metadata": {"name": LEASE}, "spec": {
+        "holderIdentity": OTHER_HOLDER, "leaseDurationSeconds": 60,
+        "renewTime": _lock.micro_time(9999999999), "acquireTime": _lock.micro_time(9999999999)}})
+    result = run_module(litellm_plan, dict(ADD_GROQ, run_id="r1", lock_timeout=0))
+    assert result.failed and OTHER_HOLDER in result["msg"] and "nothing was changed" in result["msg"]
+    assert story.writes() == []
+
+
+def test_the_lock_is_released_when_the_plan_under_it_fails(story, run_module):
+    """Between the first plan and taking the lock, the config was broken by hand: the plan under the lock
+    refuses, and the lock is given back at once."""
+    def break_the_config(cluster, request):
+        if request.resource == "leases" and request.method == "POST":
+            cluster.edit("configmaps", "litellm-config",
+                         lambda obj: obj["data"].update({"config.yaml": "model_list: [}"}))
+            return True
+        return False
+
+    story.on_write(break_the_config)
+    result = run_module(litellm_plan, dict(ADD_GROQ, run_id="r1"))
+    assert result.failed and "The live config (ConfigMap ml/litellm-config key config.yaml) cannot be used" in \
+        result["msg"]
+    lease = story.get("leases", LEASE)
+    assert lease["spec"]["holderIdentity"] is None
+    assert [(r.method, r.resource) for r in story.writes()] == [("POST", "leases"), ("PUT", "leases")]
+
+
+def test_an_unverified_state_is_warned(cluster, run_module):
+    settled_story(cluster, managed=["OPENAI_API_KEY"])
+    cluster.edit("secrets", "litellm-secrets", lambda obj: obj["data"].update(OPENAI_API_KEY=b64("sk-set-by-hand-01")))
+    result = run_module(litellm_plan, {"namespace": "ml", "provider_check": "off"})
+    assert result["unverified"]["keys"] == ["OPENAI_API_KEY"]
+    assert result["smoke_models"] == ["openai-gpt4o"]
+    assert any(warning.startswith("The live state differs from the last verified one (recorded "
+                                  "2026-12-01T10:00:00Z): keys OPENAI_API_KEY.") for warning in result["warnings_list"])
+    assert "sk-set-by-hand-01" not in result.output
