@@ -5,6 +5,7 @@
 
 * ``cluster``: an empty in-memory API server (``fake_kube.FakeCluster``); ``story`` seeds it with the
   story's before state. ``cluster.kube()`` is the real ``_k8s.Kube`` talking to it.
+* ``local_server``: ``local_server(routes)`` starts a ``local_http.LocalServer`` on 127.0.0.1.
 * ``run_module``: runs a module's ``main()`` the way Ansible does (arguments patched in, the real
   ``exit_json``/``fail_json``, no_log masking included) with ``_k8s.Kube.from_module`` giving a
   ``Kube`` of ``cluster``; returns the JSON the module exited with.
@@ -21,6 +22,7 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.homelab.litellm.plugins.module_utils import _k8s
 from ansible_collections.homelab.litellm.tests.unit.fake_kube import STORY_CONFIG, STORY_SECRETS, FakeCluster, seed_story
+from ansible_collections.homelab.litellm.tests.unit.local_http import LocalServer
 
 
 class ModuleExit(dict):
@@ -71,3 +73,16 @@ def run_module(cluster, capsys, monkeypatch):
         return ModuleExit(exited.value.code, capsys.readouterr().out)
 
     return run
+
+
+@pytest.fixture
+def local_server():
+    servers = []
+
+    def start(routes):
+        servers.append(LocalServer(routes))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()

@@ -9,9 +9,11 @@ objects keep a uid, every write gets a new resourceVersion, a PUT with a stale r
 real ``kubernetes.client.ApiClient`` (only its REST transport is replaced), so ``_k8s.Kube`` runs
 unchanged: paths, query strings, the bearer token header, error bodies and all.
 
-Hooks make it misbehave on purpose: ``interfere`` lets another writer win a race (the next write
-then meets 409), ``fail`` answers a request with an error, ``deny`` refuses a right in
-SelfSubjectAccessReview, ``on_write`` runs any callable before a write.
+It also plays the Deployment controller (``rollout``: a template change rolls at the next read, or
+crashes, or never completes), the kubelet's pod logs (``logs``) and the Service proxy (``proxy``: a
+callable standing in for LiteLLM). Hooks make it misbehave on purpose: ``interfere`` lets another
+writer win a race (the next write then meets 409), ``fail`` answers a request with an error,
+``deny`` refuses a right in SelfSubjectAccessReview, ``on_write`` runs any callable before a write.
 """
 
 from __future__ import annotations

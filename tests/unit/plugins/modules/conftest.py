@@ -18,6 +18,15 @@ def fixed_holder(monkeypatch):
     monkeypatch.setattr(_run.getpass, "getuser", lambda: "alice")
 
 
+REAL_HTTP_FETCH = litellm_plan.http_fetch
+
+
+@pytest.fixture
+def real_http_fetch():
+    """litellm_plan's own fetch, for a test that points it at a local server."""
+    return REAL_HTTP_FETCH
+
+
 @pytest.fixture(autouse=True)
 def no_provider_network(monkeypatch):
     def refuse(url, headers, timeout):

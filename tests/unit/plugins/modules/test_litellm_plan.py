@@ -263,3 +263,20 @@ def test_an_unverified_state_is_warned(cluster, run_module):
     assert any(warning.startswith("The live state differs from the last verified one (recorded "
                                   "2026-12-01T10:00:00Z): keys OPENAI_API_KEY.") for warning in result["warnings_list"])
     assert "sk-set-by-hand-01" not in result.output
+
+
+def test_the_fetch_follows_no_redirect_and_returns_error_answers(local_server, real_http_fetch):
+    """A redirect would carry the provider key to wherever it points."""
+    elsewhere = local_server({"/openai/v1/models": (200, {}, b'{"data": []}')})
+    provider = local_server({"/openai/v1/models": (302, {"Location": elsewhere.url + "/openai/v1/models"}, b""),
+                             "/rejecting/models": (401, {}, b'{"error": {"message": "Invalid API Key"}}')})
+    status, _body = real_http_fetch(provider.url + "/openai/v1/models", {"Authorization": "Bearer " + GROQ_KEY}, 5)
+    assert status == 302 and elsewhere.seen == []
+    assert provider.seen[0][2]["Authorization"] == "Bearer " + GROQ_KEY
+    assert real_http_fetch(provider.url + "/rejecting/models", {}, 5) == (401, b'{"error": {"message": "Invalid API '
+                                                                               b'Key"}}')
+
+
+def test_a_fetch_that_reaches_nobody_raises_for_run_checks_to_report(real_http_fetch):
+    with pytest.raises(OSError):
+        real_http_fetch("http://127.0.0.1:9/models", {}, 2)

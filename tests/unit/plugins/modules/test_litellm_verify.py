@@ -185,3 +185,42 @@ def test_a_url_and_a_master_key_need_no_cluster(cluster, run_module, monkeypatch
     assert result["passed"] is True and result["via"] == "url"
     assert seen == [("https://litellm.example", True, None)]
     assert cluster.requests == []
+
+
+# -- the two transports ----------------------------------------------------------------------------
+
+def test_the_url_sender_sends_the_key_as_authorization_and_returns_http_errors(local_server):
+    litellm = local_server({"/v1/models": (401, {}, b'{"error": {"message": "Authentication Error"}}'),
+                            "/v1/chat/completions": (200, {}, b'{"choices": []}')})
+    send = litellm_verify.url_sender(litellm.url + "/", True, None)
+    reply = send("GET", "/v1/models", None, {"Authorization": "Bearer " + MASTER_KEY}, 5)
+    assert (reply.status, reply.error) == (401, None) and b"Authentication Error" in reply.body
+    reply = send("POST", "/v1/chat/completions", {"model": "m"}, {}, 5)
+    assert reply.status == 200
+    method, path, headers, body = litellm.seen[1]
+    assert (method, path, headers["Content-Type"], json.loads(body)) == ("POST", "/v1/chat/completions",
+                                                                         "application/json", {"model": "m"})
+    assert litellm.seen[0][2]["Authorization"] == "Bearer " + MASTER_KEY
+
+
+def test_the_url_sender_follows_no_redirect(local_server):
+    """A redirect would carry the master key to wherever it points."""
+    elsewhere = local_server({"/v1/models": (200, {}, b'{"data": []}')})
+    litellm = local_server({"/v1/models": (302, {"Location": elsewhere.url + "/v1/models"}, b"")})
+    reply = litellm_verify.url_sender(litellm.url, True, None)("GET", "/v1/models", None,
+                                                               {"Authorization": "Bearer " + MASTER_KEY}, 5)
+    assert reply.status == 302 and elsewhere.seen == []
+
+
+def test_the_url_sender_reports_a_refused_connection():
+    reply = litellm_verify.url_sender("http://127.0.0.1:9", True, None)("GET", "/health/readiness", None, {}, 2)
+    assert reply.status is None and reply.error
+
+
+def test_the_service_proxy_sender_turns_a_transport_failure_into_no_answer():
+    class Broken:
+        def service_proxy(self, *args, **kwargs):
+            raise TimeoutError("read timed out")
+
+    reply = litellm_verify.service_proxy_sender(Broken(), "ml", "litellm", 4000)("GET", "/x", None, {}, 1)
+    assert (reply.status, reply.error) == (None, "Kubernetes API server: TimeoutError: read timed out")
