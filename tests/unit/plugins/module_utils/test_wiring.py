@@ -123,6 +123,10 @@ def test_the_sandbox_shape_subpath_mount():
     # subPath of a file, with a path that normalizes to the mount path
     (["--config", "/app/./config.yaml"], [{"name": "config", "mountPath": "/app/config.yaml", "subPath": "proxy.yaml"}],
      CONFIG_VOLUME, "proxy.yaml"),
+    # subPath naming an items path
+    (["--config", "/app/config.yaml"], [{"name": "config", "mountPath": "/app/config.yaml", "subPath": "config.yaml"}],
+     [{"name": "config", "configMap": {"name": "litellm-config", "items": [{"key": "proxy", "path": "config.yaml"}]}}],
+     "proxy"),
     # the longest mount path wins
     (["--config", "/app/config/config.yaml"], [{"name": "empty", "mountPath": "/app"},
                                                {"name": "config", "mountPath": "/app/config"}],

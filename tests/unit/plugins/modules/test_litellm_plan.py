@@ -5,12 +5,16 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 
 import pytest
 
 from ansible_collections.homelab.litellm.plugins.module_utils import _lock
-from ansible_collections.homelab.litellm.plugins.modules import litellm_plan
+from ansible_collections.homelab.litellm.plugins.modules import (
+    litellm_config, litellm_known_good, litellm_plan, litellm_rollout, litellm_secret, litellm_verify,
+)
 from ansible_collections.homelab.litellm.tests.unit.fake_kube import (
     OTHER_HOLDER, STORY_CONFIG, STORY_SECRETS, b64, holder_of, litellm_deployment, seed_story, settled_story,
 )
@@ -69,6 +73,28 @@ def test_with_a_run_id_the_lock_is_taken_and_the_first_healthy_state_recorded(st
     assert record["metadata"]["annotations"]["homelab.litellm/run"] == "r1"
     assert [(r.method, r.resource) for r in story.writes()] == [("POST", "leases"), ("POST", "secrets")]
     assert story.get("configmaps", "litellm-config")["data"]["config.yaml"] == STORY_CONFIG
+
+
+@pytest.mark.xfail(strict=True, reason="bug: the first run records the live state as the baseline whenever the "
+                                       "rollout is complete, also when the pod template's digest shows LiteLLM does "
+                                       "not run that config (edited after the last rollout); a rollback would then "
+                                       "restore a config LiteLLM never ran (litellm_known_good refuses exactly this "
+                                       "for a verified record)")
+def test_no_baseline_is_recorded_for_a_config_litellm_does_not_run(cluster, run_module):
+    settled_story(cluster, record=False)
+    cluster.edit("configmaps", "litellm-config", lambda obj: obj["data"].update(
+        {"config.yaml": STORY_CONFIG.replace("timeout: 120", "timeout: 60")}))
+    result = run_module(litellm_plan, dict(ADD_GROQ, run_id="r1"))
+    assert result.rc == 0 and result["known_good"]["baseline_recorded"] is False
+    assert cluster.get("secrets", "litellm-known-good") is None
+
+
+def test_the_baseline_is_recorded_when_litellm_runs_the_live_state(cluster, run_module):
+    settled_story(cluster, record=False)
+    result = run_module(litellm_plan, dict(ADD_GROQ, run_id="r1"))
+    assert result["known_good"]["baseline_recorded"] is True
+    record = cluster.get("secrets", "litellm-known-good")
+    assert record["metadata"]["annotations"]["homelab.litellm/verified"] == "baseline"
 
 
 def test_check_mode_says_changed_diffs_key_names_and_takes_no_lock(story, run_module):
@@ -280,3 +306,93 @@ def test_the_fetch_follows_no_redirect_and_returns_error_answers(local_server, r
 def test_a_fetch_that_reaches_nobody_raises_for_run_checks_to_report(real_http_fetch):
     with pytest.raises(OSError):
         real_http_fetch("http://127.0.0.1:9/models", {}, 2)
+
+
+# -- a whole run, module by module -----------------------------------------------------------------
+
+def right_of(request):
+    """(verb, group, resource, subresource, name) that RBAC checks for a request to the API server."""
+    group = request.path.split("/")[2] if request.path.startswith("/apis/") else ""
+    if request.sub == "log":
+        return "get", "", "pods", "log", request.name
+    if request.sub and request.sub.startswith("proxy"):
+        return {"GET": "get", "POST": "create"}[request.method], "", "services", "proxy", request.name
+    if request.method == "GET" and request.query.get("watch") == "true":
+        # A watch of one object (fieldSelector metadata.name) is authorized for that name.
+        name = (request.query.get("fieldSelector") or "").replace("metadata.name=", "") or None
+        return "watch", group, request.resource, None, name
+    if request.method == "GET":
+        return "get" if request.name else "list", group, request.resource, None, request.name
+    verb = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}[request.method]
+    return verb, group, request.resource, None, None if request.method == "POST" else request.name
+
+
+SERVED = ("vllm-qwen", "ollama-qwen", "openai-gpt4o", "groq/openai/gpt-oss-120b")
+
+
+def fake_litellm(method, path, headers, body, port):
+    if path == "/v1/models":
+        return 200, json.dumps({"data": [{"id": name} for name in SERVED]}).encode()
+    if path == "/v1/chat/completions":
+        return 200, json.dumps({"model": body["model"], "choices": [{"message": {"content": "Hello"}}]}).encode()
+    return 200, b'{"status": "healthy"}'
+
+
+def whole_run(cluster, run_module, monkeypatch, target):
+    """What the role does for one change: plan, config, secret, rollout, verify, record; the plan's result."""
+    cluster.proxy = fake_litellm
+    clock = itertools.count(1000).__next__
+    monkeypatch.setattr(litellm_rollout, "run", functools.partial(litellm_rollout.run, clock=clock,
+                                                                  sleep=lambda seconds: None))
+    common = dict(target, namespace="ml", run_id="r1")
+    plan = run_module(litellm_plan, dict(ADD_GROQ, **common))
+    assert plan.rc == 0 and plan["lock"]["held"] is True
+    steps = [(litellm_config, {"models": [GPT_OSS]}), (litellm_secret, {"data": ADD_GROQ["api_keys"]}),
+             (litellm_rollout, {"poll_interval": 0.05}),
+             (litellm_verify, {"expected_models": plan["expected_models"], "smoke_models": plan["smoke_models"]}),
+             (litellm_known_good, {"managed_keys": plan["managed_keys"], "models": plan["expected_models"],
+                                   "release_lock": True})]
+    for module, args in steps:
+        result = run_module(module, dict(args, **common))
+        assert result.rc == 0, (module.__name__, result.get("msg"))
+    return plan
+
+
+def test_a_whole_run_leaves_nothing_to_do(story, run_module, monkeypatch):
+    whole_run(story, run_module, monkeypatch, {"service": "litellm", "port": 4000})
+    assert story.get("leases", LEASE)["spec"]["holderIdentity"] is None
+    assert story.get("secrets", "litellm-known-good")["metadata"]["annotations"]["homelab.litellm/verified"] == "true"
+    again = run_module(litellm_plan, {"namespace": "ml", "models": [GPT_OSS], "api_keys": ADD_GROQ["api_keys"],
+                                      "provider_check": "off", "run_id": "r2"})
+    assert again["work"]["any"] is False and again["unverified"]["keys"] == []
+    assert values_in(again.output) == []
+
+
+def uncovered_requests(cluster):
+    """The rights the run used that litellm_plan's access reviews did not ask for (a review without a name
+    covers every name)."""
+    checked = {(r["verb"], r["group"], r["resource"], r.get("subresource"), r.get("name")) for r in cluster.reviews}
+    used = {right_of(request) for request in cluster.requests if request.resource is not None}
+    return sorted((right for right in used if right not in checked and right[:4] + (None,) not in checked), key=str)
+
+
+def test_the_rights_checked_ahead_cover_every_request_of_the_run(story, run_module, monkeypatch):
+    """The access check promises that a restricted identity fails at the start, never half-way with a 403."""
+    whole_run(story, run_module, monkeypatch, {"service": "litellm", "port": 4000})
+    assert uncovered_requests(story) == []
+
+
+@pytest.mark.xfail(strict=True, reason="bug: without litellm_service/litellm_port the run lists the Services "
+                                       "(_run.find_service, in litellm_plan and litellm_verify), but 'list services' "
+                                       "is not among the rights _access.rights_needed checks ahead, so a restricted "
+                                       "identity fails with a bare 403 instead of the missing-rights message")
+def test_the_rights_checked_ahead_cover_the_service_lookup(story, run_module, monkeypatch):
+    whole_run(story, run_module, monkeypatch, {})
+    assert uncovered_requests(story) == []
+
+
+def test_a_whole_run_finds_the_service_itself(story, run_module, monkeypatch):
+    plan = whole_run(story, run_module, monkeypatch, {})
+    assert (plan["target"]["service"], plan["target"]["port"]) == ("litellm", 4000)
+    assert [r.path for r in story.requests if r.sub and r.sub.startswith("proxy")][0] == \
+        "/api/v1/namespaces/ml/services/litellm:4000/proxy/health/readiness"
