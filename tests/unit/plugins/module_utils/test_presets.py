@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-try:
-    from ansible_collections.homelab.litellm.plugins.module_utils import _presets as presets
-except ImportError:
-    from plugins.module_utils import _presets as presets
+from ansible_collections.homelab.litellm.plugins.module_utils import _presets as presets
 
 PRESETS = {
     "groq": {"prefix": "groq/", "env_var": "GROQ_API_KEY", "limits": {"rpm": 30, "tpm": 6000, "rpd": 1000},

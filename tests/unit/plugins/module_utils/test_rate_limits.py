@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-try:
-    from ansible_collections.homelab.litellm.plugins.module_utils import _rate_limits as rl
-except ImportError:
-    from plugins.module_utils import _rate_limits as rl
+from ansible_collections.homelab.litellm.plugins.module_utils import _rate_limits as rl
 
 LLAMA = {"model_name": "groq/llama-3.3-70b-versatile",
          "litellm_params": {"model": "groq/llama-3.3-70b-versatile", "api_key": "os.environ/GROQ_API_KEY",

@@ -12,12 +12,8 @@ from pathlib import Path
 
 import pytest
 
-try:
-    from ansible_collections.homelab.litellm.plugins.module_utils import _rollout as rt
-    from ansible_collections.homelab.litellm.plugins.module_utils import _secret_plan as sp
-except ImportError:
-    from plugins.module_utils import _rollout as rt
-    from plugins.module_utils import _secret_plan as sp
+from ansible_collections.homelab.litellm.plugins.module_utils import _rollout as rt
+from ansible_collections.homelab.litellm.plugins.module_utils import _secret_plan as sp
 
 STORY = (Path(__file__).parent / "fixtures" / "story-config.yaml").read_text()
 
@@ -38,10 +34,15 @@ def test_story_config_references():
 @pytest.mark.parametrize("text, expected", [
     ("model_list: [}", []),
     ("", []),
-    ("# api_key: os.environ/COMMENTED_OUT\nmodel_list: []\n", []),
-    ("model_list:\n- litellm_params: {api_key: os.environ/GROQ_API_KEY}\n", ["GROQ_API_KEY"]),
+    ("- a list\n", []),
+    ("# api_key: os.environ/COMMENTED_OUT\nmodel_list: []\n", ["LITELLM_MASTER_KEY"]),
+    ("model_list:\n- litellm_params: {api_key: os.environ/GROQ_API_KEY}\n", ["GROQ_API_KEY", "LITELLM_MASTER_KEY"]),
+    ("general_settings:\n  master_key: os.environ/PROXY_KEY\n", ["PROXY_KEY"]),
+    ("general_settings:\n  master_key: sk-written-literally\n", []),
 ])
-def test_config_env_vars_reads_yaml_values_only(text, expected):
+def test_config_env_vars_reads_yaml_values_and_the_master_key_variable(text, expected):
+    """The master key's variable counts even when the config does not name it: LiteLLM reads
+    LITELLM_MASTER_KEY by default, and a rotated master key must restart LiteLLM too."""
     assert rt.config_env_vars(text) == expected
 
 
@@ -250,10 +251,11 @@ def test_ready_at_and_summary():
     assert [c["type"] for c in summary["conditions"]] == ["Available", "Progressing"]
 
 
-def test_missing_env_vars_and_selector():
+def test_selector_and_template_annotations():
     dep = deployment()
-    assert rt.missing_env_vars(["OPENAI_API_KEY", "GROQ_API_KEY", "EXTRA_KEY"], SECRET, dep) == ["GROQ_API_KEY"]
-    assert rt.selector_string(dep) == "app=litellm"
+    dep["spec"]["selector"]["matchLabels"]["tier"] = "proxy"
+    assert rt.selector_string(dep) == "app=litellm,tier=proxy"
+    assert rt.selector_string({"spec": {}}) == ""
     assert rt.template_annotations(dep) == {rt.DIGEST_ANNOTATION: "new"}
     assert rt.template_annotations({}) == {}
 

@@ -11,10 +11,7 @@ import json
 
 import pytest
 
-try:
-    from ansible_collections.homelab.litellm.plugins.module_utils import _secret_plan as sp
-except ImportError:
-    from plugins.module_utils import _secret_plan as sp
+from ansible_collections.homelab.litellm.plugins.module_utils import _secret_plan as sp
 
 REAL_GROQ = "gsk_4f9aQ2mZx7LbT1cV8nR3kW6yHs0dJeUp5oIgBtNq1rEa2"
 REAL_GEMINI = "AIzaSyD3x9Qm1-Zb7LtVc4kR8nW2hYs6JdUe0oP"
@@ -76,11 +73,28 @@ def test_numbers_are_accepted_as_text():
     assert sp.encode_value(8123456789012) == b64("8123456789012")
 
 
-@pytest.mark.parametrize("name", ["GROQ-API-KEY", "groq.key", "1KEY", "", "WITH SPACE", "ÄPI_KEY"])
-def test_key_names_must_be_env_var_names(name):
+@pytest.mark.parametrize("name, suggestion", [("GROQ-API-KEY", "GROQ_API_KEY"), ("groq.key", "GROQ_KEY"),
+                                              ("1KEY", "_1KEY"), ("", "NAME"), ("WITH SPACE", "WITH_SPACE"),
+                                              ("\u00c4PI_KEY", "_PI_KEY")])
+def test_key_names_must_be_env_var_names(name, suggestion):
     errors = sp.validate_secret_data({name: REAL_GROQ})
+    assert errors == ["key %r is not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*); LiteLLM reads the "
+                      "Secret through its environment, so rename it (for example %r)" % (name, suggestion)]
+
+
+@pytest.mark.parametrize("value, fragment", [
+    ("gsk_abc\tdef0123456789", "control character"),
+    ("gsk_abc\x00def0123456789", "control character"),
+    ("gsk_abc\x7fdef0123456789", "control character"),
+    ("gsk_abc\ndef0123456789", "control character"),
+    ("gsk_\u201cquoted\u201d0123456789", "non-ASCII"),
+    ("gsk_dash\u20140123456789", "non-ASCII"),
+])
+def test_values_no_http_header_can_carry_are_refused_naming_the_key_only(value, fragment):
+    errors = sp.validate_secret_data({"GROQ_API_KEY": value})
     assert len(errors) == 1
-    assert repr(name) in errors[0] and "envFrom" in errors[0]
+    assert errors[0].startswith("GROQ_API_KEY: the value contains ") and fragment in errors[0]
+    assert "0123456789" not in errors[0] and value not in errors[0]
 
 
 def test_errors_never_contain_the_value():
