@@ -43,14 +43,13 @@ sandbox-down: ## stop every sandbox process
 sandbox-status: ## show whether the sandbox runs, and where
 	$(VENV)/bin/python -m sandbox status --state-dir $(SANDBOX_DIR)
 
-test-unit: setup ## pure-logic unit tests
-	$(VENV)/bin/python -m pytest tests/unit
+test-unit: units ## the unit tests (ansible-test units on the built collection)
 
 test-sandbox: setup ## the sandbox proven against real clients
 	$(VENV)/bin/python -m pytest tests/sandbox
 
 test: setup lint changelog-lint sanity units ## the whole test suite (CI runs exactly this)
-	$(VENV)/bin/python -m pytest tests/unit tests/sandbox tests/integration
+	$(VENV)/bin/python -m pytest tests/sandbox tests/integration
 	$(MAKE) molecule
 
 VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)

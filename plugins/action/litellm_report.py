@@ -20,9 +20,9 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         _options, args = self.validate_argument_spec(argument_spec=argument_spec())
         try:
-            mode = int(str(args["mode"]), 8)
-        except ValueError:
-            raise AnsibleActionFail("mode must be an octal file mode such as '0600', not %r" % (args["mode"],))
+            mode = _report.file_mode(args["mode"])
+        except ValueError as err:
+            raise AnsibleActionFail(str(err))
         try:
             changed = _report.write_report(args["path"], args["content"], mode=mode,
                                            check_mode=self._task.check_mode)

@@ -279,11 +279,17 @@ def check_models(models, strict=False):
                         "owns); remove model_info.%s from the request" % (label, reserved, reserved)
                     )
     for name, count in counts.items():
-        if count > 1:
+        if count < 2:
+            continue
+        labels = [_group_label(model) for model in models if isinstance(model, Mapping) and model.get("model_name") == name]
+        if None in labels:
             errors.append(
-                "model_name %r is given %d times; LiteLLM would silently load-balance between the entries; "
-                "keep one entry per model_name" % (name, count)
-            )
+                "model_name %r is given %d times; LiteLLM would silently load-balance between the entries; keep one "
+                "entry per model_name, or make them one model group on purpose by giving each its own "
+                "model_info.deployment" % (name, count))
+        elif len(set(labels)) != len(labels):
+            errors.append("model %r: model_info.deployment must differ between the entries of the group (given: %s)"
+                          % (name, ", ".join(sorted(labels))))
     return errors, warnings
 
 
@@ -428,23 +434,14 @@ def _append_entries(doc, entries):
         doc.insert(0, "model_list", to_node(entries))
 
 
-def _union(current, wanted):
-    """``current`` with the items of ``wanted`` it lacks appended, order kept."""
-    merged = list(current or [])
-    for item in wanted or []:
-        if not any(same(plain(item), plain(existing)) for existing in merged):
-            merged.append(item)
-    return merged
-
-
-def _with_unions(current, router_settings):
-    """``router_settings`` with its LIST_UNION_SETTINGS lists merged into the config's ``current`` ones."""
-    merged = dict(router_settings)
-    for key in LIST_UNION_SETTINGS & set(merged):
-        existing = current.get(key) if isinstance(current, Mapping) else None
-        if isinstance(existing, list) and isinstance(merged[key], list):
-            merged[key] = _union(plain(existing), merged[key])
-    return merged
+def _extend_in_place(sequence, items):
+    """Append the ``items`` a YAML list lacks to it, keeping its own items and their comments."""
+    missing = [item for item in items if not any(same(plain(item), plain(existing)) for existing in sequence)]
+    if not missing:
+        return
+    lines = take_trailing_comment(sequence)
+    sequence.extend(to_node(item) for item in missing)
+    give_trailing_comment(sequence, lines)
 
 
 def _merge_router_settings(doc, router_settings):
@@ -458,7 +455,12 @@ def _merge_router_settings(doc, router_settings):
     if not isinstance(current, CommentedMap):
         return ["router_settings in config.yaml is a %s, which LiteLLM ignores; make it a mapping by hand first"
                 % yaml_type(current)]
-    sync_mapping(current, _with_unions(current, plain(router_settings)), delete_missing=False)
+    wanted = plain(router_settings)
+    for key in LIST_UNION_SETTINGS & set(wanted):
+        # The operator's own items (and comments on them) stay; ours are added after them.
+        if isinstance(current.get(key), CommentedSeq) and isinstance(wanted[key], list):
+            _extend_in_place(current[key], wanted.pop(key))
+    sync_mapping(current, wanted, delete_missing=False)
     return []
 
 
@@ -543,6 +545,7 @@ def _upsert_models(model_list, positions, models, purge, remove):
             changes.removed.append(name)
         elif stale:
             touched.add(name)
+    changes.unchanged += [name for name in remove if name not in positions]
     for name in dict.fromkeys(model["model_name"] for model in models):
         if name not in positions:
             changes.added.append(name)
@@ -588,15 +591,16 @@ def plan_config(current_text, models=(), *, purge=False, remove=(), router_setti
     if errors:
         raise ConfigError(errors)
 
-    changes = _upsert_models(model_list, positions, models, purge, set(remove_names))
+    changes = _upsert_models(model_list, positions, models, purge, remove_names)
     for index in sorted(changes.remove_indexes, reverse=True):
         remove_list_item(doc, "model_list", index)
     if changes.new_entries:
         _append_entries(doc, changes.new_entries)
-    notes = _drop_router_entries(doc, changes.removed)
     final_list = doc.get("model_list") or []
     managed = list(dict.fromkeys(entry["model_name"] for entry in final_list if is_managed(entry)))
-    notes += _migrate_legacy_settings(doc, managed + changes.removed, router_settings)
+    # Before the removed models' router entries go: they are part of the evidence of what 0.1.0 wrote.
+    notes = _migrate_legacy_settings(doc, managed + changes.removed, router_settings)
+    notes += _drop_router_entries(doc, changes.removed)
     if router_settings is not None:
         errors += _merge_router_settings(doc, router_settings)
     if errors:

@@ -202,7 +202,7 @@ with a log line only."""
 ROUTER_CREDENTIAL_SETTINGS = frozenset(("redis_password",))
 
 # Common slips whose closest spelling difflib would not find.
-KNOWN_MISSPELLINGS = {"rpm_limit": "rpm", "tpm_limit": "tpm", "key": "api_key", "base_url": "api_base"}
+KNOWN_MISSPELLINGS = {"rpm_limit": "rpm", "tpm_limit": "tpm", "key": "api_key"}
 
 # Default environment variable names, used in suggestions and in the "no api_key" warning.
 PROVIDER_KEY_ENV = {

@@ -148,7 +148,12 @@ class RunLock:
                 except KubeError as err:
                     if err.status != 409:
                         raise
-                    continue  # somebody else wrote the Lease in between: look again
+                # Somebody else wrote the Lease in between: look again, unless the time is up.
+                if now - started >= timeout:
+                    raise LockError("the Lease %s/%s kept changing under this run for %d s; nothing was changed"
+                                    % (self.namespace, self.name, now - started))
+                self.sleep(min(poll, 0.2))
+                continue
             if now - started >= timeout:
                 raise LockError(busy_message("%s/%s" % (self.namespace, self.name[len(LEASE_PREFIX):]),
                                              lease, now, now - started))

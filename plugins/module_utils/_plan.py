@@ -313,7 +313,9 @@ def _plan_run(namespace, observed, request):
     digest_names = sorted(set(referenced) | ({master_var} if master_var else set()))
     env_b64 = env_values(env, observed.objects, digest_names, container)
     digest_now = rt.template_annotations(deployment).get(rt.DIGEST_ANNOTATION)
-    digest_live = rt.rollout_digest(live_text, env_b64, digest_names)
+    live_master = wiring.master_key_var(live_doc)
+    live_names = sorted(set(referenced_env_vars(live_doc)) | ({live_master} if live_master else set()))
+    digest_live = rt.rollout_digest(live_text, env_values(env, observed.objects, live_names, container), live_names)
     digest_after = rt.rollout_digest(cplan.after, _after_values(env_b64, targets, request.api_keys, digest_names),
                                      digest_names)
     complete, failure = rollout_state(deployment, observed.pods, observed.replicasets)

@@ -221,7 +221,8 @@ def shared_counter_warnings(deployment, config, env_names=()):
     """Warnings when LiteLLM's rate-limit counters are split over several processes.
 
     ``deployment`` is the LiteLLM Deployment as the API returns it, ``config`` the parsed config.yaml,
-    ``env_names`` the environment variables the pod gets. Without Redis each process counts alone:
+    ``env_names`` the environment variables known to reach the pod besides the Deployment's own ``env``
+    (from envFrom Secrets, say). Without Redis each process counts alone:
     N replicas times W workers admit up to N*W times every limit.
     """
     if not isinstance(config, Mapping) or not _counts_limits(config):
@@ -232,7 +233,10 @@ def shared_counter_warnings(deployment, config, env_names=()):
     containers = ((spec.get("template") or {}).get("spec") or {}).get("containers") or []
     workers = max([_num_workers(container) for container in containers] or [1])
     processes = replicas * workers
-    if processes <= 1 or _config_has_redis(config) or set(env_names) & set(REDIS_ENV_VARS):
+    names = set(env_names)
+    for container in containers:
+        names.update(item.get("name") for item in container.get("env") or [] if isinstance(item, Mapping))
+    if processes <= 1 or _config_has_redis(config) or names & set(REDIS_ENV_VARS):
         return []
     return ["LiteLLM runs as %d processes (%d replicas x %d workers) without Redis: each counts rpm and tpm on its "
             "own, so together they admit up to %d times every limit. Set litellm_redis_host (and "

@@ -14,6 +14,21 @@ import os
 import tempfile
 
 
+def file_mode(mode):
+    """A file mode from what a playbook gives: '0600' (octal text) or 0600 unquoted (YAML reads it as the
+    number 384 already)."""
+    if isinstance(mode, int) and not isinstance(mode, bool):
+        number = mode
+    else:
+        try:
+            number = int(str(mode), 8)
+        except ValueError:
+            raise ValueError("mode must be a file mode such as '0600', not %r" % (mode,))
+    if not 0 <= number <= 0o7777:
+        raise ValueError("mode must be a file mode such as '0600', not %r" % (mode,))
+    return number
+
+
 def report_text(content):
     """The report as it is written: indented JSON, keys sorted, ending in a newline."""
     return json.dumps(content, indent=2, sort_keys=True, default=str) + "\n"

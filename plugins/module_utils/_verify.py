@@ -77,6 +77,11 @@ _PROVIDER_WRAPPED = re.compile(r"(?P<provider>[A-Za-z0-9_]+)Exception - (?P<deta
 # LiteLLM appends a hint about fallbacks to every failed model group.
 _LITELLM_HINT = re.compile(r"\s*LiteLLM: model group .*\Z", re.DOTALL)
 _LITELLM_PREFIX = re.compile(r"^(?:litellm\.\w+:\s*)+(?:\w+Error:\s*)?")
+# A request that got no answer from the provider at all: LiteLLM's exceptions for it, or the words
+# of its HTTP clients (aiohttp, httpx) for a connection that failed, wrapped as any error class.
+_NO_ANSWER = re.compile(r"^\s*litellm\.(?:APIConnectionError|Timeout)\b|Cannot connect to host|Connect call failed"
+                        r"|Connection refused|Name or service not known|Temporary failure in name resolution"
+                        r"|Illegal header value|Server disconnected|ConnectError|ConnectTimeout|ReadTimeout")
 _COOLDOWN_WAIT = re.compile(r"Try again in (\d+(?:\.\d+)?) seconds")
 # (pattern, replacement) pairs for anything shaped like a credential.
 _TOKEN_PATTERNS = (
@@ -185,25 +190,27 @@ def _litellm_error(data):
 
 
 def provider_detail(message):
-    """(provider, the detail, whether the provider itself said it) from a LiteLLM-wrapped error.
+    """(provider, the detail, whether the provider answered at all) from a LiteLLM-wrapped error.
 
     ``litellm.BadRequestError: GroqException - {"error": {"message": "Invalid API Key", ...}}``
-    gives ``("Groq", "Invalid API Key", True)``: the provider answered with its own error body.
-    LiteLLM wraps the failures of its own HTTP client the same way (``GroqException - Illegal header
-    value ...``, a refused connection): no JSON body, so the provider said nothing and the third
-    value is False. Not a provider error at all: provider None.
+    gives ``("Groq", "Invalid API Key", True)``; a provider's plain-text answer (OpenAI's SDK
+    message, an HTML error page) is the provider's too. LiteLLM wraps the failures of its own HTTP
+    client the same way, but as ``litellm.APIConnectionError`` or ``litellm.Timeout`` (a refused
+    connection, a header it cannot send): then the provider said nothing and the third value is
+    False. Not a provider error at all: provider None.
     """
     message = _LITELLM_HINT.sub("", message or "")
+    answered = not _NO_ANSWER.search(message)
     wrapped = _PROVIDER_WRAPPED.search(message)
     if not wrapped:
         return None, _LITELLM_PREFIX.sub("", message).strip(), False
     detail = wrapped.group("detail").strip()
     data = parse_json(detail)
     if not isinstance(data, dict):
-        return wrapped.group("provider"), detail, False
+        return wrapped.group("provider"), detail, answered
     inner = data.get("error") if isinstance(data.get("error"), dict) else data
     said = inner.get("message") or inner.get("detail") or data.get("detail")
-    return wrapped.group("provider"), str(said) if said else detail, True
+    return wrapped.group("provider"), str(said) if said else detail, answered
 
 
 def _said(provider, detail, from_provider):

@@ -39,6 +39,7 @@ ConfigSource.__doc__ = """The ConfigMap and key that become LiteLLM's config fil
 
 DEFAULT_MASTER_KEY_VAR = "LITELLM_MASTER_KEY"
 CONFIG_FLAGS = ("--config", "-c")
+SHELLS = ("sh", "bash", "ash", "dash", "zsh")
 
 
 class WiringError(ValueError):
@@ -54,11 +55,7 @@ def _words(container):
     return [str(word) for word in (container.get("command") or []) + (container.get("args") or [])]
 
 
-def config_path_of(container):
-    """The path given to LiteLLM as ``--config``/``-c`` (also ``--config=PATH``), or None."""
-    words = _words(container)
-    if len(words) == 1 and " " in words[0]:  # a shell line in one string: sh -c "litellm --config ..."
-        words = shlex.split(words[0])
+def _flag_value(words):
     for index, word in enumerate(words):
         for flag in CONFIG_FLAGS:
             if word == flag and index + 1 < len(words):
@@ -66,6 +63,24 @@ def config_path_of(container):
             if word.startswith(flag + "="):
                 return word[len(flag) + 1:]
     return None
+
+
+def config_path_of(container):
+    """The path given to LiteLLM as ``--config``/``-c`` (also ``--config=PATH``), or None.
+
+    A shell line (``command: [/bin/sh, -c, "litellm --config /app/config.yaml"]``) is read as the
+    words of its script: the shell's own ``-c`` is not LiteLLM's.
+    """
+    words = _words(container)
+    for script in (word for word in words if any(space in word for space in " \t\n")):
+        try:
+            found = _flag_value(shlex.split(script))
+        except ValueError:  # unbalanced quotes: not a script this can read
+            continue
+        if found:
+            return found
+    shell = len(words) > 1 and posixpath.basename(words[0]) in SHELLS and words[1] == "-c"
+    return _flag_value(words[2:] if shell else words)
 
 
 def litellm_container(deployment, name=None):

@@ -442,7 +442,10 @@ def run(module, kube):
             if errors:
                 raise _run.RunFailure("; ".join(errors))
             warnings += more_warnings
-            if observed.record is None and plan.rollout["complete"]:
+            # A baseline only of what LiteLLM demonstrably runs: a rollout complete, and a pod template
+            # whose digest (when it has one) is that of the live config and keys.
+            runs_live = plan.rollout["digest_now"] in (None, plan.rollout["digest_live"])
+            if observed.record is None and plan.rollout["complete"] and runs_live:
                 _run.record_state(kube, namespace, name, plan, observed, record_secret, params["run_id"],
                                   verified="baseline")
                 baseline = True

@@ -74,7 +74,7 @@ def argument_spec():
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
-    mode = int(str(params["mode"]), 8)
+    mode = _report.file_mode(params["mode"])
     changed = _report.write_report(params["path"], params["content"], mode=mode, check_mode=module.check_mode)
     module.exit_json(changed=changed, path=params["path"])
 

@@ -202,8 +202,11 @@ def targets_of(kube, params, names):
     return wiring.where_keys_go(names, env, container, params["secret"])
 
 
-def planner(module, namespace, secret_name, wanted, outcome):
-    """plan(current) for Kube.guarded_update of one Secret; ``wanted`` maps its keys to variables."""
+def planner(module, namespace, secret_name, wanted, outcome, values):
+    """plan(current) for Kube.guarded_update of one Secret; ``wanted`` maps its keys to variables.
+
+    Every value of the Secret as read goes into ``values``, to be kept out of any message.
+    """
     params = module.params
 
     def plan(secret):
@@ -212,24 +215,26 @@ def planner(module, namespace, secret_name, wanted, outcome):
                                   "check namespace and name, or set create: true to create it."
                                   % (namespace, secret_name))
         current = None if secret is None else (secret.get("data") or {})
-        values = {key: params["data"][variable] for key, variable in wanted.items()} \
+        writes = {key: params["data"][variable] for key, variable in wanted.items()} \
             if params["state"] == "present" else None
         try:
-            secret_plan = sp.plan_secret_patch(current, data=values, remove=list(wanted),
+            secret_plan = sp.plan_secret_patch(current, data=writes, remove=list(wanted),
                                                state=params["state"])
         except sp.SecretDataError as err:
             raise _run.RunFailure("Nothing was written. " + "; ".join(err.errors), {"errors": list(err.errors)})
         changed = secret_plan.changed or secret is None
-        for marker, keys in (("added", secret_plan.added), ("updated", secret_plan.updated),
-                             ("removed", secret_plan.removed), ("unchanged", secret_plan.unchanged)):
-            outcome[marker] += [wanted[key] for key in keys]
-        outcome["secrets"][secret_name] = {"keys": list(secret_plan.keys), "changed": changed,
-                                           "resource_version": (secret or {}).get("metadata", {}).get(
-                                               "resourceVersion")}
-        if module._diff:
-            header = "Secret %s/%s (key names only)" % (namespace, secret_name)
-            outcome["diff"].append(dict(before=secret_plan.diff_before if secret else "", after=secret_plan.diff_after,
-                                        before_header=header, after_header=header))
+        # Planned again after a 409: this attempt's plan replaces the last one.
+        header = "Secret %s/%s (key names only)" % (namespace, secret_name)
+        outcome[secret_name] = {
+            "added": [wanted[key] for key in secret_plan.added], "updated": [wanted[key] for key in secret_plan.updated],
+            "removed": [wanted[key] for key in secret_plan.removed],
+            "unchanged": [wanted[key] for key in secret_plan.unchanged],
+            "secret": {"keys": list(secret_plan.keys), "changed": changed,
+                       "resource_version": (secret or {}).get("metadata", {}).get("resourceVersion")},
+            "diff": dict(before=secret_plan.diff_before if secret else "", after=secret_plan.diff_after,
+                         before_header=header, after_header=header),
+        }
+        values.update(sp.secret_values(data_b64=current))
         if not changed or module.check_mode:
             return None, changed
         if secret is None:
@@ -252,29 +257,31 @@ def run(module, kube):
     by_secret = {}
     for variable, (secret, key) in targets.items():
         by_secret.setdefault(secret, {})[key] = variable
-    outcome = {"added": [], "updated": [], "removed": [], "unchanged": [], "secrets": {}, "diff": []}
-    if params["state"] == "absent":
-        outcome["unchanged"] += [name for name in names if name not in targets]
+    outcome = {}
+    values = sp.secret_values(plain=params["data"])
     warnings = []
     fence = _run.fence_for(kube, params)
     for secret, wanted in sorted(by_secret.items()):
         # The API server may echo a request body: every form of every value stays out of messages.
         try:
             changed, written = kube.guarded_update("secrets", namespace, secret,
-                                                   planner(module, namespace, secret, wanted, outcome), fence=fence)
+                                                   planner(module, namespace, secret, wanted, outcome, values),
+                                                   fence=fence)
         except _k8s.KubeError as err:
-            values = sp.secret_values(plain=params["data"])
             raise _k8s.KubeError(err.status, err.reason, sp.scrub(err.message, values)) from None
         if changed and written is not None:
-            outcome["secrets"][secret]["resource_version"] = written["metadata"]["resourceVersion"]
+            outcome[secret]["secret"]["resource_version"] = written["metadata"]["resourceVersion"]
             warnings += owners.owner_messages("Secret", namespace, secret, written)
-    result = dict(changed=any(entry["changed"] for entry in outcome["secrets"].values()),
-                  added=sorted(outcome["added"]), updated=sorted(outcome["updated"]),
-                  removed=sorted(outcome["removed"]), unchanged=sorted(outcome["unchanged"]),
-                  secrets=outcome["secrets"],
-                  targets={name: {"secret": secret, "key": key} for name, (secret, key) in sorted(targets.items())})
+    lists = {marker: sorted(name for entry in outcome.values() for name in entry[marker])
+             for marker in ("added", "updated", "removed", "unchanged")}
+    if params["state"] == "absent":
+        lists["unchanged"] = sorted(lists["unchanged"] + [name for name in names if name not in targets])
+    result = dict(changed=any(entry["secret"]["changed"] for entry in outcome.values()),
+                  secrets={secret: entry["secret"] for secret, entry in sorted(outcome.items())},
+                  targets={name: {"secret": secret, "key": key} for name, (secret, key) in sorted(targets.items())},
+                  **lists)
     if module._diff:
-        result["diff"] = outcome["diff"]
+        result["diff"] = [entry["diff"] for _secret, entry in sorted(outcome.items())]
     return result, warnings
 
 

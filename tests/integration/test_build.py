@@ -48,7 +48,8 @@ def test_tarball_ships_no_dev_only_files(installed):
         assert not [n for n in names if n.startswith(dev_only) or f"/{dev_only}" in n], dev_only
     for shipped in ("plugins/modules/litellm_config.py", "roles/litellm/meta/argument_specs.yml",
                     "playbooks/site.yml", "meta/runtime.yml", "README.md", "CHANGELOG.rst",
-                    "tests/unit/plugins/module_utils/test_litellm_config.py"):
+                    "playbooks/rbac.yml", "playbooks/templates/rbac.yml.j2",
+                    "tests/unit/plugins/module_utils/test_config_plan.py"):
         assert shipped in names, shipped
 
 
@@ -95,4 +96,7 @@ def test_role_argument_spec_is_checked_from_the_installed_copy(installed):
     assert result.returncode != 0
     assert "Validating arguments against arg spec" in result.stdout
     assert "litellm_rollout_timeout" in result.stdout
-    assert str(collections) in result.stdout or "homelab.litellm" in result.stdout
+    # The spec that refused it is the installed copy's, not this working tree's.
+    origin = str(collections / "ansible_collections" / "homelab" / "litellm" / "roles" / "litellm")
+    assert origin in result.stdout + result.stderr, result.stdout[-2000:]
+    assert str(REPO_ROOT / "roles") not in result.stdout + result.stderr

@@ -16,7 +16,7 @@ FILTERS = FilterModule().filters()
 
 def test_the_filters_the_role_uses():
     assert sorted(FILTERS) == ["failure_report", "own_writes", "preset_models", "rate_limit_router_settings",
-                               "rate_limit_warnings", "run_report"]
+                               "rate_limit_warnings", "redis_router_settings", "run_report"]
     assert FILTERS["run_report"] is _outcome.run_report
 
 

@@ -194,14 +194,6 @@ def test_a_model_group_is_accepted_when_every_entry_names_its_deployment():
     assert cp.check_models(group) == ([], [])
 
 
-MODEL_GROUP_BUG = pytest.mark.xfail(
-    strict=True, reason="bug: check_models refuses every duplicate model_name, also a model group whose entries "
-                        "each carry model_info.deployment (plan_config's docstring and litellm_config's example "
-                        "'one model name served by two Groq keys' say it is accepted)")
-test_a_model_group_is_accepted_when_every_entry_names_its_deployment = MODEL_GROUP_BUG(
-    test_a_model_group_is_accepted_when_every_entry_names_its_deployment)
-
-
 @pytest.mark.parametrize("models, expected", [
     ([model("groq/x", "GROQ_API_KEY")], set()),
     ([model("groq/x", api_key="gsk_pasted")], {"gsk_pasted"}),
@@ -416,9 +408,6 @@ def test_remove_of_a_missing_model_changes_nothing():
     assert plan.removed == []
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a name in remove that is not in config.yaml is reported nowhere; "
-                                       "ConfigPlan's docstring and litellm_config's RETURN (unchanged: 'already as "
-                                       "requested') say it is listed in unchanged, as before the split")
 def test_remove_of_a_missing_model_is_reported_unchanged():
     assert cp.plan_config(STORY, remove=["groq/not-there"]).unchanged == ["groq/not-there"]
 
@@ -659,9 +648,6 @@ def test_optional_pre_call_checks_are_merged_item_by_item():
     assert cp.plan_config(plan.after, [], router_settings=settings).changed is False
 
 
-@pytest.mark.xfail(strict=True, reason="bug: merging optional_pre_call_checks replaces the whole list node, so the "
-                                       "comment on the operator's own item is lost (everything else the operator "
-                                       "wrote keeps its comments)")
 def test_merging_optional_pre_call_checks_keeps_the_operators_comments():
     text = "router_settings:\n  optional_pre_call_checks:\n    - prompt_caching  # the operator's\n"
     plan = cp.plan_config(text, [], router_settings={"optional_pre_call_checks": ["enforce_model_rate_limits"]})
@@ -720,10 +706,6 @@ def test_the_operators_routing_strategy_without_our_retry_policies_stays():
     assert plan.notes == [] and plan.changed is False
 
 
-@pytest.mark.xfail(strict=True, reason="bug: _drop_router_entries runs before _migrate_legacy_settings, so removing the "
-                                       "last model with a 0.1.0 retry policy leaves usage-based-routing-v2 behind for "
-                                       "good (plan_config passes the removed names to the migration, which then finds "
-                                       "their policies already gone)")
 def test_a_removed_managed_models_retry_policy_also_migrates_the_strategy():
     plan = cp.plan_config(RETRY % "usage-based-routing-v2", remove=["groq/openai/gpt-oss-120b"])
     assert "routing_strategy" not in plan.document["router_settings"]

@@ -67,18 +67,26 @@ def test_incomplete_preset_names_the_field():
         presets.preset_models({"bad": {"prefix": "x/", "models": [{"id": "m"}]}}, ["bad"])
 
 
-def test_env_vars_and_duplicates():
-    models = [{"model_name": "a", "litellm_params": {"model": "x/a", "api_key": "os.environ/A_KEY"}},
-              {"model_name": "b", "litellm_params": {"model": "x/b", "api_base": "os.environ/BASE",
-                                                     "api_key": "literal"}},
-              {"model_name": "a", "litellm_params": {"model": "x/c"}}]
-    assert presets.model_env_vars(models) == ["A_KEY", "BASE"]
-    assert presets.duplicate_names(models) == ["a"]
+@pytest.mark.parametrize("limits, message", [
+    ({"groq": {"rpd_limit": 5}}, "unknown limit 'rpd_limit'"),
+    ({"groq": {"rpm": 0}}, "limit rpm must be a whole number >= 1"),
+    ({"groq": {"tpm": "lots"}}, "limit tpm must be a whole number >= 1"),
+    ({"groq": {"rpm": True}}, "limit rpm must be a whole number >= 1"),
+])
+def test_bad_limits_name_the_model_and_the_limit(limits, message):
+    with pytest.raises(presets.PresetError, match="model groq/llama-3.3-70b-versatile: " + message):
+        presets.preset_models(PRESETS, ["groq"], limits=limits)
 
 
-def test_models_using_names_the_models_of_rotated_keys():
-    models = presets.preset_models(PRESETS, ["groq", "mistral"])
-    assert presets.models_using(models, ["MISTRAL_API_KEY"]) == ["mistral/mistral-small-latest"]
-    assert presets.models_using(models, ["GROQ_API_KEY", "OTHER"]) == [
-        "groq/llama-3.3-70b-versatile", "groq/mixtral-8x7b-32768"]
-    assert presets.models_using(models, []) == []
+def test_a_null_limit_drops_it_and_io_limits_are_written():
+    llama = presets.preset_models(PRESETS, ["groq"], limits={"groq": {"tpm": None, "rpd": None, "itpm": 900,
+                                                                      "otpm": 100}})[0]
+    assert llama["litellm_params"] == {"model": "groq/llama-3.3-70b-versatile", "api_key": "os.environ/GROQ_API_KEY",
+                                       "rpm": 30, "itpm": 900, "otpm": 100}
+    assert "model_info" not in llama
+
+
+def test_an_env_var_the_environment_cannot_hold_is_refused():
+    bad = {"groq": dict(PRESETS["groq"], env_var="groq-key")}
+    with pytest.raises(presets.PresetError, match=r"litellm_provider_presets\.groq\.env_var 'groq-key' is not a valid"):
+        presets.preset_models(bad, ["groq"])

@@ -17,134 +17,80 @@ MODELS = [LLAMA, MISTRAL]
 NAMES = [LLAMA["model_name"], MISTRAL["model_name"]]
 
 
-# --- rate_limited_models ----------------------------------------------------------------------
+# --- rate_limit_router_settings ---------------------------------------------------------------
 
-@pytest.mark.parametrize("mode, rpm", [("throttle", 31), ("reject", 31), ("off", 30)])
-def test_rpm_is_compensated_only_where_usage_based_routing_v2_counts_it(mode, rpm):
-    llama, mistral = rl.rate_limited_models(MODELS, mode)
-    assert llama["litellm_params"]["rpm"] == rpm
-    assert llama["litellm_params"]["tpm"] == 12000
-    assert "rpm" not in mistral["litellm_params"]
-
-
-def test_the_input_entries_are_not_changed():
-    rl.rate_limited_models(MODELS, "throttle", daily_budget_tokens=1000)
-    assert LLAMA["litellm_params"]["rpm"] == 30 and "max_budget" not in LLAMA["litellm_params"]
-
-
-def test_daily_budget_only_for_models_with_an_rpd():
-    llama, mistral = rl.rate_limited_models(MODELS, "off", daily_budget_tokens=1000)
-    assert llama["litellm_params"]["budget_duration"] == "1d"
-    assert llama["litellm_params"]["max_budget"] == pytest.approx(0.9995)
-    assert llama["litellm_params"]["input_cost_per_token"] == llama["litellm_params"]["output_cost_per_token"] == 1e-06
-    assert mistral == MISTRAL
-
-
-def test_no_daily_budget_without_tokens_per_request():
-    llama = rl.rate_limited_models(MODELS, "throttle", daily_budget_tokens=0)[0]
-    assert not set(rl.BUDGET_PARAMS) & set(llama["litellm_params"])
-
-
-@pytest.mark.parametrize("own", [{"max_budget": 5}, {"budget_duration": "7d"}, {"input_cost_per_token": 2e-7},
-                                 {"output_cost_per_token": 0}])
-def test_an_entry_with_its_own_budget_or_prices_keeps_them(own):
-    entry = dict(LLAMA, litellm_params=dict(LLAMA["litellm_params"], **own))
-    params = rl.rate_limited_models([entry], "off", daily_budget_tokens=1000)[0]["litellm_params"]
-    assert params == entry["litellm_params"]
-
-
-@pytest.mark.parametrize("entry", [{"model_name": "x"}, {"model_name": "x", "litellm_params": "nonsense"}])
-def test_entries_without_params_pass_through(entry):
-    assert rl.rate_limited_models([entry], "throttle", daily_budget_tokens=10) == [entry]
-
-
-# --- daily_budget_params --------------------------------------------------------------------
-
-@pytest.mark.parametrize("rpd, tokens", [(1, 1), (3, 14), (50, 1000), (1000, 1000), (14400, 250)])
-def test_budget_lets_exactly_rpd_requests_of_the_assumed_size_through(rpd, tokens):
-    """LiteLLM admits a request while spend < max_budget and adds its cost afterwards."""
-    params = rl.daily_budget_params(rpd, tokens)
-    spend, admitted = 0.0, 0
-    while spend < params["max_budget"]:
-        spend += tokens * params["input_cost_per_token"]
-        admitted += 1
-    assert admitted == rpd
-
-
-@pytest.mark.parametrize("rpd, tokens, message", [
-    (0, 1000, "rpd must be a whole number"),
-    (1.5, 1000, "rpd must be a whole number"),
-    (True, 1000, "rpd must be a whole number"),
-    (10, 0, "litellm_daily_budget_tokens_per_request must be"),
-    (10, "1000", "litellm_daily_budget_tokens_per_request must be"),
-])
-def test_budget_refuses_nonsense(rpd, tokens, message):
-    with pytest.raises(rl.RateLimitSettingsError, match=message):
-        rl.daily_budget_params(rpd, tokens)
-
-
-def test_a_bad_rpd_names_the_model():
-    entry = dict(LLAMA, model_info={"free_tier_rpd": "many"})
-    with pytest.raises(rl.RateLimitSettingsError, match="model 'groq/llama-3.3-70b-versatile': rpd"):
-        rl.rate_limited_models([entry], "throttle", daily_budget_tokens=1000)
-
-
-# --- router settings --------------------------------------------------------------------------
-
-@pytest.mark.parametrize("mode, retries, expected", [
-    ("throttle", 2, 2),
-    ("throttle", 5, 5),
-    ("reject", 2, 0),
-    ("reject", 0, 0),
-])
-def test_modes_route_with_v2_and_set_a_retry_policy_per_parallel_model(mode, retries, expected):
+@pytest.mark.parametrize("mode, retries, expected", [("throttle", 2, 2), ("throttle", 5, 5), ("reject", 2, 0),
+                                                     ("reject", 0, 0)])
+def test_modes_switch_on_the_native_check_and_a_retry_policy_per_limited_model(mode, retries, expected):
     settings = rl.rate_limit_router_settings(MODELS, mode, retries=retries)
-    assert settings == {
-        "routing_strategy": "usage-based-routing-v2",
-        "model_group_retry_policy": {name: {"RateLimitErrorRetries": expected} for name in NAMES},
-    }
+    assert settings == {"optional_pre_call_checks": ["enforce_model_rate_limits"],
+                        "model_group_retry_policy": {name: {"RateLimitErrorRetries": expected} for name in NAMES}}
+    assert "routing_strategy" not in settings  # the native check works under any strategy
 
 
-@pytest.mark.parametrize("off", ["off", False])  # YAML 1.1 reads an unquoted off as false
+def test_only_models_with_a_limit_get_a_retry_policy_and_none_gives_no_check():
+    unlimited = {"model_name": "gemini/x", "litellm_params": {"model": "gemini/x", "api_key": "os.environ/K"},
+                 "model_info": {"free_tier_rpd": 20}}
+    settings = rl.rate_limit_router_settings([LLAMA, unlimited], "throttle")
+    assert list(settings["model_group_retry_policy"]) == [LLAMA["model_name"]]
+    assert rl.rate_limit_router_settings([unlimited], "throttle") == {}
+
+
+@pytest.mark.parametrize("off", ["off", False])
 def test_off_passes_only_the_operators_settings(off):
-    assert rl.rate_limit_router_settings(MODELS, off) == {}
     assert rl.rate_limit_router_settings(MODELS, off, {"num_retries": 1}) == {"num_retries": 1}
-    assert rl.rate_limited_models(MODELS, off)[0]["litellm_params"]["rpm"] == 30
-    assert rl.rate_limit_warnings(MODELS, off, {"routing_strategy": "simple-shuffle"}) == []
+
+
+def test_redis_settings_come_before_the_operators():
+    redis = rl.redis_settings("redis.ml.svc", 6380, "REDIS_PASSWORD")
+    assert redis == {"redis_host": "redis.ml.svc", "redis_port": 6380, "redis_password": "os.environ/REDIS_PASSWORD"}
+    settings = rl.rate_limit_router_settings(MODELS, "throttle", {"redis_port": 7000}, redis=redis)
+    assert settings["redis_host"] == "redis.ml.svc" and settings["redis_port"] == 7000
+    assert settings["optional_pre_call_checks"] == ["enforce_model_rate_limits"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (dict(url="redis://:pw@r:6379", host=None), "as os.environ/NAME"),
+    (dict(url="os.environ/REDIS_URL", host="r"), "not both"),
+    (dict(host=None, password_env="REDIS_PASSWORD"), "needs litellm_redis_host"),
+])
+def test_redis_settings_refuse_what_would_leak_or_make_no_sense(args, message):
+    with pytest.raises(rl.RateLimitSettingsError, match=message):
+        rl.redis_settings(**args)
+
+
+def test_redis_url_and_nothing():
+    assert rl.redis_settings(url="os.environ/REDIS_URL") == {"redis_url": "os.environ/REDIS_URL"}
+    assert rl.redis_settings() == {} and rl.redis_settings(port=6379) == {}
 
 
 @pytest.mark.parametrize("user, expected", [
-    ({"routing_strategy": "latency-based-routing"}, {"routing_strategy": "latency-based-routing"}),
-    ({"num_retries": 0, "fallbacks": [{"a": ["b"]}]}, {"num_retries": 0, "fallbacks": [{"a": ["b"]}]}),
-    ({"model_group_retry_policy": {"groq/llama-3.3-70b-versatile": {"RateLimitErrorRetries": 7}}},
-     {"model_group_retry_policy": {"groq/llama-3.3-70b-versatile": {"RateLimitErrorRetries": 7},
-                                   "mistral/mistral-small-latest": {"RateLimitErrorRetries": 2}}}),
-    ({"model_group_retry_policy": {"vllm-qwen": {"TimeoutErrorRetries": 1}}},
-     {"model_group_retry_policy": {"groq/llama-3.3-70b-versatile": {"RateLimitErrorRetries": 2},
-                                   "mistral/mistral-small-latest": {"RateLimitErrorRetries": 2},
-                                   "vllm-qwen": {"TimeoutErrorRetries": 1}}}),
+    ({"num_retries": 1}, {"num_retries": 1}),
+    ({"model_group_retry_policy": {LLAMA["model_name"]: {"RateLimitErrorRetries": 5}}},
+     {"model_group_retry_policy": {LLAMA["model_name"]: {"RateLimitErrorRetries": 5},
+                                   MISTRAL["model_name"]: {"RateLimitErrorRetries": 2}}}),
+    ({"optional_pre_call_checks": ["prompt_caching"]}, {"optional_pre_call_checks": ["prompt_caching"]}),
 ])
 def test_operator_settings_win_key_by_key(user, expected):
-    settings = rl.rate_limit_router_settings(MODELS, "throttle", user, retries=2)
-    base = {"routing_strategy": "usage-based-routing-v2",
-            "model_group_retry_policy": {name: {"RateLimitErrorRetries": 2} for name in NAMES}}
-    assert settings == dict(base, **expected)
+    settings = rl.rate_limit_router_settings(MODELS, "throttle", user)
+    for key, value in expected.items():
+        assert settings[key] == value
 
 
 def test_the_operators_retry_policy_is_the_base_of_each_group_policy():
-    """LiteLLM uses a model group's policy instead of retry_policy, so the group policy carries it."""
-    user = {"retry_policy": {"TimeoutErrorRetries": 3, "RateLimitErrorRetries": 9}}
-    settings = rl.rate_limit_router_settings(MODELS, "reject", user)
-    assert settings["retry_policy"] == user["retry_policy"]
-    for name in NAMES:
-        assert settings["model_group_retry_policy"][name] == {"TimeoutErrorRetries": 3, "RateLimitErrorRetries": 0}
+    policy = {"TimeoutErrorRetries": 3, "RateLimitErrorRetries": 9}
+    settings = rl.rate_limit_router_settings(MODELS, "throttle", {"retry_policy": policy}, retries=2)
+    assert settings["model_group_retry_policy"][LLAMA["model_name"]] == {"TimeoutErrorRetries": 3,
+                                                                         "RateLimitErrorRetries": 2}
+    assert settings["retry_policy"] == policy
 
 
 @pytest.mark.parametrize("mode, retries, user, message", [
-    ("fast", 2, None, "litellm_rate_limit_mode must be one of throttle, reject, off"),
-    ("throttle", 0, None, "litellm_rate_limit_retries must be a whole number >= 1"),
-    ("throttle", "2", None, "litellm_rate_limit_retries must be a whole number >= 1"),
-    ("throttle", 2, ["routing_strategy"], "litellm_router_settings must be a mapping"),
+    ("throttle", 0, None, "whole number >= 1 in throttle mode"),
+    ("throttle", True, None, "whole number >= 1 in throttle mode"),
+    ("reject", -1, None, "whole number"),
+    ("bounce", 2, None, "must be one of throttle, reject, off"),
+    ("throttle", 2, ["not", "a", "mapping"], "litellm_router_settings must be a mapping"),
 ])
 def test_router_settings_refuse_nonsense(mode, retries, user, message):
     with pytest.raises(rl.RateLimitSettingsError, match=message):
@@ -152,29 +98,27 @@ def test_router_settings_refuse_nonsense(mode, retries, user, message):
 
 
 def test_deep_merge_replaces_lists_and_scalars_and_merges_mappings():
-    base = {"a": {"x": 1, "y": {"z": 2}}, "l": [1], "s": 1}
-    merged = rl.deep_merge(base, {"a": {"y": {"w": 3}}, "l": [2], "s": {"k": 1}})
-    assert merged == {"a": {"x": 1, "y": {"z": 2, "w": 3}}, "l": [2], "s": {"k": 1}}
-    assert base == {"a": {"x": 1, "y": {"z": 2}}, "l": [1], "s": 1}
+    base = {"a": {"x": 1, "y": [1]}, "b": 1}
+    assert rl.deep_merge(base, {"a": {"y": [2], "z": 3}, "b": {"c": 1}}) == {"a": {"x": 1, "y": [2], "z": 3},
+                                                                           "b": {"c": 1}}
+    assert base == {"a": {"x": 1, "y": [1]}, "b": 1}
 
 
-# --- rate_limit_warnings ----------------------------------------------------------------------
-
-@pytest.mark.parametrize("mode, user, expected", [
-    ("throttle", {}, []),
-    ("throttle", {"routing_strategy": "usage-based-routing-v2", "num_retries": 3}, []),
-    ("throttle", {"routing_strategy": "simple-shuffle"}, ["routing_strategy 'simple-shuffle' wins"]),
-    ("reject", {"routing_strategy": "least-busy"}, ["routing_strategy 'least-busy' wins"]),
-    ("off", {"routing_strategy": "simple-shuffle"}, []),
-    ("throttle", {"model_group_retry_policy": {"groq/llama-3.3-70b-versatile": {"RateLimitErrorRetries": 0}}},
-     ["['groq/llama-3.3-70b-versatile'].RateLimitErrorRetries is 0: requests over its limits are rejected"]),
-    ("reject", {"model_group_retry_policy": {"mistral/mistral-small-latest": {"RateLimitErrorRetries": 1}}},
-     ["['mistral/mistral-small-latest'].RateLimitErrorRetries is 1: requests over its limits are held"]),
-    ("reject", {"model_group_retry_policy": {"vllm-qwen": {"RateLimitErrorRetries": 1}}}, []),
+@pytest.mark.parametrize("mode, models, user, expected", [
+    ("throttle", MODELS, {"routing_strategy": "usage-based-routing-v2"}, ["counts the limits a second time"]),
+    ("throttle", MODELS, {"routing_strategy": "simple-shuffle"}, []),
+    ("throttle", MODELS, {"optional_pre_call_checks": ["prompt_caching"]}, ["without enforce_model_rate_limits"]),
+    ("throttle", MODELS, {"model_group_retry_policy": {LLAMA["model_name"]: {"RateLimitErrorRetries": 0}}},
+     ["rejected with 429, not held"]),
+    ("reject", MODELS, {"model_group_retry_policy": {LLAMA["model_name"]: {"RateLimitErrorRetries": 3}}},
+     ["held and retried, not rejected"]),
+    ("throttle", [dict(MISTRAL, litellm_params=dict(MISTRAL["litellm_params"], otpm=100))], {},
+     ["reserves each request's max_tokens"]),
+    ("off", MODELS, {"routing_strategy": "usage-based-routing-v2"}, []),
 ])
-def test_warnings_name_the_setting_that_defeats_the_mode(mode, user, expected):
-    warnings = rl.rate_limit_warnings(MODELS, mode, user)
-    assert len(warnings) == len(expected)
+def test_warnings_name_the_setting_that_defeats_the_mode(mode, models, user, expected):
+    warnings = rl.rate_limit_warnings(models, mode, user)
+    assert len(warnings) == len(expected), warnings
     for warning, fragment in zip(warnings, expected):
         assert fragment in warning
 
@@ -187,7 +131,7 @@ def deployment(replicas=1, args=("--config", "/app/config.yaml", "--port", "4000
 
 
 LIMITED = {"model_list": [{"model_name": "m", "litellm_params": {"model": "groq/m", "rpm": 31}}],
-           "router_settings": {"routing_strategy": "usage-based-routing-v2"}}
+           "router_settings": {"optional_pre_call_checks": ["enforce_model_rate_limits"]}}
 BUDGETED = {"model_list": [{"model_name": "m", "litellm_params": {"model": "groq/m", "max_budget": 1}}]}
 
 
@@ -199,8 +143,11 @@ BUDGETED = {"model_list": [{"model_name": "m", "litellm_params": {"model": "groq
     (deployment(1, env=("NUM_WORKERS",)), LIMITED, (), None),  # value "x" is not a number: 1 worker
     (deployment(1), LIMITED, (), None),
     (deployment(2), {"model_list": [{"model_name": "m", "litellm_params": {"model": "groq/m", "rpm": 31}}]}, (), None),
-    (deployment(2), dict(LIMITED, router_settings={"routing_strategy": "usage-based-routing-v2",
+    (deployment(2), dict(LIMITED, router_settings={"routing_strategy": "usage-based-routing-v2"}), (), 2),
+    (deployment(2), dict(LIMITED, router_settings={"optional_pre_call_checks": ["enforce_model_rate_limits"],
                                                    "redis_host": "redis", "redis_port": 6379}), (), None),
+    (deployment(2), dict(LIMITED, router_settings={"optional_pre_call_checks": ["enforce_model_rate_limits"],
+                                                   "redis_host": "redis"}), (), 2),
     (deployment(2), dict(LIMITED, litellm_settings={"cache": True, "cache_params": {"type": "redis"}}), (), None),
     (deployment(2), dict(LIMITED, general_settings={"coordination_redis": {"host": "r"}}), (), None),
     (deployment(2, env=("REDIS_HOST",)), LIMITED, (), None),

@@ -58,9 +58,6 @@ def test_config_path_of(container, path):
     assert wiring.config_path_of(container) == path
 
 
-@pytest.mark.xfail(strict=True, reason="bug: command [/bin/sh, -c, 'litellm --config ...'] (the usual shell "
-                                       "one-liner) is read as LiteLLM's own -c flag, so the config path becomes the "
-                                       "whole shell line")
 def test_config_path_of_a_shell_one_liner_in_its_own_argument():
     container = {"command": ["/bin/sh", "-c", "litellm --config /app/config.yaml --port 4000"]}
     assert wiring.config_path_of(container) == "/app/config.yaml"

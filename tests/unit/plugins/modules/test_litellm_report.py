@@ -9,7 +9,6 @@ import json
 import os
 import stat
 
-import pytest
 
 from ansible_collections.homelab.litellm.plugins.modules import litellm_report
 
@@ -37,9 +36,6 @@ def test_a_mode_given_as_octal_text(tmp_path, run_module):
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
 
 
-@pytest.mark.xfail(strict=True, reason="bug: an unquoted YAML mode (mode: 0640) reaches the module as the int 416, "
-                                       "whose decimal digits are then read as octal: the file gets mode 0416 (and "
-                                       "mode: 0600, the int 384, fails with a ValueError traceback)")
 def test_a_mode_given_as_an_unquoted_yaml_octal(tmp_path, run_module):
     path = tmp_path / "r.json"
     run_module(litellm_report, {"path": str(path), "content": CONTENT, "mode": 0o640})

@@ -113,9 +113,6 @@ def test_an_error_that_echoes_the_request_body_is_scrubbed(story, run_module):
     assert GROQ_KEY not in result.output and b64(GROQ_KEY) not in result.output
 
 
-@pytest.mark.xfail(strict=True, reason="bug: litellm_secret scrubs only the values it writes from an API error; the "
-                                       "request body an API server echoes holds every other key of the Secret too "
-                                       "(the master key, DATABASE_URL) in base64, and those reach the output")
 def test_an_error_that_echoes_the_request_body_shows_no_value_of_the_secret(story, run_module):
     story.fail("PUT", "secrets", 422, 'Secret "litellm-secrets" is invalid', echo_body=True)
     assert values_in(run_module(litellm_secret, ARGS).output) == []
@@ -158,9 +155,6 @@ def test_a_conflict_is_planned_again(story, run_module):
     assert stored(story) == dict(STORY_SECRETS, GROQ_API_KEY=GROQ_KEY, OTHER="someone-elses-0001")
 
 
-@pytest.mark.xfail(strict=True, reason="bug: litellm_secret's planner appends to the result lists on every attempt "
-                                       "of guarded_update, so after a 409 the key is listed twice in added and the "
-                                       "diff holds the Secret twice")
 def test_a_conflict_reports_each_key_once(story, run_module):
     story.interfere("secrets", "litellm-secrets", lambda obj: obj["data"].update(OTHER=b64("someone-elses-0001")))
     result = run_module(litellm_secret, ARGS, diff=True)
