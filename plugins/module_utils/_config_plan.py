@@ -21,8 +21,8 @@ from ._config_schema import (
 )
 from ._config_yaml import (
     CRASH, CommentedMap, CommentedSeq, ConfigError, append_to_mapping, config_digest, give_trailing_comment,
-    guess_yaml_style, parse_config, plain, remove_list_item, remove_mapping_key, render_config, replace_value, same, sync_mapping,
-    take_trailing_comment, to_node, yaml_type,
+    guess_yaml_style, load_plain, load_plain_with_end, parse_config, plain, remove_list_item, remove_mapping_key,
+    render_config, replace_value, same, sync_mapping, take_trailing_comment, to_node, yaml_type,
 )
 from ._envvars import env_reference, is_env_var_name, referenced_env_vars, suggested_env_var_name
 from ._fallbacks import find_fallback_leaks
@@ -481,6 +481,16 @@ def _drop_router_entries(doc, names):
     return dropped
 
 
+def _legacy_strategy(settings, managed_names, router_settings):
+    """Whether ``settings`` hold the usage-based-routing-v2 strategy homelab.litellm 0.1.0 wrote."""
+    if not isinstance(settings, Mapping) or settings.get("routing_strategy") != LEGACY_ROUTING_STRATEGY:
+        return False
+    if "routing_strategy" in (router_settings or {}):
+        return False
+    policies = settings.get("model_group_retry_policy")
+    return isinstance(policies, Mapping) and bool(set(policies) & set(managed_names))
+
+
 def _migrate_legacy_settings(doc, managed_names, router_settings):
     """Undo what homelab.litellm 0.1.0 added to enforce limits; return a note per change.
 
@@ -490,12 +500,7 @@ def _migrate_legacy_settings(doc, managed_names, router_settings):
     ``litellm_router_settings``); a strategy without our retry policies is the operator's and stays.
     """
     settings = doc.get("router_settings")
-    if not isinstance(settings, CommentedMap) or settings.get("routing_strategy") != LEGACY_ROUTING_STRATEGY:
-        return []
-    if "routing_strategy" in (router_settings or {}):
-        return []
-    policies = settings.get("model_group_retry_policy")
-    if not isinstance(policies, Mapping) or not set(policies) & set(managed_names):
+    if not isinstance(settings, CommentedMap) or not _legacy_strategy(settings, managed_names, router_settings):
         return []
     remove_mapping_key(settings, "routing_strategy")
     return ["removed router_settings.routing_strategy: %s, which homelab.litellm 0.1.0 wrote to enforce rate "
@@ -517,13 +522,15 @@ def _entry_key(entry):
     return entry["model_name"], _group_label(entry)
 
 
-def _upsert_models(model_list, positions, models, purge, remove):
-    """Update owned entries in place; collect new entries and the owned ones to remove.
+def _decide_entries(model_list, positions, models, purge, remove, normalize=plain):
+    """What happens to the entries, without changing any: ``(changes, updates)``.
 
-    A model name counts once: added (new name), updated (any of its entries written, added or
-    removed), removed (every entry gone) or unchanged.
+    ``updates`` are the owned entries to rewrite in place, as ``(index, desired entry)``. A model
+    name counts once: added (new name), updated (any of its entries written, added or removed),
+    removed (every entry gone) or unchanged.
     """
     changes = _PlannedChanges()
+    updates = []
     touched = set()
     requested = {_entry_key(model) for model in models}
     for model in models:
@@ -533,8 +540,8 @@ def _upsert_models(model_list, positions, models, purge, remove):
         if index is None:
             changes.new_entries.append(desired)
             touched.add(name)
-        elif not same(plain(model_list[index]), desired):
-            sync_mapping(model_list[index], desired, delete_missing=True)
+        elif not same(normalize(model_list[index]), desired):
+            updates.append((index, desired))
             touched.add(name)
     for name, indexes in positions.items():
         if not (purge or name in remove) or not all(is_managed(model_list[i]) for i in indexes):
@@ -553,7 +560,74 @@ def _upsert_models(model_list, positions, models, purge, remove):
             changes.updated.append(name)
         else:
             changes.unchanged.append(name)
-    return changes
+    return changes, updates
+
+
+def _as_is(entry):
+    return entry
+
+
+def _merged(current, wanted, top=True):
+    """Plain ``current`` with ``wanted`` merged as the round trip merges router_settings (sync_mapping)."""
+    merged = dict(current)
+    for key, value in wanted.items():
+        existing = merged.get(key)
+        if top and key in LIST_UNION_SETTINGS and isinstance(existing, list) and isinstance(value, list):
+            merged[key] = existing + [item for item in value if not any(same(item, have) for have in existing)]
+        elif isinstance(existing, Mapping) and isinstance(value, Mapping):
+            merged[key] = _merged(existing, value, top=False)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _spliced(text, end, entries):
+    """``text`` with ``entries`` appended to its model_list (at line ``end``) as the round trip writes them."""
+    if end is None:
+        return None
+    rendered = render_config({"model_list": entries}, guess_yaml_style(text)).splitlines(True)[1:]
+    lines = text.splitlines(True)
+    if end > len(lines):
+        return None
+    if end and not lines[end - 1].endswith("\n"):
+        lines[end - 1] += "\n"
+    return "".join(lines[:end] + rendered + lines[end:])
+
+
+def _quick_plan(current_text, doc, end, models, purge, remove_names, router_settings):
+    """The plan from the plain document alone, when nothing changes or entries are only appended.
+
+    The round trip (which keeps comments) costs seconds on a config with a thousand models; most
+    runs change nothing, or add a model. None when the round trip is needed: an entry to rewrite
+    or remove, router_settings to change, settings to migrate, or an append that would not read
+    back as planned. ``doc`` and ``end`` are ``current_text`` read with ``load_plain_with_end``.
+    """
+    model_list = doc.get("model_list") or []
+    positions = _positions_by_name(model_list)
+    for name in dict.fromkeys([model["model_name"] for model in models] + list(remove_names)):
+        if _ownership_errors(name, [model_list[index] for index in positions.get(name, [])], "write"):
+            return None
+    changes, updates = _decide_entries(model_list, positions, models, purge, set(remove_names), normalize=_as_is)
+    if updates or changes.remove_indexes:
+        return None
+    settings = doc.get("router_settings")
+    if router_settings is not None:
+        if settings is None or not isinstance(settings, Mapping) or \
+                not same(_merged(settings, plain(router_settings)), settings):
+            return None
+    final = dict(doc, model_list=list(model_list) + changes.new_entries) if changes.new_entries else doc
+    managed = list(dict.fromkeys(entry["model_name"] for entry in final.get("model_list") or [] if is_managed(entry)))
+    if _legacy_strategy(settings, managed, router_settings):
+        return None
+    leaks = find_fallback_leaks(final, managed)
+    if leaks:
+        raise ConfigError(leaks)
+    after = current_text
+    if changes.new_entries:
+        after = _spliced(current_text, end, changes.new_entries)
+        if after is None or not same(load_plain(after), final):
+            return None
+    return changes, final, managed, after
 
 
 def plan_config(current_text, models=(), *, purge=False, remove=(), router_settings=None, strict=False):
@@ -569,8 +643,7 @@ def plan_config(current_text, models=(), *, purge=False, remove=(), router_setti
     Entries the operator wrote are never changed or removed. Raises ``ConfigError`` for a broken
     config, invalid input, an ownership conflict or any fallback leak in the result.
     """
-    doc = parse_config(current_text)
-    before = plain(doc)
+    current, end = load_plain_with_end(current_text)
     errors, warnings = check_models(models, strict=strict)
     names = [model["model_name"] for model in models] if not errors else []
     remove_names, remove_errors = _requested_names(remove)
@@ -582,6 +655,13 @@ def plan_config(current_text, models=(), *, purge=False, remove=(), router_setti
     if errors:
         raise ConfigError(errors)
 
+    quick = _quick_plan(current_text, current, end, models, purge, remove_names, router_settings)
+    if quick is not None:
+        changes, final, managed, after = quick
+        return _result(current_text, after, changes, final, managed, models, warnings, [], False)
+
+    doc = parse_config(current_text)
+    before = plain(doc)
     model_list = doc.get("model_list") or []
     positions = _positions_by_name(model_list)
     for name in dict.fromkeys(names):
@@ -591,7 +671,9 @@ def plan_config(current_text, models=(), *, purge=False, remove=(), router_setti
     if errors:
         raise ConfigError(errors)
 
-    changes = _upsert_models(model_list, positions, models, purge, remove_names)
+    changes, updates = _decide_entries(model_list, positions, models, purge, set(remove_names))
+    for index, desired in updates:
+        sync_mapping(model_list[index], desired, delete_missing=True)
     for index in sorted(changes.remove_indexes, reverse=True):
         remove_list_item(doc, "model_list", index)
     if changes.new_entries:
@@ -615,7 +697,12 @@ def plan_config(current_text, models=(), *, purge=False, remove=(), router_setti
         after = current_text  # nothing changed in meaning: keep the operator's bytes
     else:
         after = render_config(doc, guess_yaml_style(current_text))
-    warnings += lifecycle_warnings(models) + _missing_api_key_warnings(models)
+    return _result(current_text, after, changes, after_plain, managed, models, warnings, notes,
+                   not same(after_plain.get("router_settings"), before.get("router_settings")))
+
+
+def _result(current_text, after, changes, document, managed, models, warnings, notes, router_settings_changed):
+    final_list = [entry for entry in document.get("model_list") or [] if isinstance(entry, dict)]
     return ConfigPlan(
         changed=after != current_text,
         before=current_text,
@@ -624,15 +711,15 @@ def plan_config(current_text, models=(), *, purge=False, remove=(), router_setti
         updated=sorted(set(changes.updated)),
         removed=sorted(changes.removed),
         unchanged=sorted(changes.unchanged),
-        env_vars=referenced_env_vars(doc),
+        env_vars=referenced_env_vars(document),
         digest=config_digest(after),
-        warnings=warnings,
+        warnings=warnings + lifecycle_warnings(models) + _missing_api_key_warnings(models),
         notes=notes,
-        router_settings_changed=not same(after_plain.get("router_settings"), before.get("router_settings")),
+        router_settings_changed=router_settings_changed,
         model_names=list(dict.fromkeys(entry["model_name"] for entry in final_list)),
         managed_models=sorted(managed),
-        entries=[entry for entry in after_plain.get("model_list") or [] if isinstance(entry, dict)],
-        document=after_plain,
+        entries=final_list,
+        document=document,
     )
 
 
@@ -646,12 +733,12 @@ def changed_model_names(old_doc, new_doc):
         return found
 
     old, new = entries(old_doc), entries(new_doc)
-    return [name for name in new if not same(plain(new[name]), plain(old.get(name, [])))]
+    return [name for name in new if not same(new[name], old.get(name, []))]
 
 
 def read_config(text):
     """(plain document, None) of a config text, or (None, the error messages) when it cannot be used."""
     try:
-        return plain(parse_config(text)), None
+        return load_plain(text), None
     except ConfigError as err:
         return None, list(err.errors)

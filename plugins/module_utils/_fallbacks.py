@@ -51,9 +51,30 @@ def _key_matches(key, name):
     return None
 
 
+def _matching_names(key, names, by_stripped, unprefixed):
+    """(match, name) for each parallel model ``key`` matches (see ``_key_matches``), in a fixed order.
+
+    Indexed lookups instead of a scan of every name: a config may hold a thousand models.
+    """
+    found = []
+    if key in names:
+        found.append(("exact", key))
+    found += [("stripped", name) for name in by_stripped.get(key, ())]
+    # key = <prefix>/<name>: LiteLLM adds a provider prefix only to a name that has none.
+    if "/" in key and key.rsplit("/", 1)[1] in unprefixed:
+        found.append(("prefixed", key.rsplit("/", 1)[1]))
+    return found
+
+
 def _chain_leaks(path, chain, names):
     leaks = []
     everyone = ", ".join(repr(name) for name in names)
+    name_set = set(names)
+    by_stripped = {}
+    for name in names:
+        if "/" in name:
+            by_stripped.setdefault(name.split("/", 1)[1], []).append(name)
+    unprefixed = {name for name in names if "/" not in name}
     for index, item in enumerate(chain):
         where = "%s[%d]" % (path, index)
         if isinstance(item, str):
@@ -72,8 +93,7 @@ def _chain_leaks(path, chain, names):
                     "%s: the key '*' makes every model fall back, the parallel models %s too; replace '*' by "
                     "one entry per chain model" % (where, everyone)
                 )
-            for name in names:
-                match = _key_matches(key, name)
+            for match, name in _matching_names(key, name_set, by_stripped, unprefixed):
                 if match == "exact":
                     leaks.append(
                         "%s: parallel model %r is a fallback key, so it would fall back into the chain on any "
@@ -85,14 +105,14 @@ def _chain_leaks(path, chain, names):
                         "model would fall back into the chain; rename the chain model or the parallel model so "
                         "the names differ" % (where, key, name)
                     )
-                elif match == "prefixed":
+                else:
                     leaks.append(
                         "%s: key %r matches parallel model %r once LiteLLM adds the provider prefix, so that "
                         "model would fall back into the chain; rename the chain model or the parallel model so "
                         "the names differ" % (where, key, name)
                     )
             for target in _fallback_targets(targets):
-                if target in names:
+                if target in name_set:
                     leaks.append(
                         "%s: parallel model %r is a fallback target of %r, so the chain would send traffic to it; "
                         "remove it from the targets" % (where, target, key)
@@ -141,8 +161,12 @@ def find_fallback_leaks(doc, parallel_names):
             "on any error; replace it by router_settings.fallbacks entries for the chain models" % everyone
         )
     model_list = doc.get("model_list") if isinstance(doc.get("model_list"), list) else []
+    by_name = {}
+    for entry in model_list:
+        if isinstance(entry, Mapping):
+            by_name.setdefault(entry.get("model_name"), []).append(entry)
     for name in names:
-        entries = [entry for entry in model_list if isinstance(entry, Mapping) and entry.get("model_name") == name]
+        entries = by_name.get(name, [])
         if any(not is_managed(entry) for entry in entries):
             leaks.append(
                 "model_list: model_name %r is also used by an entry homelab.litellm does not own; LiteLLM would "

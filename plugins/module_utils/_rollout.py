@@ -16,19 +16,10 @@ from __future__ import annotations
 
 import hashlib
 
-from ._config_yaml import config_digest
+from ._config_yaml import config_digest, load_lenient
 from ._envvars import referenced_env_vars
 from ._wiring import master_key_var
 from ._secret_plan import keys_digest, scrub
-
-try:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-except ImportError:  # the module reports it; referenced env vars then need the env_vars option
-    YAML = None
-
-    class YAMLError(Exception):
-        """Stand-in so that ``except YAMLError`` still parses without ruamel."""
 
 DIGEST_ANNOTATION = "homelab.litellm/config-digest"
 RESTARTED_AT_ANNOTATION = "homelab.litellm/restarted-at"
@@ -49,18 +40,15 @@ FAILED_WAITING_REASONS = ("CrashLoopBackOff", "CreateContainerConfigError", "Cre
 # -- what to roll --------------------------------------------------------------
 def config_env_vars(config_text):
     """The variables whose values go into the digest: those referenced as ``os.environ/NAME`` in a
-    config text, and the one LiteLLM takes its master key from; [] when it is not valid YAML.
+    config text, and the one LiteLLM takes its master key from; [] when LiteLLM could not load it.
 
-    A config that does not parse makes LiteLLM exit anyway; its text still goes
-    into the digest, so a rollout (that will fail visibly) still happens.
+    A config that does not load makes LiteLLM exit anyway; its text still goes into the digest, so
+    a rollout (that will fail visibly) still happens.
     """
-    if YAML is None:
-        raise RuntimeError("ruamel.yaml is needed to find the env vars a config references")
-    try:
-        doc = YAML(typ="safe", pure=True).load(config_text or "")
-    except YAMLError:
+    doc = load_lenient(config_text)
+    if not isinstance(doc, dict):
         return []
-    master = master_key_var(doc) if isinstance(doc, dict) else None
+    master = master_key_var(doc)
     return sorted(set(referenced_env_vars(doc)) | ({master} if master else set()))
 
 

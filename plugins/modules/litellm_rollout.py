@@ -82,7 +82,6 @@ options:
     default: 2
 requirements:
   - kubernetes >= 24.2.0
-  - ruamel.yaml >= 0.17 (unless O(env_vars) is given)
 notes:
   - The module does not roll back. With the usual C(maxUnavailable=0) the pods of the previous
     ReplicaSet keep serving while a new one crashes; put the last verified state back with
@@ -192,7 +191,7 @@ wait_seconds:
 
 import datetime
 import time
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.homelab.litellm.plugins.module_utils import _k8s
 from ansible_collections.homelab.litellm.plugins.module_utils import _plan as pl
@@ -368,8 +367,6 @@ def run(module, kube, clock=time.monotonic, sleep=time.sleep):
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if module.params["env_vars"] is None and rt.YAML is None:
-        module.fail_json(msg=missing_required_lib("ruamel.yaml") + " (or give env_vars)")
     _k8s.run_with_kube(module, run, expected=_run.EXPECTED)
 
 

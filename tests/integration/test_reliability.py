@@ -197,8 +197,9 @@ def wait_for_holder(sandbox, timeout: float = 60) -> str:
 def test_two_runs_at_once_one_failing(sandbox, story, tmp_path, failing_first):
     """A run whose new model fails verification and a good run, concurrently, in both orders."""
     bases = api_bases(sandbox)
-    bad_model, good_model = ("mistral/codestral-latest", "gemini/gemini-3.7-flash") if failing_first else \
-        ("gemini/gemini-3.6-flash", "groq/groq/compound")
+    # Models no earlier test added, so that each run has work.
+    bad_model, good_model = ("mistral/mistral-medium-latest", "gemini/gemma-4-31b-it") if failing_first else \
+        ("mistral/mistral-small-2603", "gemini/gemma-4-26b-a4b-it")
     knobs = sandbox.state_dir / "providers.json"
     knobs.write_text(json.dumps({"fail": {bad_model: 503}}))
     try:
@@ -206,7 +207,11 @@ def test_two_runs_at_once_one_failing(sandbox, story, tmp_path, failing_first):
         good = {"litellm_api_keys": story, "litellm_parallel_models": [extra_model(good_model, bases)]}
         first, second = (bad, good) if failing_first else (good, bad)
         one = start_site(sandbox, tmp_path, first)
-        holder = wait_for_holder(sandbox)
+        try:
+            holder = wait_for_holder(sandbox)
+        except AssertionError:
+            one.kill()
+            raise AssertionError("the first run never held the lock:\n" + one.communicate()[0][-3000:])
         two = start_site(sandbox, tmp_path, second)
         out_one, _ = one.communicate(timeout=600)
         out_two, _ = two.communicate(timeout=600)

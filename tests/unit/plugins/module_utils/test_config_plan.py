@@ -731,3 +731,76 @@ def test_read_config():
     assert doc["router_settings"].__class__ is dict, "plain data, not ruamel's CommentedMap"
     doc, errors = cp.read_config("model_list: [}")
     assert doc is None and "not valid YAML" in errors[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# The quick path: deciding on plain data, appending by splicing, never unlike the round trip
+# ---------------------------------------------------------------------------------------------
+
+def _round_trip_append(text, models):
+    """What the round trip writes for appended models: the reference the splice must equal."""
+    from ansible_collections.homelab.litellm.plugins.module_utils._config_yaml import guess_yaml_style, render_config
+
+    doc = parse_config(text)
+    cp._append_entries(doc, [cp._desired_entry(model) for model in models])
+    return render_config(doc, guess_yaml_style(text))
+
+
+QUICK_NEW = [{"model_name": "groq/openai/gpt-oss-120b", "litellm_params": {
+    "model": "groq/openai/gpt-oss-120b", "api_key": "os.environ/GROQ_API_KEY", "rpm": 30}},
+    {"model_name": "gemini/gemini-3.8-flash", "litellm_params": {
+        "model": "gemini/gemini-3.8-flash", "api_key": "os.environ/GEMINI_API_KEY"},
+     "model_info": {"free_tier_rpd": 20}}]
+
+
+@pytest.mark.parametrize("fixture", ["story-config.yaml", "mixed-config.yaml"])
+def test_an_append_is_spliced_exactly_as_the_round_trip_writes_it(fixture, monkeypatch):
+    text = (FIXTURES / fixture).read_text()
+    expected = _round_trip_append(text, QUICK_NEW)
+    # The quick path must not need the round trip at all.
+    monkeypatch.setattr(cp, "parse_config", lambda _text: pytest.fail("the round trip was used"))
+    plan = cp.plan_config(text, QUICK_NEW)
+    assert plan.after == expected
+    assert plan.added == sorted(model["model_name"] for model in QUICK_NEW)
+    assert plan.changed
+
+
+@pytest.mark.parametrize("last_value, quick", [
+    ("      timeout: 30\n", True),
+    ("      tags: [a, b]\n", True),
+    ("      extra_body: |\n        line one\n        line two\n", False),  # the round trip decides
+])
+def test_an_append_after_the_last_items_last_value_and_a_trailing_comment(last_value, quick, monkeypatch):
+    text = ("model_list:\n  - model_name: a\n    litellm_params:\n      model: openai/a\n" + last_value +
+            "  # the end of the list\n\nrouter_settings:\n  num_retries: 0\n")
+    expected = _round_trip_append(text, QUICK_NEW[:1])
+    used = []
+    real = cp.parse_config
+    monkeypatch.setattr(cp, "parse_config", lambda text: used.append(1) or real(text))
+    assert cp.plan_config(text, QUICK_NEW[:1]).after == expected
+    assert bool(used) is not quick
+
+
+def test_nothing_to_do_never_touches_the_round_trip(monkeypatch):
+    text = cp.plan_config(STORY, QUICK_NEW).after
+    monkeypatch.setattr(cp, "parse_config", lambda _text: pytest.fail("the round trip was used"))
+    plan = cp.plan_config(text, QUICK_NEW)
+    assert not plan.changed and plan.after == text and plan.unchanged == sorted(m["model_name"] for m in QUICK_NEW)
+
+
+@pytest.mark.parametrize("change", ["update", "remove", "router_settings"])
+def test_anything_but_an_append_takes_the_round_trip(change, monkeypatch):
+    text = cp.plan_config(STORY, QUICK_NEW).after
+    models, kwargs = list(QUICK_NEW), {}
+    if change == "update":
+        models[0] = dict(models[0], litellm_params=dict(models[0]["litellm_params"], rpm=10))
+    elif change == "remove":
+        kwargs["remove"] = [models.pop()["model_name"]]
+    else:
+        kwargs["router_settings"] = {"num_retries": 2}
+    used = []
+    real = cp.parse_config
+    monkeypatch.setattr(cp, "parse_config", lambda text: used.append(1) or real(text))
+    plan = cp.plan_config(text, models, **kwargs)
+    assert used and plan.changed
+    assert all(line in plan.after.splitlines() for line in STORY.splitlines() if line.lstrip().startswith("#"))
