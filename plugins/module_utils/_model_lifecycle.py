@@ -102,16 +102,23 @@ MODEL_LIFECYCLE = {
     },
     "gemini/gemini-2.0-flash": {
         "provider": "Google", "status": "shut_down", "date": "2026-06-01",
-        "replacement": "gemini/gemini-3.1-flash-lite",
+        "replacement": "gemini/gemini-3.5-flash-lite",
         "answer": "404 NOT_FOUND",
         "source": GEMINI_DEPRECATIONS + " (Firebase AI Logic notice)",
         "read": "2026-12-01",
     },
     "gemini/gemini-2.0-flash-lite": {
         "provider": "Google", "status": "shut_down", "date": "2026-06-01",
-        "replacement": "gemini/gemini-3.1-flash-lite",
+        "replacement": "gemini/gemini-3.5-flash-lite",
         "answer": "404 NOT_FOUND",
         "source": GEMINI_DEPRECATIONS,
+        "read": "2026-12-01",
+    },
+    "gemini/gemini-3.1-flash-lite": {
+        "provider": "Google", "status": "deprecated", "date": "2027-05-07",
+        "replacement": "gemini/gemini-3.5-flash-lite",
+        "answer": "served until then",
+        "source": GEMINI_DEPRECATIONS + " (released 2026-05-07, shutdown 2027-05-07; LiteLLM's model map agrees)",
         "read": "2026-12-01",
     },
     "gemini/gemini-2.5-flash": {
@@ -133,7 +140,7 @@ MODEL_LIFECYCLE = {
     "gemini/gemini-2.5-flash-lite": {
         "provider": "Google", "status": "shut_down", "date": "2026",
         "scope": "accounts not already using it",
-        "replacement": "gemini/gemini-3.1-flash-lite",
+        "replacement": "gemini/gemini-3.5-flash-lite",
         "answer": "404 NOT_FOUND (no longer available to new users)",
         "source": GEMINI_DEPRECATIONS + " (goruck/home-generative-agent#575)",
         "read": "2026-12-01",
