@@ -17,7 +17,7 @@ import copy
 import datetime
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 # Resources whose spec changes bump metadata.generation (Kubernetes does this for
 # every resource with a spec/status split; ConfigMaps and Secrets have neither).
@@ -88,7 +88,6 @@ class Store:
         self._rv = 0
         self._events: list[Event] = []
         self._watchers: list[Watcher] = []
-        self.request_count = 0
 
     # -- reading ---------------------------------------------------------
     @property
@@ -181,8 +180,9 @@ class Store:
                 new["status"] = current["status"]
             if resource in GENERATION_RESOURCES and new.get("spec") != current.get("spec"):
                 new["metadata"]["generation"] = current["metadata"].get("generation", 1) + 1
-        new["metadata"]["namespace"] = namespace or new["metadata"].get("namespace")
-        if not namespace:
+        if namespace:
+            new["metadata"]["namespace"] = namespace
+        else:
             new["metadata"].pop("namespace", None)
         if new == current:
             return copy.deepcopy(current)
@@ -239,7 +239,7 @@ class Store:
                 and watcher.predicate(event.obj))
 
     def watch(self, resource: str, namespace: str | None, since: int | None,
-              predicate: Callable[[dict], bool] = lambda obj: True) -> Watcher:
+              predicate: Callable[[dict], bool]) -> Watcher:
         """Subscribe to events; replay those after resourceVersion ``since``.
 
         Raises 410 Gone when ``since`` is older than the event log, as the real
