@@ -81,7 +81,7 @@ def openapi_v3_document(group: str, version: str) -> dict:
               for name in ("dryRun", "fieldManager", "fieldValidation", "force")]
     paths = {}
     for r in RESOURCES:
-        if (r.group, r.version) != (group, version):
+        if (r.group, r.version) != (group, version) or "patch" not in r.verbs:
             continue
         scope = f"{prefix}/namespaces/{{namespace}}" if r.namespaced else prefix
         gvk = {"group": r.group, "version": r.version, "kind": r.kind}

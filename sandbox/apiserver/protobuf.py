@@ -1,4 +1,4 @@
-"""Protobuf request bodies, as far as kubectl's generator commands send them."""
+"""Protobuf request bodies, as far as kubectl sends them."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from .errors import bad_request
 
 
 # Protobuf: kubectl's generator commands (kubectl create configmap/secret/namespace ...)
-# send protobuf, and client-go does not retry a 415 as JSON. The envelope is the
-# magic "k8s\0" and a runtime.Unknown {typeMeta = 1, raw = 2}; raw is the
-# object in the k8s.io/api generated.proto schema. Only the kinds (and fields)
-# those commands produce for this product are described here.
+# and its typed calls (auth can-i, auth whoami, create token) send protobuf, and
+# client-go does not retry a 415 as JSON. The envelope is the magic "k8s\0" and a
+# runtime.Unknown {typeMeta = 1, raw = 2}; raw is the object in the k8s.io/api
+# generated.proto schema (field numbers checked against kubectl 1.32's bodies).
+# Only the kinds (and fields) those commands produce are described here.
 
 _PB_MAGIC = b"k8s\x00"
 _PB_OBJECT_META = {1: ("name", "string"), 2: ("generateName", "string"), 3: ("namespace", "string"),
@@ -23,6 +24,18 @@ _PB_KINDS = {
     "Secret": {1: ("metadata", _PB_OBJECT_META), 2: ("data", "bytes-map"), 3: ("type", "string"),
                4: ("stringData", "map"), 5: ("immutable", "bool")},
     "Namespace": {1: ("metadata", _PB_OBJECT_META), 2: ("spec", {1: ("finalizers", "strings")})},
+    # What typed clients (kubectl auth can-i / whoami, kubectl create token) send.
+    "SelfSubjectAccessReview": {1: ("metadata", _PB_OBJECT_META), 2: ("spec", {
+        1: ("resourceAttributes", {1: ("namespace", "string"), 2: ("verb", "string"), 3: ("group", "string"),
+                                   4: ("version", "string"), 5: ("resource", "string"),
+                                   6: ("subresource", "string"), 7: ("name", "string")}),
+        2: ("nonResourceAttributes", {1: ("path", "string"), 2: ("verb", "string")})})},
+    "SelfSubjectRulesReview": {1: ("metadata", _PB_OBJECT_META), 2: ("spec", {1: ("namespace", "string")})},
+    "SelfSubjectReview": {1: ("metadata", _PB_OBJECT_META)},
+    "TokenRequest": {1: ("metadata", _PB_OBJECT_META), 2: ("spec", {
+        1: ("audiences", "strings"), 4: ("expirationSeconds", "int"),
+        3: ("boundObjectRef", {1: ("kind", "string"), 2: ("apiVersion", "string"), 3: ("name", "string"),
+                               4: ("uid", "string")})})},
 }
 _PB_UNKNOWN = {1: ("typeMeta", {1: ("apiVersion", "string"), 2: ("kind", "string")}),
                2: ("raw", "raw")}
@@ -69,7 +82,10 @@ def _pb_message(data: bytes, schema: dict) -> dict:
         elif kind == "raw":
             out[name] = value
         elif kind == "string":
-            out[name] = value.decode()
+            if value:  # an empty string is the unset value; JSON would omit it
+                out[name] = value.decode()
+        elif kind == "int":
+            out[name] = value
         elif kind == "bool":
             out[name] = bool(value)
         elif kind == "strings":

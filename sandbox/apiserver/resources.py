@@ -27,6 +27,7 @@ class ResourceType:
     categories: tuple[str, ...] = ()
     verbs: tuple[str, ...] = CRUD_VERBS
     subresources: tuple[Subresource, ...] = ()
+    stored: bool = True  # False: a create-only review, evaluated and answered, never kept
 
     @property
     def api_version(self) -> str:
@@ -57,6 +58,8 @@ def _scale() -> Subresource:
     return Subresource("scale", "Scale", _STATUS_VERBS, group="autoscaling", version="v1")
 
 
+RBAC = "rbac.authorization.k8s.io"
+
 RESOURCES = (
     ResourceType("", "v1", "namespaces", "Namespace", namespaced=False, short_names=("ns",),
                  verbs=("create", "delete", "get", "list", "patch", "update", "watch"),
@@ -77,6 +80,20 @@ RESOURCES = (
                  categories=("all",), subresources=(_scale(), _status("Deployment"))),
     ResourceType("apps", "v1", "replicasets", "ReplicaSet", short_names=("rs",),
                  categories=("all",), subresources=(_scale(), _status("ReplicaSet"))),
+    ResourceType("", "v1", "serviceaccounts", "ServiceAccount", short_names=("sa",),
+                 subresources=(Subresource("token", "TokenRequest", ("create",),
+                                           group="authentication.k8s.io", version="v1"),)),
+    ResourceType("coordination.k8s.io", "v1", "leases", "Lease"),
+    ResourceType(RBAC, "v1", "roles", "Role"),
+    ResourceType(RBAC, "v1", "rolebindings", "RoleBinding"),
+    ResourceType(RBAC, "v1", "clusterroles", "ClusterRole", namespaced=False),
+    ResourceType(RBAC, "v1", "clusterrolebindings", "ClusterRoleBinding", namespaced=False),
+    ResourceType("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview",
+                 namespaced=False, verbs=("create",), stored=False),
+    ResourceType("authorization.k8s.io", "v1", "selfsubjectrulesreviews", "SelfSubjectRulesReview",
+                 namespaced=False, verbs=("create",), stored=False),
+    ResourceType("authentication.k8s.io", "v1", "selfsubjectreviews", "SelfSubjectReview",
+                 namespaced=False, verbs=("create",), stored=False),
 )
 
 GROUP_VERSIONS = {(r.group, r.version) for r in RESOURCES}

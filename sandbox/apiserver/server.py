@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 from collections import Counter
+from typing import Callable
 
 import yaml
 from aiohttp import web
 
 from ..store import ApiError, Store, Watcher
-from . import subresources
+from . import reviews, subresources
+from .authn import USER_KEY, Authenticator, UserInfo, impersonated_user, impersonation_requests
+from .authz import (Attributes, RBACAuthorizer, check_escalation, ensure_bootstrap_policy, forbidden, go_quote,
+                    is_watch, request_attributes)
 from .bodies import APPLY_PATCH, check_body, dry_run, read_json
 from .discovery import (SERVER_VERSION, discovery_groups, discovery_resource_list, openapi_v3_document,
                         openapi_v3_root)
+from .decoding import DecodeError, decode_error_message
 from .errors import bad_request, method_not_allowed, not_served
 from .patches import apply_patch, strategic_merge
 from .resources import GROUP_VERSIONS, RESOURCES, ResourceType
@@ -31,6 +35,7 @@ log = logging.getLogger("sandbox.apiserver")
 # Secrets and ConfigMaps may hold up to 1 MiB; leave room for the envelope.
 MAX_BODY = 3 * 1024 * 1024
 UNAUTHENTICATED_PATHS = frozenset({"/healthz", "/readyz", "/livez"})
+Admit = Callable[[dict], None]
 
 
 class ApiServer:
@@ -38,18 +43,19 @@ class ApiServer:
 
     def __init__(self, store: Store, token: str, hooks: Hooks | None) -> None:
         self.store = store
-        self.token = token
         self.hooks = hooks
+        self.authenticator = Authenticator(store, token)
+        self.authorizer = RBACAuthorizer(store)
         self.request_counts: Counter[str] = Counter()
         self._watchers: list[Watcher] = []
 
     # -- plumbing ----------------------------------------------------------
     @web.middleware
     async def middleware(self, request: web.Request, handler) -> web.StreamResponse:
-        """Authenticate, then turn every failure into a Kubernetes Status response."""
-        if request.path not in UNAUTHENTICATED_PATHS and not self._authenticated(request):
-            return error_response(ApiError(401, "Unauthorized", "Unauthorized"))
+        """Authenticate, authorize, then turn every failure into a Kubernetes Status response."""
         try:
+            if request.path not in UNAUTHENTICATED_PATHS:
+                request[USER_KEY] = self._identify(request)
             return await handler(request)
         except ApiError as err:
             return error_response(err)
@@ -64,10 +70,37 @@ class ApiServer:
             return error_response(ApiError(500, "InternalError", "an error on the server has prevented "
                                            "the request from succeeding (see the sandbox log)"))
 
-    def _authenticated(self, request: web.Request) -> bool:
-        scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(credentials.strip().encode(),
-                                                                 self.token.encode())
+    def _identify(self, request: web.Request) -> UserInfo:
+        """Who the request acts as, if it may do what it asks: 401 or 403 otherwise.
+
+        Like kube-apiserver, authentication, impersonation and authorization all
+        come before routing: a denied request is 403 even for a URL that is 404.
+        """
+        user = self.authenticator.authenticate(request)
+        if user is None:
+            raise ApiError(401, "Unauthorized", "Unauthorized")
+        user = self._impersonate(request, user)
+        attrs = request_attributes(user, request.method, request.path, request.query)
+        allowed, reason = self.authorizer.authorize(attrs)
+        if not allowed:
+            raise forbidden(attrs, reason)
+        return user
+
+    def _impersonate(self, request: web.Request, user: UserInfo) -> UserInfo:
+        """The user a request acts as: its sender, or whom Impersonate-* headers name if RBAC allows."""
+        try:
+            wanted = impersonation_requests(request)
+        except ValueError as err:
+            raise ApiError(500, "InternalError", f"Internal error occurred: {err}") from None
+        if not wanted:
+            return user
+        for item in wanted:
+            attrs = Attributes(user, "impersonate", True, api_group=item.group, namespace=item.namespace,
+                               resource=item.resource, subresource=item.subresource, name=item.name)
+            allowed, reason = self.authorizer.authorize(attrs)
+            if not allowed:
+                raise forbidden(attrs, reason)
+        return impersonated_user(wanted, groups_given=bool(request.headers.getall("Impersonate-Group", [])))
 
     def _count(self, verb: str) -> None:
         self.request_counts[verb] += 1
@@ -141,6 +174,11 @@ class ApiServer:
 
     async def _handle(self, request: web.Request, route: ApiRoute) -> web.StreamResponse:
         method = request.method
+        if route.subresource == "token":
+            self._count("create")
+            return await reviews.token_request(request, route, self.store, self.authenticator)
+        if not route.rtype.stored:
+            return await self._review(request, route)
         if route.subresource == "proxy":
             self._count("proxy")
             return await subresources.service_proxy(request, route, self.store, self.hooks)
@@ -153,7 +191,7 @@ class ApiServer:
             return await subresources.scale(request, route, self.store, self._count)
         if route.name is None:
             if method == "GET":
-                if request.query.get("watch") in ("1", "true", "True"):
+                if is_watch(request.query):
                     self._count("watch")
                     return await serve_watch(request, route, self.store, self._watchers)
                 return await self._list(request, route)
@@ -169,6 +207,25 @@ class ApiServer:
         if method not in handlers or (route.subresource and method == "DELETE"):
             raise method_not_allowed(method)
         return await handlers[method](request, route)
+
+    async def _review(self, request: web.Request, route: ApiRoute) -> web.Response:
+        """The create-only reviews: evaluated for the caller, answered, never stored."""
+        if route.name is not None:
+            raise not_served()
+        self._count("create")
+        user: UserInfo = request[USER_KEY]
+        if route.rtype.plural == "selfsubjectaccessreviews":
+            return await reviews.self_subject_access_review(request, route, user, self.authorizer)
+        if route.rtype.plural == "selfsubjectrulesreviews":
+            return await reviews.self_subject_rules_review(request, route, user, self.authorizer)
+        return await reviews.self_subject_review(request, route, user)
+
+    def _admission(self, request: web.Request, route: ApiRoute, current: dict | None) -> Admit:
+        """What a write must pass beyond validation: RBAC's escalation check."""
+        def admit(obj: dict) -> None:
+            check_escalation(self.authorizer, request[USER_KEY], route.rtype.plural, route.store_namespace,
+                             obj, current)
+        return admit
 
     @staticmethod
     def _only(method: str, *allowed: str) -> None:
@@ -198,7 +255,7 @@ class ApiServer:
         self._count("create")
         body = check_body(route, await read_json(request), name_required=False)
         reset_status_on_create(route.rtype, body)
-        prepare(route.rtype, body, None)
+        _prepare_body(route.rtype, body, None, self._admission(request, route, None))
         created = self.store.create(route.rtype.plural, route.store_namespace, body,
                                     dry_run=dry_run(request))
         return object_response(request, route.rtype, created, 201)
@@ -209,7 +266,7 @@ class ApiServer:
         current = current_object(self.store, route)
         if route.subresource == "status":
             return self._write_status(request, route, body)
-        prepare(route.rtype, body, current)
+        _prepare_body(route.rtype, body, current, self._admission(request, route, current))
         updated = self.store.update(route.rtype.plural, route.store_namespace, body,
                                     dry_run=dry_run(request))
         return object_response(request, route.rtype, updated)
@@ -231,7 +288,7 @@ class ApiServer:
         patched = check_body(route, patched, name_required=True)
         if route.subresource == "status":
             return self._write_status(request, route, patched)
-        prepare(route.rtype, patched, current)
+        _prepare_patched(route.rtype, patched, current, self._admission(request, route, current))
         updated = self.store.update(route.rtype.plural, route.store_namespace, patched,
                                     dry_run=dry_run(request))
         return object_response(request, route.rtype, updated)
@@ -259,12 +316,12 @@ class ApiServer:
         current = self.store.get(route.rtype.plural, route.store_namespace, route.name)
         if current is None:
             reset_status_on_create(route.rtype, applied)
-            prepare(route.rtype, applied, None)
+            _prepare_body(route.rtype, applied, None, self._admission(request, route, None))
             created = self.store.create(route.rtype.plural, route.store_namespace, applied,
                                         dry_run=is_dry_run)
             return object_response(request, route.rtype, created, 201)
         merged = strategic_merge(current, applied) or {}
-        prepare(route.rtype, merged, current)
+        _prepare_body(route.rtype, merged, current, self._admission(request, route, current))
         updated = self.store.update(route.rtype.plural, route.store_namespace, merged,
                                     dry_run=is_dry_run)
         return object_response(request, route.rtype, updated)
@@ -317,7 +374,7 @@ class ApiServer:
             return deleted
         uid = deleted["metadata"].get("uid")
         for dependent_type in RESOURCES:
-            if not dependent_type.namespaced:
+            if not dependent_type.namespaced or not dependent_type.stored:
                 continue
             for dependent in self.store.list(dependent_type.plural, namespace,
                                              lambda o: _owned_by_uid(o, uid)):
@@ -332,6 +389,28 @@ class ApiServer:
         return deleted
 
 
+def _prepare_body(rtype: ResourceType, obj: dict, current: dict | None, admit: Admit) -> None:
+    """prepare() for an object sent whole: what does not decode is a 400."""
+    try:
+        prepare(rtype, obj, current, admit)
+    except DecodeError as err:
+        raise bad_request(decode_error_message(rtype, err)) from None
+
+
+def _prepare_patched(rtype: ResourceType, obj: dict, current: dict | None, admit: Admit) -> None:
+    """prepare() for the result of a patch: what does not decode is a 422 on "patch".
+
+    As the real patch handler words it (an Invalid with an empty kind and name).
+    """
+    try:
+        prepare(rtype, obj, current, admit)
+    except DecodeError as err:
+        shown = go_quote(json.dumps(obj, separators=(",", ":")))
+        message = f"Invalid value: {shown}: {err}"
+        raise ApiError(422, "Invalid", f' "" is invalid: patch: {message}',
+                       {"causes": [{"reason": "FieldValueInvalid", "message": message, "field": "patch"}]}) from None
+
+
 def _owned_by_uid(obj: dict, uid: str | None) -> bool:
     return any(ref.get("uid") == uid for ref in obj["metadata"].get("ownerReferences") or [])
 
@@ -342,6 +421,7 @@ API_SERVER = web.AppKey("api_server", ApiServer)
 
 def build_app(store: Store, token: str, hooks: Hooks | None = None) -> web.Application:
     """The aiohttp application of the API server; ``hooks=None`` serves no proxy and no logs."""
+    ensure_bootstrap_policy(store)
     server = ApiServer(store, token, hooks)
     app = web.Application(middlewares=[server.middleware], client_max_size=MAX_BODY)
     app[API_SERVER] = server

@@ -89,6 +89,24 @@ def _workload_columns(extra: list[tuple[str, Callable[[dict], Any]]]) -> list:
 def _status_field(name: str) -> Callable[[dict], int]:
     return lambda o: (o.get("status") or {}).get(name, 0)
 
+
+def _subjects(kind: str) -> Callable[[dict], str]:
+    """One kind of a binding's subjects, as rbac.SubjectsStrings lists them."""
+    def cell(binding: dict) -> str:
+        return ", ".join(f"{s.get('namespace', '')}/{s.get('name', '')}" if kind == "ServiceAccount"
+                         else s.get("name", "")
+                         for s in binding.get("subjects") or [] if s.get("kind") == kind)
+    return cell
+
+
+# Roles have no printer of their own: the server's default table convertor
+# prints the name and the creation time.
+_CREATED_AT = ("Created At", 0, lambda o: o["metadata"].get("creationTimestamp", ""))
+_BINDING_COLUMNS = [_NAME, ("Role", 0, lambda o: "{}/{}".format((o.get("roleRef") or {}).get("kind", ""),
+                                                                 (o.get("roleRef") or {}).get("name", ""))),
+                    _AGE, ("Users", 1, _subjects("User")), ("Groups", 1, _subjects("Group")),
+                    ("ServiceAccounts", 1, _subjects("ServiceAccount"))]
+
 # Columns (title, priority, cell) as the real server prints them; priority 1
 # columns only show with -o wide. Unlisted resources get Name and Age.
 TABLE_COLUMNS: dict[str, list[tuple[str, int, Callable[[dict], Any]]]] = {
@@ -133,6 +151,12 @@ TABLE_COLUMNS: dict[str, list[tuple[str, int, Callable[[dict], Any]]]] = {
         ("Desired", lambda o: (o.get("spec") or {}).get("replicas", 0)),
         ("Current", _status_field("replicas")),
         ("Ready", _status_field("readyReplicas"))]),
+    "serviceaccounts": [_NAME, ("Secrets", 0, lambda o: len(o.get("secrets") or [])), _AGE],
+    "leases": [_NAME, ("Holder", 0, lambda o: (o.get("spec") or {}).get("holderIdentity") or ""), _AGE],
+    "roles": [_NAME, _CREATED_AT],
+    "clusterroles": [_NAME, _CREATED_AT],
+    "rolebindings": _BINDING_COLUMNS,
+    "clusterrolebindings": _BINDING_COLUMNS,
 }
 
 
@@ -140,7 +164,8 @@ def to_table(rtype: ResourceType, objects: list[dict], include_object: str,
              resource_version: str) -> dict:
     """A meta.k8s.io/v1 Table, what ``kubectl get`` asks for to print columns."""
     columns = TABLE_COLUMNS.get(rtype.plural, [_NAME, _AGE])
-    definitions = [{"name": title, "type": "string", "format": "name" if title == "Name" else "",
+    definitions = [{"name": title, "type": "date" if title == "Created At" else "string",
+                    "format": "name" if title == "Name" else "",
                     "description": title, "priority": priority}
                    for title, priority, _ in columns]
     rows = []

@@ -6,16 +6,22 @@ import base64
 import binascii
 import json
 import re
-from typing import Any
+from typing import Any, Callable
 
 from ..store import ApiError
-from .resources import ResourceType
+from .decoding import check_decodable
+from .resources import RBAC, ResourceType
 from .selectors import labels_match, selector_requirements
 
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 # Namespaces and Services become DNS labels (<svc>.<ns>.svc); the rest may be subdomains.
 _LABEL_NAMED = {"namespaces", "services"}
+_RFC1123_NAME = ("a lowercase RFC 1123 name must consist of lower case alphanumeric characters, '-' or '.', "
+                 "and must start and end with an alphanumeric character")
+_RFC1123_SUBDOMAIN = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "
+                      "or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex "
+                      "used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
 
 
 class Invalid:
@@ -29,10 +35,18 @@ class Invalid:
         message = "Required value" + (f": {detail}" if detail else "")
         self.causes.append({"reason": "FieldValueRequired", "message": message, "field": path})
 
-    def invalid(self, path: str, value: Any, detail: str) -> None:
-        shown = json.dumps(value) if not isinstance(value, str) else f'"{value}"'
+    def invalid(self, path: str, value: Any, detail: str, shown: str | None = None) -> None:
+        """``shown``: the value as Go prints it when JSON would not (structs, slices)."""
+        if shown is None:
+            shown = json.dumps(value) if not isinstance(value, str) else f'"{value}"'
         self.causes.append({"reason": "FieldValueInvalid",
                             "message": f"Invalid value: {shown}: {detail}", "field": path})
+
+    def not_supported(self, path: str, value: Any, supported: list[str]) -> None:
+        listed = ", ".join(json.dumps(v) for v in supported)
+        self.causes.append({"reason": "FieldValueNotSupported",
+                            "message": f"Unsupported value: {json.dumps(value)}: supported values: {listed}",
+                            "field": path})
 
     def raise_if_any(self) -> None:
         if not self.causes:
@@ -106,6 +120,18 @@ def apply_defaults(rtype: ResourceType, obj: dict) -> None:
                 port.setdefault("targetPort", port.get("port"))
     elif rtype.plural == "secrets" and not obj.get("type"):
         obj["type"] = "Opaque"  # also when a protobuf body carries the empty string
+    elif rtype.plural in ("rolebindings", "clusterrolebindings"):
+        # SetDefaults_RoleBinding/_Subject: the RBAC group for roleRef, User and Group.
+        if isinstance(obj.get("roleRef"), dict) and not obj["roleRef"].get("apiGroup"):
+            obj["roleRef"]["apiGroup"] = RBAC
+        for subject in obj.get("subjects") or []:
+            if isinstance(subject, dict) and not subject.get("apiGroup") and subject.get("kind") in ("User", "Group"):
+                subject["apiGroup"] = RBAC
+    elif rtype.plural == "leases" and isinstance(spec, dict):
+        # strategy and preferredHolder belong to the CoordinatedLeaderElection feature,
+        # alpha and off in 1.32: the server drops them (dropDisabledFields).
+        spec.pop("strategy", None)
+        spec.pop("preferredHolder", None)
 
 
 def reset_status_on_create(rtype: ResourceType, obj: dict) -> None:
@@ -126,13 +152,13 @@ def validate(rtype: ResourceType, obj: dict, current: dict | None = None) -> Non
     errors = Invalid(rtype, name)
     if not meta.get("name") and not meta.get("generateName"):
         errors.required("metadata.name", "name or generateName is required")
+    elif meta.get("name") and rtype.group == RBAC:
+        for problem in path_segment_problems(meta["name"]):
+            errors.invalid("metadata.name", meta["name"], problem)
     elif meta.get("name"):
         pattern = _DNS_LABEL if rtype.plural in _LABEL_NAMED else _DNS_SUBDOMAIN
         if len(meta["name"]) > 253 or not pattern.match(meta["name"]):
-            errors.invalid("metadata.name", meta["name"],
-                           "a lowercase RFC 1123 name must consist of lower case alphanumeric "
-                           "characters, '-' or '.', and must start and end with an alphanumeric "
-                           "character")
+            errors.invalid("metadata.name", meta["name"], _RFC1123_NAME)
     for key in ("labels", "annotations"):
         for label, value in (meta.get(key) or {}).items():
             if not isinstance(value, str):
@@ -147,7 +173,100 @@ def validate(rtype: ResourceType, obj: dict, current: dict | None = None) -> Non
         for i, port in enumerate((obj.get("spec") or {}).get("ports") or []):
             if not isinstance(port, dict) or not isinstance(port.get("port"), int):
                 errors.required(f"spec.ports[{i}].port")
+    elif rtype.plural == "leases":
+        _validate_lease(obj.get("spec") or {}, errors)
+    elif rtype.plural in ("roles", "clusterroles"):
+        for i, rule in enumerate(obj.get("rules") or []):
+            _validate_policy_rule(rule or {}, rtype.namespaced, f"rules[{i}]", errors)
+        aggregation = obj.get("aggregationRule")
+        if aggregation is not None and not (aggregation or {}).get("clusterRoleSelectors"):
+            errors.required("aggregationRule.clusterRoleSelectors",
+                            "at least one clusterRoleSelector required if aggregationRule is non-nil")
+    elif rtype.plural in ("rolebindings", "clusterrolebindings"):
+        _validate_binding(obj, rtype, current, errors)
     errors.raise_if_any()
+
+
+def path_segment_problems(name: str) -> list[str]:
+    """path.IsValidPathSegmentName: what RBAC object names (e.g. system:basic-user) must meet."""
+    if name in (".", ".."):
+        return [f"may not be '{name}'"]
+    return [f"may not contain '{c}'" for c in ("/", "%") if c in name]
+
+
+def _validate_lease(spec: dict, errors: Invalid) -> None:
+    """coordination/validation: durations positive, transitions not negative."""
+    duration, transitions = spec.get("leaseDurationSeconds"), spec.get("leaseTransitions")
+    if duration is not None and duration <= 0:
+        errors.invalid("spec.leaseDurationSeconds", duration, "must be greater than 0")
+    if transitions is not None and transitions < 0:
+        errors.invalid("spec.leaseTransitions", transitions, "must be greater than or equal to 0")
+
+
+def _go_strings(values: list) -> str:
+    return "[]string{" + ", ".join(json.dumps(v) for v in values) + "}"
+
+
+def _validate_policy_rule(rule: dict, namespaced: bool, path: str, errors: Invalid) -> None:
+    """rbac/validation ValidatePolicyRule."""
+    if not rule.get("verbs"):
+        errors.required(f"{path}.verbs", "verbs must contain at least one value")
+    urls = rule.get("nonResourceURLs") or []
+    if urls:
+        if namespaced:
+            errors.invalid(f"{path}.nonResourceURLs", urls, "namespaced rules cannot apply to non-resource URLs",
+                           _go_strings(urls))
+        if rule.get("apiGroups") or rule.get("resources") or rule.get("resourceNames"):
+            errors.invalid(f"{path}.nonResourceURLs", urls,
+                           "rules cannot apply to both regular resources and non-resource URLs", _go_strings(urls))
+        return
+    if not rule.get("apiGroups"):
+        errors.required(f"{path}.apiGroups", "resource rules must supply at least one api group")
+    if not rule.get("resources"):
+        errors.required(f"{path}.resources", "resource rules must supply at least one resource")
+
+
+def _role_ref_repr(ref: dict) -> str:
+    """The internal rbac.RoleRef as Go's %#v prints it in "cannot change roleRef"."""
+    return (f'rbac.RoleRef{{APIGroup:{json.dumps(ref.get("apiGroup", ""))}, Kind:{json.dumps(ref.get("kind", ""))}, '
+            f'Name:{json.dumps(ref.get("name", ""))}}}')
+
+
+def _validate_binding(obj: dict, rtype: ResourceType, current: dict | None, errors: Invalid) -> None:
+    """rbac/validation ValidateRoleBinding / ValidateClusterRoleBinding (+ their Update)."""
+    ref = obj.get("roleRef") or {}
+    if ref.get("apiGroup") != RBAC:
+        errors.not_supported("roleRef.apiGroup", ref.get("apiGroup", ""), [RBAC])
+    kinds = ["Role", "ClusterRole"] if rtype.namespaced else ["ClusterRole"]
+    if ref.get("kind") not in kinds:
+        errors.not_supported("roleRef.kind", ref.get("kind", ""), kinds)
+    if not ref.get("name"):
+        errors.required("roleRef.name")
+    else:
+        for problem in path_segment_problems(ref["name"]):
+            errors.invalid("roleRef.name", ref["name"], problem)
+    for i, subject in enumerate(obj.get("subjects") or []):
+        _validate_subject(subject or {}, rtype.namespaced, f"subjects[{i}]", errors)
+    if current is not None and (current.get("roleRef") or {}) != ref:
+        errors.invalid("roleRef", ref, "cannot change roleRef", _role_ref_repr(ref))
+
+
+def _validate_subject(subject: dict, namespaced: bool, path: str, errors: Invalid) -> None:
+    name, kind, group = subject.get("name", ""), subject.get("kind", ""), subject.get("apiGroup", "")
+    if not name:
+        errors.required(f"{path}.name")
+    if kind == "ServiceAccount":
+        if name and (len(name) > 253 or not _DNS_SUBDOMAIN.match(name)):
+            errors.invalid(f"{path}.name", name, _RFC1123_SUBDOMAIN)
+        if group:
+            errors.not_supported(f"{path}.apiGroup", group, [""])
+        if not namespaced and not subject.get("namespace"):
+            errors.required(f"{path}.namespace")
+    elif kind in ("User", "Group"):
+        if group != RBAC:
+            errors.not_supported(f"{path}.apiGroup", group, [RBAC])
+    else:
+        errors.not_supported(f"{path}.kind", kind, ["ServiceAccount", "User", "Group"])
 
 
 def _validate_data(obj: dict, rtype: ResourceType, errors: Invalid) -> None:
@@ -206,10 +325,20 @@ def _validate_containers(containers: Any, path: str, errors: Invalid) -> None:
             errors.required(f"{path}[{i}].image")
 
 
-def prepare(rtype: ResourceType, obj: dict, current: dict | None) -> dict:
-    """What every write does to an object before storing it: fold, default, validate."""
+def prepare(rtype: ResourceType, obj: dict, current: dict | None,
+            admit: Callable[[dict], None] | None = None) -> dict:
+    """What every write does to an object before storing it: decode, fold, default,
+    admit (``admit``, e.g. the RBAC escalation check, which the real server runs
+    before validation), validate.
+
+    Raises DecodeError (the caller words it: 400 for a body, 422 for a patch)
+    for what the real server could not even decode.
+    """
+    check_decodable(rtype, obj)
     if rtype.plural == "secrets":
         fold_string_data(obj)
     apply_defaults(rtype, obj)
+    if admit is not None:
+        admit(obj)
     validate(rtype, obj, current)
     return obj
