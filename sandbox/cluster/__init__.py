@@ -8,6 +8,7 @@ clients this project uses (kubectl rollout status, kubernetes.core wait, the
 collection's own rollout module):
 
 * ``controllers`` -- Deployment -> ReplicaSets -> Pods, rollouts and status;
+  a ``default`` ServiceAccount per namespace; aggregated ClusterRoles;
 * ``kubelet`` -- pods as LiteLLM processes: config and env, readiness probes,
   logs, crash restarts with back-off, graceful termination;
 * ``services`` -- Endpoints, a local listener per service port, forwarding;
@@ -26,14 +27,16 @@ from pathlib import Path
 from aiohttp import web
 
 from ..store import Store
-from .controllers import DeploymentController, ReplicaSetController
+from .controllers import (ClusterRoleAggregationController, DeploymentController, ReplicaSetController,
+                          ServiceAccountController)
 from .kubelet import Kubelet
 from .services import Services
 
 log = logging.getLogger("sandbox.cluster")
 
 # Changes to these resources can need a reconcile pass.
-WATCHED = ("deployments", "replicasets", "pods", "services", "configmaps", "secrets")
+WATCHED = ("deployments", "replicasets", "pods", "services", "configmaps", "secrets", "namespaces",
+           "serviceaccounts", "clusterroles")
 
 
 class Cluster:
@@ -43,6 +46,8 @@ class Cluster:
         self.store = store
         self.deployments = DeploymentController(store)
         self.replicasets = ReplicaSetController(store)
+        self.serviceaccounts = ServiceAccountController(store)
+        self.clusterroles = ClusterRoleAggregationController(store)
         self.kubelet = Kubelet(store, state_dir, litellm_bin, kick=self.kick)
         self.services = Services(store, self.kubelet)
         self._dirty = asyncio.Event()
@@ -80,6 +85,8 @@ class Cluster:
         self._dirty.set()
 
     async def reconcile(self) -> None:
+        self.serviceaccounts.reconcile()
+        self.clusterroles.reconcile()
         self.deployments.reconcile()
         self.replicasets.reconcile()
         await self.kubelet.reconcile()

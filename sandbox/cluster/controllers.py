@@ -1,4 +1,4 @@
-"""The Deployment and ReplicaSet controllers, as kube-controller-manager runs them.
+"""The controllers of kube-controller-manager the sandbox needs.
 
 * A Deployment owns ReplicaSets named ``<deployment>-<pod-template-hash>``; a
   template change creates a new one and rolls with maxSurge/maxUnavailable (so
@@ -9,6 +9,9 @@
   including ProgressDeadlineExceeded when a new pod never becomes ready.
 * A ReplicaSet creates and deletes pods to match its replicas; its scale-downs
   are graceful (the kubelet stops the process, then removes the pod).
+* Every namespace gets a ServiceAccount named ``default``.
+* A ClusterRole with an aggregationRule gets the rules of the ClusterRoles its
+  selectors match.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import random
 import string
 import time
 
+from ..apiserver.selectors import labels_match, selector_requirements
 from ..store import Store, now_rfc3339
 from .objects import (available_pods, condition, owned_by, owner_ref, parse_time, pod_available, pod_ready,
                       pods_of, record_event)
@@ -324,3 +328,46 @@ class ReplicaSetController:
         """Graceful deletion: mark terminating, leave the endpoints, then stop."""
         self.store.mark_deleting("pods", pod["metadata"]["namespace"], pod["metadata"]["name"],
                                  pod["spec"].get("terminationGracePeriodSeconds", 30))
+
+
+class ServiceAccountController:
+    """Every namespace has a ServiceAccount ``default`` (the serviceaccount controller)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def reconcile(self) -> None:
+        for namespace in self.store.list("namespaces"):
+            name = namespace["metadata"]["name"]
+            if (not namespace["metadata"].get("deletionTimestamp")
+                    and self.store.get("serviceaccounts", name, "default") is None):
+                self.store.create("serviceaccounts", name, {
+                    "apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}})
+
+
+class ClusterRoleAggregationController:
+    """Aggregated ClusterRoles (the clusterrole-aggregation controller).
+
+    The rules of every ClusterRole matched by one of the aggregationRule's
+    clusterRoleSelectors, in name order, each rule once.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def reconcile(self) -> None:
+        roles = self.store.list("clusterroles")
+        for role in roles:
+            selectors = (role.get("aggregationRule") or {}).get("clusterRoleSelectors") or []
+            if not selectors:
+                continue
+            rules: list[dict] = []
+            for selector in selectors:
+                requirements = selector_requirements(selector)
+                for other in sorted(roles, key=lambda r: r["metadata"]["name"]):
+                    if (other["metadata"]["name"] != role["metadata"]["name"]
+                            and labels_match(requirements, other["metadata"].get("labels") or {})):
+                        rules += [rule for rule in other.get("rules") or [] if rule not in rules]
+            if rules != (role.get("rules") or []):
+                role["rules"] = rules
+                self.store.update("clusterroles", "", role)
