@@ -18,12 +18,27 @@ from .errors import bad_request
 _PB_MAGIC = b"k8s\x00"
 _PB_OBJECT_META = {1: ("name", "string"), 2: ("generateName", "string"), 3: ("namespace", "string"),
                    11: ("labels", "map"), 12: ("annotations", "map"), 14: ("finalizers", "strings")}
+_PB_POLICY_RULE = {1: ("verbs", "strings"), 2: ("apiGroups", "strings"), 3: ("resources", "strings"),
+                   4: ("resourceNames", "strings"), 5: ("nonResourceURLs", "strings")}
+_PB_LABEL_SELECTOR = {1: ("matchLabels", "map"), 2: ("matchExpressions", [
+    {1: ("key", "string"), 2: ("operator", "string"), 3: ("values", "strings")}])}
+_PB_BINDING = {1: ("metadata", _PB_OBJECT_META),
+               2: ("subjects", [{1: ("kind", "string"), 2: ("apiGroup", "string"), 3: ("name", "string"),
+                                 4: ("namespace", "string")}]),
+               3: ("roleRef", {1: ("apiGroup", "string"), 2: ("kind", "string"), 3: ("name", "string")})}
 _PB_KINDS = {
     "ConfigMap": {1: ("metadata", _PB_OBJECT_META), 2: ("data", "map"),
                   3: ("binaryData", "bytes-map"), 4: ("immutable", "bool")},
     "Secret": {1: ("metadata", _PB_OBJECT_META), 2: ("data", "bytes-map"), 3: ("type", "string"),
                4: ("stringData", "map"), 5: ("immutable", "bool")},
     "Namespace": {1: ("metadata", _PB_OBJECT_META), 2: ("spec", {1: ("finalizers", "strings")})},
+    # kubectl create serviceaccount|role|clusterrole|rolebinding|clusterrolebinding.
+    "ServiceAccount": {1: ("metadata", _PB_OBJECT_META)},
+    "Role": {1: ("metadata", _PB_OBJECT_META), 2: ("rules", [_PB_POLICY_RULE])},
+    "ClusterRole": {1: ("metadata", _PB_OBJECT_META), 2: ("rules", [_PB_POLICY_RULE]),
+                    3: ("aggregationRule", {1: ("clusterRoleSelectors", [_PB_LABEL_SELECTOR])})},
+    "RoleBinding": _PB_BINDING,
+    "ClusterRoleBinding": _PB_BINDING,
     # What typed clients (kubectl auth can-i / whoami, kubectl create token) send.
     "SelfSubjectAccessReview": {1: ("metadata", _PB_OBJECT_META), 2: ("spec", {
         1: ("resourceAttributes", {1: ("namespace", "string"), 2: ("verb", "string"), 3: ("group", "string"),
@@ -79,6 +94,8 @@ def _pb_message(data: bytes, schema: dict) -> dict:
         name, kind = schema[number]
         if isinstance(kind, dict):
             out[name] = _pb_message(value, kind)
+        elif isinstance(kind, list):  # a repeated message: [schema]
+            out.setdefault(name, []).append(_pb_message(value, kind[0]))
         elif kind == "raw":
             out[name] = value
         elif kind == "string":

@@ -17,6 +17,8 @@ import pytest
 import yaml
 from kubernetes import client, config, watch
 from kubernetes.client.rest import ApiException
+from kubernetes.dynamic import DynamicClient
+from kubernetes.dynamic.exceptions import ConflictError, ForbiddenError
 
 from sandbox.apiserver.authn import API_AUDIENCE
 
@@ -597,3 +599,43 @@ def test_impersonation_needs_the_impersonate_verb(apiserver, ci):
     as_group = apiserver.request("GET", f"/api/v1/namespaces/{NS}/configmaps",
                                  headers={"Impersonate-User": "bob", "Impersonate-Group": "viewers"})
     assert as_group.status_code == 403 and 'User "bob" cannot list' in as_group.json()["message"]
+
+
+def test_dynamic_client_as_the_service_account_holds_a_lease_lock(apiserver, ci, ci_client):
+    """What kubernetes.core does as the CI ServiceAccount: discovery, then a Lease as a run lock."""
+    dynamic = DynamicClient(ci_client)
+    leases = dynamic.resources.get(api_version="coordination.k8s.io/v1", kind="Lease")
+    name = unique("run-lock")
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+    body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": name},
+            "spec": {"holderIdentity": "ci-1", "leaseDurationSeconds": 300, "acquireTime": now, "renewTime": now}}
+    assert leases.create(body=body, namespace=NS).spec.holderIdentity == "ci-1"
+    with pytest.raises(ConflictError):
+        leases.create(body=dict(body, spec=dict(body["spec"], holderIdentity="ci-2")), namespace=NS)
+    secrets = dynamic.resources.get(api_version="v1", kind="Secret")
+    with pytest.raises(ForbiddenError):
+        secrets.get(namespace="kube-system")
+    leases.delete(name=name, namespace=NS)
+
+
+def test_kubectl_create_commands_for_rbac(apiserver, tmp_path):
+    """kubectl's generators send protobuf; the usual CI set-up must work with them."""
+    name = unique("gen")
+    for args in (("create", "serviceaccount", name),
+                 ("create", "role", name, "--verb=get,list", "--resource=configmaps,deployments.apps"),
+                 ("create", "rolebinding", name, f"--role={name}", f"--serviceaccount={NS}:{name}", "--user=bob"),
+                 ("create", "clusterrole", name, "--verb=get", "--non-resource-url=/metrics"),
+                 ("create", "clusterrolebinding", name, f"--clusterrole={name}", f"--serviceaccount={NS}:{name}")):
+        apiserver.kubectl("-n", NS, *args)
+    created = json.loads(apiserver.kubectl("-n", NS, "get", "role", name, "-o", "json").stdout)
+    assert created["rules"] == [{"verbs": ["get", "list"], "apiGroups": [""], "resources": ["configmaps"]},
+                                {"verbs": ["get", "list"], "apiGroups": ["apps"], "resources": ["deployments"]}]
+    rolebinding = json.loads(apiserver.kubectl("-n", NS, "get", "rolebinding", name, "-o", "json").stdout)
+    assert rolebinding["subjects"] == [{"kind": "User", "apiGroup": RBAC, "name": "bob"},
+                                       {"kind": "ServiceAccount", "name": name, "namespace": NS}]
+    token = apiserver.kubectl("-n", NS, "create", "token", name).stdout.strip()
+    kubeconfig = kubeconfig_for(apiserver, token, tmp_path / "kubeconfig")
+    assert apiserver.kubectl("-n", NS, "get", "cm,deploy", kubeconfig=kubeconfig).returncode == 0
+    assert apiserver.kubectl("auth", "can-i", "get", "/metrics", kubeconfig=kubeconfig).stdout.strip() == "yes"
+    raw = apiserver.kubectl("get", "--raw", "/metrics", kubeconfig=kubeconfig, check=False)
+    assert raw.returncode == 1 and "NotFound" in raw.stderr  # allowed, and not served here
