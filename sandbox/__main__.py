@@ -151,23 +151,7 @@ async def serve(state_dir: Path, litellm_bin: str) -> None:
 
     from . import apiserver, providers, seed, tls
     from .cluster import Cluster
-    from .store import ApiError, Store
-
-    class Hooks:
-        """What the API server needs from the controllers."""
-
-        def __init__(self, cluster: Cluster) -> None:
-            self.cluster = cluster
-
-        async def service_proxy(self, request, namespace, service, port, path):
-            try:
-                return await self.cluster.forward(request, namespace, service, port, path,
-                                                  strip_authorization=True)
-            except ApiError as err:
-                return web.json_response(err.status(), status=err.code)
-
-        def pod_log(self, namespace, pod, container, tail_lines):
-            return self.cluster.pod_log(namespace, pod, container, tail_lines)
+    from .store import Store
 
     async def start(app: web.Application, ssl_context=None) -> tuple[web.AppRunner, str]:
         runner = web.AppRunner(app, access_log=None)
@@ -182,7 +166,7 @@ async def serve(state_dir: Path, litellm_bin: str) -> None:
     cluster = Cluster(store, state_dir, litellm_bin)
     provider_runner, providers_url = await start(providers.build_app(state_dir))
     ssl_context, ca_pem = tls.make_server_tls(state_dir / "pki")
-    api_runner, api_url = await start(apiserver.build_app(store, token, Hooks(cluster)), ssl_context)
+    api_runner, api_url = await start(apiserver.build_app(store, token, cluster), ssl_context)
     generated = seed.seed(store, providers_url)
     valid_keys = {provider: [key] for provider, key in seed.DEMO_PROVIDER_KEYS.items()}
     valid_keys["openai"] = [generated["OPENAI_API_KEY"]]
@@ -205,7 +189,7 @@ async def serve(state_dir: Path, litellm_bin: str) -> None:
     async def announce_ready() -> None:
         while True:
             deployment = store.get("deployments", seed.NAMESPACE, "litellm")
-            url = cluster.service_url(seed.NAMESPACE, "litellm", 4000)
+            url = cluster.services.service_url(seed.NAMESPACE, "litellm", 4000)
             status = (deployment or {}).get("status") or {}
             if url and status.get("availableReplicas", 0) >= 1:
                 (state_dir / "litellm-url").write_text(url + "\n")

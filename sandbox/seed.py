@@ -1,6 +1,7 @@
 """The story's *before* state: what a homelab cluster runs before this collection.
 
-Namespace ``ml`` with the LiteLLM ConfigMap (three fallback-chain models, the
+Namespaces ``default`` and ``kube-system``, as on every cluster, and namespace
+``ml`` with the LiteLLM ConfigMap (three fallback-chain models, the
 operator's comments), the Secret without provider keys, the Deployment and its
 Service. Model ``api_base`` values point at the sandbox's fake providers.
 """
@@ -79,8 +80,10 @@ def seed(store: Store, providers_url: str) -> dict[str, str]:
         "DATABASE_URL": f"postgresql://litellm:{secrets.token_hex(12)}@postgres.{NAMESPACE}.svc:5432/litellm",
         "OPENAI_API_KEY": "sk-sandbox-" + secrets.token_hex(20),
     }
-    store.create("namespaces", "", {"apiVersion": "v1", "kind": "Namespace",
-                                    "metadata": {"name": "default"}})
+    # The namespaces every cluster has from the start (kube-apiserver creates them).
+    for system_namespace in ("default", "kube-system"):
+        store.create("namespaces", "", {"apiVersion": "v1", "kind": "Namespace",
+                                        "metadata": {"name": system_namespace}})
     store.create("namespaces", "", {"apiVersion": "v1", "kind": "Namespace",
                                     "metadata": {"name": NAMESPACE}})
     store.create("configmaps", NAMESPACE, {

@@ -17,11 +17,22 @@ import copy
 import datetime
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 # Resources whose spec changes bump metadata.generation (Kubernetes does this for
 # every resource with a spec/status split; ConfigMaps and Secrets have neither).
 GENERATION_RESOURCES = {"deployments", "replicasets"}
+
+# The API group of each resource outside the core group. Errors name a resource
+# as <plural>.<group>, like the real server's (k8s.io/apimachinery/pkg/api/errors
+# words them with GroupResource.String()); the API server's registry must agree
+# (tests/sandbox/test_apiserver_logic.py checks it).
+API_GROUPS = {
+    "deployments": "apps", "replicasets": "apps",
+    "leases": "coordination.k8s.io",
+    "roles": "rbac.authorization.k8s.io", "rolebindings": "rbac.authorization.k8s.io",
+    "clusterroles": "rbac.authorization.k8s.io", "clusterrolebindings": "rbac.authorization.k8s.io",
+}
 
 # How many events a watch can replay from an older resourceVersion before the
 # client has to re-list (the real API server answers 410 Gone in that case).
@@ -40,9 +51,11 @@ class ApiError(Exception):
         self.code = code
         self.reason = reason
         self.message = message
-        self.details = details or {}
+        self.details = details  # None: no details at all; {} : an empty details object
 
     def status(self) -> dict:
+        """The Status body, fields in metav1.Status order; empty details fields are
+        left out as Go's omitempty leaves them out."""
         body = {
             "kind": "Status",
             "apiVersion": "v1",
@@ -50,17 +63,27 @@ class ApiError(Exception):
             "status": "Failure",
             "message": self.message,
             "reason": self.reason,
-            "code": self.code,
         }
-        if self.details:
-            body["details"] = self.details
+        if self.details is not None:
+            body["details"] = {k: v for k, v in self.details.items() if v not in ("", None, [])}
+        body["code"] = self.code
         return body
 
 
-def not_found(resource: str, name: str, group: str = "") -> ApiError:
-    kind = f"{resource}.{group}" if group else resource
-    return ApiError(404, "NotFound", f'{kind} "{name}" not found',
-                    {"name": name, "group": group, "kind": resource})
+def qualified(resource: str, group: str | None = None) -> str:
+    """``<plural>.<group>`` (just ``<plural>`` in the core group), as errors name a resource."""
+    group = API_GROUPS.get(resource, "") if group is None else group
+    return f"{resource}.{group}" if group else resource
+
+
+def details(resource: str, name: str, group: str | None = None) -> dict:
+    return {"name": name, "group": API_GROUPS.get(resource, "") if group is None else group,
+            "kind": resource}
+
+
+def not_found(resource: str, name: str, group: str | None = None) -> ApiError:
+    return ApiError(404, "NotFound", f'{qualified(resource, group)} "{name}" not found',
+                    details(resource, name, group))
 
 
 @dataclass
@@ -88,7 +111,6 @@ class Store:
         self._rv = 0
         self._events: list[Event] = []
         self._watchers: list[Watcher] = []
-        self.request_count = 0
 
     # -- reading ---------------------------------------------------------
     @property
@@ -125,8 +147,8 @@ class Store:
             raise ApiError(422, "Invalid", f"{resource}: metadata.name: Required value: name or generateName is required")
         key = (resource, namespace, name)
         if key in self._objects:
-            raise ApiError(409, "AlreadyExists", f'{resource} "{name}" already exists',
-                           {"name": name, "kind": resource})
+            raise ApiError(409, "AlreadyExists", f'{qualified(resource)} "{name}" already exists',
+                           details(resource, name))
         if namespace:
             meta["namespace"] = namespace
             if ("namespaces", "", namespace) not in self._objects and resource != "namespaces":
@@ -164,9 +186,9 @@ class Store:
         if sent_rv and sent_rv != current["metadata"]["resourceVersion"]:
             raise ApiError(
                 409, "Conflict",
-                f'Operation cannot be fulfilled on {resource} "{name}": the object has been '
+                f'Operation cannot be fulfilled on {qualified(resource)} "{name}": the object has been '
                 "modified; please apply your changes to the latest version and try again",
-                {"name": name, "kind": resource})
+                details(resource, name))
         if subresource == "status":
             new = copy.deepcopy(current)
             new["status"] = obj.get("status", {})
@@ -181,8 +203,9 @@ class Store:
                 new["status"] = current["status"]
             if resource in GENERATION_RESOURCES and new.get("spec") != current.get("spec"):
                 new["metadata"]["generation"] = current["metadata"].get("generation", 1) + 1
-        new["metadata"]["namespace"] = namespace or new["metadata"].get("namespace")
-        if not namespace:
+        if namespace:
+            new["metadata"]["namespace"] = namespace
+        else:
             new["metadata"].pop("namespace", None)
         if new == current:
             return copy.deepcopy(current)
@@ -239,7 +262,7 @@ class Store:
                 and watcher.predicate(event.obj))
 
     def watch(self, resource: str, namespace: str | None, since: int | None,
-              predicate: Callable[[dict], bool] = lambda obj: True) -> Watcher:
+              predicate: Callable[[dict], bool]) -> Watcher:
         """Subscribe to events; replay those after resourceVersion ``since``.
 
         Raises 410 Gone when ``since`` is older than the event log, as the real

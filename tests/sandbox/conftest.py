@@ -1,9 +1,10 @@
 """Fixtures for the sandbox tests.
 
-``apiserver`` runs the sandbox API server alone (a Store and ``build_app``, no
-controller) on a free 127.0.0.1 port, in a background thread with its own event
-loop, so that real clients (kubectl, the kubernetes Python client, ansible) can
-talk to it from the test process.
+``apiserver`` runs the sandbox API server alone (a Store with namespaces ``ml``
+and ``kube-system``, and ``build_app``; no controller) on a free 127.0.0.1
+port, in a background thread with its own event loop, so that real clients
+(kubectl, the kubernetes Python client, ansible) can talk to it from the test
+process.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ import yaml
 from aiohttp import web
 
 from sandbox.__main__ import kubeconfig as kubeconfig_for
-from sandbox.apiserver import build_app
+from sandbox.apiserver import API_SERVER, build_app
+from sandbox.apiserver.server import ApiServer
 from sandbox.store import Store
 from sandbox.tls import make_server_tls
 
@@ -42,6 +44,7 @@ class RunningApiServer:
     store: Store
     loop: asyncio.AbstractEventLoop
     ca_file: Path
+    server: ApiServer
     env: dict[str, str] = field(default_factory=dict)
 
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -82,8 +85,9 @@ def apiserver(tmp_path_factory) -> RunningApiServer:
     """The API server alone, seeded with namespace ``ml``; shared by the session."""
     workdir = tmp_path_factory.mktemp("apiserver")
     store = Store()
-    store.create("namespaces", "", {"apiVersion": "v1", "kind": "Namespace",
-                                    "metadata": {"name": "ml"}, "status": {"phase": "Active"}})
+    for namespace in ("ml", "kube-system"):
+        store.create("namespaces", "", {"apiVersion": "v1", "kind": "Namespace",
+                                        "metadata": {"name": namespace}, "status": {"phase": "Active"}})
     token = secrets.token_hex(16)
     ssl_context, ca_pem = make_server_tls(workdir / "pki")
     sock = socket.socket()
@@ -91,7 +95,8 @@ def apiserver(tmp_path_factory) -> RunningApiServer:
     port = sock.getsockname()[1]
 
     loop = asyncio.new_event_loop()
-    runner = web.AppRunner(build_app(store, token), access_log=None)
+    app = build_app(store, token)
+    runner = web.AppRunner(app, access_log=None)
     started: concurrent.futures.Future = concurrent.futures.Future()
 
     def serve() -> None:
@@ -115,7 +120,7 @@ def apiserver(tmp_path_factory) -> RunningApiServer:
     env = {**os.environ, "KUBECONFIG": str(kubeconfig), "K8S_AUTH_KUBECONFIG": str(kubeconfig),
            # kubectl's discovery cache would otherwise collect under ~/.kube/cache.
            "KUBECACHEDIR": str(workdir / "kube-cache")}
-    yield RunningApiServer(url, token, kubeconfig, store, loop, workdir / "pki" / "ca.crt", env)
+    yield RunningApiServer(url, token, kubeconfig, store, loop, workdir / "pki" / "ca.crt", app[API_SERVER], env)
 
     asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=30)
     loop.call_soon_threadsafe(loop.stop)

@@ -136,3 +136,46 @@ def test_k8s_info_wait_needs_the_observed_generation(apiserver, tmp_path):
     assert "Failed to gather information about Deployment" in results["stale"]["msg"]
     deployment = results["observed"]["resources"][0]
     assert deployment["metadata"]["generation"] == deployment["status"]["observedGeneration"] == 2
+
+
+def test_k8s_modules_as_a_least_privilege_service_account(apiserver, tmp_path):
+    """The CI story: kubernetes.core with a ServiceAccount token holds a Lease and is refused the rest."""
+    name = f"ans-{uuid.uuid4().hex[:6]}"
+    rbac = "/apis/rbac.authorization.k8s.io/v1/namespaces/ml"
+    for path, body in (
+            ("/api/v1/namespaces/ml/serviceaccounts", {"metadata": {"name": name}}),
+            (f"{rbac}/roles", {"metadata": {"name": name}, "rules": [
+                {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "patch"]},
+                {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["list"]}]}),
+            (f"{rbac}/rolebindings", {"metadata": {"name": name}, "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+                "subjects": [{"kind": "ServiceAccount", "name": name}]})):
+        assert apiserver.request("POST", path, json=body).status_code == 201
+    token = apiserver.request("POST", f"/api/v1/namespaces/ml/serviceaccounts/{name}/token",
+                              json={"spec": {}}).json()["status"]["token"]
+    kubeconfig = yaml.safe_load(apiserver.kubeconfig.read_text())
+    kubeconfig["users"][0]["user"] = {"token": token}
+    (tmp_path / "ci-kubeconfig").write_text(yaml.safe_dump(kubeconfig))
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+    lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": name, "namespace": "ml"},
+             "spec": {"holderIdentity": "ci-1", "leaseDurationSeconds": 300, "acquireTime": now, "renewTime": now}}
+    tasks = yaml.safe_load("""
+- name: lock
+  kubernetes.core.k8s: {kubeconfig: "{{ kc }}", definition: "{{ lease }}"}
+- name: lock_again
+  kubernetes.core.k8s: {kubeconfig: "{{ kc }}", definition: "{{ lease }}"}
+- name: configmaps
+  kubernetes.core.k8s_info: {kubeconfig: "{{ kc }}", kind: ConfigMap, namespace: ml}
+- name: secrets
+  kubernetes.core.k8s_info: {kubeconfig: "{{ kc }}", kind: Secret, namespace: kube-system}
+  ignore_errors: true
+""")
+    results = play(apiserver, tmp_path, tasks, {"kc": str(tmp_path / "ci-kubeconfig"), "lease": lease})
+    assert results["lock"]["changed"] is True and results["lock_again"]["changed"] is False
+    assert results["lock"]["result"]["spec"]["holderIdentity"] == "ci-1"
+    assert results["configmaps"]["resources"] is not None
+    assert results["secrets"]["failed"] is True
+    message = results["secrets"]["msg"]  # the Status body, JSON-escaped inside the exception text
+    assert "Reason: Forbidden" in message
+    assert (f'secrets is forbidden: User \\"system:serviceaccount:ml:{name}\\" cannot list resource '
+            '\\"secrets\\" in API group \\"\\" in the namespace \\"kube-system\\"') in message

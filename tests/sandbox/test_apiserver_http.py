@@ -95,7 +95,9 @@ def test_discovery_documents(apiserver):
 
 def test_openapi_v3_declares_server_side_field_validation(apiserver):
     root = apiserver.request("GET", "/openapi/v3").json()
-    assert set(root["paths"]) == {"api/v1", "apis/apps/v1"}
+    assert set(root["paths"]) == {"api/v1", "apis/apps/v1", "apis/authentication.k8s.io/v1",
+                                  "apis/authorization.k8s.io/v1", "apis/coordination.k8s.io/v1",
+                                  "apis/rbac.authorization.k8s.io/v1"}
     document = apiserver.request("GET", root["paths"]["apis/apps/v1"]["serverRelativeURL"]).json()
     patch = document["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]["patch"]
     assert patch["x-kubernetes-group-version-kind"] == {"group": "apps", "version": "v1", "kind": "Deployment"}

@@ -67,8 +67,8 @@ def test_get_prints_tables_and_filters(apiserver, applied):
     assert by_field.stdout == f"configmap/{NAME}\n"
     none = apiserver.kubectl("get", "cm", "--field-selector", "metadata.name=absent")
     assert "No resources found in ml namespace." in none.stderr
-    namespaces = apiserver.kubectl("get", "ns").stdout
-    assert "ml     Active" in namespaces
+    namespaces = apiserver.kubectl("get", "ns").stdout.splitlines()
+    assert ["ml", "Active"] in [line.split()[:2] for line in namespaces]
 
 
 def test_server_side_apply_creates_and_updates(apiserver):

@@ -1,8 +1,9 @@
-"""The API server's pure functions: patches, selectors, validation, defaults."""
+"""The API server's pure functions: patches, selectors, validation, defaults, request attributes, RBAC rules."""
 
 from __future__ import annotations
 
 import base64
+import urllib.parse
 
 import pytest
 
@@ -22,6 +23,11 @@ from sandbox.apiserver import (
     strategic_merge,
     validate,
 )
+from sandbox.apiserver.authn import UserInfo
+from sandbox.apiserver.authz import Attributes, forbidden, request_attributes, rule_allows
+from sandbox.apiserver.decoding import parse_micro_time
+from sandbox.apiserver.resources import RESOURCES
+from sandbox.store import API_GROUPS
 
 DEPLOYMENTS = find_resource("apps", "v1", "deployments")
 SECRETS = find_resource("", "v1", "secrets")
@@ -297,3 +303,128 @@ def test_decode_protobuf_refuses_unknown_kinds():
     with pytest.raises(ApiError) as err:
         decode_protobuf(b"k8s\x00" + envelope)
     assert err.value.code == 415
+
+
+def test_decode_protobuf_token_request():
+    spec = _field(1, b"vault") + bytes([4 << 3, 0x84, 0x07])  # expirationSeconds = 900, a varint
+    raw = _field(1, b"") + _field(2, spec)
+    envelope = _field(1, _field(1, b"authentication.k8s.io/v1") + _field(2, b"TokenRequest")) + _field(2, raw)
+    assert decode_protobuf(b"k8s\x00" + envelope) == {
+        "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "metadata": {},
+        "spec": {"audiences": ["vault"], "expirationSeconds": 900}}
+
+
+# -- request attributes and RBAC rules (authz.py) -----------------------------------
+
+SA = UserInfo("system:serviceaccount:ml:ci", groups=("system:serviceaccounts", "system:authenticated"))
+
+
+@pytest.mark.parametrize("method, url, expected", [
+    ("GET", "/api/v1/namespaces/ml/pods", ("list", "", "ml", "pods", "", "")),
+    ("GET", "/api/v1/namespaces/ml/pods?watch=true", ("watch", "", "ml", "pods", "", "")),
+    ("GET", "/api/v1/namespaces/ml/pods?watch=1", ("watch", "", "ml", "pods", "", "")),
+    ("GET", "/api/v1/namespaces/ml/pods?watch=yes", ("watch", "", "ml", "pods", "", "")),
+    ("GET", "/api/v1/namespaces/ml/pods?watch=false", ("list", "", "ml", "pods", "", "")),
+    ("GET", "/api/v1/namespaces/ml/pods?fieldSelector=metadata.name%3Dp1", ("list", "", "ml", "pods", "", "p1")),
+    ("GET", "/api/v1/namespaces/ml/pods?fieldSelector=metadata.name%3D%3Dp1&watch=1",
+     ("watch", "", "ml", "pods", "", "p1")),
+    ("GET", "/api/v1/namespaces/ml/pods?fieldSelector=metadata.name!%3Dp1", ("list", "", "ml", "pods", "", "")),
+    ("GET", "/api/v1/namespaces/ml/pods?fieldSelector=metadata.name%3Dp1&limit=x", ("list", "", "ml", "pods", "", "")),
+    ("GET", "/api/v1/namespaces/ml/pods/p1", ("get", "", "ml", "pods", "", "p1")),
+    ("GET", "/api/v1/namespaces/ml/pods/p1/log", ("get", "", "ml", "pods", "log", "p1")),
+    ("HEAD", "/api/v1/namespaces/ml/pods/p1", ("get", "", "ml", "pods", "", "p1")),
+    ("POST", "/api/v1/namespaces/ml/pods", ("create", "", "ml", "pods", "", "")),
+    ("PUT", "/apis/apps/v1/namespaces/ml/deployments/d/scale", ("update", "apps", "ml", "deployments", "scale", "d")),
+    ("PATCH", "/apis/apps/v1/namespaces/ml/deployments/d/status",
+     ("patch", "apps", "ml", "deployments", "status", "d")),
+    ("DELETE", "/api/v1/namespaces/ml/configmaps/c", ("delete", "", "ml", "configmaps", "", "c")),
+    ("DELETE", "/api/v1/namespaces/ml/configmaps", ("deletecollection", "", "ml", "configmaps", "", "")),
+    ("POST", "/api/v1/namespaces/ml/services/http:litellm:4000/proxy/v1/models",
+     ("create", "", "ml", "services", "proxy", "http:litellm:4000")),
+    ("GET", "/api/v1/namespaces/ml", ("get", "", "ml", "namespaces", "", "ml")),
+    ("PUT", "/api/v1/namespaces/ml/status", ("update", "", "ml", "namespaces", "status", "ml")),
+    ("GET", "/api/v1/namespaces", ("list", "", "", "namespaces", "", "")),
+    ("GET", "/apis/rbac.authorization.k8s.io/v1/clusterroles/admin", ("get", "rbac.authorization.k8s.io", "",
+                                                                       "clusterroles", "", "admin")),
+    ("GET", "/api/v1/watch/namespaces/ml/pods", ("watch", "", "ml", "pods", "", "")),
+])
+def test_request_attributes_like_request_info(method, url, expected):
+    path, _, query = url.partition("?")
+    attrs = request_attributes(SA, method, path, dict(urllib.parse.parse_qsl(query)))
+    assert attrs.resource_request
+    assert (attrs.verb, attrs.api_group, attrs.namespace, attrs.resource, attrs.subresource, attrs.name) == expected
+
+
+@pytest.mark.parametrize("method, path, verb", [
+    ("GET", "/api", "get"), ("GET", "/apis/apps", "get"), ("GET", "/apis/apps/v1", "get"),
+    ("GET", "/api/v1", "get"), ("GET", "/version", "get"), ("POST", "/openapi/v3", "post"),
+    ("GET", "/healthz/etcd", "get")])
+def test_non_resource_requests(method, path, verb):
+    attrs = request_attributes(SA, method, path, {})
+    assert (attrs.resource_request, attrs.verb, attrs.path) == (False, verb, path)
+
+
+@pytest.mark.parametrize("rule, allowed", [
+    ({"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}, False),  # subresource needs its own
+    ({"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]}, True),
+    ({"apiGroups": [""], "resources": ["*/log"], "verbs": ["get"]}, True),
+    ({"apiGroups": [""], "resources": ["*"], "verbs": ["*"]}, True),
+    ({"apiGroups": ["*"], "resources": ["pods/log"], "verbs": ["get"]}, True),
+    ({"apiGroups": ["apps"], "resources": ["pods/log"], "verbs": ["get"]}, False),
+    ({"apiGroups": [""], "resources": ["pods/log"], "verbs": ["list"]}, False),
+    ({"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"], "resourceNames": ["p1"]}, True),
+    ({"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"], "resourceNames": ["p2"]}, False),
+    ({"nonResourceURLs": ["*"], "verbs": ["*"]}, False),
+])
+def test_rule_allows_resources(rule, allowed):
+    attrs = Attributes(SA, "get", True, api_group="", namespace="ml", resource="pods", subresource="log", name="p1")
+    assert rule_allows(attrs, rule) is allowed
+
+
+def test_resource_names_never_match_a_request_without_a_name():
+    rule = {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["create", "list"], "resourceNames": ["c"]}
+    assert not rule_allows(Attributes(SA, "create", True, namespace="ml", resource="configmaps"), rule)
+    assert not rule_allows(Attributes(SA, "list", True, namespace="ml", resource="configmaps"), rule)
+    assert rule_allows(Attributes(SA, "list", True, namespace="ml", resource="configmaps", name="c"), rule)
+
+
+@pytest.mark.parametrize("urls, path, allowed", [
+    (["/healthz"], "/healthz", True), (["/healthz"], "/healthz/etcd", False), (["/healthz/*"], "/healthz/etcd", True),
+    (["/api/*"], "/api", False), (["/api", "/api/*"], "/api/v1", True), (["*"], "/anything", True)])
+def test_rule_allows_non_resource_urls(urls, path, allowed):
+    assert rule_allows(Attributes(SA, "get", False, path=path), {"nonResourceURLs": urls, "verbs": ["get"]}) is allowed
+
+
+def test_forbidden_messages_like_kube_apiserver():
+    named = forbidden(Attributes(SA, "get", True, api_group="apps", namespace="ml", resource="deployments",
+                                 subresource="scale", name="d"))
+    assert named.message == ('deployments.apps "d" is forbidden: User "system:serviceaccount:ml:ci" cannot get '
+                             'resource "deployments/scale" in API group "apps" in the namespace "ml"')
+    assert named.status()["details"] == {"name": "d", "group": "apps", "kind": "deployments"}
+    cluster = forbidden(Attributes(SA, "list", True, resource="nodes"), "RBAC: role.x not found")
+    assert cluster.message == ('nodes is forbidden: User "system:serviceaccount:ml:ci" cannot list resource "nodes" '
+                               'in API group "" at the cluster scope: RBAC: role.x not found')
+    path = forbidden(Attributes(SA, "get", False, path="/<script>&"))
+    assert path.message == 'forbidden: User "system:serviceaccount:ml:ci" cannot get path "/&lt;script&gt;&amp;"'
+    assert path.status()["details"] == {}
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("2026-01-02T03:04:05.123456Z", None),
+    ("2026-01-02T03:04:05.123456+02:00", None),
+    ("2026-01-02T3:04:05.123456Z", None),  # Go's "15" takes one or two digits
+    ("2026-01-02T03:04:05Z", 'cannot parse "Z" as ".000000"'),
+    ("2026-01-02T03:04:05.1234567Z", 'cannot parse "7Z" as "Z07:00"'),
+    ("2026-13-02T03:04:05.123456Z", "month out of range"),
+    ("2026-02-30T03:04:05.123456Z", "day out of range"),
+    ("2026-01-02T03:04:05.123456Zjunk", 'extra text: "junk"'),
+])
+def test_micro_time_parses_like_go(text, problem):
+    result = parse_micro_time(text)
+    assert result is None if problem is None else result.endswith(problem)
+
+
+def test_store_groups_agree_with_the_registry():
+    for rtype in RESOURCES:
+        if rtype.stored:
+            assert API_GROUPS.get(rtype.plural, "") == rtype.group, rtype.plural

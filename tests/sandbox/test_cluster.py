@@ -23,6 +23,7 @@ import yaml
 pytestmark = pytest.mark.litellm
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+KUBECTL = os.environ.get("KUBECTL", "/usr/bin/kubectl")
 BAD_CONFIG = """\
 model_list:
   - model_name: broken
@@ -89,6 +90,46 @@ def test_service_proxy_of_the_api_server(sandbox):
     assert denied.value.code == 401
     raw = sandbox.kubectl("get", "--raw", "/api/v1/namespaces/ml/services/litellm:http/proxy/health/liveliness")
     assert "alive" in raw.stdout.lower()
+
+
+def test_a_least_privilege_service_account_works_the_real_sandbox(sandbox, tmp_path):
+    """What CI will do: a ServiceAccount token from kubectl create token, a Role, and nothing else."""
+    sandbox.kubectl("get", "namespace", "kube-system")
+    wait_for(lambda: sandbox.kubectl("-n", "ml", "get", "sa", "default", check=False).returncode == 0,
+             timeout=10, what="the default ServiceAccount")
+    rbac = "rbac.authorization.k8s.io/v1"
+    sandbox.kubectl("apply", "-f", "-", input=yaml.safe_dump_all([
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "deployer", "namespace": "ml"}},
+        {"apiVersion": rbac, "kind": "Role", "metadata": {"name": "deployer", "namespace": "ml"}, "rules": [
+            {"apiGroups": ["apps"], "resources": ["deployments", "replicasets"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]},
+            {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+            {"apiGroups": [""], "resources": ["services/proxy"], "verbs": ["get"], "resourceNames": ["litellm:4000"]},
+        ]},
+        {"apiVersion": rbac, "kind": "RoleBinding", "metadata": {"name": "deployer", "namespace": "ml"},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "deployer"},
+         "subjects": [{"kind": "ServiceAccount", "name": "deployer", "namespace": "ml"}]},
+    ]))
+    token = sandbox.kubectl("-n", "ml", "create", "token", "deployer").stdout.strip()
+    kubeconfig = yaml.safe_load(sandbox.kubeconfig.read_text())
+    kubeconfig["users"][0]["user"] = {"token": token}
+    (tmp_path / "kubeconfig").write_text(yaml.safe_dump(kubeconfig))
+
+    def kubectl(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([KUBECTL, "--kubeconfig", str(tmp_path / "kubeconfig"), *args],
+                              capture_output=True, text=True, timeout=120)
+    assert kubectl("-n", "ml", "rollout", "status", "deployment/litellm", "--timeout=60s").returncode == 0
+    logs = kubectl("-n", "ml", "logs", "deployment/litellm", "--tail=5")
+    assert logs.returncode == 0, logs.stderr
+    health = kubectl("get", "--raw", "/api/v1/namespaces/ml/services/litellm:4000/proxy/health/readiness")
+    assert health.returncode == 0 and "healthy" in health.stdout
+    secrets = kubectl("-n", "kube-system", "get", "secrets")
+    assert secrets.returncode == 1
+    assert secrets.stderr.strip() == (
+        'Error from server (Forbidden): secrets is forbidden: User "system:serviceaccount:ml:deployer" cannot list '
+        'resource "secrets" in API group "" in the namespace "kube-system"')
+    assert kubectl("-n", "ml", "auth", "can-i", "get", "secrets").stdout.strip() == "no"
+    assert kubectl("-n", "ml", "delete", "pod", "--all").returncode == 1
 
 
 def test_pod_is_a_real_litellm_process(sandbox):
