@@ -95,8 +95,8 @@ def rule_for(right):
 
 def missing_message(missing, namespace):
     """The failure when the identity lacks rights: each right, why it is needed, the rule to add."""
-    lines = ["The Kubernetes identity of this run may not do everything the run needs in namespace %s; nothing "
-             "was changed. Missing:" % namespace]
+    lines = ["The Kubernetes identity of this run may not do everything the run needs in namespace %s. Missing:"
+             % namespace]
     lines += ["  %s - needed to %s; rule: %s" % (describe(right), right.why, rule_for(right)) for right in missing]
     lines.append("Grant them in its Role (playbooks/rbac.yml creates one with exactly these rules), or run with "
                  "an identity that has them.")

@@ -154,12 +154,12 @@ def judge(outcomes, mode, secrets=()):
                  "status": outcome.status, "http_status": outcome.http_status, "models": list(check.models),
                  "missing": [], "seconds": round(outcome.seconds, 3)}
         if outcome.status == REJECTED:
-            errors.append("%s rejected the key in %s (HTTP %s: %s); nothing was written; put the right key in the "
-                          "vault" % (label, check.variable, outcome.http_status, said or "no message"))
+            errors.append("%s rejected the key in %s (HTTP %s: %s); put the right key in the vault"
+                          % (label, check.variable, outcome.http_status, said or "no message"))
         elif outcome.status == UNREACHABLE:
             text = "%s could not be asked about %s (%s)" % (label, ", ".join(check.models), said or "no answer")
             if mode == "required":
-                errors.append(text + "; litellm_provider_check: required stops here, nothing was written")
+                errors.append(text + "; litellm_provider_check: required stops here")
             else:
                 warnings.append(text + "; going on without the check (litellm_provider_check: auto): the smoke "
                                        "request after the rollout is the remaining safety net")
@@ -177,7 +177,7 @@ def judge(outcomes, mode, secrets=()):
                     close = difflib.get_close_matches(model_id, sorted(served), n=3, cutoff=0.5)
                     why = "it is not among the %d models %s lists for this key%s" % (
                         len(served), label, "; close: %s" % ", ".join(close) if close else "")
-                errors.append("%s does not serve %s: %s; nothing was written" % (label, model, why))
+                errors.append("%s does not serve %s: %s" % (label, model, why))
         results.append(entry)
     return errors, warnings, results
 

@@ -411,18 +411,18 @@ def run(module, kube):
 
     problems = owner_problems(plan, observed, params["foreign_owner"])
     if problems and params["foreign_owner"] == "refuse":
-        raise _run.RunFailure(" ".join(problems) + " (litellm_foreign_owner: refuse; nothing was written)")
+        raise pl.PlanError(problems + ["litellm_foreign_owner is refuse"])
     warnings += problems
     work = plan.work["any"]
     if work and params["access_check"]:
         skipped, missing = check_access(kube, plan, lease, record_secret, service, params)
         warnings += skipped
         if missing:
-            raise _run.RunFailure(access.missing_message(missing, namespace))
+            raise pl.PlanError([access.missing_message(missing, namespace)])
     known_checks = set()
     errors, provider_warnings, checked = check_providers(module, plan, request, observed, known_checks)
     if errors:
-        raise _run.RunFailure("; ".join(errors))
+        raise pl.PlanError(errors)
     warnings += provider_warnings
 
     lock = {"name": _lock.lease_name(name), "held": False,
@@ -440,7 +440,7 @@ def run(module, kube):
             errors, more_warnings, more_checked = check_providers(module, plan, request, observed, known_checks)
             checked += more_checked
             if errors:
-                raise _run.RunFailure("; ".join(errors))
+                raise pl.PlanError(errors)
             warnings += more_warnings
             # A baseline only of what LiteLLM demonstrably runs: a rollout complete, and a pod template
             # whose digest (when it has one) is that of the live config and keys.

@@ -84,7 +84,7 @@ def test_missing_message_lists_each_right_why_and_rule():
     message = access.missing_message(missing, "ml")
     lines = message.splitlines()
     assert lines[0].startswith("The Kubernetes identity of this run may not do everything the run needs in namespace "
-                               "ml; nothing was changed.")
+                               "ml. Missing:")
     assert lines[1] == ('  patch deployments (apps) "litellm" - needed to restart LiteLLM on a change; rule: '
                         '{apiGroups: ["apps"], resources: [deployments], resourceNames: [litellm], verbs: [patch]}')
     assert lines[2].startswith("  get pods/log - needed to show why a new pod crashed; rule: ")

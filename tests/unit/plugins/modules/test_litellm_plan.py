@@ -160,7 +160,8 @@ def test_a_key_the_provider_rejects_fails_before_anything_is_written(story, run_
         401, json.dumps({"error": {"message": "Invalid API Key " + GROQ_KEY}}).encode(), calls))
     result = run_module(litellm_plan, dict(ADD_GROQ, run_id="r1", provider_check="auto"))
     assert result.failed
-    assert result["msg"].startswith("Groq rejected the key in GROQ_API_KEY (HTTP 401: Invalid API Key ***)")
+    assert result["msg"].startswith("Nothing was written. Groq rejected the key in GROQ_API_KEY "
+                                    "(HTTP 401: Invalid API Key ***)")
     assert calls == [("https://api.groq.com/openai/v1/models",
                       {"Accept": "application/json", "Authorization": "Bearer " + GROQ_KEY})]
     assert story.writes() == [] and values_in(result.output) == []
@@ -214,8 +215,8 @@ def test_a_missing_right_fails_naming_it_and_the_rule(story, run_module):
     result = run_module(litellm_plan, dict(ADD_GROQ, run_id="r1"))
     assert result.failed
     lines = result["msg"].splitlines()
-    assert lines[0].startswith("The Kubernetes identity of this run may not do everything the run needs in namespace "
-                               "ml; nothing was changed.")
+    assert lines[0].startswith("Nothing was written. The Kubernetes identity of this run may not do everything "
+                               "the run needs in namespace ml. Missing:")
     assert lines[1:-1] == ['  patch deployments (apps) "litellm" - needed to restart LiteLLM on a change; rule: '
                            '{apiGroups: ["apps"], resources: [deployments], resourceNames: [litellm], verbs: [patch]}']
     assert story.writes() == []
@@ -244,7 +245,7 @@ def test_a_configmap_helm_manages(story, run_module, policy, failed):
     text = result["msg"] if failed else " ".join(result["warnings_list"])
     assert ("ConfigMap ml/litellm-config is managed by Helm (release llm)" in text) is (policy != "allow")
     if failed:
-        assert text.endswith("(litellm_foreign_owner: refuse; nothing was written)")
+        assert text.startswith("Nothing was written.") and text.endswith("litellm_foreign_owner is refuse")
 
 
 def test_a_lock_another_run_holds_fails_after_the_timeout(story, run_module):
