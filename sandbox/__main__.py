@@ -1,10 +1,14 @@
 """Command line of the sandbox cluster: ``python -m sandbox up|down|status|serve``.
 
 ``up`` stops any running sandbox of the same state directory, wipes the state,
-starts ``serve`` in the background and waits until the LiteLLM Deployment is
-available; ``down`` stops every process the sandbox started, by the PIDs it
-recorded. ``serve`` is the foreground process: API server, controllers, the
-fake providers and the service listeners on one event loop.
+starts ``serve`` in the background and waits until every replica of the LiteLLM
+Deployment is ready; ``down`` stops every process the sandbox started, by the
+PIDs it recorded. ``serve`` is the foreground process: API server, controllers,
+the fake providers and the service listeners on one event loop.
+
+``--shape default|helm`` (env SANDBOX_SHAPE) picks how the before state is
+installed (sandbox/seed.py); ``--redis`` (env SANDBOX_REDIS=1) adds a real
+Redis server and runs LiteLLM at 2 replicas.
 """
 
 from __future__ import annotations
@@ -72,8 +76,8 @@ def down(state_dir: Path) -> int:
     if pid_dir.is_dir():
         for entry in pid_dir.glob("*.pid"):
             pid = int(entry.stem)
-            # Only a process that is still the LiteLLM we started (PIDs get reused).
-            if _alive(pid) and "litellm" in _cmdline(pid):
+            # Only a process that is still one we started (PIDs get reused).
+            if _alive(pid) and ("litellm" in _cmdline(pid) or "redis-server" in _cmdline(pid)):
                 _terminate(pid, group=True, timeout=10)
                 stopped += 1
             entry.unlink(missing_ok=True)
@@ -81,7 +85,7 @@ def down(state_dir: Path) -> int:
     return 0
 
 
-def up(state_dir: Path) -> int:
+def up(state_dir: Path, shape: str = "default", redis: bool = False) -> int:
     down(state_dir)
     if state_dir.exists():
         shutil.rmtree(state_dir)
@@ -89,7 +93,8 @@ def up(state_dir: Path) -> int:
     log = (state_dir / "sandbox.log").open("ab")
     started = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "serve", "--state-dir", str(state_dir.resolve())],
+        [sys.executable, "-m", "sandbox", "serve", "--state-dir", str(state_dir.resolve()),
+         "--shape", shape, *(["--redis"] if redis else [])],
         cwd=REPO_ROOT, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
     (state_dir / "serve.pid").write_text(str(process.pid))
     ready = state_dir / "ready"
@@ -105,9 +110,14 @@ def up(state_dir: Path) -> int:
             return 1
         time.sleep(0.2)
     elapsed = time.monotonic() - started
-    print(f"sandbox: up in {elapsed:.1f}s (LiteLLM ready)")
+    info = json.loads((state_dir / "sandbox.json").read_text())
+    print(f"sandbox: up in {elapsed:.1f}s (LiteLLM ready: {info['replicas']} replica(s), shape {info['shape']})")
     print(f"  kubeconfig:  {state_dir / 'kubeconfig'}")
     print(f"  LiteLLM URL: {(state_dir / 'litellm-url').read_text().strip()}")
+    if info.get("redis"):
+        redis = json.loads((state_dir / "redis.json").read_text())
+        print(f"  Redis:       {redis['host']}:{redis['port']} (password in {state_dir / 'redis.json'} "
+              f"and in Secret litellm-secrets as {redis['password_env']})")
     print(f"  try: kubectl --kubeconfig {state_dir / 'kubeconfig'} -n ml get deploy,pods,cm,secret")
     print("  stop: make sandbox-down")
     return 0
@@ -119,9 +129,13 @@ def status(state_dir: Path) -> int:
         print("sandbox: not running")
         return 1
     print(f"sandbox: running (pid {pidfile.read_text().strip()})")
-    for name in ("kubeconfig", "litellm-url", "providers-url"):
+    if (state_dir / "shape").exists():
+        print(f"  shape: {(state_dir / 'shape').read_text().strip()}")
+    for name in ("kubeconfig", "litellm-url", "providers-url", "redis.json"):
+        if not (state_dir / name).exists():
+            continue
         path = state_dir / name
-        print(f"  {name}: {path if name == 'kubeconfig' else path.read_text().strip()}")
+        print(f"  {name}: {path if name in ('kubeconfig', 'redis.json') else path.read_text().strip()}")
     return 0
 
 
@@ -143,13 +157,13 @@ def _write_private(path: Path, text: str) -> None:
     path.chmod(0o600)
 
 
-async def serve(state_dir: Path, litellm_bin: str) -> None:
+async def serve(state_dir: Path, litellm_bin: str, shape: str = "default", with_redis: bool = False) -> None:
     import secrets
 
     import yaml
     from aiohttp import web
 
-    from . import apiserver, providers, seed, tls
+    from . import apiserver, providers, redis_server, seed, tls
     from .cluster import Cluster
     from .store import Store
 
@@ -167,7 +181,22 @@ async def serve(state_dir: Path, litellm_bin: str) -> None:
     provider_runner, providers_url = await start(providers.build_app(state_dir))
     ssl_context, ca_pem = tls.make_server_tls(state_dir / "pki")
     api_runner, api_url = await start(apiserver.build_app(store, token, cluster), ssl_context)
-    generated = seed.seed(store, providers_url)
+    redis = await redis_server.start(state_dir, cluster.kubelet.pid_dir) if with_redis else None
+    replicas = 2 if redis else 1
+    generated = seed.seed(store, providers_url, shape=shape, replicas=replicas,
+                          redis_password=redis.password if redis else None)
+    (state_dir / "shape").write_text(shape + "\n")
+    (state_dir / "sandbox.json").write_text(json.dumps({
+        "shape": shape, "redis": bool(redis), "replicas": replicas, "namespace": seed.NAMESPACE,
+        "deployment": "litellm",
+        "master_key": dict(zip(("secret", "key"), seed.MASTER_KEY_LOCATION[shape]))}, indent=2) + "\n")
+    if redis:
+        # Where the Redis server is: for the inventory (litellm_redis_*) and the tests.
+        # The password is also in the Secret litellm-secrets, for os.environ/REDIS_PASSWORD.
+        _write_private(state_dir / "redis.json", json.dumps({
+            "host": redis.host, "port": redis.port, "password": redis.password,
+            "password_env": seed.REDIS_PASSWORD_ENV, "secret": "litellm-secrets"}, indent=2) + "\n")
+        _write_private(state_dir / "redis-url", redis.url + "\n")
     valid_keys = {provider: [key] for provider, key in seed.DEMO_PROVIDER_KEYS.items()}
     valid_keys["openai"] = [generated["OPENAI_API_KEY"]]
     (state_dir / "valid-keys.json").write_text(json.dumps(valid_keys, indent=2) + "\n")
@@ -191,7 +220,7 @@ async def serve(state_dir: Path, litellm_bin: str) -> None:
             deployment = store.get("deployments", seed.NAMESPACE, "litellm")
             url = cluster.services.service_url(seed.NAMESPACE, "litellm", 4000)
             status = (deployment or {}).get("status") or {}
-            if url and status.get("availableReplicas", 0) >= 1:
+            if url and status.get("readyReplicas", 0) >= replicas and status.get("availableReplicas", 0) >= replicas:
                 (state_dir / "litellm-url").write_text(url + "\n")
                 (state_dir / "ready").write_text(f"{time.monotonic() - started:.1f}\n")
                 logging.info("LiteLLM ready after %.1fs at %s", time.monotonic() - started, url)
@@ -202,6 +231,8 @@ async def serve(state_dir: Path, litellm_bin: str) -> None:
     await stop.wait()
     logging.info("stopping")
     await cluster.shutdown()
+    if redis:
+        await redis.stop()
     controller.cancel()
     await api_runner.cleanup()
     await provider_runner.cleanup()
@@ -213,16 +244,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", type=Path, default=Path(os.environ.get("SANDBOX_DIR", ".sandbox")))
     parser.add_argument("--litellm-bin", default=os.environ.get(
         "SANDBOX_LITELLM_BIN", str(REPO_ROOT / ".venv-litellm" / "bin" / "litellm")))
+    parser.add_argument("--shape", choices=["default", "helm"], default=os.environ.get("SANDBOX_SHAPE") or "default",
+                        help="how the before state is installed (env SANDBOX_SHAPE)")
+    parser.add_argument("--redis", action="store_true",
+                        default=os.environ.get("SANDBOX_REDIS", "").lower() in ("1", "true", "yes"),
+                        help="run a Redis server and 2 LiteLLM replicas (env SANDBOX_REDIS=1)")
     args = parser.parse_args(argv)
     state_dir = args.state_dir
     if args.command == "up":
-        return up(state_dir)
+        return up(state_dir, args.shape, args.redis)
     if args.command == "down":
         return down(state_dir)
     if args.command == "status":
         return status(state_dir)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    asyncio.run(serve(state_dir.resolve(), args.litellm_bin))
+    asyncio.run(serve(state_dir.resolve(), args.litellm_bin, args.shape, args.redis))
     return 0
 
 

@@ -2,22 +2,53 @@
 
 It reads the role's run report (.sandbox/last-run.json) and checks the cluster
 independently with kubectl: the models in the ConfigMap and the fallback chain
-compared with the before state. Exits non-zero when anything is off.
+compared with the before state, and the models LiteLLM serves, asked with the
+master key from where the sandbox's shape keeps it (sandbox.json: Secret
+litellm-secrets/LITELLM_MASTER_KEY, or the Helm chart's litellm-masterkey/masterkey).
+Exits non-zero when anything is off.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import yaml
 
-from .seed import CONFIG_TEMPLATE
+from .seed import CONFIG_TEMPLATE, MASTER_KEY_LOCATION
 
 KUBECTL = "/usr/bin/kubectl"
+
+
+def kubectl(state: Path, *args: str) -> str:
+    return subprocess.run([KUBECTL, "--kubeconfig", str(state / "kubeconfig"), "-n", "ml", *args],
+                          capture_output=True, text=True, check=True).stdout
+
+
+def sandbox_info(state: Path) -> dict:
+    """What ``sandbox up`` wrote about itself (older state dirs: the default shape, no Redis)."""
+    path = state / "sandbox.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    secret, key = MASTER_KEY_LOCATION["default"]
+    return {"shape": "default", "redis": False, "replicas": 1, "master_key": {"secret": secret, "key": key}}
+
+
+def served_models(state: Path, info: dict) -> list[str]:
+    """GET /v1/models through the service, with the master key read from the cluster."""
+    where = info["master_key"]
+    encoded = kubectl(state, "get", "secret", where["secret"], "-o", f"jsonpath={{.data.{where['key']}}}")
+    master_key = base64.b64decode(encoded).decode()
+    url = (state / "litellm-url").read_text().strip() + "/v1/models"
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {master_key}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return [m["id"] for m in json.loads(response.read())["data"]]
 
 
 def chain_of(config: dict) -> list:
@@ -30,9 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     state = args.state_dir
     report = json.loads((state / "last-run.json").read_text())
-    raw = subprocess.run([KUBECTL, "--kubeconfig", str(state / "kubeconfig"), "-n", "ml", "get", "configmap",
-                          "litellm-config", "-o", "jsonpath={.data.config\\.yaml}"],
-                         capture_output=True, text=True, check=True).stdout
+    info = sandbox_info(state)
+    raw = kubectl(state, "get", "configmap", "litellm-config", "-o", "jsonpath={.data.config\\.yaml}")
     config = yaml.safe_load(raw)
     before = yaml.safe_load(CONFIG_TEMPLATE.format(vllm="", ollama="", openai=""))
     problems = []
@@ -41,11 +71,27 @@ def main(argv: list[str] | None = None) -> int:
     parallel = [m["model_name"] for m in config["model_list"]
                 if (m.get("model_info") or {}).get("managed_by") == "homelab.litellm"]
     served = report.get("served_models") or []
-    print("\nLiteLLM on the sandbox cluster")
+    shape = "the official Helm chart's objects" if info["shape"] == "helm" else "the story's manifests"
+    print(f"\nLiteLLM on the sandbox cluster ({shape}; {info['replicas']} replica(s)"
+          f"{', Redis' if info.get('redis') else ''})")
     print(f"  Models served ({len(served)}): {', '.join(m for m in served if m not in parallel)}")
     print(f"    + parallel:  {', '.join(parallel)}")
     if sorted(served) != sorted(in_config):
         problems.append(f"served models {sorted(served)} differ from the ConfigMap's {sorted(in_config)}")
+    try:
+        asked = served_models(state, info)
+    except (OSError, urllib.error.URLError, subprocess.CalledProcessError, KeyError, ValueError) as err:
+        problems.append(f"GET /v1/models with the master key from {info['master_key']['secret']} failed: {err}")
+    else:
+        print(f"  /v1/models with the master key from Secret {info['master_key']['secret']}: {len(asked)} models")
+        if sorted(asked) != sorted(in_config):
+            problems.append(f"LiteLLM serves {sorted(asked)}, the ConfigMap lists {sorted(in_config)}")
+    router = config.get("router_settings") or {}
+    if info.get("redis"):
+        redis = json.loads((state / "redis.json").read_text())
+        shared = router.get("redis_host") == redis["host"] and str(router.get("redis_port")) == str(redis["port"])
+        print(f"  Redis {redis['host']}:{redis['port']}: rate-limit counters "
+              f"{'shared by the replicas' if shared else 'NOT configured (each replica counts alone)'}")
 
     chain = chain_of(config)
     unchanged = chain == chain_of(before)
@@ -73,7 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     print("\nThe sandbox keeps running so you can explore it:")
     print(f"  kubectl --kubeconfig {kubeconfig} -n ml get deploy,pods,configmap,secret")
     print(f"  kubectl --kubeconfig {kubeconfig} -n ml get configmap litellm-config -o jsonpath='{{.data.config\\.yaml}}'")
-    print(f"  curl $(cat {state / 'litellm-url'})/health/readiness")
+    where = info["master_key"]
+    print(f"  MASTER_KEY=$(kubectl --kubeconfig {kubeconfig} -n ml get secret {where['secret']} "
+          f"-o jsonpath='{{.data.{where['key']}}}' | base64 -d)")
+    print(f"  curl -H \"Authorization: Bearer $MASTER_KEY\" $(cat {state / 'litellm-url'})/v1/models")
     print("  Stop it with: make sandbox-down")
     if problems:
         print("\nDEMO FAILED:\n  " + "\n  ".join(problems), file=sys.stderr)

@@ -1,9 +1,21 @@
 """The story's *before* state: what a homelab cluster runs before this collection.
 
 Namespaces ``default`` and ``kube-system``, as on every cluster, and namespace
-``ml`` with the LiteLLM ConfigMap (three fallback-chain models, the
-operator's comments), the Secret without provider keys, the Deployment and its
-Service. Model ``api_base`` values point at the sandbox's fake providers.
+``ml`` with LiteLLM in one of two shapes:
+
+* ``default`` -- the story's own manifests: the ConfigMap (three fallback-chain
+  models, the operator's comments), the Secret without provider keys (with
+  LITELLM_MASTER_KEY), the Deployment and its Service;
+* ``helm`` -- the same configuration installed with the official Helm chart
+  (``sandbox/helm.py``): ConfigMap ``litellm-config`` as ``toYaml`` renders it,
+  the master key in Secret ``litellm-masterkey`` (env PROXY_MASTER_KEY), the
+  operator's own Secret ``litellm-secrets`` (DATABASE_URL, OPENAI_API_KEY; no
+  master key) through ``environmentSecrets``, the chart's Service and Deployment.
+
+With Redis (``--redis``) the Deployment runs 2 replicas and ``litellm-secrets``
+holds REDIS_PASSWORD; ``router_settings`` stay the operator's (the collection
+writes the redis_* settings). Model ``api_base`` values point at the fake providers.
+Every object goes through the API server's defaulting, as if it had been applied.
 """
 
 from __future__ import annotations
@@ -11,8 +23,18 @@ from __future__ import annotations
 import base64
 import secrets
 
-from . import providers
+import yaml
+
+from . import helm, providers
+from .apiserver.resources import RESOURCES
+from .apiserver.validation import apply_defaults
 from .store import Store
+
+SHAPES = ("default", "helm")
+# Where each shape keeps LiteLLM's master key: (Secret, key).
+MASTER_KEY_LOCATION = {"default": ("litellm-secrets", "LITELLM_MASTER_KEY"),
+                       "helm": (helm.MASTER_KEY_SECRET, helm.MASTER_KEY_KEY)}
+REDIS_PASSWORD_ENV = "REDIS_PASSWORD"
 
 NAMESPACE = "ml"
 LABELS = {"app.kubernetes.io/name": "litellm", "app": "litellm"}
@@ -73,37 +95,82 @@ def before_config(providers_url: str) -> str:
     )
 
 
-def seed(store: Store, providers_url: str) -> dict[str, str]:
-    """Create the before state; return the generated secrets the sandbox must know."""
-    generated = {
-        "LITELLM_MASTER_KEY": "sk-" + secrets.token_hex(24),
+def _create(store: Store, resource: str, namespace: str, obj: dict) -> dict:
+    """Create ``obj`` with the defaults the API server would fill in."""
+    rtype = next(r for r in RESOURCES if r.plural == resource)
+    apply_defaults(rtype, obj)
+    return store.create(resource, namespace, obj)
+
+
+def _b64(values: dict[str, str]) -> dict[str, str]:
+    return {k: base64.b64encode(v.encode()).decode() for k, v in values.items()}
+
+
+def seed(store: Store, providers_url: str, shape: str = "default", replicas: int = 1,
+         redis_password: str | None = None) -> dict[str, str]:
+    """Create the before state; return the generated secrets the sandbox must know.
+
+    The result has the env values of ``litellm-secrets`` and, under ``master_key``,
+    LiteLLM's master key (wherever the shape keeps it).
+    """
+    if shape not in SHAPES:
+        raise ValueError(f"unknown shape {shape!r} (known: {', '.join(SHAPES)})")
+    master_key = "sk-" + secrets.token_hex(24)
+    env = {
         "DATABASE_URL": f"postgresql://litellm:{secrets.token_hex(12)}@postgres.{NAMESPACE}.svc:5432/litellm",
         "OPENAI_API_KEY": "sk-sandbox-" + secrets.token_hex(20),
     }
+    if shape == "default":
+        env = {"LITELLM_MASTER_KEY": master_key, **env}
+    if redis_password is not None:
+        env[REDIS_PASSWORD_ENV] = redis_password
     # The namespaces every cluster has from the start (kube-apiserver creates them).
     for system_namespace in ("default", "kube-system"):
-        store.create("namespaces", "", {"apiVersion": "v1", "kind": "Namespace",
-                                        "metadata": {"name": system_namespace}})
-    store.create("namespaces", "", {"apiVersion": "v1", "kind": "Namespace",
-                                    "metadata": {"name": NAMESPACE}})
-    store.create("configmaps", NAMESPACE, {
+        _create(store, "namespaces", "", {"apiVersion": "v1", "kind": "Namespace",
+                                          "metadata": {"name": system_namespace}})
+    _create(store, "namespaces", "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
+    if shape == "helm":
+        _seed_helm(store, providers_url, master_key, env, replicas)
+    else:
+        _seed_default(store, providers_url, env, replicas)
+    return {**env, "master_key": master_key}
+
+
+def _seed_default(store: Store, providers_url: str, env: dict[str, str], replicas: int) -> None:
+    _create(store, "configmaps", NAMESPACE, {
         "apiVersion": "v1", "kind": "ConfigMap",
         "metadata": {"name": "litellm-config", "labels": dict(LABELS)},
         "data": {"config.yaml": before_config(providers_url)},
     })
-    store.create("secrets", NAMESPACE, {
+    _create(store, "secrets", NAMESPACE, {
         "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
         "metadata": {"name": "litellm-secrets", "labels": dict(LABELS)},
-        "data": {k: base64.b64encode(v.encode()).decode() for k, v in generated.items()},
+        "data": _b64(env),
     })
-    store.create("services", NAMESPACE, {
+    _create(store, "services", NAMESPACE, {
         "apiVersion": "v1", "kind": "Service",
         "metadata": {"name": "litellm", "labels": dict(LABELS)},
         "spec": {"type": "ClusterIP", "selector": {"app": "litellm"},
                  "ports": [{"name": "http", "port": 4000, "targetPort": "http", "protocol": "TCP"}]},
     })
-    store.create("deployments", NAMESPACE, deployment())
-    return generated
+    body = deployment()
+    body["spec"]["replicas"] = replicas
+    _create(store, "deployments", NAMESPACE, body)
+
+
+def _seed_helm(store: Store, providers_url: str, master_key: str, env: dict[str, str], replicas: int) -> None:
+    # The operator's own Secret, created before `helm install` (the chart only
+    # references it through environmentSecrets): no labels, not Helm's.
+    _create(store, "secrets", NAMESPACE, {
+        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+        "metadata": {"name": "litellm-secrets"}, "data": _b64(env)})
+    story = yaml.safe_load(before_config(providers_url))
+    rendered, manifest, values = helm.render(story, master_key, NAMESPACE, replicas, ["litellm-secrets"])
+    plural = {"Secret": "secrets", "ConfigMap": "configmaps", "Service": "services", "Deployment": "deployments"}
+    # Helm records the release first (pending-install), installs in its InstallOrder, then marks it deployed.
+    _create(store, "secrets", NAMESPACE, helm.release_secret(manifest, values, NAMESPACE))
+    for _, obj in rendered:
+        _create(store, plural[obj["kind"]], NAMESPACE, obj)
 
 
 def deployment() -> dict:

@@ -90,6 +90,27 @@ def _default_pod_spec(spec: dict) -> None:
         for port in container.get("ports") or []:
             if isinstance(port, dict):
                 port.setdefault("protocol", "TCP")
+        for kind in ("livenessProbe", "readinessProbe", "startupProbe"):
+            _default_probe(container.get(kind))
+    for volume in spec.get("volumes") or []:
+        # SetDefaults_ConfigMapVolumeSource / SetDefaults_SecretVolumeSource: mode 0644.
+        for kind in ("configMap", "secret"):
+            if isinstance(volume, dict) and isinstance(volume.get(kind), dict):
+                volume[kind].setdefault("defaultMode", 420)
+
+
+def _default_probe(probe: Any) -> None:
+    """SetDefaults_Probe and SetDefaults_HTTPGetAction (k8s.io/kubernetes pkg/apis/core/v1/defaults.go)."""
+    if not isinstance(probe, dict):
+        return
+    probe.setdefault("timeoutSeconds", 1)
+    probe.setdefault("periodSeconds", 10)
+    probe.setdefault("successThreshold", 1)
+    probe.setdefault("failureThreshold", 3)
+    http_get = probe.get("httpGet")
+    if isinstance(http_get, dict):
+        http_get.setdefault("path", "/")
+        http_get.setdefault("scheme", "HTTP")
 
 
 def apply_defaults(rtype: ResourceType, obj: dict) -> None:

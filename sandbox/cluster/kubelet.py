@@ -1,13 +1,16 @@
 """The kubelet: pods are real LiteLLM processes.
 
 * A pod is a LiteLLM process bound to its own loopback IP (127.x.y.z) on the
-  containerPort, started with the container's args, its ConfigMap volumes
-  copied into the pod directory (subPath mounts are a copy in Kubernetes too, so
-  a ConfigMap change needs a restart), env from envFrom/env. A process that
-  exits is restarted with the kubelet's back-off and shows CrashLoopBackOff.
-* Readiness comes from the container's readinessProbe (httpGet) against the
-  real process; pod status (phase, conditions, container state, restarts) is
-  written back to the store.
+  containerPort, started with the container's args, its ConfigMap/Secret volumes
+  (with ``items``) copied into the pod directory (subPath mounts are a copy in
+  Kubernetes too, so a ConfigMap change needs a restart), env from envFrom/env
+  with ``$(VAR)`` expansion (see ``podspec``). A process that exits is restarted
+  with the kubelet's back-off and shows CrashLoopBackOff.
+* Probes run against the real process as the kubelet runs them: the
+  startupProbe first (liveness and readiness wait for it; too many failures kill
+  the container), then readinessProbe (endpoints) and livenessProbe (too many
+  failures kill the container, which is restarted). Ports may be named. Pod
+  status (phase, conditions, container state, restarts) is written back.
 * A terminating pod leaves the service endpoints before its process gets
   SIGTERM, and SIGKILL after the grace period.
 """
@@ -15,7 +18,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import os
 import random
 import signal
@@ -28,6 +30,7 @@ from typing import Callable
 import aiohttp
 
 from ..store import Store, now_rfc3339
+from . import podspec
 from .objects import condition, pod_terminating, record_event
 
 # The sandbox has no PostgreSQL. LiteLLM, given DATABASE_URL, tries to download
@@ -61,7 +64,9 @@ class Container:
     waiting_reason: str | None = "ContainerCreating"
     waiting_message: str | None = None
     ready: bool = False
+    started: bool = False  # the startupProbe succeeded (or there is none)
     stopping: bool = False
+    killing: str | None = None  # why the kubelet is stopping a running process (a failed probe)
     tasks: list[asyncio.Task] = field(default_factory=list)
 
 
@@ -130,79 +135,36 @@ class Kubelet:
         raise RuntimeError("no free loopback address for a pod")
 
     def _materialize(self, container: Container, pod: dict) -> tuple[list[str], dict[str, str]]:
-        """Volumes and env of the container, or ApiError-like reasons to wait."""
+        """Volumes, env and args of the container; podspec.ConfigError while it cannot start."""
         spec = pod["spec"]
         c = spec["containers"][0]
-        ns = container.namespace
         root = container.workdir / "root"
         volumes = {v["name"]: v for v in spec.get("volumes") or []}
         mount_map: dict[str, Path] = {}
-        for mount in c.get("volumeMounts") or []:
-            volume = volumes.get(mount["name"])
-            if volume is None or "configMap" not in volume and "secret" not in volume:
+        for volume_mount in c.get("volumeMounts") or []:
+            volume = volumes.get(volume_mount["name"])
+            if volume is None:
                 continue
-            if "configMap" in volume:
-                source = self.store.get("configmaps", ns, volume["configMap"]["name"])
-                if source is None:
-                    raise _ContainerConfigError(f'configmap "{volume["configMap"]["name"]}" not found')
-                data = dict(source.get("data") or {})
-            else:
-                source = self.store.get("secrets", ns, volume["secret"]["secretName"])
-                if source is None:
-                    raise _ContainerConfigError(f'secret "{volume["secret"]["secretName"]}" not found')
-                data = {k: base64.b64decode(v).decode() for k, v in (source.get("data") or {}).items()}
-            target = root / mount["mountPath"].lstrip("/")
-            if mount.get("subPath"):
-                if mount["subPath"] not in data:
-                    raise _ContainerConfigError(
-                        f'key "{mount["subPath"]}" not found in volume "{mount["name"]}"')
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(data[mount["subPath"]])
-            else:
+            files = podspec.volume_files(self.store, container.namespace, volume)
+            if files is None:  # emptyDir and the like: an empty directory
+                files = {}
+            target = root / volume_mount["mountPath"].lstrip("/")
+            for relative, content in podspec.mount(files, volume_mount).items():
+                path = target / relative if relative else target
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(content)
+            if not files and not volume_mount.get("subPath"):
                 target.mkdir(parents=True, exist_ok=True)
-                for key, value in data.items():
-                    (target / key).write_text(value)
-            mount_map[mount["mountPath"]] = target
-        env: dict[str, str] = {}
-        for source in c.get("envFrom") or []:
-            prefix = source.get("prefix", "")
-            if "secretRef" in source:
-                secret = self.store.get("secrets", ns, source["secretRef"]["name"])
-                if secret is None:
-                    if source["secretRef"].get("optional"):
-                        continue
-                    raise _ContainerConfigError(f'secret "{source["secretRef"]["name"]}" not found')
-                for key, value in (secret.get("data") or {}).items():
-                    env[prefix + key] = base64.b64decode(value).decode()
-            if "configMapRef" in source:
-                cm = self.store.get("configmaps", ns, source["configMapRef"]["name"])
-                if cm is None:
-                    if source["configMapRef"].get("optional"):
-                        continue
-                    raise _ContainerConfigError(f'configmap "{source["configMapRef"]["name"]}" not found')
-                env.update({prefix + k: v for k, v in (cm.get("data") or {}).items()})
-        for item in c.get("env") or []:
-            if "value" in item:
-                env[item["name"]] = item["value"]
-            elif "valueFrom" in item:
-                ref = item["valueFrom"].get("secretKeyRef") or item["valueFrom"].get("configMapKeyRef")
-                is_secret = "secretKeyRef" in item["valueFrom"]
-                obj = self.store.get("secrets" if is_secret else "configmaps", ns, ref["name"])
-                if obj is None or ref["key"] not in (obj.get("data") or {}):
-                    if ref.get("optional"):
-                        continue
-                    raise _ContainerConfigError(
-                        f'couldn\'t find key {ref["key"]} in {"Secret" if is_secret else "ConfigMap"} '
-                        f'{ns}/{ref["name"]}')
-                value = obj["data"][ref["key"]]
-                env[item["name"]] = base64.b64decode(value).decode() if is_secret else value
-        args = []
-        for arg in list(c.get("command") or [])[1:] + list(c.get("args") or []):
+            mount_map[volume_mount["mountPath"]] = target
+        env = podspec.container_env(self.store, pod, c)
+        command, args = podspec.command_and_args(c, env)
+        rewritten = []
+        for arg in command[1:] + args:
             for mount_path, target in mount_map.items():
                 if arg == mount_path or arg.startswith(mount_path.rstrip("/") + "/"):
                     arg = str(target) + arg[len(mount_path):]
-            args.append(arg)
-        return args, env
+            rewritten.append(arg)
+        return rewritten, env
 
     async def _run_container(self, container: Container) -> None:
         """Start, watch and restart one container until its pod goes away."""
@@ -213,23 +175,30 @@ class Kubelet:
                 return
             try:
                 args, env = self._materialize(container, pod)
-            except _ContainerConfigError as err:
-                container.waiting_reason, container.waiting_message = "CreateContainerConfigError", str(err)
+            except podspec.ConfigError as err:
+                if (container.waiting_reason, container.waiting_message) != (err.reason, str(err)):
+                    record_event(self.store, pod, err.event, str(err), type_="Warning")
+                container.waiting_reason = err.reason
+                container.waiting_message = str(err) if err.reason != "ContainerCreating" else None
                 self.kick()
                 await asyncio.sleep(2)
                 continue
+            env.setdefault("HOSTNAME", container.pod)  # the container runtime sets it to the pod's hostname
             started = time.monotonic()
             await self._start_process(container, args, env)
             probe = asyncio.get_running_loop().create_task(self._probe(container, pod))
             code = await container.process.wait()
             probe.cancel()
-            container.ready = False
+            container.ready = container.started = False
             self._forget_pid(container)
             finished = now_rfc3339()
             if container.stopping:
                 return
+            if code < 0:  # killed by a signal: the runtime reports 128 + the signal number
+                code = 128 - code
             container.last_terminated = {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
                                          "startedAt": container.started_at, "finishedAt": finished}
+            container.killing = None
             container.restart_count += 1
             if time.monotonic() - started > 600:
                 backoff = BACKOFF_INITIAL
@@ -267,41 +236,140 @@ class Kubelet:
         if container.process is not None:
             (self.pid_dir / f"{container.process.pid}.pid").unlink(missing_ok=True)
 
-    async def _probe(self, container: Container, pod: dict) -> None:
-        """readinessProbe (httpGet) against the real process."""
-        c = pod["spec"]["containers"][0]
-        probe = c.get("readinessProbe") or {}
-        http_get = probe.get("httpGet")
-        period = probe.get("periodSeconds", 10)
-        failures_needed = probe.get("failureThreshold", 3)
-        successes_needed = probe.get("successThreshold", 1)
+    async def _check(self, container: Container, spec: dict, probe: dict) -> tuple[bool, str]:
+        """One probe run against the real process: (success, what failed)."""
         timeout = probe.get("timeoutSeconds", 1)
+        if "httpGet" in probe:
+            http_get = probe["httpGet"]
+            try:
+                port = podspec.probe_port(spec, http_get.get("port"))
+            except ValueError as err:
+                return False, str(err)
+            scheme = http_get.get("scheme", "HTTP").lower()
+            host = http_get.get("host") or container.ip
+            url = f"{scheme}://{host}:{port}{http_get.get('path', '/')}"
+            headers = {"User-Agent": "kube-probe/1.32", "Accept": "*/*"}
+            headers.update({h["name"]: h["value"] for h in http_get.get("httpHeaders") or []})
+            try:
+                async with self._http.get(url, headers=headers, ssl=False, allow_redirects=False,
+                                          timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+                    if 200 <= resp.status < 400:
+                        return True, ""
+                    return False, f"HTTP probe failed with statuscode: {resp.status}"
+            except asyncio.TimeoutError:
+                return False, (f'Get "{url}": context deadline exceeded (Client.Timeout exceeded while '
+                               "awaiting headers)")
+            except (aiohttp.ClientError, OSError) as err:
+                return False, f'Get "{url}": {err}'
+        if "tcpSocket" in probe:
+            try:
+                port = podspec.probe_port(spec, probe["tcpSocket"].get("port"))
+                _, writer = await asyncio.wait_for(
+                    asyncio.open_connection(probe["tcpSocket"].get("host") or container.ip, port), timeout)
+                writer.close()
+                return True, ""
+            except (ValueError, OSError, asyncio.TimeoutError) as err:
+                return False, f"dial tcp {container.ip}: {err}"
+        # exec (and gRPC) probes cannot run without a container image: the
+        # process being alive is all the sandbox can tell.
+        return container.process is not None and container.process.returncode is None, "process exited"
+
+    async def _probe(self, container: Container, pod: dict) -> None:
+        """The container's probes, as the kubelet's prober runs them.
+
+        The startupProbe runs first, every periodSeconds from initialDelaySeconds
+        (no faster: nothing triggers it early); while it has not succeeded the
+        container is not started and the other probes do not run. failureThreshold
+        failures in a row kill the container. Then readiness and liveness run side
+        by side.
+        """
+        spec = pod["spec"]["containers"][0]
+        startup = spec.get("startupProbe")
+        if startup:
+            await asyncio.sleep(startup.get("initialDelaySeconds", 0))
+            failures = 0
+            while True:
+                ok, why = await self._check(container, spec, startup)
+                if ok:
+                    break
+                failures += 1
+                if failures >= startup.get("failureThreshold", 3):
+                    await self._kill_for_probe(container, pod, "Startup", why, startup)
+                    return
+                await asyncio.sleep(startup.get("periodSeconds", 10))
+        container.started = True
+        self.kick()
+        tasks = [asyncio.get_running_loop().create_task(self._readiness(container, spec))]
+        if spec.get("livenessProbe"):
+            tasks.append(asyncio.get_running_loop().create_task(
+                self._liveness(container, pod, spec, spec["livenessProbe"])))
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    async def _readiness(self, container: Container, spec: dict) -> None:
+        probe = spec.get("readinessProbe")
+        if not probe:  # no readinessProbe: ready once started
+            container.ready = True
+            self.kick()
+            return
+        period = probe.get("periodSeconds", 10)
         await asyncio.sleep(probe.get("initialDelaySeconds", 0))
         successes = failures = 0
         while True:
-            if http_get is None:
-                ok = container.process is not None and container.process.returncode is None
-            else:
-                url = f"http://{container.ip}:{container.port}{http_get.get('path', '/')}"
-                try:
-                    async with self._http.get(url, timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
-                        ok = 200 <= resp.status < 400
-                except (aiohttp.ClientError, OSError):  # TimeoutError is an OSError
-                    ok = False
+            ok, _ = await self._check(container, spec, probe)
             if ok:
                 successes, failures = successes + 1, 0
-                if successes >= successes_needed and not container.ready:
+                if successes >= probe.get("successThreshold", 1) and not container.ready:
                     container.ready = True
                     self.kick()
             else:
                 successes, failures = 0, failures + 1
-                if failures >= failures_needed and container.ready:
+                if failures >= probe.get("failureThreshold", 3) and container.ready:
                     container.ready = False
                     self.kick()
-            # Probe quickly until the first success so that readiness is seen
-            # without waiting a whole period (the kubelet's first probe is also
-            # soon after start); then at the configured period.
+            # Until the first success the kubelet re-runs the readiness probe on
+            # every pod status sync (prober_manager.UpdatePodStatus triggers it),
+            # so readiness shows without waiting a whole period; then at the period.
             await asyncio.sleep(period if container.ready else min(period, 0.5))
+
+    async def _liveness(self, container: Container, pod: dict, spec: dict, probe: dict) -> None:
+        await asyncio.sleep(probe.get("initialDelaySeconds", 0))
+        failures = 0
+        while True:
+            ok, why = await self._check(container, spec, probe)
+            failures = 0 if ok else failures + 1
+            if failures >= probe.get("failureThreshold", 3):
+                await self._kill_for_probe(container, pod, "Liveness", why, probe)
+                return
+            await asyncio.sleep(probe.get("periodSeconds", 10))
+
+    async def _kill_for_probe(self, container: Container, pod: dict, kind: str, why: str, probe: dict) -> None:
+        """A failed startup or liveness probe: SIGTERM, SIGKILL after the grace period; then a restart."""
+        name = pod["spec"]["containers"][0]["name"]
+        record_event(self.store, pod, "Unhealthy", f"{kind} probe failed: {why}", type_="Warning")
+        record_event(self.store, pod, "Killing",
+                     f"Container {name} failed {kind.lower()} probe, will be restarted")
+        container.ready = False
+        container.killing = kind
+        self.kick()
+        process = container.process
+        if process is None or process.returncode is not None:
+            return
+        grace = float(probe.get("terminationGracePeriodSeconds")
+                      or pod["spec"].get("terminationGracePeriodSeconds", 30))
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            await asyncio.wait_for(asyncio.shield(process.wait()), timeout=grace)
+        except ProcessLookupError:
+            return
+        except asyncio.TimeoutError:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
     async def _finish_pod(self, container: Container, pod: dict | None) -> None:
         """Stop a terminating pod's process, then remove the pod object."""
@@ -353,7 +421,7 @@ class Kubelet:
                     state["waiting"]["message"] = container.waiting_message
             cstatus = {"name": pod["spec"]["containers"][0]["name"],
                        "image": pod["spec"]["containers"][0].get("image", ""),
-                       "ready": container.ready, "started": running,
+                       "ready": container.ready, "started": running and container.started,
                        "restartCount": container.restart_count, "state": state}
             if container.last_terminated:
                 cstatus["lastState"] = {"terminated": container.last_terminated}
@@ -391,10 +459,6 @@ class Kubelet:
             return None
         lines = path.read_text(errors="replace").splitlines(keepends=True)
         return "".join(lines[-tail_lines:] if tail_lines else lines)
-
-
-class _ContainerConfigError(Exception):
-    """The container cannot start until a referenced object exists."""
 
 
 def _strip_host_and_port(args: list[str]) -> list[str]:

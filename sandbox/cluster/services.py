@@ -1,12 +1,25 @@
 """Services: Endpoints from the ready pods, and a local listener per service port.
 
-Each service port gets a stable 127.0.0.1 port that forwards to the ready pods
-(round robin); the API server's service proxy uses the same forwarder.
+Each service port gets a stable 127.0.0.1 port that stands for the ClusterIP:
+like kube-proxy in its default iptables mode (and in nftables mode), it picks a
+ready endpoint at random for each new TCP *connection* (iptables' ``statistic
+--mode random`` rules), and every request on that connection goes to the same
+pod. A client that keeps its connection alive therefore talks to one pod only,
+as on a cluster. With no ready endpoint the connection is reset (kube-proxy
+rejects it).
+
+The API server's service proxy (``.../services/NAME:PORT/proxy/``) is an HTTP
+proxy: like kube-apiserver's (ResourceLocation in pkg/registry/core/service/
+storage/rest.go) it picks a random ready endpoint for each request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
+import socket
+import struct
 
 import aiohttp
 from aiohttp import web
@@ -27,16 +40,20 @@ class Services:
     def __init__(self, store: Store, kubelet: Kubelet) -> None:
         self.store = store
         self.kubelet = kubelet  # whose containers' readiness decides the endpoints
-        self.service_listeners: dict[tuple[str, str, int], tuple[web.AppRunner, int]] = {}
+        self.service_listeners: dict[tuple[str, str, int], tuple[asyncio.AbstractServer, int]] = {}
         self._http: aiohttp.ClientSession | None = None
-        self._rr = 0
+        self._connections: set[asyncio.Task] = set()
+        # Connections per endpoint ip:port since start (what the listener chose).
+        self.connections_per_endpoint: dict[str, int] = {}
 
     async def start(self) -> None:
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=2))
 
     async def shutdown(self) -> None:
-        for runner, _ in self.service_listeners.values():
-            await runner.cleanup()
+        for server, _ in self.service_listeners.values():
+            server.close()
+        for task in list(self._connections):
+            task.cancel()
         if self._http:
             await self._http.close()
 
@@ -61,8 +78,8 @@ class Services:
         services = {(s["metadata"]["namespace"], s["metadata"]["name"]): s for s in self.store.list("services")}
         for key in list(self.service_listeners):
             if key[:2] not in services:
-                runner, _ = self.service_listeners.pop(key)
-                await runner.cleanup()
+                server, _ = self.service_listeners.pop(key)
+                server.close()
         for (ns, name), service in services.items():
             for port in service["spec"].get("ports") or []:
                 key = (ns, name, port["port"])
@@ -89,22 +106,65 @@ class Services:
             self.store.update("endpoints", ns, current)
 
     async def _listen(self, ns: str, name: str, port: int) -> None:
-        """A stable local port per service port, forwarding to ready pods."""
-        async def handler(request: web.Request) -> web.StreamResponse:
+        """A stable local port per service port: a TCP forwarder to a random ready pod."""
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            task = asyncio.current_task()
+            self._connections.add(task)
             try:
-                return await self.forward(request, ns, name, str(port), request.match_info["path"])
-            except ApiError as err:
-                return web.json_response(err.status(), status=err.code)
+                await self._forward_connection(reader, writer, ns, name, port)
+            finally:
+                self._connections.discard(task)
 
-        app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_route("*", "/{path:.*}", handler)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        local_port = site._server.sockets[0].getsockname()[1]
-        self.service_listeners[(ns, name, port)] = (runner, local_port)
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        local_port = server.sockets[0].getsockname()[1]
+        self.service_listeners[(ns, name, port)] = (server, local_port)
         log.info("service %s/%s:%s listens on 127.0.0.1:%s", ns, name, port, local_port)
+
+    async def _forward_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                                  ns: str, name: str, port: int) -> None:
+        service = self.store.get("services", ns, name)
+        spec_port = next((p for p in (service or {}).get("spec", {}).get("ports") or [] if p["port"] == port),
+                         None)
+        endpoints = self.ready_endpoints(ns, service, spec_port) if spec_port else []
+        random.shuffle(endpoints)
+        upstream = None
+        # A connection refused by a pod that is just going away is tried on the
+        # next endpoint (a deliberate difference, see sandbox/README.md).
+        for ip, target in endpoints:
+            try:
+                upstream = await asyncio.open_connection(ip, target)
+            except OSError:
+                continue
+            key = f"{ip}:{target}"
+            self.connections_per_endpoint[key] = self.connections_per_endpoint.get(key, 0) + 1
+            break
+        if upstream is None:
+            # kube-proxy rejects connections to a service without endpoints: a reset here.
+            sock = writer.get_extra_info("socket")
+            if sock is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            writer.close()
+            return
+        up_reader, up_writer = upstream
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            try:
+                while True:
+                    chunk = await source.read(65536)
+                    if not chunk:
+                        break
+                    sink.write(chunk)
+                    await sink.drain()
+                if sink.can_write_eof():
+                    sink.write_eof()
+            except (ConnectionError, OSError):
+                pass
+
+        try:
+            await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        finally:
+            for w in (writer, up_writer):
+                w.close()
 
     def service_url(self, ns: str, name: str, port: int) -> str | None:
         entry = self.service_listeners.get((ns, name, port))
@@ -112,7 +172,7 @@ class Services:
 
     async def forward(self, request: web.Request, ns: str, name: str, port: str, path: str,
                       strip_authorization: bool = False) -> web.StreamResponse:
-        """Forward one HTTP request to a ready endpoint of a service (round robin).
+        """Forward one HTTP request to a random ready endpoint of a service.
 
         Like a proxy with connect-failure retries, a connection refused by a pod
         that is just going away is retried on the next endpoint before any byte
@@ -135,8 +195,7 @@ class Services:
         endpoints = self.ready_endpoints(ns, service, spec_port)
         if not endpoints:
             raise ApiError(503, "ServiceUnavailable", f'no endpoints available for service "{name}"')
-        self._rr += 1
-        ordered = endpoints[self._rr % len(endpoints):] + endpoints[: self._rr % len(endpoints)]
+        ordered = random.sample(endpoints, len(endpoints))
         last_error: Exception | None = None
         for ip, target in ordered:
             url = f"http://{ip}:{target}/{path}"
