@@ -231,11 +231,12 @@ def load_plain(text):
 def load_lenient(text):
     """Plain data of any YAML text, unchecked; None when it does not parse (a digest still needs
     the references of a config LiteLLM would refuse)."""
+    errors = (pyyaml.YAMLError, ValueError) if HAS_PYYAML else (YAMLError, ValueError)
     try:
         if HAS_PYYAML:
             return pyyaml.load(text or "", Loader=getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader))  # noqa: S506
         return plain(_yaml(YamlStyle()).load(text or ""))
-    except (YAMLError, ValueError) if not HAS_PYYAML else (pyyaml.YAMLError, ValueError):
+    except errors:
         return None
 
 
