@@ -103,5 +103,5 @@ molecule-cluster: setup ## molecule scenario on the KUBECONFIG cluster (check mo
 	molecule/cluster/run.sh
 
 .PHONY: bench
-bench: setup ## site.yml vs its floor and a plain kubernetes.core peer on one sandbox (table, bench/results.json; ~8 min)
+bench: setup ## site.yml vs its floor and a plain kubernetes.core peer on one sandbox (table, bench/results.json; 5-8 min)
 	$(VENV)/bin/python bench/run.py

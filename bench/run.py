@@ -709,7 +709,7 @@ def build_summary(data: dict) -> list[dict]:
     noop = data.get("noop")
     if noop:
         floor, peer, ours = noop["floor"], noop["peer"], noop["ours"]
-        section("No-op run, nothing to change (%d rounds: floor, peer, ours)" % len(ours))
+        section("No-op run, nothing to change (%d round(s): floor, peer, ours)" % len(ours))
         add("floor: one k8s_info task", "s", [r["wall"] for r in floor])
         add("peer: bench/peer.yml", "s", [r["wall"] for r in peer])
         add("ours: site.yml", "s", [r["wall"] for r in ours])
@@ -751,7 +751,7 @@ def build_summary(data: dict) -> list[dict]:
     roll = data.get("rollouts")
     if roll:
         floor, peer, ours = roll["floor"], roll["peer"], roll["ours"]
-        section("Adding one model, under a steady request load (%d rounds: floor, peer, ours)" % len(ours))
+        section("Adding one model, under a steady request load (%d round(s): floor, peer, ours)" % len(ours))
         add("floor: kubectl rollout restart + status", "s", [r["wall"] for r in floor])
         add("peer: bench/peer.yml adding one model", "s", [r["wall"] for r in peer])
         add("ours: site.yml adding one model", "s", [r["wall"] for r in ours])
