@@ -113,5 +113,5 @@ molecule-cluster: setup ## molecule scenario on the KUBECONFIG cluster (check mo
 	molecule/cluster/run.sh
 
 .PHONY: bench
-bench: setup ## benchmarks on a sandbox: each run against its floor (table, bench/results.json; ~4 min)
+bench: setup ## site.yml vs its floor and a plain kubernetes.core peer on one sandbox (table, bench/results.json; 5-8 min)
 	$(VENV)/bin/python bench/run.py

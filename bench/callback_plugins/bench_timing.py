@@ -8,6 +8,12 @@ ANSIBLE_CALLBACKS_ENABLED=bench_timing, BENCH_TIMING_FILE=<path>); not shipped.
 
 from __future__ import annotations
 
+import json
+import os
+import time
+
+from ansible.plugins.callback import CallbackBase
+
 DOCUMENTATION = r"""
 name: bench_timing
 type: aggregate
@@ -15,12 +21,6 @@ short_description: Write per-task wall-clock start/end times as JSON lines (benc
 description: Writes one JSON line per task result to the file in BENCH_TIMING_FILE.
 options: {}
 """
-
-import json
-import os
-import time
-
-from ansible.plugins.callback import CallbackBase
 
 
 class CallbackModule(CallbackBase):
@@ -53,10 +53,16 @@ class CallbackModule(CallbackBase):
         task = result._task
         now = time.time()
         data = result._result if isinstance(result._result, dict) else {}
-        record = {"event": "result", "task": task.get_name(), "action": task.action, "status": status,
-                  "start": self._started.get(task._uuid, now), "end": now,
-                  "changed": bool(data.get("changed"))}
-        for key in ("restarted", "rollout_seconds", "ready_at", "readiness_seconds", "wait_seconds"):
+        record = {
+            "event": "result",
+            "task": task.get_name(),
+            "action": task.action,
+            "status": status,
+            "start": self._started.get(task._uuid, now),
+            "end": now,
+            "changed": bool(data.get("changed")),
+        }
+        for key in ("restarted", "rollout_seconds", "ready_at", "readiness_seconds", "wait_seconds", "duration"):
             if key in data:
                 record[key] = data[key]
         self._write(record)
