@@ -200,8 +200,10 @@ def assess_rollout(deployment, pods, replicasets, max_restarts=2):
     """``(state, message)`` of a Deployment's rollout: ``done``, ``progressing`` or ``failed``.
 
     Done: the controller observed the current generation, updated == replicas ==
-    available == spec.replicas, and no pod of an older ReplicaSet is left (not
-    even a terminating one). Failed: the Progressing condition says
+    available == spec.replicas, and every pod of an older ReplicaSet is gone or
+    terminating (as for ``kubectl rollout status``: a terminating pod has left the
+    Service's endpoints, so no new request reaches it; waiting for its grace period
+    would only delay the verification). Failed: the Progressing condition says
     ProgressDeadlineExceeded, the Deployment is paused, or a new pod crashes
     (``pod_failure``). ``pods``/``replicasets`` None means not looked at: pod
     checks are skipped and the result is never ``done``. The result also has
@@ -224,7 +226,8 @@ def assess_rollout(deployment, pods, replicasets, max_restarts=2):
         newest = newest_replicaset(deployment, owned_rs)
         new_hash = _pod_hash(newest) if newest else None
         new_pods = sorted((p for p in ours if new_hash and _pod_hash(p) == new_hash), key=_name)
-        old_pods = sorted((p for p in ours if p not in new_pods), key=_name)
+        old_pods = sorted((p for p in ours if p not in new_pods
+                           and not (p.get("metadata") or {}).get("deletionTimestamp")), key=_name)
         for pod in new_pods:
             if (pod.get("metadata") or {}).get("deletionTimestamp"):
                 continue
@@ -253,7 +256,7 @@ def assess_rollout(deployment, pods, replicasets, max_restarts=2):
     if pods is None or replicasets is None:
         return Assessment(PROGRESSING, "status complete, pods not checked yet")
     if old_pods:
-        return Assessment(PROGRESSING, "old pods still terminating: %s" % ", ".join(_name(p) for p in old_pods))
+        return Assessment(PROGRESSING, "old pods still running: %s" % ", ".join(_name(p) for p in old_pods))
     return Assessment(DONE, "deployment %s successfully rolled out" % name)
 
 

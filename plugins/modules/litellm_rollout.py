@@ -19,8 +19,9 @@ description:
     C(homelab.litellm/config-digest)). The Deployment controller rolls only when the digest changed
     (or with O(force=true)). With O(run_id) the module patches only while its run holds the run
     lock, and renews the lock while it waits.
-  - Then it waits until the rollout is complete (every replica updated and available, no old pod
-    left) and fails fast when a new pod crashes (CrashLoopBackOff, too many restarts, a missing
+  - Then it waits until the rollout is complete (every replica updated and available, every old pod
+    gone or terminating, as C(kubectl rollout status) does: a terminating pod gets no new requests)
+    and fails fast when a new pod crashes (CrashLoopBackOff, too many restarts, a missing
     Secret or ConfigMap, an image that cannot be pulled) instead of waiting for the progress
     deadline. The failure message names the pod, the reason, the exit code and the last lines of
     its log, with every value of the Secrets it loads replaced by C(***).

@@ -156,11 +156,17 @@ def test_result_unpacks_as_a_pair_and_has_the_pod():
     (deployment(status_replicas=2, updated=1, available=1), [pod("old"), pod("new", ready=False)],
      "1 old replicas are pending termination"),
     (deployment(available=0), [pod("new", ready=False)], "0 of 1 updated replicas are available"),
-    (deployment(), [pod("new"), pod("old", terminating=True)], "old pods still terminating: litellm-old-abcde"),
+    (deployment(), [pod("new"), pod("old")], "old pods still running: litellm-old-abcde"),
 ])
 def test_progressing(dep, pods, fragment):
     state, message = rt.assess_rollout(dep, pods, [OLD_RS, NEW_RS])
     assert state == rt.PROGRESSING and fragment in message
+
+
+def test_a_terminating_old_pod_does_not_hold_the_rollout():
+    """It has left the endpoints (kubectl rollout status does not wait for it either)."""
+    state, _message = rt.assess_rollout(deployment(), [pod("new"), pod("old", terminating=True)], [OLD_RS, NEW_RS])
+    assert state == rt.DONE
 
 
 def test_without_pods_never_done():
