@@ -93,7 +93,9 @@ sanity: $(AT_TREE) ## ansible-test sanity on the built collection
 units: $(AT_TREE) ## ansible-test units on the built collection
 	cd $(AT_TREE) && ansible-test units --local --python 3.11 --color no
 
-lint: setup ## ansible-lint, production profile
+lint: setup ## ruff (lint and format check of all Python), ansible-lint (production profile)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ansible-lint
 
 changelog-lint: setup ## antsibull-changelog lint
