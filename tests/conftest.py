@@ -10,7 +10,9 @@ from __future__ import annotations
 import base64
 import json
 import os
+import secrets
 import ssl
+import string
 import subprocess
 import sys
 import threading
@@ -153,6 +155,16 @@ class Sandbox:
                             status.get("restartCount", 0) > 0:
                         found.append(rs["metadata"]["name"])
         return sorted(set(found))
+
+
+# The shape of the keys each provider issues today (sandbox/provider_catalog.py KEY_FORMAT): prefix, length.
+ISSUED_KEY_SHAPE = {"groq": ("gsk_", 52), "gemini": ("AQ.", 50), "mistral": ("", 32)}
+
+
+def issued_key(provider: str) -> str:
+    """A fresh random key in the format ``provider`` issues; the strict fakes refuse any other shape."""
+    prefix, length = ISSUED_KEY_SHAPE[provider]
+    return prefix + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(length))
 
 
 def sandbox_command(command: str, state_dir: Path) -> subprocess.CompletedProcess:

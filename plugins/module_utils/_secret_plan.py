@@ -93,10 +93,12 @@ def _as_text(value):
     return None
 
 
-def validate_secret_data(data):
+def validate_secret_data(data, env_var_keys=True):
     """Check names and values that are to be written; return the list of errors (empty = fine).
 
-    Each error names the key and how to fix it, never the value.
+    Each error names the key and how to fix it, never the value. With ``env_var_keys=False`` the
+    keys are Secret keys that a Deployment maps to variables itself (``secretKeyRef``), which may
+    be any key Kubernetes takes (``api-key``): only the values are checked then.
     """
     errors = []
     if not data:
@@ -104,7 +106,7 @@ def validate_secret_data(data):
         return errors
     for name in sorted(data, key=str):
         value = data[name]
-        if not is_env_var_name(name):
+        if env_var_keys and not is_env_var_name(name):
             # LiteLLM reads the Secret through the environment: Kubernetes would take "." and "-"
             # in a Secret key, but no process could read such a variable back.
             errors.append("key %r is not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*); "
@@ -177,19 +179,20 @@ def _diff_lines(pairs):
     return "".join("%s: %s\n" % pair for pair in pairs)
 
 
-def plan_secret_patch(current_b64, data=None, remove=(), state="present"):
+def plan_secret_patch(current_b64, data=None, remove=(), state="present", env_var_keys=True):
     """Plan writing ``data`` (plain values) into, or removing ``remove`` from, a Secret's data.
 
     ``current_b64`` is the Secret's current ``data`` (base64 values) or None when
     the Secret does not exist yet. Keys not named are kept as they are. Raises
-    SecretDataError for input that must not be written (see validate_secret_data).
+    SecretDataError for input that must not be written (see validate_secret_data,
+    which gets ``env_var_keys``).
     The diff is text with one ``KEY: <marker>`` line per key; it never holds a value.
     """
     current = dict(current_b64 or {})
     after = dict(current)
     added, updated, removed, unchanged = [], [], [], []
     if state == "present":
-        errors = validate_secret_data(data)
+        errors = validate_secret_data(data, env_var_keys=env_var_keys)
         if errors:
             raise SecretDataError(errors)
         for name in sorted(data):

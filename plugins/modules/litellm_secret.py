@@ -218,8 +218,10 @@ def planner(module, namespace, secret_name, wanted, outcome, values):
         writes = {key: params["data"][variable] for key, variable in wanted.items()} \
             if params["state"] == "present" else None
         try:
+            # The variable names were checked in main(); a key here is the Secret key the Deployment maps
+            # to the variable, and a secretKeyRef may name one that is no variable name (api-key).
             secret_plan = sp.plan_secret_patch(current, data=writes, remove=list(wanted),
-                                               state=params["state"])
+                                               state=params["state"], env_var_keys=False)
         except sp.SecretDataError as err:
             raise _run.RunFailure("Nothing was written. " + "; ".join(err.errors), {"errors": list(err.errors)})
         changed = secret_plan.changed or secret is None

@@ -82,6 +82,15 @@ def test_key_names_must_be_env_var_names(name, suggestion):
                       "Secret through its environment, so rename it (for example %r)" % (name, suggestion)]
 
 
+def test_secret_keys_a_deployment_maps_itself_need_no_variable_name():
+    assert sp.validate_secret_data({"api-key": REAL_GROQ}, env_var_keys=False) == []
+    assert sp.validate_secret_data({"api-key": "changeme"}, env_var_keys=False) == [
+        "api-key: the value looks like 'changeme', not a real credential; put the real key in the vault "
+        "(ansible-vault edit) and run again"]
+    plan = sp.plan_secret_patch({"api-key": b64("gsk_old")}, {"api-key": REAL_GROQ}, env_var_keys=False)
+    assert plan.updated == ("api-key",) and plan.data == {"api-key": b64(REAL_GROQ)}
+
+
 @pytest.mark.parametrize("value, fragment", [
     ("gsk_abc\tdef0123456789", "control character"),
     ("gsk_abc\x00def0123456789", "control character"),

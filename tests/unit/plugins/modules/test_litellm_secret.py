@@ -64,6 +64,20 @@ def test_a_key_is_written_where_the_pod_already_gets_it(cluster, run_module):
     assert sorted(result["secrets"]) == ["litellm-secrets", "provider-keys"]
 
 
+def test_a_secret_key_ref_may_name_a_key_that_is_no_variable_name(cluster, run_module):
+    # The kubelet maps secretKeyRef {key: api-key} to GROQ_API_KEY: only the variable must be a valid name.
+    deployment = litellm_deployment()
+    deployment["spec"]["template"]["spec"]["containers"][0]["env"] = [
+        {"name": "GROQ_API_KEY", "valueFrom": {"secretKeyRef": {"name": "groq-keys", "key": "api-key"}}}]
+    seed_story(cluster, STORY_CONFIG, STORY_SECRETS, deployment)
+    cluster.add("secrets", secret_object({"api-key": "gsk_" + "0ld" * 17 + "x"}, name="groq-keys"))
+    result = run_module(litellm_secret, ARGS)
+    assert result.rc == 0, result["msg"]
+    assert result["targets"] == {"GROQ_API_KEY": {"secret": "groq-keys", "key": "api-key"}}
+    assert result["updated"] == ["GROQ_API_KEY"]
+    assert stored(cluster, "groq-keys") == {"api-key": GROQ_KEY}
+
+
 def test_an_explicit_secret_the_pod_does_not_load_is_refused(story, run_module):
     result = run_module(litellm_secret, dict(ARGS, secret="provider-keys"))
     assert result.failed and "{secretRef: {name: provider-keys}}" in result["msg"]
