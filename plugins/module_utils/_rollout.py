@@ -59,7 +59,6 @@ def rollout_digest(config_text, secret_data_b64, env_vars):
     the config text byte for byte, and the values of the Secret keys named in
     ``env_vars`` (a missing key is distinct from an empty one). Keys that are not
     named do not count, so rotating a key the config does not use restarts nothing.
-    Usable for any ConfigMap/Secret pair, e.g. the ``-previous`` copies of a rollback.
     """
     canonical = "config=%s\nkeys=%s\n" % (
         config_digest(config_text or ""), keys_digest(secret_data_b64 or {}, env_vars))

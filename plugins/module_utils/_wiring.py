@@ -248,8 +248,8 @@ def where_keys_go(names, env, container, preferred_secret=None):
         source = env.get(name)
         if source and source.kind == SECRET:
             if preferred_secret and source.name != preferred_secret:
-                errors.append("%s reaches LiteLLM from Secret %s (key %s), not from litellm_secret %s: a key written "
-                              "there would never be used; set litellm_secret to %s or leave it empty"
+                errors.append("%s reaches LiteLLM from Secret %s (key %s), not from the secret option (litellm_secret) %s: "
+                              "a key written there would never be used; set it to %s or leave it empty"
                               % (name, source.name, source.key, preferred_secret, source.name))
             else:
                 targets[name] = (source.name, source.key)
@@ -270,7 +270,7 @@ def where_keys_go(names, env, container, preferred_secret=None):
                 "{secretRef: {name: %s}} to its envFrom (spec.template.spec.containers[].envFrom; with the Helm "
                 "chart: environmentSecrets: [%s])%s"
                 % (name, where, " %s" % preferred_secret if preferred_secret else "", wanted, wanted,
-                   "" if preferred_secret else ", or set litellm_secret to a Secret it loads"))
+                   "" if preferred_secret else ", or set the secret option (litellm_secret) to a Secret it loads"))
             continue
         secret, prefix = usable[-1]
         targets[name] = (secret, name[len(prefix):])

@@ -131,7 +131,7 @@ EXAMPLES = r"""
     models: "{{ litellm_models }}"
     purge: true
 
-- name: Remove a parallel model
+- name: Remove a parallel model an earlier run added (a model its provider shut down)
   homelab.litellm.litellm_config:
     namespace: ml
     state: absent
@@ -143,10 +143,10 @@ EXAMPLES = r"""
     namespace: ml
     models:
       - model_name: fast
-        litellm_params: {model: groq/llama-3.1-8b-instant, api_key: os.environ/GROQ_API_KEY, rpm: 30}
+        litellm_params: {model: groq/openai/gpt-oss-20b, api_key: os.environ/GROQ_API_KEY, rpm: 30}
         model_info: {deployment: key-a}
       - model_name: fast
-        litellm_params: {model: groq/llama-3.1-8b-instant, api_key: os.environ/GROQ_API_KEY_B, rpm: 30}
+        litellm_params: {model: groq/openai/gpt-oss-20b, api_key: os.environ/GROQ_API_KEY_B, rpm: 30}
         model_info: {deployment: key-b}
 """
 
@@ -156,7 +156,7 @@ added:
   returned: always
   type: list
   elements: str
-  sample: [groq/llama-3.3-70b-versatile]
+  sample: [groq/openai/gpt-oss-120b]
 updated:
   description: Names of the models whose entry changed.
   returned: always
@@ -197,7 +197,7 @@ models:
   returned: always
   type: list
   elements: str
-  sample: [vllm-qwen, ollama-qwen, openai-gpt4o, groq/llama-3.3-70b-versatile]
+  sample: [vllm-qwen, ollama-qwen, openai-gpt4o, groq/openai/gpt-oss-120b]
 warnings_list:
   description: Lifecycle and ownership warnings (also shown as Ansible warnings).
   returned: always

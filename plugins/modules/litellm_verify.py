@@ -15,8 +15,8 @@ author:
 description:
   - Waits until LiteLLM answers C(/health/readiness) with 200, lists C(/v1/models) with the
     master key and compares it with O(expected_models), then sends one tiny chat request
-    (C(Say hello), C(max_tokens) 16) to each of O(smoke_models) and checks that it answers with a
-    non-empty message within O(max_latency) seconds.
+    (C(Say hello), C(max_tokens) O(max_tokens)) to each of O(smoke_models) and checks that it answers
+    within O(max_latency) seconds.
   - Only C(/health/readiness), C(/v1/models) and C(/v1/chat/completions) are ever requested.
     C(/health) is never called, because it sends a request to every configured model and spends
     free-tier quota.
@@ -28,7 +28,7 @@ description:
     V(not_routed) LiteLLM serves no model of that name.
     V(rate_limited) HTTP 429 from the provider or from LiteLLM's own limits, or a cooldown longer
     than the module waits.
-    V(provider_error) any other provider failure (5xx, a retired model, an empty answer).
+    V(provider_error) any other provider failure (5xx, a retired or unknown model).
     V(unreachable) LiteLLM itself did not answer, the Kubernetes service proxy failed, or LiteLLM
     rejected the master key; the message says which.
   - After a provider failure LiteLLM holds the model in cooldown (5 seconds by default) and
@@ -132,10 +132,10 @@ EXAMPLES = r"""
     namespace: ml
     expected_models:
       - vllm-qwen
-      - groq/llama-3.3-70b-versatile
+      - groq/openai/gpt-oss-120b
       - mistral/mistral-small-latest
     smoke_models:
-      - groq/llama-3.3-70b-versatile
+      - groq/openai/gpt-oss-120b
     max_latency: 5
 
 - name: Check through the ingress instead of the API server, report without failing
@@ -164,7 +164,7 @@ summary:
     short success note.
   returned: always
   type: str
-  sample: "groq/llama-3.3-70b-versatile: key_rejected (routes, key rejected: Groq says \"Invalid API Key\")"
+  sample: "groq/openai/gpt-oss-120b: key_rejected (routes, key rejected: Groq says \"Invalid API Key\")"
 via:
   description: How LiteLLM was reached, V(service_proxy) or V(url).
   returned: always
@@ -185,7 +185,7 @@ models:
   returned: always
   type: list
   elements: str
-  sample: [vllm-qwen, ollama-qwen, openai-gpt4o, groq/llama-3.3-70b-versatile]
+  sample: [vllm-qwen, ollama-qwen, openai-gpt4o, groq/openai/gpt-oss-120b]
 missing_models:
   description: Names of O(expected_models) that C(/v1/models) does not list (all of them when the
     list could not be read).
@@ -213,7 +213,7 @@ smoke:
     model:
       description: The model name asked.
       type: str
-      sample: groq/llama-3.3-70b-versatile
+      sample: groq/openai/gpt-oss-120b
     status:
       description: The class of the result.
       type: str
@@ -239,7 +239,7 @@ smoke:
       description: The model LiteLLM names in the answer; differs from C(model) when a fallback
         answered instead.
       type: str
-      sample: groq/llama-3.3-70b-versatile
+      sample: groq/openai/gpt-oss-120b
 """
 
 import base64

@@ -275,19 +275,19 @@ def test_an_explicit_secret_the_pod_does_not_load_is_refused_naming_the_field():
                            "GROQ_API_KEY would not reach LiteLLM", "loads no Secret provider-keys with envFrom",
                            "{secretRef: {name: provider-keys}}", "spec.template.spec.containers[].envFrom",
                            "environmentSecrets: [provider-keys]")
-    assert "or set litellm_secret" not in message
+    assert "or set the secret option" not in message
 
 
 def test_no_loaded_secret_at_all_is_refused():
     wiring_error(lambda: keys_go(["GROQ_API_KEY"], litellm(envFrom=[]), {}), "container litellm loads no Secret with",
-                 "{secretRef: {name: litellm-secrets}}", "or set litellm_secret to a Secret it loads")
+                 "{secretRef: {name: litellm-secrets}}", "or set the secret option (litellm_secret) to a Secret it loads")
 
 
 def test_a_key_wired_elsewhere_than_the_explicit_secret_is_refused():
     container = litellm(env=[{"name": "GROQ_API_KEY", "valueFrom": {"secretKeyRef": {"name": "groq", "key": "k"}}}])
     wiring_error(lambda: keys_go(["GROQ_API_KEY"], container, SANDBOX, "litellm-secrets"),
-                 "GROQ_API_KEY reaches LiteLLM from Secret groq (key k), not from litellm_secret litellm-secrets",
-                 "would never be used", "set litellm_secret to groq")
+                 "GROQ_API_KEY reaches LiteLLM from Secret groq (key k), not from the secret option (litellm_secret) "
+                 "litellm-secrets", "would never be used", "set it to groq")
 
 
 @pytest.mark.parametrize("value_from, what", [
