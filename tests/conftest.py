@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import ssl
 import subprocess
 import sys
@@ -324,6 +325,18 @@ def leaked(text: str, secrets: dict[str, str]) -> list[str]:
         if value in text or base64.b64encode(value.encode()).decode() in text:
             found.append(name)
     return found
+
+
+def decoded_base64(text: str) -> str:
+    """Every base64 token of ``text``, decoded: a key inside an encoded blob (a Secret's JSON value, say) is no
+    better hidden than in plain text, and ``leaked`` finds it only after this."""
+    decoded = []
+    for token in re.findall(r"[A-Za-z0-9+/]{16,}={0,2}", text):
+        try:
+            decoded.append(base64.b64decode(token + "=" * (-len(token) % 4)).decode(errors="replace"))
+        except ValueError:
+            continue
+    return "\n".join(decoded)
 
 
 def ansible_tmp_leaks(secrets: dict[str, str]) -> list[str]:

@@ -22,7 +22,7 @@ import string
 import pytest
 import yaml
 
-from tests.conftest import ansible_tmp_leaks, leaked, vault_keys, write_vault
+from tests.conftest import ansible_tmp_leaks, decoded_base64, leaked, vault_keys, write_vault
 
 pytestmark = pytest.mark.litellm
 
@@ -196,8 +196,9 @@ def test_a_rejected_key_is_rolled_back_and_leaves_no_trace(sandbox, keys, tmp_pa
 
     secrets = dict(sandbox.secrets(), bad=bad)
     assert leaked(text, secrets) == []
+    assert leaked(decoded_base64(text), secrets) == []
     others = sandbox.kubectl("get", NON_SECRET_KINDS, "-A", "-o", "json").stdout
-    assert leaked(others, secrets) == []
+    assert leaked(others, secrets) == [] and leaked(decoded_base64(others), secrets) == []
     record = sandbox.get("secret", "litellm-known-good")
     assert leaked(json.dumps(record["metadata"]), secrets) == []
     # Helm's release record holds the chart's rendered manifest, its master key Secret included, but no

@@ -9,7 +9,6 @@ appears in its output, the Role or the kubeconfig.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import random
@@ -21,7 +20,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.conftest import KUBECTL, REPO_ROOT, leaked, vault_keys, write_vault
+from tests.conftest import KUBECTL, REPO_ROOT, decoded_base64, leaked, vault_keys, write_vault
 
 pytestmark = pytest.mark.litellm
 
@@ -169,17 +168,6 @@ def all_secrets(sandbox) -> dict[str, str]:
     return dict(sandbox.secrets(), **{f"vault {name}": value for name, value in vault_keys().items()})
 
 
-def decoded_base64(text: str) -> str:
-    """Every base64 token of ``text``, decoded: a key inside an encoded blob is no better hidden than in plain text."""
-    decoded = []
-    for token in re.findall(r"[A-Za-z0-9+/]{16,}={0,2}", text):
-        try:
-            decoded.append(base64.b64decode(token + "=" * (-len(token) % 4)).decode(errors="replace"))
-        except ValueError:
-            continue
-    return "\n".join(decoded)
-
-
 def new_groq_key(sandbox) -> str:
     """A new Groq key the fake provider accepts, next to the vault's."""
     key = "gsk_" + "".join(random.choices(string.ascii_letters + string.digits, k=52))
@@ -192,9 +180,8 @@ def test_rbac_writes_a_private_kubeconfig_and_no_key(sandbox, identity):
     whoami = as_service_account(identity, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
     assert whoami.stdout == SERVICE_ACCOUNT, whoami.stderr
     secrets = all_secrets(sandbox)
-    assert leaked(identity.output, secrets) == []
-    assert leaked(json.dumps(sandbox.get("role", ROLE)), secrets) == []
-    assert leaked(identity.kubeconfig.read_text(), secrets) == []
+    for text in (identity.output, json.dumps(sandbox.get("role", ROLE)), identity.kubeconfig.read_text()):
+        assert leaked(text, secrets) == [] and leaked(decoded_base64(text), secrets) == []
     # The rules the removal test below covers, one by one, are all the Role has.
     assert sorted(r for rule in sandbox.get("role", ROLE)["rules"] for r in rule["resources"]) == sorted(RULES)
 
