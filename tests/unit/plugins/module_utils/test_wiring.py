@@ -315,7 +315,6 @@ def test_no_names_go_nowhere():
     assert keys_go([], litellm(envFrom=[]), {}) == {}
 
 
-
 @pytest.mark.xfail(strict=True, raises=wiring.WiringError, reason=(
     "where_keys_go refuses any variable whose source is a ConfigMap as if it were an env entry; one from a ConfigMap "
     "loaded with envFrom before the Secret is overridden by that later Secret, so the key written there reaches "
@@ -335,6 +334,7 @@ def test_a_key_a_later_envfrom_configmap_sets_is_refused_naming_that_configmap()
     objects = {**SANDBOX, (CM, "settings"): ["GROQ_API_KEY"]}
     message = wiring_error(lambda: keys_go(["GROQ_API_KEY"], container, objects), "GROQ_API_KEY")
     assert "settings" in message and "envFrom" in message and "env entry" not in message, message
+
 
 # -- the master key --------------------------------------------------------------------------------
 
