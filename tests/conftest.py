@@ -2,7 +2,8 @@
 
 ``sandbox`` starts a fresh sandbox cluster (the story's before state, a real
 LiteLLM pod) per test module in its own state directory, so that tests never
-touch a sandbox the developer has running in .sandbox/, and stops it afterwards.
+touch a sandbox the developer has running in .sandbox/, and stops it afterwards;
+``helm_sandbox`` does the same with LiteLLM installed as the official Helm chart installs it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import secrets
 import ssl
 import string
@@ -59,7 +61,9 @@ class Sandbox:
 
     @property
     def master_key(self) -> str:
-        return self.secret_value("LITELLM_MASTER_KEY")
+        """LiteLLM's master key, from where this sandbox's shape keeps it (sandbox.json)."""
+        where = json.loads((self.state_dir / "sandbox.json").read_text())["master_key"]
+        return self.secret_value(where["key"], name=where["secret"])
 
     def http(self, method: str, path: str, body: dict | None = None, key: str | None = None,
              timeout: float = 30) -> tuple[int, dict | str]:
@@ -167,8 +171,8 @@ def issued_key(provider: str) -> str:
     return prefix + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(length))
 
 
-def sandbox_command(command: str, state_dir: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sandbox", command, "--state-dir", str(state_dir)],
+def sandbox_command(command: str, state_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sandbox", command, "--state-dir", str(state_dir), *args],
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
 
 
@@ -178,19 +182,30 @@ def sandbox_cli():
     return sandbox_command
 
 
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
+def running_sandbox(tmp_path_factory, *up_args: str):
+    """A fresh sandbox (``sandbox up --state-dir <tmp> *up_args``) while the generator is suspended."""
     if not LITELLM_BIN.exists():
         pytest.fail(f"{LITELLM_BIN} is missing: run `make setup`")
     state_dir = tmp_path_factory.mktemp("sandbox")
     started = time.monotonic()
-    result = sandbox_command("up", state_dir)
+    result = sandbox_command("up", state_dir, *up_args)
     if result.returncode != 0:
         pytest.fail(f"sandbox did not start:\n{result.stdout}\n{result.stderr}")
     box = Sandbox(state_dir)
     box.start_seconds = time.monotonic() - started
     yield box
     sandbox_command("down", state_dir)
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory):
+    yield from running_sandbox(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def helm_sandbox(tmp_path_factory):
+    """A sandbox in which LiteLLM is installed as the official Helm chart installs it (``--shape helm``)."""
+    yield from running_sandbox(tmp_path_factory, "--shape", "helm")
 
 
 class PlaybookRun:
@@ -322,6 +337,18 @@ def leaked(text: str, secrets: dict[str, str]) -> list[str]:
         if value in text or base64.b64encode(value.encode()).decode() in text:
             found.append(name)
     return found
+
+
+def decoded_base64(text: str) -> str:
+    """Every base64 token of ``text``, decoded: a key inside an encoded blob (a Secret's JSON value, say) is no
+    better hidden than in plain text, and ``leaked`` finds it only after this."""
+    decoded = []
+    for token in re.findall(r"[A-Za-z0-9+/]{16,}={0,2}", text):
+        try:
+            decoded.append(base64.b64decode(token + "=" * (-len(token) % 4)).decode(errors="replace"))
+        except ValueError:
+            continue
+    return "\n".join(decoded)
 
 
 def ansible_tmp_leaks(secrets: dict[str, str]) -> list[str]:

@@ -315,6 +315,27 @@ def test_no_names_go_nowhere():
     assert keys_go([], litellm(envFrom=[]), {}) == {}
 
 
+@pytest.mark.xfail(strict=True, raises=wiring.WiringError, reason=(
+    "where_keys_go refuses any variable whose source is a ConfigMap as if it were an env entry; one from a ConfigMap "
+    "loaded with envFrom before the Secret is overridden by that later Secret, so the key written there reaches "
+    "LiteLLM"))
+def test_a_key_an_earlier_envfrom_configmap_sets_goes_to_the_later_secret():
+    container = litellm(envFrom=[{"configMapRef": {"name": "settings"}}, {"secretRef": {"name": "litellm-secrets"}}])
+    objects = {**SANDBOX, (CM, "settings"): ["GROQ_API_KEY"]}
+    assert keys_go(["GROQ_API_KEY"], container, objects) == {"GROQ_API_KEY": ("litellm-secrets", "GROQ_API_KEY")}
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "a variable from a ConfigMap loaded with envFrom after the Secret is refused, rightly, but the message points "
+    "at spec.template.spec.containers[].env ('remove that env entry or make it a secretKeyRef'), where there is no "
+    "such entry, and does not name the ConfigMap"))
+def test_a_key_a_later_envfrom_configmap_sets_is_refused_naming_that_configmap():
+    container = litellm(envFrom=[{"secretRef": {"name": "litellm-secrets"}}, {"configMapRef": {"name": "settings"}}])
+    objects = {**SANDBOX, (CM, "settings"): ["GROQ_API_KEY"]}
+    message = wiring_error(lambda: keys_go(["GROQ_API_KEY"], container, objects), "GROQ_API_KEY")
+    assert "settings" in message and "envFrom" in message and "env entry" not in message, message
+
+
 # -- the master key --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("config, variable", [
