@@ -11,6 +11,7 @@ what ``playbooks/rbac.yml`` grants, rule for rule (a unit test keeps the two equ
 
 from __future__ import annotations
 
+import re
 from collections import namedtuple
 
 Right = namedtuple("Right", "verb group resource subresource name why")
@@ -66,6 +67,35 @@ def rights_needed(target, work, lease_exists=True, record_exists=True):
             Right("create", "", "services", "proxy", proxy_name, "send a request to each changed model"),
         ]
     return _unique(rights)
+
+
+def rights_before_the_plan(target):
+    """The rights of a run with every step to do that are known before the cluster was read.
+
+    When a read of the plan itself is forbidden there is no plan yet: the ConfigMap and the Secrets
+    are only known when named in ``target`` (``configmap`` may be None, ``secrets_read`` and
+    ``secrets_written`` empty). Asking for these still names every rule the identity lacks that does
+    not depend on how LiteLLM is wired.
+    """
+    every_step = dict.fromkeys(("config", "secret", "rollout", "verify", "record"), True)
+    return [right for right in rights_needed(target, every_step)
+            if right.resource != "configmaps" or right.name]
+
+
+# kube-apiserver's words for a refused request (staging/src/k8s.io/apiserver/pkg/endpoints/handlers/
+# responsewriters/errors.go, forbiddenMessage): '<resource>[.<group>] "<name>" is forbidden: User "<user>"
+# cannot <verb> resource "<resource>[/<subresource>]" in API group "<group>" in the namespace "<ns>"'.
+_FORBIDDEN = re.compile(r'^\S+(?: "(?P<name>[^"]*)")? is forbidden: User "[^"]*" cannot (?P<verb>[a-z]+) '
+                        r'resource "(?P<resource>[^"/]+)(?:/(?P<subresource>[^"]+))?" in API group "(?P<group>[^"]*)"')
+
+
+def right_from_forbidden(message, why="read what the plan is made from"):
+    """The Right a 403's message names, or None when the message is not kube-apiserver's."""
+    found = _FORBIDDEN.match(message or "")
+    if not found:
+        return None
+    return Right(found.group("verb"), found.group("group"), found.group("resource"), found.group("subresource"),
+                 found.group("name") or None, why)
 
 
 def _unique(rights):

@@ -29,10 +29,11 @@ from ._envvars import is_env_var_name
 
 SECRET, CONFIGMAP, LITERAL, FIELD, MISSING = "Secret", "ConfigMap", "value", "field", "missing"
 
-Source = namedtuple("Source", "kind name key optional")
+Source = namedtuple("Source", "kind name key optional env_from", defaults=(None,))
 Source.__doc__ = """Where one environment variable comes from: ``kind`` Secret, ConfigMap, value (a
 literal in the Deployment), field (fieldRef/resourceFieldRef) or missing; ``name``/``key`` of the
-object and key for Secret/ConfigMap; ``optional`` as the Deployment says."""
+object and key for Secret/ConfigMap; ``optional`` as the Deployment says; ``env_from`` the index of the
+``envFrom`` entry it comes from (None: an ``env`` entry)."""
 
 ConfigSource = namedtuple("ConfigSource", "configmap key path container mount")
 ConfigSource.__doc__ = """The ConfigMap and key that become LiteLLM's config file at ``path``."""
@@ -193,7 +194,7 @@ def resolve_env(container, object_keys):
     does not exist: an optional one adds nothing, a required one keeps the pod from starting).
     """
     env = {}
-    for entry in container.get("envFrom") or []:
+    for index, entry in enumerate(container.get("envFrom") or []):
         ref = entry.get("secretRef") or entry.get("configMapRef")
         if not ref:
             continue
@@ -201,7 +202,7 @@ def resolve_env(container, object_keys):
         prefix = entry.get("prefix") or ""
         for key in object_keys.get((kind, ref.get("name"))) or []:
             if is_env_var_name(prefix + key):
-                env[prefix + key] = Source(kind, ref.get("name"), key, bool(ref.get("optional")))
+                env[prefix + key] = Source(kind, ref.get("name"), key, bool(ref.get("optional")), index)
     for entry in container.get("env") or []:
         name = entry.get("name")
         value_from = entry.get("valueFrom") or {}
@@ -240,12 +241,14 @@ def where_keys_go(names, env, container, preferred_secret=None):
     and the Deployment field to add when a write could not reach the pod, or when the explicit
     Secret is not where the pod reads the variable from.
     """
-    loaded = [(entry["secretRef"].get("name"), entry.get("prefix") or "")
-              for entry in container.get("envFrom") or [] if entry.get("secretRef")]
+    loaded = [(entry["secretRef"].get("name"), entry.get("prefix") or "", index)
+              for index, entry in enumerate(container.get("envFrom") or []) if entry.get("secretRef")]
     where = "container %s" % container.get("name")
-    errors, targets = [], {}
+    errors, targets, nowhere = [], {}, []
     for name in names:
         source = env.get(name)
+        # A Secret loaded with envFrom after the object the variable comes from now wins over it.
+        after = -1 if not source or source.env_from is None else source.env_from
         if source and source.kind == SECRET:
             if preferred_secret and source.name != preferred_secret:
                 errors.append("%s reaches LiteLLM from Secret %s (key %s), not from the secret option (litellm_secret) %s: "
@@ -254,26 +257,34 @@ def where_keys_go(names, env, container, preferred_secret=None):
             else:
                 targets[name] = (source.name, source.key)
             continue
-        if source:
+        if source and source.env_from is None:
             errors.append("%s is set in %s from a %s (spec.template.spec.containers[].env), which wins over any "
                           "Secret loaded with envFrom; remove that env entry or make it a secretKeyRef"
                           % (name, where, {CONFIGMAP: "ConfigMap key", LITERAL: "literal value"}.get(
                               source.kind, "field reference")))
             continue
-        usable = [(secret, prefix) for secret, prefix in loaded
-                  if name.startswith(prefix) and is_env_var_name(name[len(prefix):])
+        usable = [(secret, prefix) for secret, prefix, index in loaded
+                  if index > after and name.startswith(prefix) and is_env_var_name(name[len(prefix):])
                   and (not preferred_secret or secret == preferred_secret)]
-        if not usable:
-            wanted = preferred_secret or "litellm-secrets"
-            errors.append(
-                "%s would not reach LiteLLM: %s loads no Secret%s with envFrom that it could come from; add "
-                "{secretRef: {name: %s}} to its envFrom (spec.template.spec.containers[].envFrom; with the Helm "
-                "chart: environmentSecrets: [%s])%s"
-                % (name, where, " %s" % preferred_secret if preferred_secret else "", wanted, wanted,
-                   "" if preferred_secret else ", or set the secret option (litellm_secret) to a Secret it loads"))
-            continue
-        secret, prefix = usable[-1]
-        targets[name] = (secret, name[len(prefix):])
+        if usable:
+            secret, prefix = usable[-1]
+            targets[name] = (secret, name[len(prefix):])
+        elif source:
+            errors.append("%s comes from ConfigMap %s (key %s), which %s loads with envFrom after every Secret "
+                          "the key could be written to, so that ConfigMap wins; take %s out of it, or load %s "
+                          "after it in envFrom (spec.template.spec.containers[].envFrom)"
+                          % (name, source.name, source.key, where, source.key,
+                             "Secret %s" % preferred_secret if preferred_secret else "the Secret for the keys"))
+        else:
+            nowhere.append(name)
+    if nowhere:
+        wanted = preferred_secret or "litellm-secrets"
+        errors.append(
+            "%s would not reach LiteLLM: %s loads no Secret%s with envFrom that %s could come from; add "
+            "{secretRef: {name: %s}} to its envFrom (spec.template.spec.containers[].envFrom; with the Helm "
+            "chart: environmentSecrets: [%s])"
+            % (", ".join(nowhere), where, " %s" % preferred_secret if preferred_secret else "",
+               "it" if len(nowhere) == 1 else "they", wanted, wanted))
     if errors:
         raise WiringError("; ".join(errors))
     return targets

@@ -131,6 +131,11 @@ options:
     description: Seconds to wait for the run lock when another run holds it.
     type: int
     default: 300
+  verify_url:
+    description:
+      - The URL the verification will reach LiteLLM at (role variable C(litellm_verify_url)). Given, the run
+        looks for no Service and needs no right on one; only whether it is set matters here.
+    type: str
 requirements:
   - kubernetes >= 24.2.0
   - ruamel.yaml >= 0.17
@@ -171,7 +176,10 @@ work:
   type: dict
   sample: {config: true, secret: false, rollout: true, verify: true, record: true, any: true}
 target:
-  description: Where LiteLLM's config and keys are, as read from the Deployment (names only).
+  description:
+    - Where LiteLLM's config and keys are, as read from the Deployment (names only); the Service the
+      verification goes through (C(service) null with O(verify_url)), and C(discover_service), whether the
+      run looks that Service up.
   returned: always
   type: dict
   sample:
@@ -187,6 +195,7 @@ target:
     secrets: [litellm-secrets]
     service: litellm
     port: 4000
+    discover_service: true
 config:
   description: The planned config change (model names, notes on migrated settings, the resulting digest).
   returned: always
@@ -289,6 +298,7 @@ def argument_spec():
         access_check=dict(type="bool", default=True),
         foreign_owner=dict(type="str", choices=list(owners.POLICIES), default="warn"),
         lock_timeout=dict(type="int", default=300),
+        verify_url=dict(type="str"),
     )
 
 
@@ -301,9 +311,10 @@ def request_of(params):
                       secret=params["secret"])
 
 
-def observe(kube, namespace, name, request):
-    """One read of everything the plan needs; (Observed, lease, record Secret, services)."""
-    deployment = kube.get("deployments", namespace, name)
+def observe(kube, namespace, name, request, deployment=None):
+    """One read of everything the plan needs (the Deployment when not given); (Observed, lease, record Secret)."""
+    if deployment is None:
+        deployment = kube.get("deployments", namespace, name)
     if deployment is None:
         raise pl.PlanError(["Deployment %s/%s not found; check litellm_namespace and litellm_deployment"
                             % (namespace, name)])
@@ -361,17 +372,61 @@ def http_fetch(url, headers, timeout):
         return err.code, err.read() if err.fp else b""
 
 
+def discovers_service(params):
+    """Whether the run looks for the Service in front of LiteLLM (it needs none with a verify URL)."""
+    return not params["verify_url"] and not (params["service"] and params["port"])
+
+
 def check_access(kube, plan, lease, record_secret, service, params):
     target = dict(plan.target, record=kg.record_name(plan.target["deployment"]),
                   lease=_lock.lease_name(plan.target["deployment"]), service=service[0], port=service[1],
-                  secrets_written=plan.target["secrets"], discover_service=not (params["service"] and params["port"]))
+                  secrets_written=plan.target["secrets"], discover_service=discovers_service(params))
     rights = access.rights_needed(target, plan.work, lease_exists=lease is not None,
                                   record_exists=record_secret is not None)
+    return ask_for(kube, rights, plan.target["namespace"])
+
+
+def forbidden_read_message(kube, err, params, request, deployment=None):
+    """Why reading the cluster was refused: the refused right and every other right the run will lack
+    that can be known without the plan. With the Deployment read, its wiring names the ConfigMap and
+    the Secrets (keys go to the one named, else the last one the container loads with envFrom)."""
+    namespace, name = params["namespace"], params["deployment"]
+    configmap, secrets_read = params["configmap"], []
+    written = [params["secret"]] if params["secret"] else []
+    if deployment:
+        try:
+            container, configmap, _key, _path, _warnings = pl.resolve_target(deployment, request)
+        except wiring.WiringError:
+            container = None
+        if container:
+            secrets_read = [obj for kind, obj in pl.objects_to_read(container, params["secret"])
+                            if kind == wiring.SECRET]
+            loaded = [obj for kind, obj in wiring.envfrom_objects(container) if kind == wiring.SECRET]
+            written = written or loaded[-1:]
+    target = {"deployment": name, "configmap": configmap, "secrets_read": secrets_read, "secrets_written": written,
+              "record": kg.record_name(name), "lease": _lock.lease_name(name),
+              "service": None if params["verify_url"] else params["service"], "port": params["port"],
+              "discover_service": discovers_service(params)}
+    refused = access.right_from_forbidden(err.message)
+    try:
+        _skipped, missing = ask_for(kube, access.rights_before_the_plan(target), namespace)
+    except _k8s.KubeError:
+        missing = []
+    if refused and refused[:5] not in {right[:5] for right in missing}:
+        missing.insert(0, refused)
+    if not missing:
+        return "The API server refused a read of the plan: %s" % err.message
+    return access.missing_message(missing, namespace) + (
+        "" if refused else "\nThe API server refused a read of the plan: %s" % err.message)
+
+
+def ask_for(kube, rights, namespace):
+    """([warning when the API server cannot be asked], [the rights it denies]) by SelfSubjectAccessReview."""
     missing = []
     for right in rights:
         try:
-            allowed, _reason = kube.can_i(right.verb, right.resource, plan.target["namespace"], right.name,
-                                          right.group, right.subresource)
+            allowed, _reason = kube.can_i(right.verb, right.resource, namespace, right.name, right.group,
+                                          right.subresource)
         except _k8s.KubeError as err:
             if err.status in (404, 405):
                 return ["the API server does not answer SelfSubjectAccessReview (%s); rights were not checked "
@@ -402,12 +457,20 @@ def run(module, kube):
     namespace, name = params["namespace"], params["deployment"]
     request = request_of(params)
     module.no_log_values.update(value for value in cp.literal_credentials(request.models) if len(value) >= 4)
-    observed, lease, record_secret = observe(kube, namespace, name, request)
-    module.no_log_values.update(_run.secret_values_of(observed.objects))
-    plan = pl.plan_run(namespace, observed, request)
+    deployment = None
+    try:
+        deployment = kube.get("deployments", namespace, name)
+        observed, lease, record_secret = observe(kube, namespace, name, request, deployment)
+        module.no_log_values.update(_run.secret_values_of(observed.objects))
+        plan = pl.plan_run(namespace, observed, request)
+        container = wiring.litellm_container(observed.deployment, request.container)
+        service = (None, None) if params["verify_url"] else _run.find_service(
+            kube, namespace, observed.deployment, container, params["service"], params["port"])
+    except _k8s.KubeError as err:
+        if err.status == 403 and params["access_check"]:
+            raise pl.PlanError([forbidden_read_message(kube, err, params, request, deployment)])
+        raise
     warnings = list(plan.warnings)
-    container = wiring.litellm_container(observed.deployment, request.container)
-    service = _run.find_service(kube, namespace, observed.deployment, container, params["service"], params["port"])
 
     problems = owner_problems(plan, observed, params["foreign_owner"])
     if problems and params["foreign_owner"] == "refuse":
@@ -460,7 +523,7 @@ def run(module, kube):
         warnings.append("LiteLLM's current rollout is failing: %s" % plan.unverified["failing_rollout"])
 
     would_change = plan.work["config"] or plan.work["secret"] or plan.rollout["restart"]
-    target = dict(plan.target, service=service[0], port=service[1])
+    target = dict(plan.target, service=service[0], port=service[1], discover_service=discovers_service(params))
     result = dict(changed=bool(module.check_mode and would_change), work=plan.work, target=target,
                   config=plan.config, secrets=plan.secrets, rollout=plan.rollout, unverified=plan.unverified,
                   smoke_models=plan.smoke_models, expected_models=plan.expected_models,

@@ -27,8 +27,6 @@ pytestmark = pytest.mark.litellm
 ROLE = "homelab-litellm-litellm"
 RECORD, KEY_SECRET = "litellm-known-good", "litellm-secrets"
 SERVICE_ACCOUNT = "system:serviceaccount:ml:litellm-ansible"
-PLAN_TASK = "Read how LiteLLM is wired (the names the Role grants rights on)"
-CREATE_TASK = "Create the ServiceAccount, the run lock, the record, the Role and its binding"
 # The Role's rules by their resources, as rbac.yml.j2 writes them for the story's Deployment.
 RULES = [
     "deployments",
@@ -41,33 +39,6 @@ RULES = [
     "services",
     "services/proxy",
 ]
-# Rules whose first right litellm_plan uses to read the cluster, before it asks the API server for the
-# rest: (that read, the rule's other rights).
-READ_BEFORE_THE_ACCESS_CHECK = {
-    "deployments": ('get deployments "litellm"', "patch and watch"),
-    "configmaps": ('get configmaps "litellm-config"', "update"),
-    "secrets": ('get secrets "litellm-secrets"', "update, and get and update on litellm-known-good"),
-    "leases": ('get leases "homelab-litellm-litellm"', "update"),
-    "services": ("list services", ""),
-}
-
-
-def read_first_bug(resource: str) -> str:
-    read, others = READ_BEFORE_THE_ACCESS_CHECK[resource]
-    return (
-        "litellm_plan reads the cluster before it asks the API server (SelfSubjectAccessReview) for the run's "
-        f"rights, so without this rule its read ({read}) fails first with the bare 'Kubernetes API error 403 "
-        "Forbidden' of that one request: nothing is written, but there is no 'Nothing was written.' and no rule to add"
-        + (f", and the rule's other rights ({others}) go unnamed" if others else "")
-    )
-
-
-RECORD_IN_OUTPUT_BUG = (
-    f"rbac.yml's task '{CREATE_TASK}' (kubernetes.core.k8s, no no_log) returns every object it applied; once a run "
-    "has recorded its verified state, the record Secret's data.state.json (base64 of JSON holding every managed "
-    "provider key in plain text) is in that result, so `ansible-playbook rbac.yml -v` (renewing the token, as its "
-    "header suggests) prints the keys"
-)
 
 
 class RightNotNamed(AssertionError):
@@ -186,15 +157,6 @@ def test_rbac_writes_a_private_kubeconfig_and_no_key(sandbox, identity):
     assert sorted(r for rule in sandbox.get("role", ROLE)["rules"] for r in rule["resources"]) == sorted(RULES)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ReportedChanged,
-    reason=(
-        f"rbac.yml's task '{PLAN_TASK}' runs litellm_plan with check_mode: true, and in check mode litellm_plan "
-        "reports changed whenever the run it plans would change something; rbac.yml plans with the vault's keys, so "
-        "until site.yml has written them every rbac.yml run reports changed=1 (the task needs changed_when: false)"
-    ),
-)
 def test_rbac_again_before_the_first_run_changes_nothing(sandbox, identity):
     result = rbac_again(sandbox, identity, seed_rendering(secrets_rule(sandbox)["resourceNames"], same=True))
     assert result.returncode == 0, result.stdout[-3000:]
@@ -222,16 +184,6 @@ def test_rbac_again_changes_nothing(sandbox, identity):
     assert changed_tasks(result) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ReportedChanged,
-    reason=(
-        "rbac.yml.j2 lists the Secrets of a rule with Ansible's union/difference filters, which return list(set(...)) "
-        "in the order of Python's per-process string hashing: an ansible-playbook process with another hash seed "
-        "renders the same names in another order, and kubernetes.core.k8s updates the Role (changed) on about every "
-        "other run; `| sort` in the template would fix it"
-    ),
-)
 def test_rbac_again_from_another_process_changes_nothing(sandbox, identity):
     rule_before = secrets_rule(sandbox)
     result = rbac_again(sandbox, identity, seed_rendering(rule_before["resourceNames"], same=False))
@@ -244,11 +196,6 @@ def test_rbac_again_from_another_process_changes_nothing(sandbox, identity):
         raise ReportedChanged(changed, rule_before["resourceNames"], rule_after["resourceNames"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=KeyInOutput,
-    reason=RECORD_IN_OUTPUT_BUG,
-)
 def test_rbac_again_verbose_prints_no_key(sandbox, identity):
     result = rbac_again(
         sandbox, identity, seed_rendering(secrets_rule(sandbox)["resourceNames"], same=True), "-v", json_output=False
@@ -297,20 +244,7 @@ def role_manifest(role: dict, without: str | None = None) -> dict:
     return dict(role, metadata=metadata, rules=rules)
 
 
-def rule_params() -> list:
-    """RULES, those whose read comes before the access check marked as the bug they show."""
-    return [
-        pytest.param(
-            resource,
-            marks=pytest.mark.xfail(strict=True, raises=RightNotNamed, reason=read_first_bug(resource)),
-        )
-        if resource in READ_BEFORE_THE_ACCESS_CHECK
-        else resource
-        for resource in RULES
-    ]
-
-
-@pytest.mark.parametrize("resource", rule_params())
+@pytest.mark.parametrize("resource", RULES)
 def test_without_one_rule_a_run_is_refused_before_writing_naming_it(sandbox, identity, tmp_path, resource):
     role = sandbox.get("role", ROLE)
     rule = next(rule for rule in role["rules"] if rule["resources"] == [resource])

@@ -137,31 +137,12 @@ def test_the_role_grants_exactly_the_rights_a_run_asks_for(cluster, run_module, 
     assert readable - updatable == set(read_only)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "rbac.yml.j2 grants `list services` unconditionally, but with litellm_service and litellm_service_port given "
-        "the role passes both to litellm_plan, which then neither lists Services nor asks for that right "
-        "(_access.rights_needed: discover_service is false), so the Role grants one right more than a run uses"
-    ),
-)
 def test_with_the_service_given_the_role_grants_no_service_listing(cluster, run_module):
     story(cluster)
     plan = plan_for_rbac(run_module, service="litellm", port=4000)
     assert granted(role_of(render_template(rbac_values(plan)))) == rights_of_a_run(plan, service_given=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "rbac.yml.j2 builds the Secrets' resourceNames with Ansible's union/difference filters, which return "
-        "list(set(...)): their order follows Python's per-process string hashing (PYTHONHASHSEED), so two runs of "
-        "rbac.yml render the Role differently and kubernetes.core.k8s updates it (reports changed) about every other "
-        "run; sorting the lists in the template would make it deterministic"
-    ),
-)
 def test_the_role_renders_the_same_in_every_process(cluster, run_module):
     story(cluster)
     rbac = json.dumps(rbac_values(plan_for_rbac(run_module)))

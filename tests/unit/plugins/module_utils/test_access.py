@@ -89,3 +89,29 @@ def test_missing_message_lists_each_right_why_and_rule():
                         '{apiGroups: ["apps"], resources: [deployments], resourceNames: [litellm], verbs: [patch]}')
     assert lines[2].startswith("  get pods/log - needed to show why a new pod crashed; rule: ")
     assert lines[3].startswith("Grant them in its Role")
+
+
+@pytest.mark.parametrize("message, right", [
+    ('deployments.apps "litellm" is forbidden: User "system:serviceaccount:ml:ci" cannot get resource "deployments" '
+     'in API group "apps" in the namespace "ml"', ("get", "apps", "deployments", None, "litellm")),
+    ('pods is forbidden: User "u" cannot list resource "pods" in API group "" in the namespace "ml"',
+     ("list", "", "pods", None, None)),
+    ('pods "litellm-1" is forbidden: User "u" cannot get resource "pods/log" in API group "" in the namespace "ml"',
+     ("get", "", "pods", "log", "litellm-1")),
+])
+def test_the_right_a_403_names(message, right):
+    assert tuple(access.right_from_forbidden(message)[:5]) == right
+
+
+def test_a_403_in_other_words_names_no_right():
+    assert access.right_from_forbidden("Forbidden") is None and access.right_from_forbidden(None) is None
+
+
+def test_rights_before_the_plan_leave_out_what_only_the_wiring_names():
+    target = {"deployment": "litellm", "configmap": None, "secrets_read": [], "secrets_written": [],
+              "record": "litellm-known-good", "lease": "homelab-litellm-litellm", "service": None, "port": None,
+              "discover_service": True}
+    rights = access.rights_before_the_plan(target)
+    assert not any(r.resource == "configmaps" for r in rights)
+    assert ("update", "", "secrets", None, "litellm-known-good") in [tuple(r[:5]) for r in rights]
+    assert ("list", "", "services", None, None) in [tuple(r[:5]) for r in rights]

@@ -222,6 +222,51 @@ def test_a_missing_right_fails_naming_it_and_the_rule(story, run_module):
     assert story.writes() == []
 
 
+FORBIDDEN_CONFIGMAP = ('configmaps "litellm-config" is forbidden: User "system:serviceaccount:ml:ci" cannot get '
+                       'resource "configmaps" in API group "" in the namespace "ml"')
+
+
+def test_a_forbidden_read_names_every_right_of_the_missing_rule(story, run_module):
+    # The Role lost its configmaps rule: the read of the config is refused before any access review.
+    story.fail("GET", "configmaps", 403, FORBIDDEN_CONFIGMAP, name="litellm-config")
+    story.deny("get", "configmaps", name="litellm-config")
+    story.deny("update", "configmaps", name="litellm-config")
+    result = run_module(litellm_plan, dict(ADD_GROQ, run_id="r1"))
+    assert result.failed
+    lines = result["msg"].splitlines()
+    assert lines[0].startswith("Nothing was written. The Kubernetes identity of this run may not do everything")
+    assert lines[1:-1] == [
+        '  get configmaps "litellm-config" - needed to read LiteLLM\'s config; rule: {apiGroups: [""], '
+        'resources: [configmaps], resourceNames: [litellm-config], verbs: [get]}',
+        '  update configmaps "litellm-config" - needed to merge the models (or put them back); rule: '
+        '{apiGroups: [""], resources: [configmaps], resourceNames: [litellm-config], verbs: [update]}']
+    assert story.writes() == []
+
+
+def test_a_forbidden_read_the_reviews_do_not_explain_is_named_from_the_api_servers_words(story, run_module):
+    story.fail("GET", "deployments", 403, 'deployments.apps "litellm" is forbidden: User "u" cannot get resource '
+               '"deployments" in API group "apps" in the namespace "ml"', name="litellm")
+    result = run_module(litellm_plan, dict(ADD_GROQ, run_id="r1"))
+    assert result.failed and result["msg"].startswith("Nothing was written.")
+    assert ('get deployments (apps) "litellm" - needed to read what the plan is made from; rule: {apiGroups: '
+            '["apps"], resources: [deployments], resourceNames: [litellm], verbs: [get]}') in result["msg"]
+    assert story.writes() == []
+
+
+def test_a_forbidden_read_without_the_access_check_is_the_api_servers_error(story, run_module):
+    story.fail("GET", "configmaps", 403, FORBIDDEN_CONFIGMAP, name="litellm-config")
+    result = run_module(litellm_plan, dict(ADD_GROQ, run_id="r1", access_check=False))
+    assert result.failed and "is forbidden" in result["msg"] and "Missing:" not in result["msg"]
+
+
+def test_with_a_verify_url_no_service_is_looked_up_or_needed(story, run_module):
+    story.deny("list", "services")
+    result = run_module(litellm_plan, dict(ADD_GROQ, run_id="r1", verify_url="https://litellm.example.org"))
+    assert result.rc == 0, result.get("msg")
+    assert result["target"]["service"] is None and result["target"]["discover_service"] is False
+    assert not any(r.resource == "services" for r in story.requests if r.method == "GET")
+
+
 def test_without_access_reviews_the_rights_are_not_checked_ahead(story, run_module):
     story.access_review_status = 404
     result = run_module(litellm_plan, ADD_GROQ)
