@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -56,10 +57,8 @@ def _terminate(pid: int, group: bool, timeout: float) -> None:
     while time.monotonic() < deadline and _alive(pid):
         time.sleep(0.1)
     if _alive(pid):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             sender(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def down(state_dir: Path) -> int:
@@ -93,9 +92,23 @@ def up(state_dir: Path, shape: str = "default", redis: bool = False) -> int:
     log = (state_dir / "sandbox.log").open("ab")
     started = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "serve", "--state-dir", str(state_dir.resolve()),
-         "--shape", shape, *(["--redis"] if redis else [])],
-        cwd=REPO_ROOT, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "sandbox",
+            "serve",
+            "--state-dir",
+            str(state_dir.resolve()),
+            "--shape",
+            shape,
+            *(["--redis"] if redis else []),
+        ],
+        cwd=REPO_ROOT,
+        stdout=log,
+        stderr=log,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     (state_dir / "serve.pid").write_text(str(process.pid))
     ready = state_dir / "ready"
     while not ready.exists():
@@ -104,8 +117,10 @@ def up(state_dir: Path, shape: str = "default", redis: bool = False) -> int:
             print("".join((state_dir / "sandbox.log").read_text().splitlines(True)[-30:]), file=sys.stderr)
             return 1
         if time.monotonic() - started > UP_TIMEOUT:
-            print(f"sandbox: LiteLLM not ready after {UP_TIMEOUT}s; see {state_dir}/sandbox.log and "
-                  f"{state_dir}/pods/", file=sys.stderr)
+            print(
+                f"sandbox: LiteLLM not ready after {UP_TIMEOUT}s; see {state_dir}/sandbox.log and {state_dir}/pods/",
+                file=sys.stderr,
+            )
             down(state_dir)
             return 1
         time.sleep(0.2)
@@ -116,8 +131,10 @@ def up(state_dir: Path, shape: str = "default", redis: bool = False) -> int:
     print(f"  LiteLLM URL: {(state_dir / 'litellm-url').read_text().strip()}")
     if info.get("redis"):
         redis = json.loads((state_dir / "redis.json").read_text())
-        print(f"  Redis:       {redis['host']}:{redis['port']} (password in {state_dir / 'redis.json'} "
-              f"and in Secret litellm-secrets as {redis['password_env']})")
+        print(
+            f"  Redis:       {redis['host']}:{redis['port']} (password in {state_dir / 'redis.json'} "
+            f"and in Secret litellm-secrets as {redis['password_env']})"
+        )
     print(f"  try: kubectl --kubeconfig {state_dir / 'kubeconfig'} -n ml get deploy,pods,cm,secret")
     print("  stop: make sandbox-down")
     return 0
@@ -143,12 +160,22 @@ def kubeconfig(api_url: str, token: str, ca_pem: str) -> dict:
     import base64
 
     return {
-        "apiVersion": "v1", "kind": "Config", "current-context": "sandbox",
-        "clusters": [{"name": "sandbox", "cluster": {
-            "server": api_url, "certificate-authority-data": base64.b64encode(ca_pem.encode()).decode()}}],
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "sandbox",
+        "clusters": [
+            {
+                "name": "sandbox",
+                "cluster": {
+                    "server": api_url,
+                    "certificate-authority-data": base64.b64encode(ca_pem.encode()).decode(),
+                },
+            }
+        ],
         "users": [{"name": "sandbox-admin", "user": {"token": token}}],
-        "contexts": [{"name": "sandbox", "context": {"cluster": "sandbox", "user": "sandbox-admin",
-                                                     "namespace": "ml"}}],
+        "contexts": [
+            {"name": "sandbox", "context": {"cluster": "sandbox", "user": "sandbox-admin", "namespace": "ml"}}
+        ],
     }
 
 
@@ -183,27 +210,50 @@ async def serve(state_dir: Path, litellm_bin: str, shape: str = "default", with_
     api_runner, api_url = await start(apiserver.build_app(store, token, cluster), ssl_context)
     redis = await redis_server.start(state_dir, cluster.kubelet.pid_dir) if with_redis else None
     replicas = 2 if redis else 1
-    generated = seed.seed(store, providers_url, shape=shape, replicas=replicas,
-                          redis_password=redis.password if redis else None)
+    generated = seed.seed(
+        store, providers_url, shape=shape, replicas=replicas, redis_password=redis.password if redis else None
+    )
     (state_dir / "shape").write_text(shape + "\n")
-    (state_dir / "sandbox.json").write_text(json.dumps({
-        "shape": shape, "redis": bool(redis), "replicas": replicas, "namespace": seed.NAMESPACE,
-        "deployment": "litellm",
-        "master_key": dict(zip(("secret", "key"), seed.MASTER_KEY_LOCATION[shape]))}, indent=2) + "\n")
+    (state_dir / "sandbox.json").write_text(
+        json.dumps(
+            {
+                "shape": shape,
+                "redis": bool(redis),
+                "replicas": replicas,
+                "namespace": seed.NAMESPACE,
+                "deployment": "litellm",
+                "master_key": dict(zip(("secret", "key"), seed.MASTER_KEY_LOCATION[shape])),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     if redis:
         # Where the Redis server is: for the inventory (litellm_redis_*) and the tests.
         # The password is also in the Secret litellm-secrets, for os.environ/REDIS_PASSWORD.
-        _write_private(state_dir / "redis.json", json.dumps({
-            "host": redis.host, "port": redis.port, "password": redis.password,
-            "password_env": seed.REDIS_PASSWORD_ENV, "secret": "litellm-secrets"}, indent=2) + "\n")
+        _write_private(
+            state_dir / "redis.json",
+            json.dumps(
+                {
+                    "host": redis.host,
+                    "port": redis.port,
+                    "password": redis.password,
+                    "password_env": seed.REDIS_PASSWORD_ENV,
+                    "secret": "litellm-secrets",
+                },
+                indent=2,
+            )
+            + "\n",
+        )
         _write_private(state_dir / "redis-url", redis.url + "\n")
     valid_keys = {provider: [key] for provider, key in seed.DEMO_PROVIDER_KEYS.items()}
     valid_keys["openai"] = [generated["OPENAI_API_KEY"]]
     (state_dir / "valid-keys.json").write_text(json.dumps(valid_keys, indent=2) + "\n")
     (state_dir / "providers-url").write_text(providers_url + "\n")
     # What an inventory needs to point provider models at the fakes (api_base per provider).
-    (state_dir / "provider-api-bases.json").write_text(json.dumps(
-        {name: providers.api_base(providers_url, name) for name in ("groq", "gemini", "mistral")}, indent=2))
+    (state_dir / "provider-api-bases.json").write_text(
+        json.dumps({name: providers.api_base(providers_url, name) for name in ("groq", "gemini", "mistral")}, indent=2)
+    )
     _write_private(state_dir / "kubeconfig", yaml.safe_dump(kubeconfig(api_url, token, ca_pem), sort_keys=False))
     (state_dir / "api-url").write_text(api_url + "\n")
 
@@ -242,13 +292,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["up", "down", "status", "serve"])
     parser.add_argument("--state-dir", type=Path, default=Path(os.environ.get("SANDBOX_DIR", ".sandbox")))
-    parser.add_argument("--litellm-bin", default=os.environ.get(
-        "SANDBOX_LITELLM_BIN", str(REPO_ROOT / ".venv-litellm" / "bin" / "litellm")))
-    parser.add_argument("--shape", choices=["default", "helm"], default=os.environ.get("SANDBOX_SHAPE") or "default",
-                        help="how the before state is installed (env SANDBOX_SHAPE)")
-    parser.add_argument("--redis", action="store_true",
-                        default=os.environ.get("SANDBOX_REDIS", "").lower() in ("1", "true", "yes"),
-                        help="run a Redis server and 2 LiteLLM replicas (env SANDBOX_REDIS=1)")
+    parser.add_argument(
+        "--litellm-bin",
+        default=os.environ.get("SANDBOX_LITELLM_BIN", str(REPO_ROOT / ".venv-litellm" / "bin" / "litellm")),
+    )
+    parser.add_argument(
+        "--shape",
+        choices=["default", "helm"],
+        default=os.environ.get("SANDBOX_SHAPE") or "default",
+        help="how the before state is installed (env SANDBOX_SHAPE)",
+    )
+    parser.add_argument(
+        "--redis",
+        action="store_true",
+        default=os.environ.get("SANDBOX_REDIS", "").lower() in ("1", "true", "yes"),
+        help="run a Redis server and 2 LiteLLM replicas (env SANDBOX_REDIS=1)",
+    )
     args = parser.parse_args(argv)
     state_dir = args.state_dir
     if args.command == "up":

@@ -27,8 +27,12 @@ KUBECTL = "/usr/bin/kubectl"
 
 
 def kubectl(state: Path, *args: str) -> str:
-    return subprocess.run([KUBECTL, "--kubeconfig", str(state / "kubeconfig"), "-n", "ml", *args],
-                          capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        [KUBECTL, "--kubeconfig", str(state / "kubeconfig"), "-n", "ml", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 def sandbox_info(state: Path) -> dict:
@@ -68,12 +72,17 @@ def main(argv: list[str] | None = None) -> int:
     problems = []
 
     in_config = [m["model_name"] for m in config["model_list"]]
-    parallel = [m["model_name"] for m in config["model_list"]
-                if (m.get("model_info") or {}).get("managed_by") == "homelab.litellm"]
+    parallel = [
+        m["model_name"]
+        for m in config["model_list"]
+        if (m.get("model_info") or {}).get("managed_by") == "homelab.litellm"
+    ]
     served = report.get("served_models") or []
     shape = "the official Helm chart's objects" if info["shape"] == "helm" else "the story's manifests"
-    print(f"\nLiteLLM on the sandbox cluster ({shape}; {info['replicas']} replica(s)"
-          f"{', Redis' if info.get('redis') else ''})")
+    print(
+        f"\nLiteLLM on the sandbox cluster ({shape}; {info['replicas']} replica(s)"
+        f"{', Redis' if info.get('redis') else ''})"
+    )
     print(f"  Models served ({len(served)}): {', '.join(m for m in served if m not in parallel)}")
     print(f"    + parallel:  {', '.join(parallel)}")
     if sorted(served) != sorted(in_config):
@@ -90,8 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     if info.get("redis"):
         redis = json.loads((state / "redis.json").read_text())
         shared = router.get("redis_host") == redis["host"] and str(router.get("redis_port")) == str(redis["port"])
-        print(f"  Redis {redis['host']}:{redis['port']}: rate-limit counters "
-              f"{'shared by the replicas' if shared else 'NOT configured (each replica counts alone)'}")
+        print(
+            f"  Redis {redis['host']}:{redis['port']}: rate-limit counters "
+            f"{'shared by the replicas' if shared else 'NOT configured (each replica counts alone)'}"
+        )
 
     chain = chain_of(config)
     unchanged = chain == chain_of(before)
@@ -118,11 +129,15 @@ def main(argv: list[str] | None = None) -> int:
     kubeconfig = state / "kubeconfig"
     print("\nThe sandbox keeps running so you can explore it:")
     print(f"  kubectl --kubeconfig {kubeconfig} -n ml get deploy,pods,configmap,secret")
-    print(f"  kubectl --kubeconfig {kubeconfig} -n ml get configmap litellm-config -o jsonpath='{{.data.config\\.yaml}}'")
+    print(
+        f"  kubectl --kubeconfig {kubeconfig} -n ml get configmap litellm-config -o jsonpath='{{.data.config\\.yaml}}'"
+    )
     where = info["master_key"]
-    print(f"  MASTER_KEY=$(kubectl --kubeconfig {kubeconfig} -n ml get secret {where['secret']} "
-          f"-o jsonpath='{{.data.{where['key']}}}' | base64 -d)")
-    print(f"  curl -H \"Authorization: Bearer $MASTER_KEY\" $(cat {state / 'litellm-url'})/v1/models")
+    print(
+        f"  MASTER_KEY=$(kubectl --kubeconfig {kubeconfig} -n ml get secret {where['secret']} "
+        f"-o jsonpath='{{.data.{where['key']}}}' | base64 -d)"
+    )
+    print(f'  curl -H "Authorization: Bearer $MASTER_KEY" $(cat {state / "litellm-url"})/v1/models')
     print("  Stop it with: make sandbox-down")
     if problems:
         print("\nDEMO FAILED:\n  " + "\n  ".join(problems), file=sys.stderr)

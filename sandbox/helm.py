@@ -63,8 +63,12 @@ APP_VERSION = "v1.80.12"
 FULLNAME = RELEASE  # litellm.fullname: the release name contains the chart's name "litellm"
 
 SELECTOR_LABELS = {"app.kubernetes.io/name": "litellm", "app.kubernetes.io/instance": RELEASE}
-LABELS = {"helm.sh/chart": f"{CHART}-{CHART_VERSION}", **SELECTOR_LABELS,
-          "app.kubernetes.io/version": APP_VERSION, "app.kubernetes.io/managed-by": "Helm"}
+LABELS = {
+    "helm.sh/chart": f"{CHART}-{CHART_VERSION}",
+    **SELECTOR_LABELS,
+    "app.kubernetes.io/version": APP_VERSION,
+    "app.kubernetes.io/managed-by": "Helm",
+}
 MASTER_KEY_SECRET = f"{FULLNAME}-masterkey"
 MASTER_KEY_KEY = "masterkey"
 CONFIGMAP = f"{FULLNAME}-config"
@@ -72,9 +76,14 @@ CONFIGMAP = f"{FULLNAME}-config"
 CHART_DEFAULT_PROXY_CONFIG = {
     "model_list": [
         {"model_name": "gpt-3.5-turbo", "litellm_params": {"model": "gpt-3.5-turbo", "api_key": "eXaMpLeOnLy"}},
-        {"model_name": "fake-openai-endpoint", "litellm_params": {
-            "model": "openai/fake", "api_key": "fake-key",
-            "api_base": "https://exampleopenaiendpoint-production.up.railway.app/"}},
+        {
+            "model_name": "fake-openai-endpoint",
+            "litellm_params": {
+                "model": "openai/fake",
+                "api_key": "fake-key",
+                "api_base": "https://exampleopenaiendpoint-production.up.railway.app/",
+            },
+        },
     ],
     "general_settings": {"master_key": "os.environ/PROXY_MASTER_KEY"},
 }
@@ -95,6 +104,7 @@ def proxy_config(story_config: dict) -> dict:
 
     Maps merge key by key (the user's value wins), lists are replaced whole.
     """
+
     def coalesce(user, default):
         if isinstance(user, dict) and isinstance(default, dict):
             merged = copy.deepcopy(default)
@@ -114,14 +124,14 @@ def to_yaml(value) -> str:
 def configmap_text(config: dict) -> str:
     """templates/configmap-litellm.yaml as Helm renders it (the text ``checksum/config`` hashes)."""
     body = "\n".join(" " * 6 + line if line else line for line in to_yaml(config).split("\n"))
-    return (f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {CONFIGMAP}\n"
-            f"data:\n  config.yaml: |\n{body}")
+    return f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {CONFIGMAP}\ndata:\n  config.yaml: |\n{body}"
 
 
 def deployment(replicas: int, checksum: str, env_secrets: list[str]) -> dict:
     """templates/deployment.yaml @f77fbefc with the install's values."""
     return {
-        "apiVersion": "apps/v1", "kind": "Deployment",
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
         "metadata": {"name": FULLNAME, "labels": dict(LABELS)},  # deploymentAnnotations: {}
         "spec": {
             "replicas": replicas,
@@ -131,30 +141,46 @@ def deployment(replicas: int, checksum: str, env_secrets: list[str]) -> dict:
                 "spec": {
                     "serviceAccountName": "default",
                     "securityContext": {},
-                    "containers": [{
-                        "name": "litellm",
-                        "securityContext": {},
-                        "image": f"ghcr.io/berriai/litellm-database:main-{APP_VERSION}",
-                        "imagePullPolicy": "Always",
-                        "env": [
-                            {"name": "HOST", "value": "0.0.0.0"},
-                            {"name": "PORT", "value": "4000"},
-                            {"name": "PROXY_MASTER_KEY", "valueFrom": {"secretKeyRef": {
-                                "name": MASTER_KEY_SECRET, "key": MASTER_KEY_KEY}}},
-                        ],
-                        "envFrom": [{"secretRef": {"name": name}} for name in env_secrets],
-                        "args": ["--config", "/etc/litellm/config.yaml"],
-                        "ports": [{"name": "http", "containerPort": 4000, "protocol": "TCP"}],
-                        "livenessProbe": {"httpGet": {"path": "/health/liveliness", "port": "http"}},
-                        "readinessProbe": {"httpGet": {"path": "/health/readiness", "port": "http"}},
-                        "startupProbe": {"httpGet": {"path": "/health/readiness", "port": "http"},
-                                         "failureThreshold": 30, "periodSeconds": 10},
-                        "resources": {},
-                        "volumeMounts": [{"name": "litellm-config", "mountPath": "/etc/litellm/config.yaml",
-                                          "subPath": "config.yaml"}],
-                    }],
-                    "volumes": [{"name": "litellm-config", "configMap": {
-                        "name": CONFIGMAP, "items": [{"key": "config.yaml", "path": "config.yaml"}]}}],
+                    "containers": [
+                        {
+                            "name": "litellm",
+                            "securityContext": {},
+                            "image": f"ghcr.io/berriai/litellm-database:main-{APP_VERSION}",
+                            "imagePullPolicy": "Always",
+                            "env": [
+                                {"name": "HOST", "value": "0.0.0.0"},
+                                {"name": "PORT", "value": "4000"},
+                                {
+                                    "name": "PROXY_MASTER_KEY",
+                                    "valueFrom": {"secretKeyRef": {"name": MASTER_KEY_SECRET, "key": MASTER_KEY_KEY}},
+                                },
+                            ],
+                            "envFrom": [{"secretRef": {"name": name}} for name in env_secrets],
+                            "args": ["--config", "/etc/litellm/config.yaml"],
+                            "ports": [{"name": "http", "containerPort": 4000, "protocol": "TCP"}],
+                            "livenessProbe": {"httpGet": {"path": "/health/liveliness", "port": "http"}},
+                            "readinessProbe": {"httpGet": {"path": "/health/readiness", "port": "http"}},
+                            "startupProbe": {
+                                "httpGet": {"path": "/health/readiness", "port": "http"},
+                                "failureThreshold": 30,
+                                "periodSeconds": 10,
+                            },
+                            "resources": {},
+                            "volumeMounts": [
+                                {
+                                    "name": "litellm-config",
+                                    "mountPath": "/etc/litellm/config.yaml",
+                                    "subPath": "config.yaml",
+                                }
+                            ],
+                        }
+                    ],
+                    "volumes": [
+                        {
+                            "name": "litellm-config",
+                            "configMap": {"name": CONFIGMAP, "items": [{"key": "config.yaml", "path": "config.yaml"}]},
+                        }
+                    ],
                     "terminationGracePeriodSeconds": 90,
                 },
             },
@@ -162,30 +188,51 @@ def deployment(replicas: int, checksum: str, env_secrets: list[str]) -> dict:
     }
 
 
-def render(story_config: dict, master_key: str, namespace: str, replicas: int,
-           env_secrets: list[str]) -> tuple[list[tuple[str, dict]], str, dict]:
+def render(
+    story_config: dict, master_key: str, namespace: str, replicas: int, env_secrets: list[str]
+) -> tuple[list[tuple[str, dict]], str, dict]:
     """The chart's objects in Helm's install order, the manifest text, and the user values."""
     config = proxy_config(story_config)
     cm_text = configmap_text(config)
     checksum = hashlib.sha256(cm_text.encode()).hexdigest()
     rendered = [
-        ("templates/secret-masterkey.yaml", {
-            "apiVersion": "v1", "kind": "Secret", "metadata": {"name": MASTER_KEY_SECRET},
-            "data": {MASTER_KEY_KEY: base64.b64encode(master_key.encode()).decode()}, "type": "Opaque"}),
+        (
+            "templates/secret-masterkey.yaml",
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": MASTER_KEY_SECRET},
+                "data": {MASTER_KEY_KEY: base64.b64encode(master_key.encode()).decode()},
+                "type": "Opaque",
+            },
+        ),
         # Helm appends "\n" to each template's text when it assembles the manifest.
         ("templates/configmap-litellm.yaml", yaml.safe_load(cm_text + "\n")),
-        ("templates/service.yaml", {
-            "apiVersion": "v1", "kind": "Service", "metadata": {"name": FULLNAME, "labels": dict(LABELS)},
-            "spec": {"type": "ClusterIP",
-                     "ports": [{"port": 4000, "targetPort": "http", "protocol": "TCP", "name": "http"}],
-                     "selector": dict(SELECTOR_LABELS)}}),
+        (
+            "templates/service.yaml",
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": FULLNAME, "labels": dict(LABELS)},
+                "spec": {
+                    "type": "ClusterIP",
+                    "ports": [{"port": 4000, "targetPort": "http", "protocol": "TCP", "name": "http"}],
+                    "selector": dict(SELECTOR_LABELS),
+                },
+            },
+        ),
         ("templates/deployment.yaml", deployment(replicas, checksum, env_secrets)),
     ]
-    manifest = "".join(f"---\n# Source: {CHART}/{source}\n{yaml.safe_dump(obj, sort_keys=False)}"
-                       for source, obj in rendered)
-    user_values = {"masterkey": master_key, "environmentSecrets": env_secrets,
-                   "db": {"deployStandalone": False}, "migrationJob": {"enabled": False},
-                   "proxy_config": user_proxy_config(story_config)}
+    manifest = "".join(
+        f"---\n# Source: {CHART}/{source}\n{yaml.safe_dump(obj, sort_keys=False)}" for source, obj in rendered
+    )
+    user_values = {
+        "masterkey": master_key,
+        "environmentSecrets": env_secrets,
+        "db": {"deployStandalone": False},
+        "migrationJob": {"enabled": False},
+        "proxy_config": user_proxy_config(story_config),
+    }
     if replicas != 1:
         user_values["replicaCount"] = replicas
     for _, obj in rendered:
@@ -197,28 +244,56 @@ def own(obj: dict, namespace: str) -> None:
     """Helm's ownership metadata (setMetadataVisitor): on every installed object."""
     meta = obj.setdefault("metadata", {})
     meta["labels"] = {**(meta.get("labels") or {}), "app.kubernetes.io/managed-by": "Helm"}
-    meta["annotations"] = {**(meta.get("annotations") or {}), "meta.helm.sh/release-name": RELEASE,
-                           "meta.helm.sh/release-namespace": namespace}
+    meta["annotations"] = {
+        **(meta.get("annotations") or {}),
+        "meta.helm.sh/release-name": RELEASE,
+        "meta.helm.sh/release-namespace": namespace,
+    }
 
 
 def release_secret(manifest: str, user_values: dict, namespace: str) -> dict:
     """The release record Helm's secrets storage driver keeps (revision 1, deployed)."""
     now = time.strftime("%Y-%m-%dT%H:%M:%S.000000000Z", time.gmtime())
     release = {
-        "name": RELEASE, "namespace": namespace, "version": 1, "manifest": manifest,
+        "name": RELEASE,
+        "namespace": namespace,
+        "version": 1,
+        "manifest": manifest,
         "config": user_values,
-        "info": {"first_deployed": now, "last_deployed": now, "deleted": "", "status": "deployed",
-                 "description": "Install complete"},
-        "chart": {"metadata": {"name": CHART, "version": CHART_VERSION, "appVersion": APP_VERSION,
-                               "apiVersion": "v2", "type": "application",
-                               "description": "Call all LLM APIs using the OpenAI format"}},
+        "info": {
+            "first_deployed": now,
+            "last_deployed": now,
+            "deleted": "",
+            "status": "deployed",
+            "description": "Install complete",
+        },
+        "chart": {
+            "metadata": {
+                "name": CHART,
+                "version": CHART_VERSION,
+                "appVersion": APP_VERSION,
+                "apiVersion": "v2",
+                "type": "application",
+                "description": "Call all LLM APIs using the OpenAI format",
+            }
+        },
     }
     encoded = base64.b64encode(gzip.compress(json.dumps(release).encode())).decode()
     stamp = str(int(time.time()))
     return {
-        "apiVersion": "v1", "kind": "Secret", "type": "helm.sh/release.v1",
-        "metadata": {"name": f"sh.helm.release.v1.{RELEASE}.v1",
-                     "labels": {"name": RELEASE, "owner": "helm", "status": "deployed", "version": "1",
-                                "createdAt": stamp, "modifiedAt": stamp}},
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "helm.sh/release.v1",
+        "metadata": {
+            "name": f"sh.helm.release.v1.{RELEASE}.v1",
+            "labels": {
+                "name": RELEASE,
+                "owner": "helm",
+                "status": "deployed",
+                "version": "1",
+                "createdAt": stamp,
+                "modifiedAt": stamp,
+            },
+        },
         "data": {"release": base64.b64encode(encoded.encode()).decode()},
     }

@@ -77,31 +77,35 @@ GROQ_MODELS = {
 # (what Groq answered for llama-3.3-70b-versatile after its 2026-08-16 shutdown on the free
 # and developer tiers: enterprise access may remain, so it reads as "no access").
 GROQ_RETIRED = {
-    "mixtral-8x7b-32768": {"date": "2025-03-20", "refusal": "decommissioned",
-                           "replacement": "openai/gpt-oss-120b"},
-    "llama3-70b-8192": {"date": "2025-08-30", "refusal": "decommissioned",
-                        "replacement": "openai/gpt-oss-120b"},
-    "llama3-8b-8192": {"date": "2025-08-30", "refusal": "decommissioned",
-                       "replacement": "openai/gpt-oss-20b"},
-    "qwen-qwq-32b": {"date": "2025-07-14", "refusal": "decommissioned",
-                     "replacement": "qwen/qwen3.8-27b"},
-    "deepseek-r1-distill-llama-70b": {"date": "2025-10-02", "refusal": "decommissioned",
-                                      "replacement": "openai/gpt-oss-120b"},
-    "gemma2-9b-it": {"date": "2025-10-08", "refusal": "decommissioned",
-                     "replacement": "openai/gpt-oss-20b"},
+    "mixtral-8x7b-32768": {"date": "2025-03-20", "refusal": "decommissioned", "replacement": "openai/gpt-oss-120b"},
+    "llama3-70b-8192": {"date": "2025-08-30", "refusal": "decommissioned", "replacement": "openai/gpt-oss-120b"},
+    "llama3-8b-8192": {"date": "2025-08-30", "refusal": "decommissioned", "replacement": "openai/gpt-oss-20b"},
+    "qwen-qwq-32b": {"date": "2025-07-14", "refusal": "decommissioned", "replacement": "qwen/qwen3.8-27b"},
+    "deepseek-r1-distill-llama-70b": {
+        "date": "2025-10-02",
+        "refusal": "decommissioned",
+        "replacement": "openai/gpt-oss-120b",
+    },
+    "gemma2-9b-it": {"date": "2025-10-08", "refusal": "decommissioned", "replacement": "openai/gpt-oss-20b"},
     "meta-llama/llama-4-maverick-17b-128e-instruct": {
-        "date": "2026-03-09", "refusal": "decommissioned", "replacement": "openai/gpt-oss-120b"},
-    "moonshotai/kimi-k2-instruct-0905": {"date": "2026-04-15", "refusal": "decommissioned",
-                                         "replacement": "openai/gpt-oss-120b"},
-    "qwen/qwen3-32b": {"date": "2026-07-17", "refusal": "decommissioned",
-                       "replacement": "openai/gpt-oss-120b"},
+        "date": "2026-03-09",
+        "refusal": "decommissioned",
+        "replacement": "openai/gpt-oss-120b",
+    },
+    "moonshotai/kimi-k2-instruct-0905": {
+        "date": "2026-04-15",
+        "refusal": "decommissioned",
+        "replacement": "openai/gpt-oss-120b",
+    },
+    "qwen/qwen3-32b": {"date": "2026-07-17", "refusal": "decommissioned", "replacement": "openai/gpt-oss-120b"},
     # Same shutdown date as qwen3-32b; its answer is assumed to be the same (not verified).
     "meta-llama/llama-4-scout-17b-16e-instruct": {
-        "date": "2026-07-17", "refusal": "decommissioned", "replacement": "openai/gpt-oss-120b"},
-    "llama-3.3-70b-versatile": {"date": "2026-08-16", "refusal": "not_found",
-                                "replacement": "openai/gpt-oss-120b"},
-    "llama-3.1-8b-instant": {"date": "2026-08-16", "refusal": "not_found",
-                             "replacement": "openai/gpt-oss-20b"},
+        "date": "2026-07-17",
+        "refusal": "decommissioned",
+        "replacement": "openai/gpt-oss-120b",
+    },
+    "llama-3.3-70b-versatile": {"date": "2026-08-16", "refusal": "not_found", "replacement": "openai/gpt-oss-120b"},
+    "llama-3.1-8b-instant": {"date": "2026-08-16", "refusal": "not_found", "replacement": "openai/gpt-oss-20b"},
 }
 
 # gsk_ and 52 letters/digits (trufflesecurity/trufflehog pkg/detectors/groq, mongodb/kingfisher
@@ -113,13 +117,20 @@ GROQ_KEY_FORMAT = re.compile(r"gsk_[A-Za-z0-9]{52}")
 # GET /v1beta/models entries, shaped like the gemini-3.8-flash entry posted from the live list
 # in iBUHub/AIStudioToAPI#257 (2026-09-03). Only that entry's values were seen; the other
 # models' version/description/topK are written the same way (not verified).
-_GEMINI_FLASH_METHODS = ["generateContent", "countTokens", "createCachedContent",
-                         "batchGenerateContent"]
+_GEMINI_FLASH_METHODS = ["generateContent", "countTokens", "createCachedContent", "batchGenerateContent"]
 
 
-def _gemini(display: str, version: str, rpm: int | None, rpd: int | None, reasoning: int,
-            output_limit: int = 65536, input_limit: int = 1048576, thinking: bool = True,
-            methods: list[str] | None = None) -> dict:
+def _gemini(
+    display: str,
+    version: str,
+    rpm: int | None,
+    rpd: int | None,
+    reasoning: int,
+    output_limit: int = 65536,
+    input_limit: int = 1048576,
+    thinking: bool = True,
+    methods: list[str] | None = None,
+) -> dict:
     model = {
         "version": version,
         "displayName": display,
@@ -149,12 +160,28 @@ GEMINI_MODELS = {
     # The alias resolved to gemini-3.7-flash on 2026-08-22 (live capture in a public test file).
     "gemini-flash-latest": _gemini("Gemini Flash Latest", "3.0", None, 20, 64),
     # Gemma: limits unpublished; version not verified.
-    "gemma-4-31b-it": _gemini("Gemma 4 31B", "001", None, None, 0, output_limit=32768,
-                              input_limit=262144, thinking=False,
-                              methods=["generateContent", "countTokens"]),
-    "gemma-4-26b-a4b-it": _gemini("Gemma 4 26B A4B", "001", None, None, 0, output_limit=32768,
-                                  input_limit=262144, thinking=False,
-                                  methods=["generateContent", "countTokens"]),
+    "gemma-4-31b-it": _gemini(
+        "Gemma 4 31B",
+        "001",
+        None,
+        None,
+        0,
+        output_limit=32768,
+        input_limit=262144,
+        thinking=False,
+        methods=["generateContent", "countTokens"],
+    ),
+    "gemma-4-26b-a4b-it": _gemini(
+        "Gemma 4 26B A4B",
+        "001",
+        None,
+        None,
+        0,
+        output_limit=32768,
+        input_limit=262144,
+        thinking=False,
+        methods=["generateContent", "countTokens"],
+    ),
 }
 # What modelVersion a response names for an alias.
 GEMINI_ALIASES = {"gemini-flash-latest": "gemini-3.7-flash"}
@@ -163,21 +190,14 @@ GEMINI_ALIASES = {"gemini-flash-latest": "gemini-3.7-flash"}
 # supported for generateContent..."; "new_users" -> 404 "This model models/X is no longer
 # available to new users..." (what a project that never used the model gets).
 GEMINI_RETIRED = {
-    "gemini-1.5-flash": {"date": "2025-09-24", "refusal": "not_found",
-                         "replacement": "gemini-3.5-flash"},
-    "gemini-1.5-pro": {"date": "2025-09-24", "refusal": "not_found",
-                       "replacement": "gemini-3.8-flash"},
+    "gemini-1.5-flash": {"date": "2025-09-24", "refusal": "not_found", "replacement": "gemini-3.5-flash"},
+    "gemini-1.5-pro": {"date": "2025-09-24", "refusal": "not_found", "replacement": "gemini-3.8-flash"},
     "gemini-pro": {"date": "2025", "refusal": "not_found", "replacement": "gemini-3.5-flash"},
-    "gemini-2.0-flash": {"date": "2026-06-01", "refusal": "not_found",
-                         "replacement": "gemini-3.1-flash-lite"},
-    "gemini-2.0-flash-lite": {"date": "2026-06-01", "refusal": "not_found",
-                              "replacement": "gemini-3.1-flash-lite"},
-    "gemini-2.5-flash": {"date": "2026-12-01", "refusal": "new_users",
-                         "replacement": "gemini-3.5-flash-lite"},
-    "gemini-2.5-pro": {"date": "2026-12-01", "refusal": "new_users",
-                       "replacement": "gemini-3.8-flash"},
-    "gemini-2.5-flash-lite": {"date": "2026", "refusal": "new_users",
-                              "replacement": "gemini-3.1-flash-lite"},
+    "gemini-2.0-flash": {"date": "2026-06-01", "refusal": "not_found", "replacement": "gemini-3.1-flash-lite"},
+    "gemini-2.0-flash-lite": {"date": "2026-06-01", "refusal": "not_found", "replacement": "gemini-3.1-flash-lite"},
+    "gemini-2.5-flash": {"date": "2026-12-01", "refusal": "new_users", "replacement": "gemini-3.5-flash-lite"},
+    "gemini-2.5-pro": {"date": "2026-12-01", "refusal": "new_users", "replacement": "gemini-3.8-flash"},
+    "gemini-2.5-flash-lite": {"date": "2026", "refusal": "new_users", "replacement": "gemini-3.1-flash-lite"},
 }
 
 # AI Studio issues only "Auth keys" since 2026: "AQ." and 50 URL-safe characters, 53 in all
@@ -192,15 +212,26 @@ GEMINI_LEGACY_KEY_FORMAT = re.compile(r"AIza[A-Za-z0-9_-]{35}")
 # GET /v1/models entries, shaped like the mistral-small-2603 entry posted in
 # tontinton/maki#397 (2026-06-28).
 _MISTRAL_CAPABILITY_NAMES = (
-    "completion_chat", "function_calling", "reasoning", "completion_fim", "fine_tuning",
-    "vision", "ocr", "classification", "moderation", "audio", "audio_transcription",
-    "audio_transcription_realtime", "audio_speech",
+    "completion_chat",
+    "function_calling",
+    "reasoning",
+    "completion_fim",
+    "fine_tuning",
+    "vision",
+    "ocr",
+    "classification",
+    "moderation",
+    "audio",
+    "audio_transcription",
+    "audio_transcription_realtime",
+    "audio_speech",
 )
 
 
-def _mistral(name: str, description: str, context: int, aliases: list[str],
-             temperature: float, **capabilities: bool) -> dict:
-    caps = {cap: False for cap in _MISTRAL_CAPABILITY_NAMES}
+def _mistral(
+    name: str, description: str, context: int, aliases: list[str], temperature: float, **capabilities: bool
+) -> dict:
+    caps = dict.fromkeys(_MISTRAL_CAPABILITY_NAMES, False)
     caps.update(completion_chat=True, function_calling=True)
     caps.update(capabilities)
     return {
@@ -220,12 +251,15 @@ def _mistral(name: str, description: str, context: int, aliases: list[str],
     }
 
 
-_SMALL = _mistral("mistral-small-2603", "Mistral Small 4", 262144,
-                  ["mistral-small-latest"], 0.3, reasoning=True, vision=True)
-_MEDIUM = _mistral("mistral-medium-3-5", "Mistral Medium 3.5", 262144,
-                   ["mistral-medium-latest"], 0.3, vision=True)  # temperature not verified
-_CODESTRAL = _mistral("codestral-latest", "Codestral", 262144, [], 0.3,
-                      completion_fim=True)  # id/values not verified beyond the alias
+_SMALL = _mistral(
+    "mistral-small-2603", "Mistral Small 4", 262144, ["mistral-small-latest"], 0.3, reasoning=True, vision=True
+)
+_MEDIUM = _mistral(
+    "mistral-medium-3-5", "Mistral Medium 3.5", 262144, ["mistral-medium-latest"], 0.3, vision=True
+)  # temperature not verified
+_CODESTRAL = _mistral(
+    "codestral-latest", "Codestral", 262144, [], 0.3, completion_fim=True
+)  # id/values not verified beyond the alias
 MISTRAL_MODELS = {
     # The list carries every id and alias as its own entry (simonw/llm-mistral#23).
     "mistral-small-2603": _SMALL,
@@ -239,21 +273,19 @@ MISTRAL_MODELS = {
 # not serve; whether a retired name gets the same answer was not found, so assumed);
 # "tier" -> 403 tier_not_allowed.
 MISTRAL_RETIRED = {
-    "open-mistral-nemo": {"date": "2026-07-31", "refusal": "invalid_model",
-                          "replacement": "mistral-small-latest"},
-    "magistral-small-latest": {"date": "2026-07-31", "refusal": "invalid_model",
-                               "replacement": "mistral-small-latest"},
-    "magistral-medium-latest": {"date": "2026-07-31", "refusal": "invalid_model",
-                                "replacement": "mistral-medium-latest"},
-    "devstral-latest": {"date": "2026-07-31", "refusal": "invalid_model",
-                        "replacement": "mistral-medium-latest"},
-    "open-mixtral-8x7b": {"date": "2025", "refusal": "invalid_model",
-                          "replacement": "mistral-small-latest"},
+    "open-mistral-nemo": {"date": "2026-07-31", "refusal": "invalid_model", "replacement": "mistral-small-latest"},
+    "magistral-small-latest": {"date": "2026-07-31", "refusal": "invalid_model", "replacement": "mistral-small-latest"},
+    "magistral-medium-latest": {
+        "date": "2026-07-31",
+        "refusal": "invalid_model",
+        "replacement": "mistral-medium-latest",
+    },
+    "devstral-latest": {"date": "2026-07-31", "refusal": "invalid_model", "replacement": "mistral-medium-latest"},
+    "open-mixtral-8x7b": {"date": "2025", "refusal": "invalid_model", "replacement": "mistral-small-latest"},
     # Reported refused with 403 tier_not_allowed for a key whose plan lacks it
     # (jordymeow/ai-engine#11, 2026-08-30), while a free-tier list of 2026-08 still shows
     # Large 3: the stricter answer is kept.
-    "mistral-large-latest": {"date": "2026-08-30", "refusal": "tier",
-                             "replacement": "mistral-medium-latest"},
+    "mistral-large-latest": {"date": "2026-08-30", "refusal": "tier", "replacement": "mistral-medium-latest"},
 }
 
 # 32 mixed-case letters and digits, no prefix (trufflesecurity/trufflehog pkg/detectors/mistral).
@@ -261,8 +293,10 @@ MISTRAL_KEY_FORMAT = re.compile(r"[A-Za-z0-9]{32}")
 
 # --- the story's self-hosted and paid chain (not free tier: served as the story has them) ---
 
-OPENAI_MODELS = {"gpt-4o": {"owned_by": "system", "created": 1715367049},
-                 "gpt-4o-mini": {"owned_by": "system", "created": 1721172741}}
+OPENAI_MODELS = {
+    "gpt-4o": {"owned_by": "system", "created": 1715367049},
+    "gpt-4o-mini": {"owned_by": "system", "created": 1721172741},
+}
 VLLM_MODELS = {"Qwen/Qwen2.5-7B-Instruct": {"owned_by": "vllm", "created": 1700000000}}
 OLLAMA_MODELS = {"qwen2.5:7b": {}}
 

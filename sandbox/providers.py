@@ -196,8 +196,7 @@ def _pieces(text: str) -> list[str]:
     return re.findall(r"\s*\S+", text)
 
 
-def _retry_after(window: collections.deque[tuple[float, int]], now: float,
-                 length: float = RATE_WINDOW_S) -> int:
+def _retry_after(window: collections.deque[tuple[float, int]], now: float, length: float = RATE_WINDOW_S) -> int:
     """Seconds until the oldest request in ``window`` leaves it (a full window if empty)."""
     if not window:
         return int(length)
@@ -309,8 +308,14 @@ def _error(
     elif provider == "mistral":
         # Mistral's error objects carry the HTTP status again as raw_status_code since 2026
         # (mistralai/mistral-vibe#617, jordymeow/ai-engine#11).
-        body = {"object": "error", "message": message, "type": kind, "param": None, "code": code,
-                "raw_status_code": status}
+        body = {
+            "object": "error",
+            "message": message,
+            "type": kind,
+            "param": None,
+            "code": code,
+            "raw_status_code": status,
+        }
     elif provider == "vllm":
         body = {"error": {"message": message, "type": kind, "param": None, "code": status}}
     elif provider == "openai":
@@ -386,10 +391,15 @@ def _model_refusal(provider: str, model: str, refusal: str) -> web.Response:
             )
             body = {
                 "request_id": f"req_{uuid.uuid4().hex[:26]}",
-                "created_at": datetime.datetime.now(datetime.UTC).isoformat(
-                    timespec="milliseconds").replace("+00:00", "Z"),
-                "error": {"message": message, "type": "invalid_request_error", "param": "",
-                          "code": "model_decommissioned"},
+                "created_at": datetime.datetime.now(datetime.UTC)
+                .isoformat(timespec="milliseconds")
+                .replace("+00:00", "Z"),
+                "error": {
+                    "message": message,
+                    "type": "invalid_request_error",
+                    "param": "",
+                    "code": "model_decommissioned",
+                },
             }
             return web.json_response(body, status=400)
         message = f"The model `{model}` does not exist or you do not have access to it."
@@ -411,8 +421,9 @@ def _model_refusal(provider: str, model: str, refusal: str) -> web.Response:
         return _error(provider, 404, message, "")
     if provider == "mistral":
         if refusal == "tier":
-            return _error(provider, 403, "This model is not available in your subscription tier",
-                          "tier_not_allowed", "1910")
+            return _error(
+                provider, 403, "This model is not available in your subscription tier", "tier_not_allowed", "1910"
+            )
         return _error(provider, 400, f"Invalid model: {model}", "invalid_model", "1500")
     if provider == "ollama":
         return _error(provider, 404, f'model "{model}" not found, try pulling it first', "")
@@ -431,8 +442,7 @@ def _model_lookup_error(provider: str, model: str) -> web.Response:
     """GET of one model the provider does not serve."""
     if provider == "gemini":
         # Redacted provider probe of 2026-10-03 (GET .../v1beta/models/invalid-model).
-        return _error(provider, 404, f"Model is not found: models/{model} for api version v1beta",
-                      "")
+        return _error(provider, 404, f"Model is not found: models/{model} for api version v1beta", "")
     if provider == "mistral":
         # Not verified: Mistral's answer to GET of an unknown model was not found; its
         # invalid-model object is used with 404.
@@ -446,8 +456,7 @@ def _rate_limit_error(
 ) -> web.Response:
     """A 429 in the provider's shape; ``unit`` is ``"rpm"``, ``"tpm"`` or ``"rpd"``."""
     headers = {"retry-after": str(retry_after)}
-    what = {"rpm": "requests per minute (RPM)", "tpm": "tokens per minute (TPM)",
-            "rpd": "requests per day (RPD)"}[unit]
+    what = {"rpm": "requests per minute (RPM)", "tpm": "tokens per minute (TPM)", "rpd": "requests per day (RPD)"}[unit]
     detail = f"Limit {limit}, Used {used}, Requested {wanted}. Please try again in {retry_after}s."
     if provider == "gemini":
         quota_id = {
@@ -460,8 +469,7 @@ def _rate_limit_error(
                 "@type": "type.googleapis.com/google.rpc.QuotaFailure",
                 "violations": [
                     {
-                        "quotaMetric": "generativelanguage.googleapis.com/"
-                        "generate_content_free_tier_requests",
+                        "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
                         "quotaId": quota_id,
                         "quotaDimensions": {"location": "global", "model": model},
                         "quotaValue": str(limit),
@@ -470,9 +478,7 @@ def _rate_limit_error(
             },
             {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{retry_after}s"},
         ]
-        message = (
-            "You exceeded your current quota, please check your plan and billing details."
-        )
+        message = "You exceeded your current quota, please check your plan and billing details."
         return _error(provider, 429, message, "", details=details, headers=headers)
     if provider == "mistral":
         return _error(provider, 429, "Rate limit exceeded", "rate_limited", "1300", headers=headers)
@@ -505,16 +511,18 @@ def _outage_error(provider: str, status: int) -> web.Response:
 def _openai_list_entry(provider: str, model: str) -> dict[str, Any]:
     """One entry of ``GET .../models`` for an OpenAI-shaped provider."""
     info = catalog.MODELS[provider].get(model, {})
-    entry: dict[str, Any] = {"id": model, "object": "model",
-                             "created": info.get("created", 1700000000)}
+    entry: dict[str, Any] = {"id": model, "object": "model", "created": info.get("created", 1700000000)}
     if provider == "groq":
-        entry.update(owned_by=info.get("owned_by", "Groq"), active=True,
-                     context_window=info.get("context_window"), public_apps=None,
-                     max_completion_tokens=info.get("max_completion_tokens"))
+        entry.update(
+            owned_by=info.get("owned_by", "Groq"),
+            active=True,
+            context_window=info.get("context_window"),
+            public_apps=None,
+            max_completion_tokens=info.get("max_completion_tokens"),
+        )
     elif provider == "mistral":
         entry["owned_by"] = "mistralai"
-        entry.update({name: value for name, value in info.items()
-                      if name not in ("created", "limits", "reasoning")})
+        entry.update({name: value for name, value in info.items() if name not in ("created", "limits", "reasoning")})
     else:
         entry["owned_by"] = info.get("owned_by", "system")
     return entry
@@ -523,8 +531,7 @@ def _openai_list_entry(provider: str, model: str) -> dict[str, Any]:
 def _gemini_model_entry(model: str) -> dict[str, Any]:
     info = catalog.GEMINI_MODELS.get(model, {})
     entry: dict[str, Any] = {"name": f"models/{model}"}
-    entry.update({name: value for name, value in info.items()
-                  if name not in ("limits", "reasoning")})
+    entry.update({name: value for name, value in info.items() if name not in ("limits", "reasoning")})
     return entry
 
 
@@ -544,8 +551,7 @@ def _page_offset(token: str) -> int | None:
 # --- response bodies -----------------------------------------------------------------------
 
 
-def _openai_usage(provider: str, prompt_tokens: int, done: _Completion,
-                  reasoning_model: bool) -> dict[str, Any]:
+def _openai_usage(provider: str, prompt_tokens: int, done: _Completion, reasoning_model: bool) -> dict[str, Any]:
     usage: dict[str, Any] = {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": done.completion_tokens,
@@ -563,8 +569,7 @@ def _openai_usage(provider: str, prompt_tokens: int, done: _Completion,
 class _OpenAIShape:
     """Chat completion bodies and stream chunks of one OpenAI-compatible provider."""
 
-    def __init__(self, provider: str, model: str, prompt_tokens: int, done: _Completion,
-                 show_reasoning: bool) -> None:
+    def __init__(self, provider: str, model: str, prompt_tokens: int, done: _Completion, show_reasoning: bool) -> None:
         self.provider = provider
         self.model = model
         self.done = done
@@ -596,9 +601,7 @@ class _OpenAIShape:
             # Groq's gpt-oss models return their reasoning in message.reasoning (groq-python
             # ChatCompletionMessage); content stays "" when the budget ran out first.
             message["reasoning"] = self.done.reasoning
-        body["choices"] = [
-            {"index": 0, "message": message, "logprobs": None, "finish_reason": self.finish}
-        ]
+        body["choices"] = [{"index": 0, "message": message, "logprobs": None, "finish_reason": self.finish}]
         body["usage"] = self.usage
         if self.provider == "groq":
             # LiteLLM's Groq transformation reads service_tier without a default (and maps
@@ -641,8 +644,7 @@ class _OpenAIShape:
         return chunk
 
 
-def _gemini_chunks(model: str, prompt_tokens: int, done: _Completion,
-                   stream: bool) -> list[dict[str, Any]]:
+def _gemini_chunks(model: str, prompt_tokens: int, done: _Completion, stream: bool) -> list[dict[str, Any]]:
     """``generateContent`` responses (one, or one per word when streaming).
 
     The last one finishes and counts. A thinking model reports ``thoughtsTokenCount``; when
@@ -671,8 +673,9 @@ def _gemini_chunks(model: str, prompt_tokens: int, done: _Completion,
                 usage["thoughtsTokenCount"] = done.reasoning_tokens
         else:
             usage["totalTokenCount"] = prompt_tokens
-        out.append({"candidates": [candidate], "usageMetadata": usage, "modelVersion": version,
-                    "responseId": response_id})
+        out.append(
+            {"candidates": [candidate], "usageMetadata": usage, "modelVersion": version, "responseId": response_id}
+        )
     return out
 
 
@@ -686,8 +689,7 @@ def _ollama_message(model: str, content: str) -> dict[str, Any]:
     }
 
 
-def _ollama_done(model: str, content: str, prompt_tokens: int, eval_tokens: int,
-                 truncated: bool) -> dict[str, Any]:
+def _ollama_done(model: str, content: str, prompt_tokens: int, eval_tokens: int, truncated: bool) -> dict[str, Any]:
     body = _ollama_message(model, content)
     # Ollama reports durations in nanoseconds.
     body.update(
@@ -714,9 +716,7 @@ class _FakeProviders:
     def __init__(self, state_dir: pathlib.Path) -> None:
         self.state_dir = state_dir
         # Admitted requests per rate-limit scope ("groq" or "groq/MODEL"): (time, tokens).
-        self._windows: dict[str, collections.deque[tuple[float, int]]] = (
-            collections.defaultdict(collections.deque)
-        )
+        self._windows: dict[str, collections.deque[tuple[float, int]]] = collections.defaultdict(collections.deque)
 
     # -- state files
 
@@ -727,9 +727,7 @@ class _FakeProviders:
         return _read_json_file(self.state_dir / KNOBS_FILE, {})
 
     @staticmethod
-    def _knob(
-        knobs: dict[str, Any], name: str, provider: str, model: str | None
-    ) -> tuple[str | None, Any]:
+    def _knob(knobs: dict[str, Any], name: str, provider: str, model: str | None) -> tuple[str | None, Any]:
         """(scope, value) of the ``name`` knob for ``provider/model``, else for ``provider``."""
         section = knobs.get(name, {})
         for scope in (f"{provider}/{model}", provider) if model else (provider,):
@@ -775,8 +773,7 @@ class _FakeProviders:
         if latency_ms:
             await asyncio.sleep(latency_ms / 1000)
         try:
-            self._gate(provider, model, key, knobs, prompt_tokens + completion_tokens,
-                       key_in_query)
+            self._gate(provider, model, key, knobs, prompt_tokens + completion_tokens, key_in_query)
             response = await answer()
         except _Refusal as refusal:
             response = refusal.response
@@ -800,8 +797,13 @@ class _FakeProviders:
         return response
 
     def _gate(
-        self, provider: str, model: str | None, key: str | None, knobs: dict[str, Any],
-        tokens: int, key_in_query: bool = False,
+        self,
+        provider: str,
+        model: str | None,
+        key: str | None,
+        knobs: dict[str, Any],
+        tokens: int,
+        key_in_query: bool = False,
     ) -> None:
         """Raise :class:`_Refusal` when the request must fail, in the order real APIs check.
 
@@ -820,8 +822,7 @@ class _FakeProviders:
         if limits:
             self._admit(provider, model, scope, limits, tokens)
 
-    def _check_key(self, provider: str, key: str | None, knobs: dict[str, Any],
-                   key_in_query: bool) -> None:
+    def _check_key(self, provider: str, key: str | None, knobs: dict[str, Any], key_in_query: bool) -> None:
         if key is None:
             raise _Refusal(_auth_error(provider, key))
         if self._strict(knobs, provider, "keys"):
@@ -844,9 +845,7 @@ class _FakeProviders:
             raise _Refusal(_model_refusal(provider, model, retired["refusal"]))
         raise _Refusal(_model_refusal(provider, model, _UNKNOWN_REFUSAL.get(provider, "")))
 
-    def _admit(
-        self, provider: str, model: str, scope: str, limits: dict[str, int], tokens: int
-    ) -> None:
+    def _admit(self, provider: str, model: str, scope: str, limits: dict[str, int], tokens: int) -> None:
         """Count the request in its sliding one-minute (and one-day) window, or refuse it with a 429.
 
         ``rpd`` is the free tiers' requests-per-day quota (Groq answers it as "requests per day
@@ -861,21 +860,18 @@ class _FakeProviders:
             day.popleft()
         rpd = limits.get("rpd")
         if rpd is not None and len(day) >= rpd:
-            raise _Refusal(_rate_limit_error(provider, model, "rpd", rpd, len(day), 1,
-                                             _retry_after(day, now, DAY_WINDOW_S)))
+            raise _Refusal(
+                _rate_limit_error(provider, model, "rpd", rpd, len(day), 1, _retry_after(day, now, DAY_WINDOW_S))
+            )
         rpm, tpm = limits.get("rpm"), limits.get("tpm")
         # LiteLLM sleeps for a retry-after of up to 60 s before retrying (twice by default), so
         # tests may announce a shorter one than the window really needs.
         retry_after = int(limits.get("retry_after", _retry_after(window, now)))
         if rpm is not None and len(window) >= rpm:
-            raise _Refusal(
-                _rate_limit_error(provider, model, "rpm", rpm, len(window), 1, retry_after)
-            )
+            raise _Refusal(_rate_limit_error(provider, model, "rpm", rpm, len(window), 1, retry_after))
         used_tokens = sum(spent for _, spent in window)
         if tpm is not None and used_tokens + tokens > tpm:
-            raise _Refusal(
-                _rate_limit_error(provider, model, "tpm", tpm, used_tokens, tokens, retry_after)
-            )
+            raise _Refusal(_rate_limit_error(provider, model, "tpm", tpm, used_tokens, tokens, retry_after))
         window.append((now, tokens))
         day.append((now, tokens))
 
@@ -887,9 +883,7 @@ class _FakeProviders:
         except ValueError:
             body = None
         if not isinstance(body, dict):
-            raise _Refusal(
-                _error(provider, 400, "Invalid JSON in request body", "invalid_request_error")
-            )
+            raise _Refusal(_error(provider, 400, "Invalid JSON in request body", "invalid_request_error"))
         return body
 
     # -- OpenAI-compatible providers (groq, mistral, openai, vllm)
@@ -904,11 +898,11 @@ class _FakeProviders:
             model = str(body.get("model", ""))
             messages = body.get("messages") or []
             prompt_tokens = sum(count_tokens(_text_of(m.get("content"))) for m in messages)
-            budget = _positive_int(body.get("max_completion_tokens")) or _positive_int(
-                body.get("max_tokens"))
+            budget = _positive_int(body.get("max_completion_tokens")) or _positive_int(body.get("max_tokens"))
             done = _Completion.plan(provider, model, budget)
-            shape = _OpenAIShape(provider, model, prompt_tokens, done,
-                                 show_reasoning=body.get("include_reasoning") is not False)
+            shape = _OpenAIShape(
+                provider, model, prompt_tokens, done, show_reasoning=body.get("include_reasoning") is not False
+            )
             stream = bool(body.get("stream"))
 
             async def answer() -> web.StreamResponse:
@@ -923,8 +917,9 @@ class _FakeProviders:
                 await response.write_eof()
                 return response
 
-            return await self._serve(request, provider, model, key, prompt_tokens, answer, stream,
-                                     done.completion_tokens)
+            return await self._serve(
+                request, provider, model, key, prompt_tokens, answer, stream, done.completion_tokens
+            )
 
         return handle
 
@@ -975,12 +970,10 @@ class _FakeProviders:
         try:
             body = await self._json_body(request, "gemini")
         except _Refusal as refusal:
-            return await self._serve(request, "gemini", model, key, 0, _raise(refusal),
-                                     key_in_query=in_query)
+            return await self._serve(request, "gemini", model, key, 0, _raise(refusal), key_in_query=in_query)
         texts = [
             part.get("text", "")
-            for content in body.get("contents", []) + [_proto_field(body, "systemInstruction")
-                                                       or {}]
+            for content in body.get("contents", []) + [_proto_field(body, "systemInstruction") or {}]
             for part in content.get("parts", [])
         ]
         prompt_tokens = sum(count_tokens(text) for text in texts)
@@ -988,8 +981,7 @@ class _FakeProviders:
         config = _proto_field(body, "generationConfig") or {}
         # Thinking settings (thinkingConfig) are ignored: the fake always thinks its fixed
         # amount, never less than the real model would.
-        done = _Completion.plan("gemini", model,
-                                _positive_int(_proto_field(config, "maxOutputTokens")))
+        done = _Completion.plan("gemini", model, _positive_int(_proto_field(config, "maxOutputTokens")))
 
         async def answer() -> web.StreamResponse:
             chunks = _gemini_chunks(model, prompt_tokens, done, stream)
@@ -1005,8 +997,9 @@ class _FakeProviders:
             await response.write_eof()
             return response
 
-        return await self._serve(request, "gemini", model, key, prompt_tokens, answer, stream,
-                                 done.completion_tokens, key_in_query=in_query)
+        return await self._serve(
+            request, "gemini", model, key, prompt_tokens, answer, stream, done.completion_tokens, key_in_query=in_query
+        )
 
     async def gemini_models(self, request: web.Request) -> web.StreamResponse:
         key, in_query = self._gemini_key(request)
@@ -1061,13 +1054,13 @@ class _FakeProviders:
         prompt_tokens = sum(count_tokens(_text_of(m.get("content"))) for m in messages)
         # Unlike OpenAI, Ollama streams unless told not to.
         stream = body.get("stream", True) is not False
-        done = _Completion.plan("ollama", model,
-                                _positive_int((body.get("options") or {}).get("num_predict")))
+        done = _Completion.plan("ollama", model, _positive_int((body.get("options") or {}).get("num_predict")))
 
         async def answer() -> web.StreamResponse:
             if not stream:
-                return web.json_response(_ollama_done(model, done.text, prompt_tokens,
-                                                      done.text_tokens, done.truncated))
+                return web.json_response(
+                    _ollama_done(model, done.text, prompt_tokens, done.text_tokens, done.truncated)
+                )
             response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
             await response.prepare(request)
             lines = [_ollama_message(model, piece) for piece in _pieces(done.text)]
@@ -1077,17 +1070,13 @@ class _FakeProviders:
             await response.write_eof()
             return response
 
-        return await self._serve(request, "ollama", model, key, prompt_tokens, answer, stream,
-                                 done.completion_tokens)
+        return await self._serve(request, "ollama", model, key, prompt_tokens, answer, stream, done.completion_tokens)
 
     async def ollama_tags(self, request: web.Request) -> web.StreamResponse:
         models = self._listed("ollama", self._knobs())
 
         async def answer() -> web.StreamResponse:
-            tags = [
-                {"name": m, "model": m, "size": 4_683_087_332, "details": {"format": "gguf"}}
-                for m in models
-            ]
+            tags = [{"name": m, "model": m, "size": 4_683_087_332, "details": {"format": "gguf"}} for m in models]
             return web.json_response({"models": tags})
 
         return await self._serve(request, "ollama", None, _bearer(request), 0, answer)
@@ -1101,9 +1090,7 @@ class _FakeProviders:
 
         return handle
 
-    async def _unknown(
-        self, request: web.Request, provider: str, key: str | None
-    ) -> web.StreamResponse:
+    async def _unknown(self, request: web.Request, provider: str, key: str | None) -> web.StreamResponse:
         """A 404 that is logged too, so a wrong ``api_base`` shows up in the request log."""
         message = f"Unknown request URL: {request.method} {request.path}"
         if provider == "mistral":

@@ -86,24 +86,44 @@ async def start(state_dir: Path, pid_dir: Path) -> RedisServer:
     """Start redis-server on a free loopback port with a random password; wait until it answers."""
     executable = binary()
     if not executable.exists():
-        raise RuntimeError(f"{executable} is missing: run `make setup` (it installs requirements-redis.txt "
-                           "into .venv), or set SANDBOX_REDIS_SERVER")
+        raise RuntimeError(
+            f"{executable} is missing: run `make setup` (it installs requirements-redis.txt "
+            "into .venv), or set SANDBOX_REDIS_SERVER"
+        )
     workdir = state_dir / "redis"
     workdir.mkdir(parents=True, exist_ok=True)
     password = secrets.token_urlsafe(24)
     for _ in range(5):  # another process may take the port between the probe and the bind
         port = _free_port()
         conf = workdir / "redis.conf"
-        conf.write_text("\n".join([
-            "bind 127.0.0.1", f"port {port}", "protected-mode yes", f"requirepass {password}",
-            'save ""', "appendonly no", f"dir {workdir}", "daemonize no", 'logfile ""',
-            "databases 16", "",
-        ]))
+        conf.write_text(
+            "\n".join(
+                [
+                    "bind 127.0.0.1",
+                    f"port {port}",
+                    "protected-mode yes",
+                    f"requirepass {password}",
+                    'save ""',
+                    "appendonly no",
+                    f"dir {workdir}",
+                    "daemonize no",
+                    'logfile ""',
+                    "databases 16",
+                    "",
+                ]
+            )
+        )
         conf.chmod(0o600)
         log = (workdir / "redis.log").open("ab")
         process = await asyncio.create_subprocess_exec(
-            str(executable), str(conf), cwd=workdir, stdout=log, stderr=log,
-            stdin=asyncio.subprocess.DEVNULL, start_new_session=True)
+            str(executable),
+            str(conf),
+            cwd=workdir,
+            stdout=log,
+            stderr=log,
+            stdin=asyncio.subprocess.DEVNULL,
+            start_new_session=True,
+        )
         log.close()
         pid_file = pid_dir / f"{process.pid}.pid"
         pid_file.write_text(str(state_dir.resolve()))

@@ -32,8 +32,10 @@ from .store import Store
 
 SHAPES = ("default", "helm")
 # Where each shape keeps LiteLLM's master key: (Secret, key).
-MASTER_KEY_LOCATION = {"default": ("litellm-secrets", "LITELLM_MASTER_KEY"),
-                       "helm": (helm.MASTER_KEY_SECRET, helm.MASTER_KEY_KEY)}
+MASTER_KEY_LOCATION = {
+    "default": ("litellm-secrets", "LITELLM_MASTER_KEY"),
+    "helm": (helm.MASTER_KEY_SECRET, helm.MASTER_KEY_KEY),
+}
 REDIS_PASSWORD_ENV = "REDIS_PASSWORD"
 
 NAMESPACE = "ml"
@@ -106,8 +108,9 @@ def _b64(values: dict[str, str]) -> dict[str, str]:
     return {k: base64.b64encode(v.encode()).decode() for k, v in values.items()}
 
 
-def seed(store: Store, providers_url: str, shape: str = "default", replicas: int = 1,
-         redis_password: str | None = None) -> dict[str, str]:
+def seed(
+    store: Store, providers_url: str, shape: str = "default", replicas: int = 1, redis_password: str | None = None
+) -> dict[str, str]:
     """Create the before state; return the generated secrets the sandbox must know.
 
     The result has the env values of ``litellm-secrets`` and, under ``master_key``,
@@ -126,8 +129,9 @@ def seed(store: Store, providers_url: str, shape: str = "default", replicas: int
         env[REDIS_PASSWORD_ENV] = redis_password
     # The namespaces every cluster has from the start (kube-apiserver creates them).
     for system_namespace in ("default", "kube-system"):
-        _create(store, "namespaces", "", {"apiVersion": "v1", "kind": "Namespace",
-                                          "metadata": {"name": system_namespace}})
+        _create(
+            store, "namespaces", "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": system_namespace}}
+        )
     _create(store, "namespaces", "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
     if shape == "helm":
         _seed_helm(store, providers_url, master_key, env, replicas)
@@ -137,22 +141,44 @@ def seed(store: Store, providers_url: str, shape: str = "default", replicas: int
 
 
 def _seed_default(store: Store, providers_url: str, env: dict[str, str], replicas: int) -> None:
-    _create(store, "configmaps", NAMESPACE, {
-        "apiVersion": "v1", "kind": "ConfigMap",
-        "metadata": {"name": "litellm-config", "labels": dict(LABELS)},
-        "data": {"config.yaml": before_config(providers_url)},
-    })
-    _create(store, "secrets", NAMESPACE, {
-        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-        "metadata": {"name": "litellm-secrets", "labels": dict(LABELS)},
-        "data": _b64(env),
-    })
-    _create(store, "services", NAMESPACE, {
-        "apiVersion": "v1", "kind": "Service",
-        "metadata": {"name": "litellm", "labels": dict(LABELS)},
-        "spec": {"type": "ClusterIP", "selector": {"app": "litellm"},
-                 "ports": [{"name": "http", "port": 4000, "targetPort": "http", "protocol": "TCP"}]},
-    })
+    _create(
+        store,
+        "configmaps",
+        NAMESPACE,
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "litellm-config", "labels": dict(LABELS)},
+            "data": {"config.yaml": before_config(providers_url)},
+        },
+    )
+    _create(
+        store,
+        "secrets",
+        NAMESPACE,
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "Opaque",
+            "metadata": {"name": "litellm-secrets", "labels": dict(LABELS)},
+            "data": _b64(env),
+        },
+    )
+    _create(
+        store,
+        "services",
+        NAMESPACE,
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "litellm", "labels": dict(LABELS)},
+            "spec": {
+                "type": "ClusterIP",
+                "selector": {"app": "litellm"},
+                "ports": [{"name": "http", "port": 4000, "targetPort": "http", "protocol": "TCP"}],
+            },
+        },
+    )
     body = deployment()
     body["spec"]["replicas"] = replicas
     _create(store, "deployments", NAMESPACE, body)
@@ -161,9 +187,18 @@ def _seed_default(store: Store, providers_url: str, env: dict[str, str], replica
 def _seed_helm(store: Store, providers_url: str, master_key: str, env: dict[str, str], replicas: int) -> None:
     # The operator's own Secret, created before `helm install` (the chart only
     # references it through environmentSecrets): no labels, not Helm's.
-    _create(store, "secrets", NAMESPACE, {
-        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-        "metadata": {"name": "litellm-secrets"}, "data": _b64(env)})
+    _create(
+        store,
+        "secrets",
+        NAMESPACE,
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "Opaque",
+            "metadata": {"name": "litellm-secrets"},
+            "data": _b64(env),
+        },
+    )
     story = yaml.safe_load(before_config(providers_url))
     rendered, manifest, values = helm.render(story, master_key, NAMESPACE, replicas, ["litellm-secrets"])
     plural = {"Secret": "secrets", "ConfigMap": "configmaps", "Service": "services", "Deployment": "deployments"}
@@ -176,36 +211,49 @@ def _seed_helm(store: Store, providers_url: str, master_key: str, env: dict[str,
 def deployment() -> dict:
     """Deployment litellm: 1 replica, envFrom the Secret, config from the ConfigMap."""
     return {
-        "apiVersion": "apps/v1", "kind": "Deployment",
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
         "metadata": {"name": "litellm", "labels": dict(LABELS)},
         "spec": {
             "replicas": 1,
             "revisionHistoryLimit": 10,
             "progressDeadlineSeconds": 600,
             "selector": {"matchLabels": {"app": "litellm"}},
-            "strategy": {"type": "RollingUpdate",
-                         "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
             "template": {
                 "metadata": {"labels": dict(LABELS)},
                 "spec": {
                     "restartPolicy": "Always",
                     "terminationGracePeriodSeconds": 30,
-                    "containers": [{
-                        "name": "litellm",
-                        "image": "ghcr.io/berriai/litellm:main-v1.108.7",
-                        "args": ["--config", "/app/config.yaml", "--port", "4000", "--num_workers", "1"],
-                        "ports": [{"name": "http", "containerPort": 4000, "protocol": "TCP"}],
-                        "envFrom": [{"secretRef": {"name": "litellm-secrets"}}],
-                        "volumeMounts": [{"name": "config", "mountPath": "/app/config.yaml",
-                                          "subPath": "config.yaml", "readOnly": True}],
-                        "readinessProbe": {"httpGet": {"path": "/health/readiness", "port": 4000},
-                                           "periodSeconds": 5, "timeoutSeconds": 3,
-                                           "failureThreshold": 3},
-                        "livenessProbe": {"httpGet": {"path": "/health/liveliness", "port": 4000},
-                                          "initialDelaySeconds": 60, "periodSeconds": 15},
-                        "resources": {"requests": {"cpu": "250m", "memory": "512Mi"},
-                                      "limits": {"memory": "1Gi"}},
-                    }],
+                    "containers": [
+                        {
+                            "name": "litellm",
+                            "image": "ghcr.io/berriai/litellm:main-v1.108.7",
+                            "args": ["--config", "/app/config.yaml", "--port", "4000", "--num_workers", "1"],
+                            "ports": [{"name": "http", "containerPort": 4000, "protocol": "TCP"}],
+                            "envFrom": [{"secretRef": {"name": "litellm-secrets"}}],
+                            "volumeMounts": [
+                                {
+                                    "name": "config",
+                                    "mountPath": "/app/config.yaml",
+                                    "subPath": "config.yaml",
+                                    "readOnly": True,
+                                }
+                            ],
+                            "readinessProbe": {
+                                "httpGet": {"path": "/health/readiness", "port": 4000},
+                                "periodSeconds": 5,
+                                "timeoutSeconds": 3,
+                                "failureThreshold": 3,
+                            },
+                            "livenessProbe": {
+                                "httpGet": {"path": "/health/liveliness", "port": 4000},
+                                "initialDelaySeconds": 60,
+                                "periodSeconds": 15,
+                            },
+                            "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}},
+                        }
+                    ],
                     "volumes": [{"name": "config", "configMap": {"name": "litellm-config"}}],
                 },
             },

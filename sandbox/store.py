@@ -28,10 +28,13 @@ GENERATION_RESOURCES = {"deployments", "replicasets"}
 # words them with GroupResource.String()); the API server's registry must agree
 # (tests/sandbox/test_apiserver_logic.py checks it).
 API_GROUPS = {
-    "deployments": "apps", "replicasets": "apps",
+    "deployments": "apps",
+    "replicasets": "apps",
     "leases": "coordination.k8s.io",
-    "roles": "rbac.authorization.k8s.io", "rolebindings": "rbac.authorization.k8s.io",
-    "clusterroles": "rbac.authorization.k8s.io", "clusterrolebindings": "rbac.authorization.k8s.io",
+    "roles": "rbac.authorization.k8s.io",
+    "rolebindings": "rbac.authorization.k8s.io",
+    "clusterroles": "rbac.authorization.k8s.io",
+    "clusterrolebindings": "rbac.authorization.k8s.io",
 }
 
 # How many events a watch can replay from an older resourceVersion before the
@@ -77,13 +80,11 @@ def qualified(resource: str, group: str | None = None) -> str:
 
 
 def details(resource: str, name: str, group: str | None = None) -> dict:
-    return {"name": name, "group": API_GROUPS.get(resource, "") if group is None else group,
-            "kind": resource}
+    return {"name": name, "group": API_GROUPS.get(resource, "") if group is None else group, "kind": resource}
 
 
 def not_found(resource: str, name: str, group: str | None = None) -> ApiError:
-    return ApiError(404, "NotFound", f'{qualified(resource, group)} "{name}" not found',
-                    details(resource, name, group))
+    return ApiError(404, "NotFound", f'{qualified(resource, group)} "{name}" not found', details(resource, name, group))
 
 
 @dataclass
@@ -121,13 +122,13 @@ class Store:
         obj = self._objects.get((resource, namespace, name))
         return copy.deepcopy(obj) if obj is not None else None
 
-    def list(self, resource: str, namespace: str | None = None,
-             predicate: Callable[[dict], bool] | None = None) -> list[dict]:
+    def list(
+        self, resource: str, namespace: str | None = None, predicate: Callable[[dict], bool] | None = None
+    ) -> list[dict]:
         items = [
             copy.deepcopy(obj)
             for (res, ns, _), obj in sorted(self._objects.items())
-            if res == resource and (namespace is None or ns == namespace)
-            and (predicate is None or predicate(obj))
+            if res == resource and (namespace is None or ns == namespace) and (predicate is None or predicate(obj))
         ]
         return items
 
@@ -144,11 +145,14 @@ class Store:
             name = meta["generateName"] + uuid.uuid4().hex[:5]
             meta["name"] = name
         if not name:
-            raise ApiError(422, "Invalid", f"{resource}: metadata.name: Required value: name or generateName is required")
+            raise ApiError(
+                422, "Invalid", f"{resource}: metadata.name: Required value: name or generateName is required"
+            )
         key = (resource, namespace, name)
         if key in self._objects:
-            raise ApiError(409, "AlreadyExists", f'{qualified(resource)} "{name}" already exists',
-                           details(resource, name))
+            raise ApiError(
+                409, "AlreadyExists", f'{qualified(resource)} "{name}" already exists', details(resource, name)
+            )
         if namespace:
             meta["namespace"] = namespace
             if ("namespaces", "", namespace) not in self._objects and resource != "namespaces":
@@ -167,8 +171,7 @@ class Store:
         self._emit("ADDED", resource, namespace, obj)
         return copy.deepcopy(obj)
 
-    def update(self, resource: str, namespace: str, obj: dict, *, subresource: str = "",
-               dry_run: bool = False) -> dict:
+    def update(self, resource: str, namespace: str, obj: dict, *, subresource: str = "", dry_run: bool = False) -> dict:
         """Replace an object (PUT semantics).
 
         A resourceVersion in the new object must match the stored one (optimistic
@@ -185,10 +188,12 @@ class Store:
         sent_rv = meta.get("resourceVersion")
         if sent_rv and sent_rv != current["metadata"]["resourceVersion"]:
             raise ApiError(
-                409, "Conflict",
+                409,
+                "Conflict",
                 f'Operation cannot be fulfilled on {qualified(resource)} "{name}": the object has been '
                 "modified; please apply your changes to the latest version and try again",
-                details(resource, name))
+                details(resource, name),
+            )
         if subresource == "status":
             new = copy.deepcopy(current)
             new["status"] = obj.get("status", {})
@@ -244,8 +249,7 @@ class Store:
 
     # -- watching --------------------------------------------------------
     def _emit(self, type_: str, resource: str, namespace: str, obj: dict) -> None:
-        event = Event(int(obj["metadata"]["resourceVersion"]), type_, resource, namespace,
-                      copy.deepcopy(obj))
+        event = Event(int(obj["metadata"]["resourceVersion"]), type_, resource, namespace, copy.deepcopy(obj))
         self._events.append(event)
         if len(self._events) > EVENT_LOG_SIZE:
             del self._events[: len(self._events) - EVENT_LOG_SIZE]
@@ -257,12 +261,15 @@ class Store:
     def _matches(watcher: Watcher, event: Event) -> bool:
         if watcher.resource == "*":
             return True
-        return (event.resource == watcher.resource
-                and (watcher.namespace is None or event.namespace == watcher.namespace)
-                and watcher.predicate(event.obj))
+        return (
+            event.resource == watcher.resource
+            and (watcher.namespace is None or event.namespace == watcher.namespace)
+            and watcher.predicate(event.obj)
+        )
 
-    def watch(self, resource: str, namespace: str | None, since: int | None,
-              predicate: Callable[[dict], bool]) -> Watcher:
+    def watch(
+        self, resource: str, namespace: str | None, since: int | None, predicate: Callable[[dict], bool]
+    ) -> Watcher:
         """Subscribe to events; replay those after resourceVersion ``since``.
 
         Raises 410 Gone when ``since`` is older than the event log, as the real
@@ -287,4 +294,3 @@ class Store:
         watcher = Watcher("*", None, lambda obj: True)
         self._watchers.append(watcher)
         return watcher
-

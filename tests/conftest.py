@@ -44,13 +44,20 @@ class Sandbox:
         # The API server speaks TLS with the sandbox's own CA (kubectl sends no token over HTTP).
         self.api_ssl = ssl.create_default_context(cafile=str(state_dir / "pki" / "ca.crt"))
 
-    def kubectl(self, *args: str, check: bool = True, input: str | None = None,
-                timeout: float = 120) -> subprocess.CompletedProcess:
-        result = subprocess.run([KUBECTL, "--kubeconfig", str(self.kubeconfig), *args],
-                                capture_output=True, text=True, input=input, timeout=timeout)
+    def kubectl(
+        self, *args: str, check: bool = True, input: str | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [KUBECTL, "--kubeconfig", str(self.kubeconfig), *args],
+            capture_output=True,
+            text=True,
+            input=input,
+            timeout=timeout,
+        )
         if check and result.returncode != 0:
-            raise AssertionError(f"kubectl {' '.join(args)} failed ({result.returncode}):\n"
-                                 f"{result.stdout}\n{result.stderr}")
+            raise AssertionError(
+                f"kubectl {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+            )
         return result
 
     def get(self, kind: str, name: str, namespace: str = "ml") -> dict:
@@ -65,8 +72,9 @@ class Sandbox:
         where = json.loads((self.state_dir / "sandbox.json").read_text())["master_key"]
         return self.secret_value(where["key"], name=where["secret"])
 
-    def http(self, method: str, path: str, body: dict | None = None, key: str | None = None,
-             timeout: float = 30) -> tuple[int, dict | str]:
+    def http(
+        self, method: str, path: str, body: dict | None = None, key: str | None = None, timeout: float = 30
+    ) -> tuple[int, dict | str]:
         """One request to LiteLLM through the service endpoint."""
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.url + path, data=data, method=method)
@@ -85,9 +93,13 @@ class Sandbox:
             return status, raw
 
     def chat(self, model: str, key: str | None = None, timeout: float = 30) -> tuple[int, dict | str]:
-        return self.http("POST", "/v1/chat/completions",
-                         {"model": model, "messages": [{"role": "user", "content": "Say hello"}]},
-                         key=key or self.master_key, timeout=timeout)
+        return self.http(
+            "POST",
+            "/v1/chat/completions",
+            {"model": model, "messages": [{"role": "user", "content": "Say hello"}]},
+            key=key or self.master_key,
+            timeout=timeout,
+        )
 
     def provider_requests(self) -> list[dict]:
         path = self.state_dir / "provider-requests.jsonl"
@@ -99,8 +111,9 @@ class Sandbox:
         return json.loads(self.kubectl("-n", "ml", "get", "pods", "-o", "json").stdout)["items"]
 
     def rollout_status(self, timeout: str = "120s", check: bool = True) -> subprocess.CompletedProcess:
-        return self.kubectl("-n", "ml", "rollout", "status", "deployment/litellm", f"--timeout={timeout}",
-                            check=check, timeout=300)
+        return self.kubectl(
+            "-n", "ml", "rollout", "status", "deployment/litellm", f"--timeout={timeout}", check=check, timeout=300
+        )
 
     def resource_version(self, kind: str, name: str) -> str:
         return self.get(kind, name)["metadata"]["resourceVersion"]
@@ -127,14 +140,26 @@ class Sandbox:
                     found[f"{secret['metadata']['name']}/{key}"] = plain
         return found
 
-    def playbook(self, name: str, *args: str, env: dict | None = None, timeout: float = 900,
-                 new_session: bool = False) -> subprocess.CompletedProcess:
+    def playbook(
+        self, name: str, *args: str, env: dict | None = None, timeout: float = 900, new_session: bool = False
+    ) -> subprocess.CompletedProcess:
         """ansible-playbook playbooks/NAME against this sandbox, as a user runs it (sandbox inventory)."""
-        environment = dict(os.environ, SANDBOX_DIR=str(self.state_dir), ANSIBLE_NOCOLOR="1",
-                           ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), **(env or {}))
-        return subprocess.run([str(REPO_ROOT / ".venv/bin/ansible-playbook"), f"playbooks/{name}", *args],
-                              capture_output=True, text=True, env=environment, cwd=REPO_ROOT, timeout=timeout,
-                              start_new_session=new_session)
+        environment = dict(
+            os.environ,
+            SANDBOX_DIR=str(self.state_dir),
+            ANSIBLE_NOCOLOR="1",
+            ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"),
+            **(env or {}),
+        )
+        return subprocess.run(
+            [str(REPO_ROOT / ".venv/bin/ansible-playbook"), f"playbooks/{name}", *args],
+            capture_output=True,
+            text=True,
+            env=environment,
+            cwd=REPO_ROOT,
+            timeout=timeout,
+            start_new_session=new_session,
+        )
 
     def accept_keys(self, provider: str, keys: list[str]) -> None:
         """What the provider's console does: decide which keys are valid."""
@@ -155,8 +180,9 @@ class Sandbox:
                 if not any(ref.get("uid") == uid for ref in pod["metadata"].get("ownerReferences") or []):
                     continue
                 for status in pod.get("status", {}).get("containerStatuses") or []:
-                    if (status.get("state", {}).get("waiting") or {}).get("reason") == "CrashLoopBackOff" or \
-                            status.get("restartCount", 0) > 0:
+                    if (status.get("state", {}).get("waiting") or {}).get("reason") == "CrashLoopBackOff" or status.get(
+                        "restartCount", 0
+                    ) > 0:
                         found.append(rs["metadata"]["name"])
         return sorted(set(found))
 
@@ -172,8 +198,13 @@ def issued_key(provider: str) -> str:
 
 
 def sandbox_command(command: str, state_dir: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sandbox", command, "--state-dir", str(state_dir), *args],
-                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "sandbox", command, "--state-dir", str(state_dir), *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture
@@ -217,7 +248,7 @@ class PlaybookRun:
         self.stderr = completed.stderr
         self.results: dict[str, dict] = {}
         if json_output:
-            report = json.loads(self.stdout[self.stdout.index("{"):])
+            report = json.loads(self.stdout[self.stdout.index("{") :])
             for play in report["plays"]:
                 for task in play["tasks"]:
                     self.results[task["task"]["name"]] = task["hosts"].get("localhost", {})
@@ -239,18 +270,39 @@ def run_playbook(sandbox):
     verbosity to read what a user would see.
     """
 
-    def run(tasks: list[dict], *, check: bool = False, diff: bool = False, verbosity: int = 0,
-            json_output: bool = True, extra_args: tuple[str, ...] = ()) -> PlaybookRun:
+    def run(
+        tasks: list[dict],
+        *,
+        check: bool = False,
+        diff: bool = False,
+        verbosity: int = 0,
+        json_output: bool = True,
+        extra_args: tuple[str, ...] = (),
+    ) -> PlaybookRun:
         playbook = sandbox.state_dir / f"play-{time.monotonic_ns()}.yml"
-        playbook.write_text(yaml.safe_dump([{"name": "Test", "hosts": "localhost", "gather_facts": False,
-                                             "tasks": tasks}], sort_keys=False))
-        env = dict(os.environ, K8S_AUTH_KUBECONFIG=str(sandbox.kubeconfig),
-                   ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-                   ANSIBLE_PYTHON_INTERPRETER=str(REPO_ROOT / ".venv" / "bin" / "python"))
+        playbook.write_text(
+            yaml.safe_dump(
+                [{"name": "Test", "hosts": "localhost", "gather_facts": False, "tasks": tasks}], sort_keys=False
+            )
+        )
+        env = dict(
+            os.environ,
+            K8S_AUTH_KUBECONFIG=str(sandbox.kubeconfig),
+            ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"),
+            ANSIBLE_NOCOLOR="1",
+            ANSIBLE_PYTHON_INTERPRETER=str(REPO_ROOT / ".venv" / "bin" / "python"),
+        )
         if json_output:
             env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.posix.json"
-        args = [str(REPO_ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", "localhost,", "-c", "local",
-                str(playbook), *extra_args]
+        args = [
+            str(REPO_ROOT / ".venv" / "bin" / "ansible-playbook"),
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            str(playbook),
+            *extra_args,
+        ]
         if check:
             args.append("--check")
         if diff:
@@ -271,7 +323,7 @@ class Trickle:
         self.interval = interval
         self.models = models
         self.ok = 0
-        self.answered: dict[str, int] = {model: 0 for model in models}
+        self.answered: dict[str, int] = dict.fromkeys(models, 0)
         self.failures: list[str] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -293,14 +345,13 @@ class Trickle:
                 self.failures.append(f"{model}: {status}: {str(body)[:200]}")
             time.sleep(self.interval)
 
-    def __enter__(self) -> "Trickle":
+    def __enter__(self) -> Trickle:
         self._thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join(timeout=30)
-
 
 
 @pytest.fixture
@@ -315,18 +366,34 @@ SANDBOX_VAULT = REPO_ROOT / "inventory" / "sandbox" / "group_vars" / "all" / "va
 
 def vault_keys(path: Path = SANDBOX_VAULT, password_file: Path = VAULT_PASSWORD) -> dict[str, str]:
     """The keys in a vault file, decrypted the way a user would."""
-    plain = subprocess.run([str(REPO_ROOT / ".venv/bin/ansible-vault"), "view", "--vault-id",
-                            f"sandbox@{password_file}", str(path)],
-                           capture_output=True, text=True, check=True, cwd=REPO_ROOT).stdout
+    plain = subprocess.run(
+        [str(REPO_ROOT / ".venv/bin/ansible-vault"), "view", "--vault-id", f"sandbox@{password_file}", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO_ROOT,
+    ).stdout
     return yaml.safe_load(plain)["vault_litellm_api_keys"]
 
 
 def write_vault(path: Path, keys: dict[str, str], password_file: Path = VAULT_PASSWORD) -> Path:
     """An encrypted vault file holding ``keys`` as vault_litellm_api_keys."""
     path.write_text(yaml.safe_dump({"vault_litellm_api_keys": keys}))
-    subprocess.run([str(REPO_ROOT / ".venv/bin/ansible-vault"), "encrypt", "--vault-id", f"sandbox@{password_file}",
-                    "--encrypt-vault-id", "sandbox", str(path)], capture_output=True, text=True, check=True,
-                   cwd=REPO_ROOT)
+    subprocess.run(
+        [
+            str(REPO_ROOT / ".venv/bin/ansible-vault"),
+            "encrypt",
+            "--vault-id",
+            f"sandbox@{password_file}",
+            "--encrypt-vault-id",
+            "sandbox",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO_ROOT,
+    )
     return path
 
 

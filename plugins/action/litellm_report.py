@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
-
 from ansible_collections.homelab.litellm.plugins.module_utils import _report
 from ansible_collections.homelab.litellm.plugins.modules.litellm_report import argument_spec
 
@@ -24,8 +23,7 @@ class ActionModule(ActionBase):
         except ValueError as err:
             raise AnsibleActionFail(str(err))
         try:
-            changed = _report.write_report(args["path"], args["content"], mode=mode,
-                                           check_mode=self._task.check_mode)
+            changed = _report.write_report(args["path"], args["content"], mode=mode, check_mode=self._task.check_mode)
         except OSError as err:
             raise AnsibleActionFail("could not write the report to %s: %s" % (args["path"], err))
         result.update(changed=changed, path=args["path"])

@@ -10,18 +10,19 @@ from __future__ import annotations
 import functools
 
 from ansible.errors import AnsibleFilterError
-
 from ansible_collections.homelab.litellm.plugins.module_utils import _outcome, _presets, _rate_limits
 
 
 def _filter_errors(function, error):
     """``function`` with its ``error`` raised as AnsibleFilterError (the message names the variable and the fix)."""
+
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
         try:
             return function(*args, **kwargs)
         except error as err:
             raise AnsibleFilterError(str(err))
+
     return wrapper
 
 
@@ -31,9 +32,12 @@ class FilterModule:
     def filters(self):
         return {
             "preset_models": _filter_errors(_presets.preset_models, _presets.PresetError),
-            "rate_limit_router_settings": _filter_errors(_rate_limits.rate_limit_router_settings,
-                                                         _rate_limits.RateLimitSettingsError),
-            "rate_limit_warnings": _filter_errors(_rate_limits.rate_limit_warnings, _rate_limits.RateLimitSettingsError),
+            "rate_limit_router_settings": _filter_errors(
+                _rate_limits.rate_limit_router_settings, _rate_limits.RateLimitSettingsError
+            ),
+            "rate_limit_warnings": _filter_errors(
+                _rate_limits.rate_limit_warnings, _rate_limits.RateLimitSettingsError
+            ),
             "redis_router_settings": _filter_errors(_rate_limits.redis_settings, _rate_limits.RateLimitSettingsError),
             "own_writes": _outcome.own_writes,
             "failure_report": _outcome.failure_report,

@@ -32,8 +32,9 @@ def rights_needed(target, work, lease_exists=True, record_exists=True):
         Right("get", APPS, "deployments", None, target["deployment"], "read how LiteLLM is wired and rolled"),
         Right("get", "", "configmaps", None, target["configmap"], "read LiteLLM's config"),
     ]
-    rights += [Right("get", "", "secrets", None, name, "read the keys LiteLLM loads")
-               for name in target["secrets_read"]]
+    rights += [
+        Right("get", "", "secrets", None, name, "read the keys LiteLLM loads") for name in target["secrets_read"]
+    ]
     rights += [
         Right("get", "", "secrets", None, target["record"], "read the last verified state"),
         Right("get", COORDINATION, "leases", None, target["lease"], "see whether another run is active"),
@@ -50,8 +51,10 @@ def rights_needed(target, work, lease_exists=True, record_exists=True):
         rights.append(Right("create", "", "secrets", None, None, "create the record of the verified state"))
     # A rollback may write the config and keys back even when this run meant to change only one of them.
     rights.append(Right("update", "", "configmaps", None, target["configmap"], "merge the models (or put them back)"))
-    rights += [Right("update", "", "secrets", None, name, "write the provider keys (or put them back)")
-               for name in target["secrets_written"]]
+    rights += [
+        Right("update", "", "secrets", None, name, "write the provider keys (or put them back)")
+        for name in target["secrets_written"]
+    ]
     rights += [
         Right("patch", APPS, "deployments", None, target["deployment"], "restart LiteLLM on a change"),
         Right("watch", APPS, "deployments", None, target["deployment"], "follow the rollout"),
@@ -78,15 +81,16 @@ def rights_before_the_plan(target):
     not depend on how LiteLLM is wired.
     """
     every_step = dict.fromkeys(("config", "secret", "rollout", "verify", "record"), True)
-    return [right for right in rights_needed(target, every_step)
-            if right.resource != "configmaps" or right.name]
+    return [right for right in rights_needed(target, every_step) if right.resource != "configmaps" or right.name]
 
 
 # kube-apiserver's words for a refused request (staging/src/k8s.io/apiserver/pkg/endpoints/handlers/
 # responsewriters/errors.go, forbiddenMessage): '<resource>[.<group>] "<name>" is forbidden: User "<user>"
 # cannot <verb> resource "<resource>[/<subresource>]" in API group "<group>" in the namespace "<ns>"'.
-_FORBIDDEN = re.compile(r'^\S+(?: "(?P<name>[^"]*)")? is forbidden: User "[^"]*" cannot (?P<verb>[a-z]+) '
-                        r'resource "(?P<resource>[^"/]+)(?:/(?P<subresource>[^"]+))?" in API group "(?P<group>[^"]*)"')
+_FORBIDDEN = re.compile(
+    r'^\S+(?: "(?P<name>[^"]*)")? is forbidden: User "[^"]*" cannot (?P<verb>[a-z]+) '
+    r'resource "(?P<resource>[^"/]+)(?:/(?P<subresource>[^"]+))?" in API group "(?P<group>[^"]*)"'
+)
 
 
 def right_from_forbidden(message, why="read what the plan is made from"):
@@ -94,8 +98,14 @@ def right_from_forbidden(message, why="read what the plan is made from"):
     found = _FORBIDDEN.match(message or "")
     if not found:
         return None
-    return Right(found.group("verb"), found.group("group"), found.group("resource"), found.group("subresource"),
-                 found.group("name") or None, why)
+    return Right(
+        found.group("verb"),
+        found.group("group"),
+        found.group("resource"),
+        found.group("subresource"),
+        found.group("name") or None,
+        why,
+    )
 
 
 def _unique(rights):
@@ -125,9 +135,12 @@ def rule_for(right):
 
 def missing_message(missing, namespace):
     """The failure when the identity lacks rights: each right, why it is needed, the rule to add."""
-    lines = ["The Kubernetes identity of this run may not do everything the run needs in namespace %s. Missing:"
-             % namespace]
+    lines = [
+        "The Kubernetes identity of this run may not do everything the run needs in namespace %s. Missing:" % namespace
+    ]
     lines += ["  %s - needed to %s; rule: %s" % (describe(right), right.why, rule_for(right)) for right in missing]
-    lines.append("Grant them in its Role (playbooks/rbac.yml creates one with exactly these rules), or run with "
-                 "an identity that has them.")
+    lines.append(
+        "Grant them in its Role (playbooks/rbac.yml creates one with exactly these rules), or run with "
+        "an identity that has them."
+    )
     return "\n".join(lines)

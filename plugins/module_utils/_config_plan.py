@@ -16,17 +16,45 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ._config_schema import (
-    ALLOWED_LITELLM_PARAMS, CREDENTIAL_PARAMS, DEPLOYMENT_FALLBACK_PARAMS, ENTRY_KEYS, KNOWN_MISSPELLINGS,
-    MANAGED_BY, PROVIDER_KEY_ENV, ROUTER_CREDENTIAL_SETTINGS, ROUTER_SETTINGS_KEYS, is_managed, model_id_for,
+    ALLOWED_LITELLM_PARAMS,
+    CREDENTIAL_PARAMS,
+    DEPLOYMENT_FALLBACK_PARAMS,
+    ENTRY_KEYS,
+    KNOWN_MISSPELLINGS,
+    MANAGED_BY,
+    PROVIDER_KEY_ENV,
+    ROUTER_CREDENTIAL_SETTINGS,
+    ROUTER_SETTINGS_KEYS,
+    is_managed,
+    model_id_for,
 )
 from ._config_yaml import (
-    CRASH, CommentedMap, CommentedSeq, ConfigError, append_to_mapping, config_digest, give_trailing_comment,
-    guess_yaml_style, load_plain, load_plain_with_end, parse_config, plain, remove_list_item, remove_mapping_key,
-    render_config, replace_value, same, sync_mapping, take_trailing_comment, to_node, yaml_type,
+    CRASH,
+    CommentedMap,
+    CommentedSeq,
+    ConfigError,
+    append_to_mapping,
+    config_digest,
+    give_trailing_comment,
+    guess_yaml_style,
+    load_plain,
+    load_plain_with_end,
+    parse_config,
+    plain,
+    remove_list_item,
+    remove_mapping_key,
+    render_config,
+    replace_value,
+    same,
+    sync_mapping,
+    take_trailing_comment,
+    to_node,
+    yaml_type,
 )
 from ._envvars import env_reference, is_env_var_name, referenced_env_vars, suggested_env_var_name
 from ._fallbacks import find_fallback_leaks
 from ._model_lifecycle import MODEL_LIFECYCLE
+
 
 @dataclass(frozen=True)
 class ConfigPlan:
@@ -71,6 +99,7 @@ def _desired_entry(model):
 # Validation of the requested models
 # ---------------------------------------------------------------------------------------------
 
+
 def _closest(word, candidates):
     """The known name ``word`` is most likely a slip of, or None."""
     if word in KNOWN_MISSPELLINGS and KNOWN_MISSPELLINGS[word] in candidates:
@@ -99,10 +128,15 @@ def _env_reference_errors(where, value, secret=False):
     name = env_reference(value)
     if name is None or is_env_var_name(name):
         return []
-    shown = "an invalid environment variable name (value not shown)" if secret else (
-        "%r, which is not a valid environment variable name" % value)
-    return ["%s references %s; use letters, digits and underscores, not starting with a digit, e.g. "
-            "os.environ/GROQ_API_KEY" % (where, shown)]
+    shown = (
+        "an invalid environment variable name (value not shown)"
+        if secret
+        else ("%r, which is not a valid environment variable name" % value)
+    )
+    return [
+        "%s references %s; use letters, digits and underscores, not starting with a digit, e.g. "
+        "os.environ/GROQ_API_KEY" % (where, shown)
+    ]
 
 
 def _nested_env_reference_errors(where, value):
@@ -171,7 +205,8 @@ def _wildcard_errors(label, name, model_string):
                 "%s: %s %r is a wildcard; LiteLLM would send requests for any model name that matches it to this "
                 "entry, with this entry's key, to whatever provider the requested name implies (a 'model: \"*\"' "
                 "entry sent a request carrying GROQ_API_KEY to OpenAI); list each model explicitly"
-                % (label, what, value))
+                % (label, what, value)
+            )
     return errors
 
 
@@ -197,16 +232,18 @@ def _litellm_params_errors(label, params, strict):
                 # A slip of a known key (rpm_limit for rpm) would silently not do what it says.
                 errors.append(
                     "%s: litellm_params.%s is not a LiteLLM parameter; did you mean %r? LiteLLM would forward "
-                    "it to the provider and not apply it" % (label, key_text, suggestion))
+                    "it to the provider and not apply it" % (label, key_text, suggestion)
+                )
             elif strict:
                 errors.append(
                     "%s: litellm_params.%s is not a LiteLLM 1.108.7 parameter (strict: true refuses it); remove "
-                    "it, or set strict: false if the provider or a newer LiteLLM takes it" % (label, key_text))
+                    "it, or set strict: false if the provider or a newer LiteLLM takes it" % (label, key_text)
+                )
             else:
                 warnings.append(
                     "%s: litellm_params.%s is not a LiteLLM 1.108.7 parameter; LiteLLM forwards unknown keys to "
-                    "the provider as they are (fine if the provider or a newer LiteLLM takes it)"
-                    % (label, key_text))
+                    "the provider as they are (fine if the provider or a newer LiteLLM takes it)" % (label, key_text)
+                )
     errors += _credential_errors(label, model_string, params)
     for key, value in params.items():
         errors += _env_reference_errors("%s: litellm_params.%s" % (label, key), value, key in CREDENTIAL_PARAMS)
@@ -231,8 +268,10 @@ def check_models(models, strict=False):
     (a newer LiteLLM or the provider may take them); with ``strict`` these are errors too.
     """
     if not isinstance(models, (list, tuple)):
-        return ["models must be a list of model entries (model_name, litellm_params, model_info), not a %s"
-                % yaml_type(models)], []
+        return [
+            "models must be a list of model entries (model_name, litellm_params, model_info), not a %s"
+            % yaml_type(models)
+        ], []
     errors, warnings = [], []
     counts = {}
     for index, model in enumerate(models):
@@ -253,8 +292,10 @@ def check_models(models, strict=False):
             if key not in ENTRY_KEYS:
                 suggestion = _closest(str(key), ENTRY_KEYS)
                 hint = "did you mean %r?" % suggestion if suggestion else "remove it"
-                errors.append("%s: unknown key %r (an entry has model_name, litellm_params and model_info); %s"
-                              % (label, key, hint))
+                errors.append(
+                    "%s: unknown key %r (an entry has model_name, litellm_params and model_info); %s"
+                    % (label, key, hint)
+                )
         params = model.get("litellm_params")
         if params is None:
             errors.append(
@@ -262,8 +303,9 @@ def check_models(models, strict=False):
                 % (label, CRASH)
             )
         elif not isinstance(params, Mapping):
-            errors.append("%s: litellm_params is a %s; make it a mapping with at least 'model'"
-                          % (label, yaml_type(params)))
+            errors.append(
+                "%s: litellm_params is a %s; make it a mapping with at least 'model'" % (label, yaml_type(params))
+            )
         else:
             entry_errors, entry_warnings = _litellm_params_errors(label, params, strict)
             errors += _wildcard_errors(label, name, params.get("model")) + entry_errors
@@ -281,15 +323,20 @@ def check_models(models, strict=False):
     for name, count in counts.items():
         if count < 2:
             continue
-        labels = [_group_label(model) for model in models if isinstance(model, Mapping) and model.get("model_name") == name]
+        labels = [
+            _group_label(model) for model in models if isinstance(model, Mapping) and model.get("model_name") == name
+        ]
         if None in labels:
             errors.append(
                 "model_name %r is given %d times; LiteLLM would silently load-balance between the entries; keep one "
                 "entry per model_name, or make them one model group on purpose by giving each its own "
-                "model_info.deployment" % (name, count))
+                "model_info.deployment" % (name, count)
+            )
         elif len(set(labels)) != len(labels):
-            errors.append("model %r: model_info.deployment must differ between the entries of the group (given: %s)"
-                          % (name, ", ".join(sorted(labels))))
+            errors.append(
+                "model %r: model_info.deployment must differ between the entries of the group (given: %s)"
+                % (name, ", ".join(sorted(labels)))
+            )
     return errors, warnings
 
 
@@ -320,14 +367,29 @@ def lifecycle_message(model_string, fact):
     when = ("on " if len(date) == 10 else "in ") + date
     scope = " for %s" % fact["scope"] if fact.get("scope") else ""
     if fact["status"] == "shut_down":
-        return ("%s was shut down by %s %s%s (it answers %s); use %s instead"
-                % (model_string, fact["provider"], when, scope, fact["answer"], fact["replacement"]))
+        return "%s was shut down by %s %s%s (it answers %s); use %s instead" % (
+            model_string,
+            fact["provider"],
+            when,
+            scope,
+            fact["answer"],
+            fact["replacement"],
+        )
     if fact["status"] == "restricted":
-        return ("%s refuses %s on %s (%s, reported %s); use %s instead"
-                % (fact["provider"], model_string, fact.get("scope", "some plans"), fact["answer"], date,
-                   fact["replacement"]))
+        return "%s refuses %s on %s (%s, reported %s); use %s instead" % (
+            fact["provider"],
+            model_string,
+            fact.get("scope", "some plans"),
+            fact["answer"],
+            date,
+            fact["replacement"],
+        )
     return "%s is deprecated by %s and shuts down %s; use %s instead" % (
-        model_string, fact["provider"], when, fact["replacement"])
+        model_string,
+        fact["provider"],
+        when,
+        fact["replacement"],
+    )
 
 
 def lifecycle_warnings(models, lifecycle=MODEL_LIFECYCLE):
@@ -453,8 +515,10 @@ def _merge_router_settings(doc, router_settings):
             append_to_mapping(doc, "router_settings", router_settings)
         return []
     if not isinstance(current, CommentedMap):
-        return ["router_settings in config.yaml is a %s, which LiteLLM ignores; make it a mapping by hand first"
-                % yaml_type(current)]
+        return [
+            "router_settings in config.yaml is a %s, which LiteLLM ignores; make it a mapping by hand first"
+            % yaml_type(current)
+        ]
     wanted = plain(router_settings)
     for key in LIST_UNION_SETTINGS & set(wanted):
         # The operator's own items (and comments on them) stay; ours are added after them.
@@ -503,9 +567,11 @@ def _migrate_legacy_settings(doc, managed_names, router_settings):
     if not isinstance(settings, CommentedMap) or not _legacy_strategy(settings, managed_names, router_settings):
         return []
     remove_mapping_key(settings, "routing_strategy")
-    return ["removed router_settings.routing_strategy: %s, which homelab.litellm 0.1.0 wrote to enforce rate "
-            "limits (LiteLLM's native enforce_model_rate_limits check does it now); set "
-            "litellm_router_settings.routing_strategy to keep it" % LEGACY_ROUTING_STRATEGY]
+    return [
+        "removed router_settings.routing_strategy: %s, which homelab.litellm 0.1.0 wrote to enforce rate "
+        "limits (LiteLLM's native enforce_model_rate_limits check does it now); set "
+        "litellm_router_settings.routing_strategy to keep it" % LEGACY_ROUTING_STRATEGY
+    ]
 
 
 @dataclass
@@ -611,10 +677,12 @@ def _quick_plan(current_text, doc, end, models, purge, remove_names, router_sett
     if updates or changes.remove_indexes:
         return None
     settings = doc.get("router_settings")
-    if router_settings is not None:
-        if settings is None or not isinstance(settings, Mapping) or \
-                not same(_merged(settings, plain(router_settings)), settings):
-            return None
+    if router_settings is not None and (
+        settings is None
+        or not isinstance(settings, Mapping)
+        or not same(_merged(settings, plain(router_settings)), settings)
+    ):
+        return None
     final = dict(doc, model_list=list(model_list) + changes.new_entries) if changes.new_entries else doc
     managed = list(dict.fromkeys(entry["model_name"] for entry in final.get("model_list") or [] if is_managed(entry)))
     if _legacy_strategy(settings, managed, router_settings):
@@ -648,8 +716,10 @@ def plan_config(current_text, models=(), *, purge=False, remove=(), router_setti
     names = [model["model_name"] for model in models] if not errors else []
     remove_names, remove_errors = _requested_names(remove)
     errors += remove_errors
-    errors += ["model %r is both requested and to be removed; drop it from one of the two lists" % name
-               for name in sorted(set(names) & set(remove_names))]
+    errors += [
+        "model %r is both requested and to be removed; drop it from one of the two lists" % name
+        for name in sorted(set(names) & set(remove_names))
+    ]
     if router_settings is not None:
         errors += _router_settings_errors(router_settings)
     if errors:
@@ -697,8 +767,17 @@ def plan_config(current_text, models=(), *, purge=False, remove=(), router_setti
         after = current_text  # nothing changed in meaning: keep the operator's bytes
     else:
         after = render_config(doc, guess_yaml_style(current_text))
-    return _result(current_text, after, changes, after_plain, managed, models, warnings, notes,
-                   not same(after_plain.get("router_settings"), before.get("router_settings")))
+    return _result(
+        current_text,
+        after,
+        changes,
+        after_plain,
+        managed,
+        models,
+        warnings,
+        notes,
+        not same(after_plain.get("router_settings"), before.get("router_settings")),
+    )
 
 
 def _result(current_text, after, changes, document, managed, models, warnings, notes, router_settings_changed):
@@ -725,6 +804,7 @@ def _result(current_text, after, changes, document, managed, models, warnings, n
 
 def changed_model_names(old_doc, new_doc):
     """Model names whose entries in ``new_doc`` are new or differ from ``old_doc`` (plain configs)."""
+
     def entries(doc):
         found = {}
         for entry in (doc or {}).get("model_list") or []:

@@ -29,7 +29,13 @@ except ImportError:
     HAS_RUAMEL = False
     RUAMEL_IMPORT_ERROR = traceback.format_exc()
     YAML = CommentedMap = CommentedSeq = CommentMark = CommentToken = ScalarBoolean = None
-    YAMLError = DuplicateKeyError = Exception
+
+    class YAMLError(Exception):
+        """Stands in for ruamel.yaml's, which is missing (the modules report that first)."""
+
+    class DuplicateKeyError(YAMLError):
+        """Stands in for ruamel.yaml's, which is missing."""
+
 else:
     HAS_RUAMEL = True
     RUAMEL_IMPORT_ERROR = None
@@ -74,6 +80,7 @@ class YamlStyle:
 # ---------------------------------------------------------------------------------------------
 # YAML text <-> round-trip document
 # ---------------------------------------------------------------------------------------------
+
 
 def guess_yaml_style(text):
     """Guess the indentation of ``text`` (first nested mapping, first block list) as a ``YamlStyle``."""
@@ -129,10 +136,12 @@ _DUPLICATE_KEY = re.compile(r'found duplicate key "(.*?)" with value')
 def _duplicate_key_error(key, lines):
     # LiteLLM loads config.yaml with PyYAML's safe_load (proxy_server.py), which keeps the last of
     # two equal keys without a word: it starts, but not with what the first one says.
-    return ConfigError([
-        "config.yaml has the key %r twice in one mapping (lines %s); LiteLLM reads it with PyYAML, which "
-        "silently keeps only the last one; merge the two by hand" % (key, " and ".join(map(str, lines)))
-    ])
+    return ConfigError(
+        [
+            "config.yaml has the key %r twice in one mapping (lines %s); LiteLLM reads it with PyYAML, which "
+            "silently keeps only the last one; merge the two by hand" % (key, " and ".join(map(str, lines)))
+        ]
+    )
 
 
 def _syntax_error(exc):
@@ -145,14 +154,16 @@ def _syntax_error(exc):
 def _checked_document(doc):
     """``doc`` when LiteLLM could start with it, else the ConfigError that says why not."""
     if doc is None:
-        raise ConfigError([
-            "config.yaml holds only comments; %s; restore the config (at least a model_list) by hand" % CRASH
-        ])
+        raise ConfigError(
+            ["config.yaml holds only comments; %s; restore the config (at least a model_list) by hand" % CRASH]
+        )
     if not isinstance(doc, Mapping):
-        raise ConfigError([
-            "config.yaml must be a mapping at the top level (model_list, router_settings, ...), not a %s; "
-            "%s; restore the config by hand" % (yaml_type(doc), CRASH)
-        ])
+        raise ConfigError(
+            [
+                "config.yaml must be a mapping at the top level (model_list, router_settings, ...), not a %s; "
+                "%s; restore the config by hand" % (yaml_type(doc), CRASH)
+            ]
+        )
     errors = _model_list_errors(doc)
     if errors:
         raise ConfigError(errors)
@@ -161,9 +172,7 @@ def _checked_document(doc):
 
 def _refuse_empty(text):
     if not isinstance(text, str) or not text.strip():
-        raise ConfigError([
-            "config.yaml is empty; %s; restore the config (at least a model_list) by hand" % CRASH
-        ])
+        raise ConfigError(["config.yaml is empty; %s; restore the config (at least a model_list) by hand" % CRASH])
 
 
 def parse_config(text):
@@ -179,14 +188,16 @@ def parse_config(text):
         doc = _yaml(YamlStyle()).load(text)
     except DuplicateKeyError as exc:
         found = _DUPLICATE_KEY.search(getattr(exc, "problem", None) or "")
-        raise _duplicate_key_error(found.group(1) if found else "?",
-                                   [mark.line + 1 for mark in (exc.context_mark, exc.problem_mark) if mark]) from None
+        raise _duplicate_key_error(
+            found.group(1) if found else "?", [mark.line + 1 for mark in (exc.context_mark, exc.problem_mark) if mark]
+        ) from None
     except YAMLError as exc:
         raise _syntax_error(exc) from None
     return _checked_document(doc)
 
 
 if HAS_PYYAML:
+
     class _PlainLoader(getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)):
         """PyYAML's safe loader (libyaml's parser when there is one) that refuses a key given twice."""
 
@@ -231,12 +242,14 @@ def load_plain(text):
 def load_lenient(text):
     """Plain data of any YAML text, unchecked; None when it does not parse (a digest still needs
     the references of a config LiteLLM would refuse)."""
-    errors = (pyyaml.YAMLError, ValueError) if HAS_PYYAML else (YAMLError, ValueError)
+    if HAS_PYYAML:
+        try:
+            return pyyaml.load(text or "", Loader=getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader))
+        except (pyyaml.YAMLError, ValueError):
+            return None
     try:
-        if HAS_PYYAML:
-            return pyyaml.load(text or "", Loader=getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader))  # noqa: S506
         return plain(_yaml(YamlStyle()).load(text or ""))
-    except errors:
+    except (YAMLError, ValueError):
         return None
 
 
@@ -299,24 +312,32 @@ def _model_list_errors(doc):
     for index, entry in enumerate(model_list):
         where = "model_list[%d]" % index
         if not isinstance(entry, Mapping):
-            errors.append("%s is a %s, not a mapping; %s; make it a mapping with model_name and litellm_params "
-                          "or remove it" % (where, yaml_type(entry), CRASH))
+            errors.append(
+                "%s is a %s, not a mapping; %s; make it a mapping with model_name and litellm_params "
+                "or remove it" % (where, yaml_type(entry), CRASH)
+            )
             continue
         name = entry.get("model_name")
         if name is None or name == "":
-            errors.append("%s has no model_name; %s; add model_name (the name clients request) or remove the "
-                          "entry" % (where, CRASH))
+            errors.append(
+                "%s has no model_name; %s; add model_name (the name clients request) or remove the "
+                "entry" % (where, CRASH)
+            )
         elif not isinstance(name, str):
             errors.append("%s: model_name %r is a %s; quote it so it is a string" % (where, name, yaml_type(name)))
         else:
             where = "%s (model_name %r)" % (where, name)
         params = entry.get("litellm_params")
         if not isinstance(params, Mapping):
-            errors.append("%s has no litellm_params mapping; %s; add litellm_params with at least "
-                          "'model: <provider>/<model>' or remove the entry" % (where, CRASH))
+            errors.append(
+                "%s has no litellm_params mapping; %s; add litellm_params with at least "
+                "'model: <provider>/<model>' or remove the entry" % (where, CRASH)
+            )
         elif not isinstance(params.get("model"), str) or not params.get("model"):
-            errors.append("%s has no litellm_params.model; %s; set it to the LiteLLM model string, e.g. "
-                          "'groq/llama-3.3-70b-versatile', or remove the entry" % (where, CRASH))
+            errors.append(
+                "%s has no litellm_params.model; %s; set it to the LiteLLM model string, e.g. "
+                "'groq/llama-3.3-70b-versatile', or remove the entry" % (where, CRASH)
+            )
     return errors
 
 
@@ -337,6 +358,7 @@ def config_digest(text):
 # next list item or key) on the deepest last scalar of that node. When items are appended, removed
 # or replaced, those lines must move with the position, not with the item.
 # ---------------------------------------------------------------------------------------------
+
 
 def _is_block_collection(node):
     return isinstance(node, (CommentedMap, CommentedSeq)) and len(node) > 0 and not node.fa.flow_style()
@@ -473,6 +495,7 @@ def to_node(value):
 # Plain data and comparison
 # ---------------------------------------------------------------------------------------------
 
+
 def plain(node):
     """ruamel nodes -> plain dict/list/str/int/float/bool, for comparison."""
     if isinstance(node, Mapping):
@@ -524,4 +547,3 @@ def sync_mapping(target, desired, delete_missing):
             sync_mapping(current, value, delete_missing)
         elif not same(plain(current), plain(value)):
             replace_value(target, key, value)
-

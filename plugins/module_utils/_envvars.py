@@ -36,7 +36,7 @@ def suggested_env_var_name(name):
 def env_reference(value):
     """The NAME of a value ``os.environ/NAME`` (whatever NAME is), else None."""
     if isinstance(value, str) and value.startswith(ENV_REFERENCE_PREFIX):
-        return value[len(ENV_REFERENCE_PREFIX):]
+        return value[len(ENV_REFERENCE_PREFIX) :]
     return None
 
 

@@ -18,6 +18,7 @@ from ._config_schema import CHAIN_SETTINGS, DEPLOYMENT_FALLBACK_PARAMS, SETTINGS
 # Fallback leaks
 # ---------------------------------------------------------------------------------------------
 
+
 def _fallback_targets(targets):
     """Model groups named by a fallback list; an item may be a name or a mapping with "model"
     (litellm/router_utils/fallback_event_handlers.py _get_fallback_target_model_group)."""
@@ -81,7 +82,7 @@ def _chain_leaks(path, chain, names):
             # get_fallback_model_group: a bare string item is a fallback for every model group.
             leaks.append(
                 "%s: the bare entry %r is a fallback for every model, so the parallel models %s would fall back "
-                "to it on any error; write it as a mapping {\"<chain model>\": [%r]}" % (where, item, everyone, item)
+                'to it on any error; write it as a mapping {"<chain model>": [%r]}' % (where, item, everyone, item)
             )
             continue
         if not isinstance(item, Mapping):
@@ -151,8 +152,9 @@ def find_fallback_leaks(doc, parallel_names):
             )
             for target in _fallback_targets(defaults):
                 if target in names:
-                    leaks.append("%s.default_fallbacks: parallel model %r is a fallback target; remove it"
-                                 % (section, target))
+                    leaks.append(
+                        "%s.default_fallbacks: parallel model %r is a fallback target; remove it" % (section, target)
+                    )
     litellm_settings = doc.get("litellm_settings")
     if isinstance(litellm_settings, Mapping) and litellm_settings.get("model_fallbacks"):
         # litellm.main.completion/acompletion use litellm.model_fallbacks for every call.
@@ -182,4 +184,3 @@ def find_fallback_leaks(doc, parallel_names):
                         % (name, key)
                     )
     return leaks
-

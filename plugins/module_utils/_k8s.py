@@ -25,6 +25,7 @@ try:
     from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
     from ansible_collections.kubernetes.core.plugins.module_utils.k8s import client as _core_client
     from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+
     HAS_KUBERNETES_CORE = True
     KUBERNETES_CORE_IMPORT_ERROR = None
 except ImportError:
@@ -35,13 +36,14 @@ except ImportError:
 try:
     import kubernetes
     from kubernetes.client.exceptions import ApiException
+
     HAS_KUBERNETES = True
     KUBERNETES_IMPORT_ERROR = None
 except ImportError:
     HAS_KUBERNETES = False
     KUBERNETES_IMPORT_ERROR = traceback.format_exc()
 
-    class ApiException(Exception):  # noqa: N818 - mirrors the library's name when it is missing
+    class ApiException(Exception):
         """Stand-in so that ``except ApiException`` still parses without the library."""
 
 
@@ -57,8 +59,10 @@ def run_with_kube(module, run, expected=()):
     try:
         outcome = run(module, kube)
     except KubeError as err:
-        module.fail_json(msg="Kubernetes API error %s %s: %s" % (err.status, err.reason, err.message),
-                         exception=traceback.format_exc())
+        module.fail_json(
+            msg="Kubernetes API error %s %s: %s" % (err.status, err.reason, err.message),
+            exception=traceback.format_exc(),
+        )
     except (ConflictError,) + tuple(expected) as err:
         module.fail_json(msg=str(err), **dict(getattr(err, "result", None) or {}))
     result, warnings = outcome if isinstance(outcome, tuple) else (outcome, ())
@@ -101,8 +105,10 @@ class ConflictError(Exception):
     """Every write attempt of ``guarded_update`` met a concurrent writer."""
 
     def __init__(self, kind, namespace, name, attempts):
-        super().__init__("%s %s/%s kept changing under us (%d conflicts in a row); nothing was written. Retry "
-                         "when no other tool is writing it." % (kind, namespace, name, attempts))
+        super().__init__(
+            "%s %s/%s kept changing under us (%d conflicts in a row); nothing was written. Retry "
+            "when no other tool is writing it." % (kind, namespace, name, attempts)
+        )
 
 
 def k8s_auth_argument_spec():
@@ -117,8 +123,9 @@ def check_libraries(module):
     if not HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
     if not HAS_KUBERNETES_CORE:
-        module.fail_json(msg=missing_required_lib("the kubernetes.core collection (>=6.0.0)"),
-                         exception=KUBERNETES_CORE_IMPORT_ERROR)
+        module.fail_json(
+            msg=missing_required_lib("the kubernetes.core collection (>=6.0.0)"), exception=KUBERNETES_CORE_IMPORT_ERROR
+        )
 
 
 def api_client(**auth):
@@ -130,8 +137,10 @@ def api_client(**auth):
     discovery cache file, is left out. When those functions are missing (another
     kubernetes.core version), ``get_api_client`` itself is used.
     """
-    helpers = [getattr(_core_client, name, None)
-               for name in ("_create_auth_spec", "_create_configuration", "_create_headers", "_set_header")]
+    helpers = [
+        getattr(_core_client, name, None)
+        for name in ("_create_auth_spec", "_create_configuration", "_create_headers", "_set_header")
+    ]
     if not all(helpers):
         return get_api_client(**auth).client.client
     create_auth_spec, create_configuration, create_headers, set_header = helpers
@@ -147,7 +156,7 @@ def api_client(**auth):
         configuration = create_configuration(auth_spec)
         headers = create_headers(None, **auth)
     except kubernetes.config.ConfigException as exc:
-        raise CoreException("Could not create API client: {0}".format(exc)) from exc
+        raise CoreException(f"Could not create API client: {exc}") from exc
     client = kubernetes.client.ApiClient(configuration)
     for header, value in headers.items():
         set_header(client, header, value)
@@ -198,11 +207,9 @@ class Kube:
         try:
             return cls(api_client(**auth))
         except CoreException as exc:
-            module.fail_json(msg="Could not connect to Kubernetes: %s" % exc,
-                             exception=traceback.format_exc())
+            module.fail_json(msg="Could not connect to Kubernetes: %s" % exc, exception=traceback.format_exc())
         except Exception as exc:  # kubeconfig parse errors, unreachable servers, ...
-            module.fail_json(msg="Could not connect to Kubernetes: %s" % exc,
-                             exception=traceback.format_exc())
+            module.fail_json(msg="Could not connect to Kubernetes: %s" % exc, exception=traceback.format_exc())
 
     @property
     def configuration(self):
@@ -215,8 +222,9 @@ class Kube:
         listed = self.json("GET", self.path(kind, namespace), query=query) or {}
         return listed.get("items") or [], (listed.get("metadata") or {}).get("resourceVersion")
 
-    def watch(self, kind, namespace, resource_version=None, label_selector=None, field_selector=None,
-              timeout_seconds=300):
+    def watch(
+        self, kind, namespace, resource_version=None, label_selector=None, field_selector=None, timeout_seconds=300
+    ):
         """Open a watch; return an iterator over its events (``{"type", "object"}`` dicts) as they come.
 
         The iterator ends when the server ends the watch (after ``timeout_seconds``).
@@ -230,28 +238,41 @@ class Kube:
         if field_selector:
             query["fieldSelector"] = field_selector
         path = "%s?%s" % (self.path(kind, namespace), urlencode(query))
-        serialized = self._api.param_serialize("GET", path, header_params={"Accept": "application/json"},
-                                               auth_settings=["BearerToken"])
+        serialized = self._api.param_serialize(
+            "GET", path, header_params={"Accept": "application/json"}, auth_settings=["BearerToken"]
+        )
         self.requests += 1
         try:
             response = self._api.call_api(*serialized, _request_timeout=(30, query["timeoutSeconds"] + 30))
         except ApiException as exc:
             raise _error_from(exc)
         if not 200 <= response.status <= 299:
-            raise _error_from(ApiException(status=response.status, reason=response.reason,
-                                           body=response.read().decode("utf-8", "replace")))
+            raise _error_from(
+                ApiException(
+                    status=response.status, reason=response.reason, body=response.read().decode("utf-8", "replace")
+                )
+            )
         return _watch_events(response.response)
 
-    def request(self, method, path, body=None, query=None, content_type="application/json",
-                accept="application/json", timeout=30):
+    def request(
+        self,
+        method,
+        path,
+        body=None,
+        query=None,
+        content_type="application/json",
+        accept="application/json",
+        timeout=30,
+    ):
         """Send one request; return (status, raw bytes). Raises KubeError on non-2xx."""
         if query:
             path = "%s?%s" % (path, urlencode(query))
         headers = {"Accept": accept}
         if body is not None:
             headers["Content-Type"] = content_type
-        serialized = self._api.param_serialize(method, path, header_params=headers, body=body,
-                                               auth_settings=["BearerToken"])
+        serialized = self._api.param_serialize(
+            method, path, header_params=headers, body=body, auth_settings=["BearerToken"]
+        )
         self.requests += 1
         try:
             response = self._api.call_api(*serialized, _request_timeout=timeout)
@@ -259,8 +280,9 @@ class Kube:
         except ApiException as exc:
             raise _error_from(exc)
         if not 200 <= response.status <= 299:
-            raise _error_from(ApiException(status=response.status, reason=response.reason,
-                                           body=data.decode("utf-8", "replace")))
+            raise _error_from(
+                ApiException(status=response.status, reason=response.reason, body=data.decode("utf-8", "replace"))
+            )
         return response.status, data
 
     def json(self, method, path, body=None, **kwargs):
@@ -298,9 +320,11 @@ class Kube:
         return self.json("PUT", self.path(kind, namespace, body["metadata"]["name"]), body=body)
 
     def patch(self, kind, namespace, name, patch, patch_type="merge"):
-        content_type = {"merge": "application/merge-patch+json",
-                        "strategic": "application/strategic-merge-patch+json",
-                        "json": "application/json-patch+json"}[patch_type]
+        content_type = {
+            "merge": "application/merge-patch+json",
+            "strategic": "application/strategic-merge-patch+json",
+            "json": "application/json-patch+json",
+        }[patch_type]
         return self.json("PATCH", self.path(kind, namespace, name), body=patch, content_type=content_type)
 
     def write(self, kind, namespace, body):
@@ -338,9 +362,15 @@ class Kube:
         for field, value in (("namespace", namespace), ("name", name), ("subresource", subresource)):
             if value:
                 attributes[field] = value
-        review = self.json("POST", SELF_SUBJECT_ACCESS_REVIEWS, body={
-            "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
-            "spec": {"resourceAttributes": attributes}})
+        review = self.json(
+            "POST",
+            SELF_SUBJECT_ACCESS_REVIEWS,
+            body={
+                "apiVersion": "authorization.k8s.io/v1",
+                "kind": "SelfSubjectAccessReview",
+                "spec": {"resourceAttributes": attributes},
+            },
+        )
         status = review.get("status") or {}
         return bool(status.get("allowed")), status.get("reason") or ""
 
@@ -354,13 +384,13 @@ class Kube:
         if previous:
             query["previous"] = "true"
         try:
-            return self.request("GET", self.path("pods", namespace, pod, "log"),
-                                query=query, accept="text/plain")[1].decode("utf-8", "replace")
+            return self.request("GET", self.path("pods", namespace, pod, "log"), query=query, accept="text/plain")[
+                1
+            ].decode("utf-8", "replace")
         except KubeError:
             return ""
 
-    def service_proxy(self, namespace, service, port, path, method="GET", body=None, headers=None,
-                      timeout=30):
+    def service_proxy(self, namespace, service, port, path, method="GET", body=None, headers=None, timeout=30):
         """Call a Service through the API server's proxy: needs nothing but kube credentials.
 
         Returns (status, body bytes, seconds); HTTP errors of the service are
@@ -368,13 +398,18 @@ class Kube:
         an unreachable service.
         """
         target = "/api/v1/namespaces/%s/services/%s:%s/proxy/%s" % (
-            quote(namespace, safe=""), quote(service, safe=""), port, path.lstrip("/"))
+            quote(namespace, safe=""),
+            quote(service, safe=""),
+            port,
+            path.lstrip("/"),
+        )
         header_params = {"Accept": "application/json"}
         header_params.update(headers or {})
         if body is not None:
             header_params["Content-Type"] = "application/json"
-        serialized = self._api.param_serialize(method, target, header_params=header_params, body=body,
-                                               auth_settings=["BearerToken"])
+        serialized = self._api.param_serialize(
+            method, target, header_params=header_params, body=body, auth_settings=["BearerToken"]
+        )
         self.requests += 1
         started = time.monotonic()
         try:
@@ -406,8 +441,12 @@ class Changes:
         self._changed = set()
 
     def watch(self, label, kind, namespace, resource_version=None, timeout_seconds=300, **selectors):
-        thread = threading.Thread(target=self._run, name="watch-" + label, daemon=True,
-                                  args=(label, kind, namespace, resource_version, timeout_seconds, selectors))
+        thread = threading.Thread(
+            target=self._run,
+            name="watch-" + label,
+            daemon=True,
+            args=(label, kind, namespace, resource_version, timeout_seconds, selectors),
+        )
         thread.start()
 
     def _note(self, label):
@@ -421,8 +460,9 @@ class Changes:
             opened = time.monotonic()
             seen = 0
             try:
-                for event in self._kube.watch(kind, namespace, resource_version=resource_version,
-                                              timeout_seconds=timeout_seconds, **selectors):
+                for event in self._kube.watch(
+                    kind, namespace, resource_version=resource_version, timeout_seconds=timeout_seconds, **selectors
+                ):
                     if self._stopped.is_set():
                         return
                     seen += 1
@@ -434,7 +474,7 @@ class Changes:
                     resource_version = metadata.get("resourceVersion") or resource_version
                     if event.get("type") != "BOOKMARK":
                         self._note(label)
-            except Exception:  # noqa: BLE001 - any failure only ends the early wake-ups
+            except Exception:
                 # e.g. 410 Gone as a status: start again from now (a fresh watch's ADDED
                 # events only wake the loop once more, which reads the state itself).
                 seen = 0

@@ -65,33 +65,60 @@ def read_record(secret):
         return None
     annotations = (secret.get("metadata") or {}).get("annotations") or {}
     config = state.get("config") or {}
-    keys = {name: (item.get("secret"), item.get("key"), item.get("value"))
-            for name, item in (state.get("keys") or {}).items()}
-    return KnownGood(config.get("text") or "", config.get("configmap"), config.get("key"), keys,
-                     list(state.get("models") or []), annotations.get(VERIFIED) or "baseline",
-                     annotations.get(RECORDED_AT), annotations.get(RUN))
+    keys = {
+        name: (item.get("secret"), item.get("key"), item.get("value"))
+        for name, item in (state.get("keys") or {}).items()
+    }
+    return KnownGood(
+        config.get("text") or "",
+        config.get("configmap"),
+        config.get("key"),
+        keys,
+        list(state.get("models") or []),
+        annotations.get(VERIFIED) or "baseline",
+        annotations.get(RECORDED_AT),
+        annotations.get(RUN),
+    )
 
 
 def record_body(namespace, deployment, record, existing=None):
     """The Secret that stores ``record`` (a KnownGood); keeps ``existing``'s metadata and version."""
-    state = {"version": 1,
-             "config": {"configmap": record.configmap, "key": record.config_key, "text": record.config_text},
-             "keys": {name: {"secret": secret, "key": key, "value": value}
-                      for name, (secret, key, value) in sorted(record.keys.items())},
-             "models": list(record.models)}
-    annotations = {VERIFIED: record.verified, RECORDED_AT: record.recorded_at or "",
-                   RUN: record.run or "", KEYS: ",".join(sorted(record.keys)), MODELS: ",".join(record.models),
-                   CONFIG_DIGEST: hashlib.sha256(record.config_text.encode("utf-8")).hexdigest()}
+    state = {
+        "version": 1,
+        "config": {"configmap": record.configmap, "key": record.config_key, "text": record.config_text},
+        "keys": {
+            name: {"secret": secret, "key": key, "value": value}
+            for name, (secret, key, value) in sorted(record.keys.items())
+        },
+        "models": list(record.models),
+    }
+    annotations = {
+        VERIFIED: record.verified,
+        RECORDED_AT: record.recorded_at or "",
+        RUN: record.run or "",
+        KEYS: ",".join(sorted(record.keys)),
+        MODELS: ",".join(record.models),
+        CONFIG_DIGEST: hashlib.sha256(record.config_text.encode("utf-8")).hexdigest(),
+    }
     if existing is not None:
         metadata = dict(existing.get("metadata") or {})
         metadata["annotations"] = dict(metadata.get("annotations") or {}, **annotations)
         metadata["labels"] = dict(metadata.get("labels") or {}, **MANAGED_BY)
         metadata["labels"][OF_LABEL] = deployment
     else:
-        metadata = {"name": record_name(deployment), "namespace": namespace, "annotations": annotations,
-                    "labels": dict(MANAGED_BY, **{OF_LABEL: deployment})}
-    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": metadata,
-            "data": {DATA_KEY: _encode(json.dumps(state, sort_keys=True))}}
+        metadata = {
+            "name": record_name(deployment),
+            "namespace": namespace,
+            "annotations": annotations,
+            "labels": dict(MANAGED_BY, **{OF_LABEL: deployment}),
+        }
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": metadata,
+        "data": {DATA_KEY: _encode(json.dumps(state, sort_keys=True))},
+    }
 
 
 def live_key_values(secrets, locations):
@@ -99,7 +126,7 @@ def live_key_values(secrets, locations):
     read from ``secrets`` ``{name: Secret object or None}``."""
     values = {}
     for name, (secret, key) in locations.items():
-        data = ((secrets.get(secret) or {}).get("data") or {})
+        data = (secrets.get(secret) or {}).get("data") or {}
         values[name] = (secret, key, _decode(data[key]) if key in data else None)
     return values
 
@@ -117,7 +144,7 @@ def restore_writes(record, live_config_text, live_secrets):
     config = record.config_text if record.config_text != live_config_text else None
     secrets = {}
     for _name, (secret, key, value) in sorted(record.keys.items()):
-        data = ((live_secrets.get(secret) or {}).get("data") or {})
+        data = (live_secrets.get(secret) or {}).get("data") or {}
         live = _decode(data[key]) if key in data else None
         if live != value:
             secrets.setdefault(secret, {})[key] = value

@@ -57,8 +57,12 @@ def parse_time(text):
 def lease_holder(lease):
     """(holder, acquired, renewed, duration) of a Lease as read; holder '' when nobody holds it."""
     spec = (lease or {}).get("spec") or {}
-    return (spec.get("holderIdentity") or "", parse_time(spec.get("acquireTime")),
-            parse_time(spec.get("renewTime")), spec.get("leaseDurationSeconds") or 0)
+    return (
+        spec.get("holderIdentity") or "",
+        parse_time(spec.get("acquireTime")),
+        parse_time(spec.get("renewTime")),
+        spec.get("leaseDurationSeconds") or 0,
+    )
 
 
 def expired(lease, now):
@@ -81,15 +85,25 @@ def acquire_step(lease, holder, now, duration, holder_gone=False):
     current_holder = lease_holder(lease)[0] if lease else ""
     stamp = micro_time(now)
     if lease is None:
-        return CREATE, {"holderIdentity": holder, "leaseDurationSeconds": duration, "acquireTime": stamp,
-                        "renewTime": stamp, "leaseTransitions": 0}
+        return CREATE, {
+            "holderIdentity": holder,
+            "leaseDurationSeconds": duration,
+            "acquireTime": stamp,
+            "renewTime": stamp,
+            "leaseTransitions": 0,
+        }
     spec = dict(lease.get("spec") or {})
     if current_holder == holder:
         spec.update(renewTime=stamp, leaseDurationSeconds=duration)
         return RENEW, spec
     if expired(lease, now) or holder_gone:
-        spec.update(holderIdentity=holder, leaseDurationSeconds=duration, acquireTime=stamp, renewTime=stamp,
-                    leaseTransitions=(spec.get("leaseTransitions") or 0) + 1)
+        spec.update(
+            holderIdentity=holder,
+            leaseDurationSeconds=duration,
+            acquireTime=stamp,
+            renewTime=stamp,
+            leaseTransitions=(spec.get("leaseTransitions") or 0) + 1,
+        )
         return TAKE, spec
     return WAIT, None
 
@@ -109,17 +123,20 @@ def busy_message(target, lease, now, waited):
     holder, acquired, renewed, duration = lease_holder(lease)
     since = micro_time(acquired)[:19] + "Z" if acquired else "an unknown time"
     renewed_ago = "%d s ago" % max(now - renewed, 0) if renewed else "never"
-    return ("Another run is changing LiteLLM %s: %s holds its lock (Lease %s) since %s, last renewed %s. Waited "
-            "%d s (litellm_lock_timeout); nothing was changed. Run again when it has finished; if that run was "
-            "killed, its lock expires %d s after its last renewal."
-            % (target, holder, (lease.get("metadata") or {}).get("name"), since, renewed_ago, waited, duration))
+    return (
+        "Another run is changing LiteLLM %s: %s holds its lock (Lease %s) since %s, last renewed %s. Waited "
+        "%d s (litellm_lock_timeout); nothing was changed. Run again when it has finished; if that run was "
+        "killed, its lock expires %d s after its last renewal."
+        % (target, holder, (lease.get("metadata") or {}).get("name"), since, renewed_ago, waited, duration)
+    )
 
 
 class RunLock:
     """The Lease of one LiteLLM, held by ``holder`` (``user@host run <id>``)."""
 
-    def __init__(self, kube, namespace, name, holder, duration=60, run="", clock=time.time, sleep=time.sleep,
-                 holder_gone=None):
+    def __init__(
+        self, kube, namespace, name, holder, duration=60, run="", clock=time.time, sleep=time.sleep, holder_gone=None
+    ):
         self.kube, self.namespace, self.name = kube, namespace, name
         self.holder, self.duration, self.run = holder, duration, run
         self.clock, self.sleep = clock, sleep
@@ -150,13 +167,16 @@ class RunLock:
                         raise
                 # Somebody else wrote the Lease in between: look again, unless the time is up.
                 if now - started >= timeout:
-                    raise LockError("the Lease %s/%s kept changing under this run for %d s; nothing was changed"
-                                    % (self.namespace, self.name, now - started))
+                    raise LockError(
+                        "the Lease %s/%s kept changing under this run for %d s; nothing was changed"
+                        % (self.namespace, self.name, now - started)
+                    )
                 self.sleep(min(poll, 0.2))
                 continue
             if now - started >= timeout:
-                raise LockError(busy_message("%s/%s" % (self.namespace, self.name[len(LEASE_PREFIX):]),
-                                             lease, now, now - started))
+                raise LockError(
+                    busy_message("%s/%s" % (self.namespace, self.name[len(LEASE_PREFIX) :]), lease, now, now - started)
+                )
             self.sleep(min(poll, max(timeout - (now - started), 0.05)))
 
     def renew(self):
@@ -167,10 +187,15 @@ class RunLock:
         now = self.clock()
         holder = lease_holder(lease)[0] if lease else ""
         if holder != self.holder:
-            self._lost = ("This run (%s) no longer holds the lock of LiteLLM: %s. Did the run pause for longer "
-                          "than %d s? Nothing more was written by it; run again."
-                          % (self.holder, ("%s holds it now" % holder) if holder else "the Lease was released or "
-                             "deleted", self.duration))
+            self._lost = (
+                "This run (%s) no longer holds the lock of LiteLLM: %s. Did the run pause for longer "
+                "than %d s? Nothing more was written by it; run again."
+                % (
+                    self.holder,
+                    ("%s holds it now" % holder) if holder else "the Lease was released or deleted",
+                    self.duration,
+                )
+            )
             raise LockError(self._lost)
         _action, spec = acquire_step(lease, self.holder, now, self.duration)
         try:
@@ -189,8 +214,9 @@ class RunLock:
         lease = self.kube.get("leases", self.namespace, self.name)
         if lease is None or lease_holder(lease)[0] != self.holder:
             return False
-        spec = dict(lease.get("spec") or {}, holderIdentity=None, leaseDurationSeconds=1,
-                    renewTime=micro_time(self.clock()))
+        spec = dict(
+            lease.get("spec") or {}, holderIdentity=None, leaseDurationSeconds=1, renewTime=micro_time(self.clock())
+        )
         try:
             self._write(RENEW, spec, lease)
         except KubeError as err:
@@ -209,7 +235,7 @@ class RunLock:
                     self.renew()
                 except LockError:
                     return
-                except Exception:  # noqa: BLE001 - a failed renewal is retried; the fence decides
+                except Exception:
                     continue
 
         self._keeper = (stop, threading.Thread(target=run, name="lease-keeper", daemon=True))

@@ -69,9 +69,14 @@ def failure_report(cause, rollback=True, restore=None, rollout=None, verify=None
         parts.append("Rolling back failed too: %s." % (restore.get("msg") or "no message").rstrip(". "))
     elif restored:
         keys = restore.get("secret_keys") or []
-        parts.append("Put back the last verified state (recorded %s): %s%s."
-                     % (restore.get("recorded_at") or "?", ", ".join(restored),
-                        " (the verified values of %s)" % ", ".join(keys) if keys else ""))
+        parts.append(
+            "Put back the last verified state (recorded %s): %s%s."
+            % (
+                restore.get("recorded_at") or "?",
+                ", ".join(restored),
+                " (the verified values of %s)" % ", ".join(keys) if keys else "",
+            )
+        )
     else:
         parts.append("Nothing this run wrote differed from the last verified state.")
     for note in restore.get("left_alone") or []:
@@ -80,8 +85,10 @@ def failure_report(cause, rollback=True, restore=None, rollout=None, verify=None
         if _step_failed(rollout):
             parts.append("Rolling LiteLLM back failed too: %s." % (rollout.get("msg") or "no message").rstrip(". "))
         elif isinstance(verify, dict) and _step_failed(verify):
-            parts.append("LiteLLM was rolled back, but does not serve as before: %s."
-                         % (verify.get("msg") or "no message").rstrip(". "))
+            parts.append(
+                "LiteLLM was rolled back, but does not serve as before: %s."
+                % (verify.get("msg") or "no message").rstrip(". ")
+            )
         elif isinstance(verify, dict) and not verify.get("skipped") and verify:
             parts.append("LiteLLM runs it again and serves %d models." % len(verify.get("models") or []))
         else:

@@ -43,26 +43,43 @@ def owners(obj):
     found = []
     release = annotations.get("meta.helm.sh/release-name")
     if labels.get("app.kubernetes.io/managed-by") == "Helm" or release:
-        found.append(Owner("Helm", "release %s" % (release or labels.get("app.kubernetes.io/instance") or "?"),
-                           "the next helm upgrade renders it from the chart's values again, without what this "
-                           "collection merged in"))
+        found.append(
+            Owner(
+                "Helm",
+                "release %s" % (release or labels.get("app.kubernetes.io/instance") or "?"),
+                "the next helm upgrade renders it from the chart's values again, without what this "
+                "collection merged in",
+            )
+        )
     argo = labels.get("argocd.argoproj.io/instance") or annotations.get("argocd.argoproj.io/tracking-id")
     if argo:
         app = argo.split(":", 1)[0]
-        found.append(Owner("Argo CD", "application %s" % app,
-                           "Argo CD shows the application OutOfSync and, with automated sync and self-heal, "
-                           "reverts the change within minutes"))
+        found.append(
+            Owner(
+                "Argo CD",
+                "application %s" % app,
+                "Argo CD shows the application OutOfSync and, with automated sync and self-heal, "
+                "reverts the change within minutes",
+            )
+        )
     for group, kind in (("kustomize.toolkit.fluxcd.io", "Kustomization"), ("helm.toolkit.fluxcd.io", "HelmRelease")):
         name = labels.get(group + "/name")
         if name:
-            found.append(Owner("Flux", "%s %s/%s" % (kind, labels.get(group + "/namespace", "?"), name),
-                               "Flux reverts drift at its next reconciliation (its interval, minutes by default)"))
+            found.append(
+                Owner(
+                    "Flux",
+                    "%s %s/%s" % (kind, labels.get(group + "/namespace", "?"), name),
+                    "Flux reverts drift at its next reconciliation (its interval, minutes by default)",
+                )
+            )
     return found
 
 
 def owner_messages(kind, namespace, name, obj):
     """One message per foreign owner of the object, naming the tool, its object and the effect."""
-    return ["%s %s/%s is managed by %s (%s): %s. Put the models and keys into that tool's source (e.g. the "
-            "chart's values), or run this playbook after every sync." % (kind, namespace, name, owner.tool,
-                                                                           owner.name, owner.effect)
-            for owner in owners(obj)]
+    return [
+        "%s %s/%s is managed by %s (%s): %s. Put the models and keys into that tool's source (e.g. the "
+        "chart's values), or run this playbook after every sync."
+        % (kind, namespace, name, owner.tool, owner.name, owner.effect)
+        for owner in owners(obj)
+    ]

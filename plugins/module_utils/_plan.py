@@ -128,8 +128,9 @@ def _object_keys(objects):
 
 def env_values(env, objects, names, container):
     """``{variable: base64 value}`` of ``names`` as the pod would get them (absent ones left out)."""
-    literals = {entry.get("name"): entry.get("value") or "" for entry in container.get("env") or []
-                if "valueFrom" not in entry}
+    literals = {
+        entry.get("name"): entry.get("value") or "" for entry in container.get("env") or [] if "valueFrom" not in entry
+    }
     values = {}
     for name in names:
         source = env.get(name)
@@ -164,13 +165,17 @@ def resolve_target(deployment, request):
         warnings.append("%s; using litellm_configmap %s key %s as given" % (err, request.configmap, request.config_key))
         configmap, config_key, path = request.configmap, request.config_key, wiring.config_path_of(container)
     if request.configmap and request.configmap != configmap:
-        warnings.append("Deployment %s mounts ConfigMap %s as LiteLLM's config, but litellm_configmap is %s: "
-                        "using %s as given, which LiteLLM may not read"
-                        % (deployment["metadata"]["name"], configmap, request.configmap, request.configmap))
+        warnings.append(
+            "Deployment %s mounts ConfigMap %s as LiteLLM's config, but litellm_configmap is %s: "
+            "using %s as given, which LiteLLM may not read"
+            % (deployment["metadata"]["name"], configmap, request.configmap, request.configmap)
+        )
         configmap = request.configmap
     if request.config_key and request.config_key != config_key:
-        warnings.append("LiteLLM reads key %s of ConfigMap %s, but litellm_config_key is %s: using %s as given"
-                        % (config_key, configmap, request.config_key, request.config_key))
+        warnings.append(
+            "LiteLLM reads key %s of ConfigMap %s, but litellm_config_key is %s: using %s as given"
+            % (config_key, configmap, request.config_key, request.config_key)
+        )
         config_key = request.config_key
     return container, configmap, config_key, path, warnings
 
@@ -181,8 +186,7 @@ def _secret_changes(api_keys, targets, objects):
     for name in sorted(api_keys):
         secret, key = targets[name]
         data = (objects.get((wiring.SECRET, secret)) or {}).get("data") or {}
-        entry = by_secret.setdefault(secret, {"data": {}, "added": [], "updated": [], "unchanged": [],
-                                              "variables": {}})
+        entry = by_secret.setdefault(secret, {"data": {}, "added": [], "updated": [], "unchanged": [], "variables": {}})
         entry["data"][key] = api_keys[name]
         entry["variables"][key] = name
         if key not in data:
@@ -196,11 +200,16 @@ def _secret_changes(api_keys, targets, objects):
 
 def _secret_diff(namespace, secret, change, objects):
     data = (objects.get((wiring.SECRET, secret)) or {}).get("data") or {}
-    before = "".join("%s: %s\n" % (key, MARK_UNCHANGED if key not in change["updated"] else "<previous value>")
-                     for key in sorted(data))
+    before = "".join(
+        "%s: %s\n" % (key, MARK_UNCHANGED if key not in change["updated"] else "<previous value>")
+        for key in sorted(data)
+    )
     after_keys = sorted(set(data) | set(change["data"]))
-    after = "".join("%s: %s\n" % (key, MARK_ADDED if key in change["added"] else MARK_NEW if key in change["updated"]
-                                  else MARK_UNCHANGED) for key in after_keys)
+    after = "".join(
+        "%s: %s\n"
+        % (key, MARK_ADDED if key in change["added"] else MARK_NEW if key in change["updated"] else MARK_UNCHANGED)
+        for key in after_keys
+    )
     header = "Secret %s/%s (key names only)" % (namespace, secret)
     return {"before": before, "after": after, "before_header": header, "after_header": header}
 
@@ -258,22 +267,40 @@ def _plan_run(namespace, observed, request):
     container, configmap_name, config_key, config_path, warnings = resolve_target(deployment, request)
     configmap = observed.configmap
     if configmap is None:
-        raise PlanError(["ConfigMap %s/%s not found: it is what Deployment %s gives LiteLLM as its config; check "
-                         "litellm_configmap" % (namespace, configmap_name, deployment["metadata"]["name"])])
+        raise PlanError(
+            [
+                "ConfigMap %s/%s not found: it is what Deployment %s gives LiteLLM as its config; check "
+                "litellm_configmap" % (namespace, configmap_name, deployment["metadata"]["name"])
+            ]
+        )
     data = configmap.get("data") or {}
     if config_key not in data:
-        raise PlanError(["ConfigMap %s/%s has no key %r (keys: %s); set litellm_config_key to the one LiteLLM reads"
-                         % (namespace, configmap_name, config_key, ", ".join(sorted(data)) or "none")])
+        raise PlanError(
+            [
+                "ConfigMap %s/%s has no key %r (keys: %s); set litellm_config_key to the one LiteLLM reads"
+                % (namespace, configmap_name, config_key, ", ".join(sorted(data)) or "none")
+            ]
+        )
     live_text = data[config_key]
     live_doc, live_errors = read_config(live_text)
     if live_errors:
-        raise PlanError(["The live config (ConfigMap %s/%s key %s) cannot be used: %s. Nothing was written and "
-                         "LiteLLM was not restarted; fix it by hand (the last verified config is in Secret %s)"
-                         % (namespace, configmap_name, config_key, "; ".join(live_errors), "the known-good record")])
+        raise PlanError(
+            [
+                "The live config (ConfigMap %s/%s key %s) cannot be used: %s. Nothing was written and "
+                "LiteLLM was not restarted; fix it by hand (the last verified config is in Secret %s)"
+                % (namespace, configmap_name, config_key, "; ".join(live_errors), "the known-good record")
+            ]
+        )
     try:
         if request.manage_config:
-            cplan = plan_config(live_text, request.models, purge=request.purge, remove=request.remove,
-                                router_settings=request.router_settings, strict=request.strict)
+            cplan = plan_config(
+                live_text,
+                request.models,
+                purge=request.purge,
+                remove=request.remove,
+                router_settings=request.router_settings,
+                strict=request.strict,
+            )
         else:
             cplan = plan_config(live_text, [])
     except ConfigError as err:
@@ -289,15 +316,24 @@ def _plan_run(namespace, observed, request):
     provided = set(env) | set(targets)
     unreachable = [name for name in referenced if name not in provided]
     if unreachable:
-        raise PlanError(["config.yaml references %s, which container %s of Deployment %s does not get from anywhere "
-                         "(LiteLLM would call without a key): give the key in litellm_api_keys, or add it to a Secret "
-                         "the container loads" % (", ".join(unreachable), container.get("name"),
-                                                  deployment["metadata"]["name"])])
+        raise PlanError(
+            [
+                "config.yaml references %s, which container %s of Deployment %s does not get from anywhere "
+                "(LiteLLM would call without a key): give the key in litellm_api_keys, or add it to a Secret "
+                "the container loads" % (", ".join(unreachable), container.get("name"), deployment["metadata"]["name"])
+            ]
+        )
     for name, source in env.items():
-        if source.kind in (wiring.SECRET, wiring.CONFIGMAP) and not source.optional and \
-                observed.objects.get((source.kind, source.name)) is None and name in referenced:
-            errors.append("%s comes from %s %s, which does not exist: the pod cannot start; create it"
-                          % (name, source.kind, source.name))
+        if (
+            source.kind in (wiring.SECRET, wiring.CONFIGMAP)
+            and not source.optional
+            and observed.objects.get((source.kind, source.name)) is None
+            and name in referenced
+        ):
+            errors.append(
+                "%s comes from %s %s, which does not exist: the pod cannot start; create it"
+                % (name, source.kind, source.name)
+            )
     if errors:
         raise PlanError(errors)
 
@@ -305,10 +341,18 @@ def _plan_run(namespace, observed, request):
     changes = _secret_changes(request.api_keys, targets, observed.objects)
     missing_secrets = [secret for secret in changes if observed.objects.get((wiring.SECRET, secret)) is None]
     if missing_secrets:
-        raise PlanError(["Secret %s/%s does not exist; create it (the Deployment already loads it) and run again"
-                         % (namespace, secret) for secret in missing_secrets])
-    rotated_vars = sorted(changes[secret]["variables"][key] for secret in changes
-                          for key in changes[secret]["added"] + changes[secret]["updated"])
+        raise PlanError(
+            [
+                "Secret %s/%s does not exist; create it (the Deployment already loads it) and run again"
+                % (namespace, secret)
+                for secret in missing_secrets
+            ]
+        )
+    rotated_vars = sorted(
+        changes[secret]["variables"][key]
+        for secret in changes
+        for key in changes[secret]["added"] + changes[secret]["updated"]
+    )
 
     digest_names = sorted(set(referenced) | ({master_var} if master_var else set()))
     env_b64 = env_values(env, observed.objects, digest_names, container)
@@ -316,8 +360,9 @@ def _plan_run(namespace, observed, request):
     live_master = wiring.master_key_var(live_doc)
     live_names = sorted(set(referenced_env_vars(live_doc)) | ({live_master} if live_master else set()))
     digest_live = rt.rollout_digest(live_text, env_values(env, observed.objects, live_names, container), live_names)
-    digest_after = rt.rollout_digest(cplan.after, _after_values(env_b64, targets, request.api_keys, digest_names),
-                                     digest_names)
+    digest_after = rt.rollout_digest(
+        cplan.after, _after_values(env_b64, targets, request.api_keys, digest_names), digest_names
+    )
     complete, failure = rollout_state(deployment, observed.pods, observed.replicasets)
 
     record = observed.record
@@ -329,8 +374,13 @@ def _plan_run(namespace, observed, request):
     locations = {name: where for name, where in locations.items() if where}
     secrets_by_name = {name: obj for (kind, name), obj in observed.objects.items() if kind == wiring.SECRET}
     live_keys = live_key_values(secrets_by_name, locations)
-    unverified = {"config": False, "keys": [], "models": [], "recorded_at": record.recorded_at if record else None,
-                  "failing_rollout": failure}
+    unverified = {
+        "config": False,
+        "keys": [],
+        "models": [],
+        "recorded_at": record.recorded_at if record else None,
+        "failing_rollout": failure,
+    }
     if record is not None:
         record_doc, _errors = read_config(record.config_text)
         if record.config_text != live_text:
@@ -352,11 +402,23 @@ def _plan_run(namespace, observed, request):
     work["verify"] = work["config"] or work["secret"] or work["rollout"] or unverified_any
     work["record"] = work["verify"] or record is None
     work["any"] = any(work.values())
-    smoke = smoke_selection(request.smoke_scope, request.smoke_models, changed_models, rotated_models,
-                            unverified["models"], cplan.managed_models) if work["verify"] else []
+    smoke = (
+        smoke_selection(
+            request.smoke_scope,
+            request.smoke_models,
+            changed_models,
+            rotated_models,
+            unverified["models"],
+            cplan.managed_models,
+        )
+        if work["verify"]
+        else []
+    )
     if record is None and not complete:
-        warnings.append("LiteLLM (Deployment %s/%s) is not healthy now and there is no last verified state: if this "
-                        "run fails, there is nothing to roll back to" % (namespace, deployment["metadata"]["name"]))
+        warnings.append(
+            "LiteLLM (Deployment %s/%s) is not healthy now and there is no last verified state: if this "
+            "run fails, there is nothing to roll back to" % (namespace, deployment["metadata"]["name"])
+        )
 
     diffs = []
     if cplan.changed:
@@ -367,40 +429,77 @@ def _plan_run(namespace, observed, request):
             diffs.append(_secret_diff(namespace, secret, changes[secret], observed.objects))
     if restart:
         header = "Deployment %s/%s pod template annotation" % (namespace, deployment["metadata"]["name"])
-        diffs.append({"before": "%s: %s\n" % (rt.DIGEST_ANNOTATION, digest_now or "(none)"),
-                      "after": "%s: %s\n" % (rt.DIGEST_ANNOTATION, digest_after),
-                      "before_header": header, "after_header": header})
+        diffs.append(
+            {
+                "before": "%s: %s\n" % (rt.DIGEST_ANNOTATION, digest_now or "(none)"),
+                "after": "%s: %s\n" % (rt.DIGEST_ANNOTATION, digest_after),
+                "before_header": header,
+                "after_header": header,
+            }
+        )
 
     master_source = env.get(master_var) if master_var else None
     target = {
-        "namespace": namespace, "deployment": deployment["metadata"]["name"], "container": container.get("name"),
-        "configmap": configmap_name, "config_key": config_key, "config_path": config_path,
-        "master_key": ({"secret": master_source.name, "key": master_source.key}
-                       if master_source and master_source.kind == wiring.SECRET else None),
+        "namespace": namespace,
+        "deployment": deployment["metadata"]["name"],
+        "container": container.get("name"),
+        "configmap": configmap_name,
+        "config_key": config_key,
+        "config_path": config_path,
+        "master_key": (
+            {"secret": master_source.name, "key": master_source.key}
+            if master_source and master_source.kind == wiring.SECRET
+            else None
+        ),
         "master_key_var": master_var,
         "key_targets": {name: {"secret": secret, "key": key} for name, (secret, key) in sorted(targets.items())},
         "secrets": sorted({secret for secret, _key in targets.values()}),
-        "secrets_read": sorted(name for (kind, name), obj in observed.objects.items()
-                               if kind == wiring.SECRET and obj is not None),
+        "secrets_read": sorted(
+            name for (kind, name), obj in observed.objects.items() if kind == wiring.SECRET and obj is not None
+        ),
     }
     if master_var is None:
-        warnings.append("general_settings.master_key is written literally in config.yaml: verification needs it "
-                        "given as litellm_verify_master_key (better: move it to a Secret)")
+        warnings.append(
+            "general_settings.master_key is written literally in config.yaml: verification needs it "
+            "given as litellm_verify_master_key (better: move it to a Secret)"
+        )
     return RunPlan(
         target=target,
-        config={"changed": cplan.changed, "added": cplan.added, "updated": cplan.updated, "removed": cplan.removed,
-                "unchanged": cplan.unchanged, "notes": cplan.notes, "digest": cplan.digest,
-                "env_vars": referenced, "models": cplan.model_names, "managed_models": cplan.managed_models,
-                "resource_version": (configmap.get("metadata") or {}).get("resourceVersion")},
-        secrets={secret: {"added": change["added"], "updated": change["updated"], "unchanged": change["unchanged"],
-                          "resource_version": ((observed.objects.get((wiring.SECRET, secret)) or {}).get("metadata")
-                                               or {}).get("resourceVersion")}
-                 for secret, change in sorted(changes.items())},
-        rollout={"restart": restart, "reason": rt.plan_restart(digest_now, digest_after, request.force)[1],
-                 "digest_now": digest_now, "digest_live": digest_live, "digest_after": digest_after,
-                 "digest_vars": digest_names,
-                 "complete": complete, "failure": failure,
-                 "generation": (deployment.get("metadata") or {}).get("generation")},
+        config={
+            "changed": cplan.changed,
+            "added": cplan.added,
+            "updated": cplan.updated,
+            "removed": cplan.removed,
+            "unchanged": cplan.unchanged,
+            "notes": cplan.notes,
+            "digest": cplan.digest,
+            "env_vars": referenced,
+            "models": cplan.model_names,
+            "managed_models": cplan.managed_models,
+            "resource_version": (configmap.get("metadata") or {}).get("resourceVersion"),
+        },
+        secrets={
+            secret: {
+                "added": change["added"],
+                "updated": change["updated"],
+                "unchanged": change["unchanged"],
+                "resource_version": ((observed.objects.get((wiring.SECRET, secret)) or {}).get("metadata") or {}).get(
+                    "resourceVersion"
+                ),
+            }
+            for secret, change in sorted(changes.items())
+        },
+        rollout={
+            "restart": restart,
+            "reason": rt.plan_restart(digest_now, digest_after, request.force)[1],
+            "digest_now": digest_now,
+            "digest_live": digest_live,
+            "digest_after": digest_after,
+            "digest_vars": digest_names,
+            "complete": complete,
+            "failure": failure,
+            "generation": (deployment.get("metadata") or {}).get("generation"),
+        },
         unverified=unverified,
         work=work,
         smoke_models=smoke,
@@ -408,8 +507,11 @@ def _plan_run(namespace, observed, request):
         managed_keys={name: {"secret": where[0], "key": where[1]} for name, where in sorted(locations.items())},
         resource_versions={
             "configmaps": {configmap_name: (configmap.get("metadata") or {}).get("resourceVersion")},
-            "secrets": {name: (obj.get("metadata") or {}).get("resourceVersion")
-                        for (kind, name), obj in sorted(observed.objects.items()) if kind == wiring.SECRET and obj},
+            "secrets": {
+                name: (obj.get("metadata") or {}).get("resourceVersion")
+                for (kind, name), obj in sorted(observed.objects.items())
+                if kind == wiring.SECRET and obj
+            },
         },
         warnings=warnings,
         diffs=diffs,
@@ -427,4 +529,3 @@ def models_using(entries, names):
         if set(referenced_env_vars(entry.get("litellm_params") or {})) & names:
             found.append(entry["model_name"])
     return list(dict.fromkeys(found))
-

@@ -41,8 +41,9 @@ def _limits(where, preset, model, overrides):
         if key not in KNOWN_LIMITS:
             raise PresetError("%s: unknown limit %r (known: %s)" % (where, key, ", ".join(KNOWN_LIMITS)))
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise PresetError("%s: limit %s must be a whole number >= 1 (or null to drop it), not %r"
-                              % (where, key, value))
+            raise PresetError(
+                "%s: limit %s must be a whole number >= 1 (or null to drop it), not %r" % (where, key, value)
+            )
     return {k: v for k, v in limits.items() if v is not None}
 
 
@@ -58,19 +59,24 @@ def preset_models(presets, providers, api_base=None, limits=None, extra_models=(
     api_base = api_base or {}
     limits = limits or {}
     if isinstance(providers, (str, bytes)) or not isinstance(providers, (list, tuple)):
-        raise PresetError("litellm_providers must be a list of provider names, e.g. [groq, gemini] (got %r)"
-                          % (providers,))
+        raise PresetError(
+            "litellm_providers must be a list of provider names, e.g. [groq, gemini] (got %r)" % (providers,)
+        )
     if not isinstance(presets, dict):
         raise PresetError("litellm_provider_presets must be a mapping of provider name to preset")
     unknown = sorted(set(providers) - set(presets))
     if unknown:
-        raise PresetError("litellm_providers: no preset for %s (known: %s); add one to "
-                          "litellm_provider_presets or list its models in litellm_parallel_models"
-                          % (", ".join(unknown), ", ".join(sorted(presets))))
+        raise PresetError(
+            "litellm_providers: no preset for %s (known: %s); add one to "
+            "litellm_provider_presets or list its models in litellm_parallel_models"
+            % (", ".join(unknown), ", ".join(sorted(presets)))
+        )
     unknown_bases = sorted(set(api_base) - set(presets))
     if unknown_bases:
-        raise PresetError("litellm_provider_api_base: unknown provider %s (known: %s)"
-                          % (", ".join(unknown_bases), ", ".join(sorted(presets))))
+        raise PresetError(
+            "litellm_provider_api_base: unknown provider %s (known: %s)"
+            % (", ".join(unknown_bases), ", ".join(sorted(presets)))
+        )
     entries = []
     for provider in providers:
         preset = presets[provider]
@@ -78,12 +84,15 @@ def preset_models(presets, providers, api_base=None, limits=None, extra_models=(
             if not preset.get(field):
                 raise PresetError("litellm_provider_presets.%s.%s is required" % (provider, field))
         if not is_env_var_name(preset["env_var"]):
-            raise PresetError("litellm_provider_presets.%s.env_var %r is not a valid environment variable name "
-                              "([A-Za-z_][A-Za-z0-9_]*)" % (provider, preset["env_var"]))
+            raise PresetError(
+                "litellm_provider_presets.%s.env_var %r is not a valid environment variable name "
+                "([A-Za-z_][A-Za-z0-9_]*)" % (provider, preset["env_var"])
+            )
         for model in preset["models"]:
             name = preset["prefix"] + model["id"]
-            model_limits = _limits("model %s" % name, preset, model,
-                                   dict(limits.get(provider) or {}, **(limits.get(name) or {})))
+            model_limits = _limits(
+                "model %s" % name, preset, model, dict(limits.get(provider) or {}, **(limits.get(name) or {}))
+            )
             params = {"model": name, "api_key": "os.environ/" + preset["env_var"]}
             if api_base.get(provider):
                 params["api_base"] = api_base[provider]
@@ -95,8 +104,10 @@ def preset_models(presets, providers, api_base=None, limits=None, extra_models=(
     by_name = {entry["model_name"]: index for index, entry in enumerate(entries)}
     for extra in extra_models:
         if not isinstance(extra, dict) or "model_name" not in extra:
-            raise PresetError("litellm_parallel_models: every entry needs a model_name (got %r)"
-                              % (extra if not isinstance(extra, dict) else sorted(extra)))
+            raise PresetError(
+                "litellm_parallel_models: every entry needs a model_name (got %r)"
+                % (extra if not isinstance(extra, dict) else sorted(extra))
+            )
         if extra["model_name"] in by_name:
             entries[by_name[extra["model_name"]]] = copy.deepcopy(extra)
         else:

@@ -78,15 +78,18 @@ def plan_checks(entries, names, key_variables):
         model = params.get("model") or ""
         provider = model.split("/", 1)[0] if "/" in model else ""
         api_key = params.get("api_key")
-        variable = api_key[len("os.environ/"):] if isinstance(api_key, str) and api_key.startswith("os.environ/") \
-            else None
+        variable = (
+            api_key[len("os.environ/") :] if isinstance(api_key, str) and api_key.startswith("os.environ/") else None
+        )
         if provider not in PROVIDERS or variable not in key_variables:
             skipped.append(entry["model_name"])
             continue
         key = (provider, list_base(provider, params.get("api_base")), variable)
         groups.setdefault(key, []).append(model)
-    checks = [Check(provider, base, variable, tuple(sorted(set(models))))
-              for (provider, base, variable), models in sorted(groups.items())]
+    checks = [
+        Check(provider, base, variable, tuple(sorted(set(models))))
+        for (provider, base, variable), models in sorted(groups.items())
+    ]
     return checks, sorted(set(skipped))
 
 
@@ -109,8 +112,9 @@ def listed_models(provider, body):
     """(model ids, next page token) of a 200 list answer; ids without ``models/`` for Gemini."""
     data = json.loads(body or b"{}")
     if provider == "gemini":
-        ids = [str(item.get("name", "")).split("/", 1)[-1] for item in data.get("models") or []
-               if isinstance(item, dict)]
+        ids = [
+            str(item.get("name", "")).split("/", 1)[-1] for item in data.get("models") or [] if isinstance(item, dict)
+        ]
         return ids, data.get("nextPageToken") or None
     return [str(item.get("id")) for item in data.get("data") or [] if isinstance(item, dict)], None
 
@@ -150,19 +154,30 @@ def judge(outcomes, mode, secrets=()):
         check = outcome.check
         label = PROVIDERS[check.provider].label
         said = scrub(outcome.error or "", secrets)
-        entry = {"provider": check.provider, "variable": check.variable, "url": check.base + "/models",
-                 "status": outcome.status, "http_status": outcome.http_status, "models": list(check.models),
-                 "missing": [], "seconds": round(outcome.seconds, 3)}
+        entry = {
+            "provider": check.provider,
+            "variable": check.variable,
+            "url": check.base + "/models",
+            "status": outcome.status,
+            "http_status": outcome.http_status,
+            "models": list(check.models),
+            "missing": [],
+            "seconds": round(outcome.seconds, 3),
+        }
         if outcome.status == REJECTED:
-            errors.append("%s rejected the key in %s (HTTP %s: %s); put the right key in the vault"
-                          % (label, check.variable, outcome.http_status, said or "no message"))
+            errors.append(
+                "%s rejected the key in %s (HTTP %s: %s); put the right key in the vault"
+                % (label, check.variable, outcome.http_status, said or "no message")
+            )
         elif outcome.status == UNREACHABLE:
             text = "%s could not be asked about %s (%s)" % (label, ", ".join(check.models), said or "no answer")
             if mode == "required":
                 errors.append(text + "; litellm_provider_check: required stops here")
             else:
-                warnings.append(text + "; going on without the check (litellm_provider_check: auto): the smoke "
-                                       "request after the rollout is the remaining safety net")
+                warnings.append(
+                    text + "; going on without the check (litellm_provider_check: auto): the smoke "
+                    "request after the rollout is the remaining safety net"
+                )
         else:
             served = set(outcome.served)
             for model in check.models:
@@ -176,7 +191,10 @@ def judge(outcomes, mode, secrets=()):
                 else:
                     close = difflib.get_close_matches(model_id, sorted(served), n=3, cutoff=0.5)
                     why = "it is not among the %d models %s lists for this key%s" % (
-                        len(served), label, "; close: %s" % ", ".join(close) if close else "")
+                        len(served),
+                        label,
+                        "; close: %s" % ", ".join(close) if close else "",
+                    )
                 errors.append("%s does not serve %s: %s" % (label, model, why))
         results.append(entry)
     return errors, warnings, results
@@ -190,19 +208,32 @@ def _fetch_list(check, key, fetch, timeout):
         url, headers = request_for(check, key, token)
         try:
             status, body = fetch(url, headers, timeout)
-        except Exception as exc:  # noqa: BLE001 - any transport failure means: not answered
-            return Outcome(check, UNREACHABLE, None, [], "%s: %s" % (type(exc).__name__, exc),
-                           time.monotonic() - started)
+        except Exception as exc:
+            return Outcome(
+                check, UNREACHABLE, None, [], "%s: %s" % (type(exc).__name__, exc), time.monotonic() - started
+            )
         if status in (401, 403) or (status == 400 and check.provider == "gemini" and b"API_KEY" in (body or b"")):
             return Outcome(check, REJECTED, status, [], provider_message(body), time.monotonic() - started)
         if status != 200:
-            return Outcome(check, UNREACHABLE, status, [], "HTTP %s: %s" % (status, provider_message(body)),
-                           time.monotonic() - started)
+            return Outcome(
+                check,
+                UNREACHABLE,
+                status,
+                [],
+                "HTTP %s: %s" % (status, provider_message(body)),
+                time.monotonic() - started,
+            )
         try:
             ids, token = listed_models(check.provider, body)
         except ValueError:
-            return Outcome(check, UNREACHABLE, status, [], "the answer is not the provider's model list",
-                           time.monotonic() - started)
+            return Outcome(
+                check,
+                UNREACHABLE,
+                status,
+                [],
+                "the answer is not the provider's model list",
+                time.monotonic() - started,
+            )
         served += ids
         if not token:
             break
@@ -221,5 +252,7 @@ def run_checks(checks, keys, fetch, timeout=5.0):
         thread.start()
     for thread in threads:
         thread.join(timeout * MAX_PAGES + 1)
-    return [outcome or Outcome(check, UNREACHABLE, None, [], "no answer in time", timeout)
-            for outcome, check in zip(outcomes, checks)]
+    return [
+        outcome or Outcome(check, UNREACHABLE, None, [], "no answer in time", timeout)
+        for outcome, check in zip(outcomes, checks)
+    ]

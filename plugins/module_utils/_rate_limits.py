@@ -96,8 +96,10 @@ def redis_settings(host=None, port=None, password_env=None, url=None):
         raise RateLimitSettingsError("give litellm_redis_url or litellm_redis_host, not both")
     if url:
         if not str(url).startswith("os.environ/"):
-            raise RateLimitSettingsError("litellm_redis_url may hold a password: give it as os.environ/NAME and put "
-                                         "the URL into litellm_api_keys under NAME")
+            raise RateLimitSettingsError(
+                "litellm_redis_url may hold a password: give it as os.environ/NAME and put "
+                "the URL into litellm_api_keys under NAME"
+            )
         return {"redis_url": url}
     if not host:
         if password_env:
@@ -125,15 +127,19 @@ def rate_limit_router_settings(models, mode, user_settings=None, retries=2, redi
     settings = {}
     if mode != "off":
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < (1 if mode == "throttle" else 0):
-            raise RateLimitSettingsError("litellm_rate_limit_retries must be a whole number >= 1 in throttle mode, "
-                                         "not %r" % (retries,))
+            raise RateLimitSettingsError(
+                "litellm_rate_limit_retries must be a whole number >= 1 in throttle mode, not %r" % (retries,)
+            )
         names = limited_models(models)
         if names:
             base = user_settings.get("retry_policy")
-            policy = dict(base if isinstance(base, Mapping) else {},
-                          RateLimitErrorRetries=retries if mode == "throttle" else 0)
-            settings = {"optional_pre_call_checks": [PRE_CALL_CHECK],
-                        "model_group_retry_policy": {name: dict(policy) for name in names}}
+            policy = dict(
+                base if isinstance(base, Mapping) else {}, RateLimitErrorRetries=retries if mode == "throttle" else 0
+            )
+            settings = {
+                "optional_pre_call_checks": [PRE_CALL_CHECK],
+                "model_group_retry_policy": {name: dict(policy) for name in names},
+            }
     settings = deep_merge(settings, redis or {})
     return deep_merge(settings, user_settings)
 
@@ -145,30 +151,39 @@ def rate_limit_warnings(models, mode, user_settings=None):
     warnings = []
     if mode != "off":
         if user_settings.get("routing_strategy") == V2_STRATEGY:
-            warnings.append("litellm_router_settings.routing_strategy usage-based-routing-v2 counts the limits a second "
-                            "time next to enforce_model_rate_limits: LiteLLM then admits fewer requests than rpm "
-                            "(measured: rpm 3 admits 1 a minute); leave routing_strategy out")
+            warnings.append(
+                "litellm_router_settings.routing_strategy usage-based-routing-v2 counts the limits a second "
+                "time next to enforce_model_rate_limits: LiteLLM then admits fewer requests than rpm "
+                "(measured: rpm 3 admits 1 a minute); leave routing_strategy out"
+            )
         checks = user_settings.get("optional_pre_call_checks")
         if isinstance(checks, list) and PRE_CALL_CHECK not in checks and limited_models(models):
-            warnings.append("litellm_router_settings.optional_pre_call_checks replaces the list without "
-                            "enforce_model_rate_limits: LiteLLM will not enforce rpm/tpm; add it to the list")
+            warnings.append(
+                "litellm_router_settings.optional_pre_call_checks replaces the list without "
+                "enforce_model_rate_limits: LiteLLM will not enforce rpm/tpm; add it to the list"
+            )
     group_policies = user_settings.get("model_group_retry_policy")
     for entry in models:
         name = entry.get("model_name") if isinstance(entry, Mapping) else None
         params = entry.get("litellm_params") if isinstance(entry, Mapping) else None
         if isinstance(params, Mapping) and params.get("otpm") is not None and mode != "off":
-            warnings.append("model %r has otpm: LiteLLM reserves each request's max_tokens before the call, and the "
-                            "model's whole output limit when a request sets none, so requests without max_tokens "
-                            "may all be refused; prefer tpm" % name)
+            warnings.append(
+                "model %r has otpm: LiteLLM reserves each request's max_tokens before the call, and the "
+                "model's whole output limit when a request sets none, so requests without max_tokens "
+                "may all be refused; prefer tpm" % name
+            )
         policy = group_policies.get(name) if isinstance(group_policies, Mapping) else None
         retries = policy.get("RateLimitErrorRetries") if isinstance(policy, Mapping) else None
         if mode == "throttle" and retries == 0:
-            warnings.append("litellm_router_settings.model_group_retry_policy[%r].RateLimitErrorRetries is 0: "
-                            "requests over its limits are rejected with 429, not held (throttle mode)" % name)
+            warnings.append(
+                "litellm_router_settings.model_group_retry_policy[%r].RateLimitErrorRetries is 0: "
+                "requests over its limits are rejected with 429, not held (throttle mode)" % name
+            )
         elif mode == "reject" and retries:
-            warnings.append("litellm_router_settings.model_group_retry_policy[%r].RateLimitErrorRetries is %s: "
-                            "requests over its limits are held and retried, not rejected (reject mode)"
-                            % (name, retries))
+            warnings.append(
+                "litellm_router_settings.model_group_retry_policy[%r].RateLimitErrorRetries is %s: "
+                "requests over its limits are held and retried, not rejected (reject mode)" % (name, retries)
+            )
     return warnings
 
 
@@ -192,8 +207,11 @@ def _config_has_redis(config):
         return True
     litellm_settings = config.get("litellm_settings") if isinstance(config.get("litellm_settings"), Mapping) else {}
     cache_params = litellm_settings.get("cache_params")
-    if litellm_settings.get("cache") and isinstance(cache_params, Mapping) and \
-            str(cache_params.get("type", "")).startswith("redis"):
+    if (
+        litellm_settings.get("cache")
+        and isinstance(cache_params, Mapping)
+        and str(cache_params.get("type", "")).startswith("redis")
+    ):
         return True
     general = config.get("general_settings") if isinstance(config.get("general_settings"), Mapping) else {}
     return bool(general.get("coordination_redis"))
@@ -204,8 +222,10 @@ def _counts_limits(config):
     router = config.get("router_settings") if isinstance(config.get("router_settings"), Mapping) else {}
     if router.get("provider_budget_config"):
         return True
-    enforced = PRE_CALL_CHECK in (router.get("optional_pre_call_checks") or []) or \
-        router.get("routing_strategy") == V2_STRATEGY
+    enforced = (
+        PRE_CALL_CHECK in (router.get("optional_pre_call_checks") or [])
+        or router.get("routing_strategy") == V2_STRATEGY
+    )
     for entry in config.get("model_list") or []:
         params = entry.get("litellm_params") if isinstance(entry, Mapping) else None
         if not isinstance(params, Mapping):
@@ -238,7 +258,8 @@ def shared_counter_warnings(deployment, config, env_names=()):
         names.update(item.get("name") for item in container.get("env") or [] if isinstance(item, Mapping))
     if processes <= 1 or _config_has_redis(config) or names & set(REDIS_ENV_VARS):
         return []
-    return ["LiteLLM runs as %d processes (%d replicas x %d workers) without Redis: each counts rpm and tpm on its "
-            "own, so together they admit up to %d times every limit. Set litellm_redis_host (and "
-            "litellm_redis_password_env), or run one replica with one worker." % (processes, replicas, workers,
-                                                                                  processes)]
+    return [
+        "LiteLLM runs as %d processes (%d replicas x %d workers) without Redis: each counts rpm and tpm on its "
+        "own, so together they admit up to %d times every limit. Set litellm_redis_host (and "
+        "litellm_redis_password_env), or run one replica with one worker." % (processes, replicas, workers, processes)
+    ]

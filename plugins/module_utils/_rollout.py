@@ -18,8 +18,8 @@ import hashlib
 
 from ._config_yaml import config_digest, load_lenient
 from ._envvars import referenced_env_vars
-from ._wiring import master_key_var
 from ._secret_plan import keys_digest, scrub
+from ._wiring import master_key_var
 
 DIGEST_ANNOTATION = "homelab.litellm/config-digest"
 RESTARTED_AT_ANNOTATION = "homelab.litellm/restarted-at"
@@ -33,8 +33,15 @@ REASON_UNCHANGED = "unchanged"
 DONE, PROGRESSING, FAILED = "done", "progressing", "failed"
 
 # Waiting reasons of a container that do not heal by waiting longer.
-FAILED_WAITING_REASONS = ("CrashLoopBackOff", "CreateContainerConfigError", "CreateContainerError",
-                          "ImagePullBackOff", "ErrImagePull", "InvalidImageName", "RunContainerError")
+FAILED_WAITING_REASONS = (
+    "CrashLoopBackOff",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+    "ImagePullBackOff",
+    "ErrImagePull",
+    "InvalidImageName",
+    "RunContainerError",
+)
 
 
 # -- what to roll --------------------------------------------------------------
@@ -61,7 +68,9 @@ def rollout_digest(config_text, secret_data_b64, env_vars):
     named do not count, so rotating a key the config does not use restarts nothing.
     """
     canonical = "config=%s\nkeys=%s\n" % (
-        config_digest(config_text or ""), keys_digest(secret_data_b64 or {}, env_vars))
+        config_digest(config_text or ""),
+        keys_digest(secret_data_b64 or {}, env_vars),
+    )
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
@@ -175,8 +184,10 @@ def pod_failure(pod, max_restarts):
         crashing = waiting.get("reason") in FAILED_WAITING_REASONS
         if not crashing and not (max_restarts > 0 and restarts >= max_restarts):
             continue
-        parts = ["pod %s container %s: %s" % (
-            _name(pod), cs.get("name", "?"), waiting.get("reason") or "restarted %d times" % restarts)]
+        parts = [
+            "pod %s container %s: %s"
+            % (_name(pod), cs.get("name", "?"), waiting.get("reason") or "restarted %d times" % restarts)
+        ]
         if terminated:
             parts.append("last exit code %s (%s)" % (terminated.get("exitCode"), terminated.get("reason") or "?"))
         parts.append("%d restart%s" % (restarts, "" if restarts == 1 else "s"))
@@ -190,9 +201,13 @@ def status_complete(deployment):
     """Whether the Deployment's own status says the rollout is complete (pods not yet checked)."""
     meta, spec, status = (deployment.get(k) or {} for k in ("metadata", "spec", "status"))
     desired = spec.get("replicas", 1)
-    return (status.get("observedGeneration", 0) >= meta.get("generation", 0)
-            and status.get("updatedReplicas", 0) == status.get("replicas", 0)
-            == status.get("availableReplicas", 0) == desired)
+    return (
+        status.get("observedGeneration", 0) >= meta.get("generation", 0)
+        and status.get("updatedReplicas", 0)
+        == status.get("replicas", 0)
+        == status.get("availableReplicas", 0)
+        == desired
+    )
 
 
 def assess_rollout(deployment, pods, replicasets, max_restarts=2):
@@ -212,11 +227,16 @@ def assess_rollout(deployment, pods, replicasets, max_restarts=2):
     name = meta.get("name", "?")
     generation, observed = meta.get("generation", 0), status.get("observedGeneration", 0)
     if spec.get("paused"):
-        return Assessment(FAILED, "Deployment %s is paused, it will not roll; resume it (kubectl rollout "
-                                  "resume deployment/%s) and run again" % (name, name))
+        return Assessment(
+            FAILED,
+            "Deployment %s is paused, it will not roll; resume it (kubectl rollout "
+            "resume deployment/%s) and run again" % (name, name),
+        )
     if observed < generation:
-        return Assessment(PROGRESSING, "waiting for the Deployment controller to observe generation %d "
-                                       "(observed %d)" % (generation, observed))
+        return Assessment(
+            PROGRESSING,
+            "waiting for the Deployment controller to observe generation %d (observed %d)" % (generation, observed),
+        )
     failing = None
     old_pods = []
     if pods is not None and replicasets is not None:
@@ -225,8 +245,9 @@ def assess_rollout(deployment, pods, replicasets, max_restarts=2):
         newest = newest_replicaset(deployment, owned_rs)
         new_hash = _pod_hash(newest) if newest else None
         new_pods = sorted((p for p in ours if new_hash and _pod_hash(p) == new_hash), key=_name)
-        old_pods = sorted((p for p in ours if p not in new_pods
-                           and not (p.get("metadata") or {}).get("deletionTimestamp")), key=_name)
+        old_pods = sorted(
+            (p for p in ours if p not in new_pods and not (p.get("metadata") or {}).get("deletionTimestamp")), key=_name
+        )
         for pod in new_pods:
             if (pod.get("metadata") or {}).get("deletionTimestamp"):
                 continue
@@ -244,8 +265,7 @@ def assess_rollout(deployment, pods, replicasets, max_restarts=2):
         return Assessment(FAILED, failing[1], failing[0])
 
     desired = spec.get("replicas", 1)
-    updated, replicas, available = (status.get(k, 0)
-                                    for k in ("updatedReplicas", "replicas", "availableReplicas"))
+    updated, replicas, available = (status.get(k, 0) for k in ("updatedReplicas", "replicas", "availableReplicas"))
     if updated < desired:
         return Assessment(PROGRESSING, "%d of %d new replicas have been updated" % (updated, desired))
     if replicas > updated:
@@ -289,8 +309,9 @@ def deployment_summary(deployment):
         "ready_replicas": status.get("readyReplicas", 0),
         "available_replicas": status.get("availableReplicas", 0),
         "unavailable_replicas": status.get("unavailableReplicas", 0),
-        "conditions": [{k: c.get(k) for k in ("type", "status", "reason", "message")}
-                       for c in status.get("conditions") or []],
+        "conditions": [
+            {k: c.get(k) for k in ("type", "status", "reason", "message")} for c in status.get("conditions") or []
+        ],
     }
 
 
@@ -303,7 +324,9 @@ def failure_message(namespace, deployment_name, assessment, log_text, secret_val
     if assessment.pod and log_text:
         lines.append("Last lines of the log of pod %s:" % assessment.pod)
         lines.extend("  " + line for line in scrub(log_text, secret_values).rstrip("\n").splitlines())
-    lines.append("Pods of the previous ReplicaSet keep running as long as the update strategy allows "
-                 "(maxUnavailable). Fix the config or keys and run again, or put the last verified state back "
-                 "(homelab.litellm.litellm_known_good state=restored) and run again.")
+    lines.append(
+        "Pods of the previous ReplicaSet keep running as long as the update strategy allows "
+        "(maxUnavailable). Fix the config or keys and run again, or put the last verified state back "
+        "(homelab.litellm.litellm_known_good state=restored) and run again."
+    )
     return "\n".join(lines)

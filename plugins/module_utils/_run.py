@@ -79,7 +79,7 @@ def holder_identity(run_id, pid=None):
     """``user@host pid=N run=ID``: who holds the lock, readable in ``kubectl get lease``."""
     try:
         user = getpass.getuser()
-    except Exception:  # noqa: BLE001 - no user name in a container: the uid will do
+    except Exception:
         user = str(os.getuid())
     return "%s@%s pid=%d run=%s" % (user, socket.gethostname(), playbook_pid() if pid is None else pid, run_id)
 
@@ -97,8 +97,15 @@ def holder_gone(holder, proc="/proc"):
 
 def run_lock(kube, namespace, deployment, params):
     """The run lock of this run (``run_id`` of the module's parameters)."""
-    return _lock.RunLock(kube, namespace, _lock.lease_name(deployment), holder_identity(params["run_id"]),
-                         duration=params["lock_duration"], run=params["run_id"], holder_gone=holder_gone)
+    return _lock.RunLock(
+        kube,
+        namespace,
+        _lock.lease_name(deployment),
+        holder_identity(params["run_id"]),
+        duration=params["lock_duration"],
+        run=params["run_id"],
+        holder_gone=holder_gone,
+    )
 
 
 def fence_for(kube, params):
@@ -146,8 +153,10 @@ def key_values(api_keys, plan, observed):
     """The plain value of every key variable this run would use: the vault's, else the pod's."""
     values = {name: str(value) for name, value in (api_keys or {}).items()}
     container = wiring.litellm_container(observed.deployment, plan.target.get("container"))
-    env = wiring.resolve_env(container, {key: sorted((obj or {}).get("data") or {}) if obj else None
-                                         for key, obj in observed.objects.items()})
+    env = wiring.resolve_env(
+        container,
+        {key: sorted((obj or {}).get("data") or {}) if obj else None for key, obj in observed.objects.items()},
+    )
     for name, source in env.items():
         if name in values or source.kind != wiring.SECRET:
             continue
@@ -171,10 +180,19 @@ def live_state(kube, namespace, deployment, managed_keys, configmap, config_key)
 
 def record_state(kube, namespace, deployment, plan, observed, record_secret, run_id, verified):
     """Record the live state as the last verified one (``verified``: "true", or "baseline")."""
-    text, keys = live_state(kube, namespace, deployment, plan.managed_keys, plan.target["configmap"],
-                            plan.target["config_key"])
-    record = kg.KnownGood(text, plan.target["configmap"], plan.target["config_key"], keys,
-                          list(plan.expected_models), verified, now_text(), run_id)
+    text, keys = live_state(
+        kube, namespace, deployment, plan.managed_keys, plan.target["configmap"], plan.target["config_key"]
+    )
+    record = kg.KnownGood(
+        text,
+        plan.target["configmap"],
+        plan.target["config_key"],
+        keys,
+        list(plan.expected_models),
+        verified,
+        now_text(),
+        run_id,
+    )
     body = kg.record_body(namespace, deployment, record, existing=record_secret)
     kube.write("secrets", namespace, body)
     return record
@@ -183,8 +201,9 @@ def record_state(kube, namespace, deployment, plan, observed, record_secret, run
 def describe_unverified(unverified):
     parts = []
     if unverified.get("config"):
-        parts.append("config.yaml" + (" (models %s)" % ", ".join(unverified["models"])
-                                      if unverified.get("models") else ""))
+        parts.append(
+            "config.yaml" + (" (models %s)" % ", ".join(unverified["models"]) if unverified.get("models") else "")
+        )
     if unverified.get("keys"):
         parts.append("keys %s" % ", ".join(unverified["keys"]))
     return " and ".join(parts) or "nothing"
@@ -196,8 +215,10 @@ def config_target(kube, params):
         return params["configmap"], params["config_key"]
     deployment = kube.get("deployments", params["namespace"], params["deployment"])
     if deployment is None:
-        raise RunFailure("Deployment %s/%s not found, and configmap/config_key are not given: name the ConfigMap, "
-                         "or the Deployment whose config it is" % (params["namespace"], params["deployment"]))
+        raise RunFailure(
+            "Deployment %s/%s not found, and configmap/config_key are not given: name the ConfigMap, "
+            "or the Deployment whose config it is" % (params["namespace"], params["deployment"])
+        )
     container = wiring.litellm_container(deployment, params.get("container"))
     source = wiring.config_source(deployment, container)
     return params.get("configmap") or source.configmap, params.get("config_key") or source.key

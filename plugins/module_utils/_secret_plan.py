@@ -40,8 +40,9 @@ PLACEHOLDER_PATTERNS = (
     ("a masked value", r"\*+|value_specified_in_no_log_parameter"),
     ("LiteLLM's example master key 'sk-1234', which it refuses", r"sk-1234"),
 )
-_PLACEHOLDERS = tuple((label, re.compile(pattern, re.IGNORECASE | re.DOTALL))
-                      for label, pattern in PLACEHOLDER_PATTERNS)
+_PLACEHOLDERS = tuple(
+    (label, re.compile(pattern, re.IGNORECASE | re.DOTALL)) for label, pattern in PLACEHOLDER_PATTERNS
+)
 
 MARK_UNCHANGED = "<unchanged>"
 MARK_ADDED = "<added>"
@@ -109,36 +110,49 @@ def validate_secret_data(data, env_var_keys=True):
         if env_var_keys and not is_env_var_name(name):
             # LiteLLM reads the Secret through the environment: Kubernetes would take "." and "-"
             # in a Secret key, but no process could read such a variable back.
-            errors.append("key %r is not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*); "
-                          "LiteLLM reads the Secret through its environment, so rename it (for example %r)"
-                          % (name, suggested_env_var_name(name)))
+            errors.append(
+                "key %r is not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*); "
+                "LiteLLM reads the Secret through its environment, so rename it (for example %r)"
+                % (name, suggested_env_var_name(name))
+            )
             continue
         text = _as_text(value)
         if text is None:
-            errors.append("%s: the value is a %s, not a string; give the credential as a string"
-                          % (name, "missing value" if value is None else type(value).__name__))
+            errors.append(
+                "%s: the value is a %s, not a string; give the credential as a string"
+                % (name, "missing value" if value is None else type(value).__name__)
+            )
         elif not text:
-            errors.append("%s: the value is empty; set the vault variable for it (ansible-vault edit) "
-                          "or leave the key out" % name)
+            errors.append(
+                "%s: the value is empty; set the vault variable for it (ansible-vault edit) or leave the key out" % name
+            )
         elif not text.strip():
             errors.append("%s: the value is only whitespace; set the real credential in the vault" % name)
         elif text != text.strip():
-            errors.append("%s: the value has leading or trailing whitespace (a newline from a file "
-                          "lookup?); strip it, for example with '| trim'" % name)
-        elif any(ord(char) < 0x20 or ord(char) == 0x7f for char in text):
+            errors.append(
+                "%s: the value has leading or trailing whitespace (a newline from a file "
+                "lookup?); strip it, for example with '| trim'" % name
+            )
+        elif any(ord(char) < 0x20 or ord(char) == 0x7F for char in text):
             # An HTTP header cannot carry it: LiteLLM's HTTP client would fail before reaching the
             # provider, and the failure would look like the provider's.
-            errors.append("%s: the value contains a control character (a line break or tab inside it?); "
-                          "provider keys are printable ASCII; put the key in the vault exactly as issued" % name)
+            errors.append(
+                "%s: the value contains a control character (a line break or tab inside it?); "
+                "provider keys are printable ASCII; put the key in the vault exactly as issued" % name
+            )
         elif not text.isascii():
-            errors.append("%s: the value contains non-ASCII characters (a typographic quote or dash pasted "
-                          "with it?); provider keys are printable ASCII; put the key in the vault exactly as "
-                          "issued" % name)
+            errors.append(
+                "%s: the value contains non-ASCII characters (a typographic quote or dash pasted "
+                "with it?); provider keys are printable ASCII; put the key in the vault exactly as "
+                "issued" % name
+            )
         else:
             kind = placeholder_kind(text)
             if kind:
-                errors.append("%s: the value looks like %s, not a real credential; put the real key in "
-                              "the vault (ansible-vault edit) and run again" % (name, kind))
+                errors.append(
+                    "%s: the value looks like %s, not a real credential; put the real key in "
+                    "the vault (ansible-vault edit) and run again" % (name, kind)
+                )
     return errors
 
 
@@ -217,14 +231,25 @@ def plan_secret_patch(current_b64, data=None, remove=(), state="present", env_va
     else:
         raise SecretDataError(["state must be present or absent, not %r" % (state,)])
 
-    before_marks = [(name, MARK_OLD if name in updated else MARK_REMOVED if name in removed
-                     else MARK_UNCHANGED) for name in sorted(current)]
-    after_marks = [(name, MARK_NEW if name in updated else MARK_ADDED if name in added
-                    else MARK_UNCHANGED) for name in sorted(after)]
-    return SecretPlan(changed=bool(added or updated or removed), added=tuple(added),
-                      updated=tuple(updated), removed=tuple(removed), unchanged=tuple(unchanged),
-                      keys=tuple(sorted(after)), data=after, diff_before=_diff_lines(before_marks),
-                      diff_after=_diff_lines(after_marks))
+    before_marks = [
+        (name, MARK_OLD if name in updated else MARK_REMOVED if name in removed else MARK_UNCHANGED)
+        for name in sorted(current)
+    ]
+    after_marks = [
+        (name, MARK_NEW if name in updated else MARK_ADDED if name in added else MARK_UNCHANGED)
+        for name in sorted(after)
+    ]
+    return SecretPlan(
+        changed=bool(added or updated or removed),
+        added=tuple(added),
+        updated=tuple(updated),
+        removed=tuple(removed),
+        unchanged=tuple(unchanged),
+        keys=tuple(sorted(after)),
+        data=after,
+        diff_before=_diff_lines(before_marks),
+        diff_after=_diff_lines(after_marks),
+    )
 
 
 def scrub(text, secret_values):

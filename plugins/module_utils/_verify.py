@@ -79,9 +79,11 @@ _LITELLM_HINT = re.compile(r"\s*LiteLLM: model group .*\Z", re.DOTALL)
 _LITELLM_PREFIX = re.compile(r"^(?:litellm\.\w+:\s*)+(?:\w+Error:\s*)?")
 # A request that got no answer from the provider at all: LiteLLM's exceptions for it, or the words
 # of its HTTP clients (aiohttp, httpx) for a connection that failed, wrapped as any error class.
-_NO_ANSWER = re.compile(r"^\s*litellm\.(?:APIConnectionError|Timeout)\b|Cannot connect to host|Connect call failed"
-                        r"|Connection refused|Name or service not known|Temporary failure in name resolution"
-                        r"|Illegal header value|Server disconnected|ConnectError|ConnectTimeout|ReadTimeout")
+_NO_ANSWER = re.compile(
+    r"^\s*litellm\.(?:APIConnectionError|Timeout)\b|Cannot connect to host|Connect call failed"
+    r"|Connection refused|Name or service not known|Temporary failure in name resolution"
+    r"|Illegal header value|Server disconnected|ConnectError|ConnectTimeout|ReadTimeout"
+)
 _COOLDOWN_WAIT = re.compile(r"Try again in (\d+(?:\.\d+)?) seconds")
 # (pattern, replacement) pairs for anything shaped like a credential.
 _TOKEN_PATTERNS = (
@@ -100,8 +102,10 @@ def plan_requests(smoke_models, max_tokens=SMOKE_MAX_TOKENS):
 
     Nothing else is ever requested (``/health`` would call every upstream).
     """
-    plan = [PlannedRequest("readiness", "GET", READINESS_PATH, None, None, False),
-            PlannedRequest("models", "GET", MODELS_PATH, None, None, True)]
+    plan = [
+        PlannedRequest("readiness", "GET", READINESS_PATH, None, None, False),
+        PlannedRequest("models", "GET", MODELS_PATH, None, None, True),
+    ]
     for model in smoke_models:
         plan.append(PlannedRequest("smoke", "POST", CHAT_PATH, smoke_body(model, max_tokens), model, True))
     return plan
@@ -109,8 +113,7 @@ def plan_requests(smoke_models, max_tokens=SMOKE_MAX_TOKENS):
 
 def smoke_body(model, max_tokens=SMOKE_MAX_TOKENS):
     """The smallest chat request that proves a model answers."""
-    return {"model": model, "messages": [{"role": "user", "content": SMOKE_PROMPT}],
-            "max_tokens": max_tokens}
+    return {"model": model, "messages": [{"role": "user", "content": SMOKE_PROMPT}], "max_tokens": max_tokens}
 
 
 def auth_headers(master_key, via):
@@ -133,7 +136,7 @@ def scrub_text(text, secrets=(), limit=MESSAGE_LIMIT):
         text = pattern.sub(replacement, text)
     text = " ".join(text.split())
     if limit and len(text) > limit:
-        text = text[:limit - 3] + "..."
+        text = text[: limit - 3] + "..."
     return text
 
 
@@ -230,23 +233,30 @@ def classify_failure(reply, secrets=()):
         return UNREACHABLE, scrub_text("LiteLLM not answering: %s" % (reply.error or "no response"), secrets)
     data = parse_json(reply.body)
     if _kubernetes_status(data):
-        return UNREACHABLE, scrub_text("Kubernetes API server answered %s, not LiteLLM: %s"
-                                       % (reply.status, data.get("message") or data.get("reason")), secrets)
+        return UNREACHABLE, scrub_text(
+            "Kubernetes API server answered %s, not LiteLLM: %s"
+            % (reply.status, data.get("message") or data.get("reason")),
+            secrets,
+        )
     error = _litellm_error(data)
     if error is None:
         snippet = reply.body.decode("utf-8", "replace") if isinstance(reply.body, bytes) else str(reply.body or "")
-        return UNREACHABLE, scrub_text("HTTP %s that is not LiteLLM's answer: %s" % (reply.status, snippet[:120]),
-                                       secrets)
+        return UNREACHABLE, scrub_text(
+            "HTTP %s that is not LiteLLM's answer: %s" % (reply.status, snippet[:120]), secrets
+        )
     message, kind = error
     if kind in ("auth_error", "no_db_connection") or message.startswith("Authentication Error"):
-        return UNREACHABLE, scrub_text("LiteLLM rejected the master key (HTTP %s): %s" % (reply.status, message),
-                                       secrets)
+        return UNREACHABLE, scrub_text(
+            "LiteLLM rejected the master key (HTTP %s): %s" % (reply.status, message), secrets
+        )
     if "Invalid model name passed in" in message or "There are no healthy deployments" in message:
         return NOT_ROUTED, scrub_text("not routed: %s" % _LITELLM_HINT.sub("", message), secrets)
     if kind == "all_deployments_in_cooldown":
-        return RATE_LIMITED, scrub_text("in cooldown: LiteLLM sends nothing to this model for a while after "
-                                        "recent failures, cause unknown (%s)" % message.split(" Passed model=")[0],
-                                        secrets)
+        return RATE_LIMITED, scrub_text(
+            "in cooldown: LiteLLM sends nothing to this model for a while after "
+            "recent failures, cause unknown (%s)" % message.split(" Passed model=")[0],
+            secrets,
+        )
     provider, detail, from_provider = provider_detail(message)
     said = _said(provider, detail, from_provider)
     if reply.status == 429:
@@ -294,14 +304,28 @@ def classify_smoke(model, reply, max_latency, secrets=(), cooldown_waited=None):
             message += "; answered by %s (a fallback, not %s itself)" % (served_by, model)
     if cooldown_waited is not None:
         message += " (asked again after waiting %.0fs for LiteLLM's cooldown)" % cooldown_waited
-    return dict(model=model, status=status, http_status=reply.status, latency=round(reply.seconds or 0.0, 3),
-                message=message, answer=answer, served_by=served_by)
+    return dict(
+        model=model,
+        status=status,
+        http_status=reply.status,
+        latency=round(reply.seconds or 0.0, 3),
+        message=message,
+        answer=answer,
+        served_by=served_by,
+    )
 
 
 def not_tried(model, why):
     """The smoke result of a model that was not asked because an earlier check failed."""
-    return dict(model=model, status=UNREACHABLE, http_status=None, latency=None,
-                message="not tried: %s" % why, answer="", served_by=None)
+    return dict(
+        model=model,
+        status=UNREACHABLE,
+        http_status=None,
+        latency=None,
+        message="not tried: %s" % why,
+        answer="",
+        served_by=None,
+    )
 
 
 def summarize(ready, readiness_error, missing, models_error, smoke):

@@ -62,7 +62,7 @@ def _flag_value(words):
             if word == flag and index + 1 < len(words):
                 return words[index + 1]
             if word.startswith(flag + "="):
-                return word[len(flag) + 1:]
+                return word[len(flag) + 1 :]
     return None
 
 
@@ -93,8 +93,10 @@ def litellm_container(deployment, name=None):
         for container in containers:
             if container.get("name") == name:
                 return container
-        raise WiringError("Deployment %s has no container %r (containers: %s); set litellm_container to one of "
-                          "them" % (_name(deployment), name, ", ".join(names) or "none"))
+        raise WiringError(
+            "Deployment %s has no container %r (containers: %s); set litellm_container to one of "
+            "them" % (_name(deployment), name, ", ".join(names) or "none")
+        )
     with_config = [c for c in containers if config_path_of(c)]
     if len(with_config) == 1:
         return with_config[0]
@@ -103,9 +105,10 @@ def litellm_container(deployment, name=None):
         return named[0]
     if len(containers) == 1:
         return containers[0]
-    raise WiringError("Deployment %s has %d containers (%s) and none is clearly LiteLLM (started with --config, "
-                      "or named litellm); set litellm_container" % (_name(deployment), len(containers),
-                                                                     ", ".join(names)))
+    raise WiringError(
+        "Deployment %s has %d containers (%s) and none is clearly LiteLLM (started with --config, "
+        "or named litellm); set litellm_container" % (_name(deployment), len(containers), ", ".join(names))
+    )
 
 
 def _name(deployment):
@@ -128,9 +131,11 @@ def config_source(deployment, container):
     """Which ConfigMap key LiteLLM reads as its config file. Raises WiringError when it is not a ConfigMap."""
     path = config_path_of(container)
     if not path:
-        raise WiringError("container %s of Deployment %s is not started with --config, so LiteLLM reads no "
-                          "config file this collection could manage; add args: [--config, /app/config.yaml] "
-                          "and mount the ConfigMap there" % (container.get("name"), _name(deployment)))
+        raise WiringError(
+            "container %s of Deployment %s is not started with --config, so LiteLLM reads no "
+            "config file this collection could manage; add args: [--config, /app/config.yaml] "
+            "and mount the ConfigMap there" % (container.get("name"), _name(deployment))
+        )
     _containers_, volumes = _containers(deployment)
     path = posixpath.normpath(path)
     best = None
@@ -140,17 +145,19 @@ def config_source(deployment, container):
         if mount_path == path:
             relative = sub_path or None
         elif path.startswith(mount_path.rstrip("/") + "/") and not sub_path:
-            relative = path[len(mount_path.rstrip("/")) + 1:]
+            relative = path[len(mount_path.rstrip("/")) + 1 :]
         elif path.startswith(mount_path.rstrip("/") + "/") and sub_path:
-            relative = posixpath.join(sub_path, path[len(mount_path.rstrip("/")) + 1:])
+            relative = posixpath.join(sub_path, path[len(mount_path.rstrip("/")) + 1 :])
         else:
             continue
         if best is None or len(mount_path) > len(posixpath.normpath(best[0].get("mountPath") or "/")):
             best = (mount, relative)
     if best is None:
-        raise WiringError("nothing is mounted at %s (the --config path of container %s in Deployment %s): LiteLLM "
-                          "would read the file baked into its image, which this collection cannot change; mount "
-                          "the ConfigMap there" % (path, container.get("name"), _name(deployment)))
+        raise WiringError(
+            "nothing is mounted at %s (the --config path of container %s in Deployment %s): LiteLLM "
+            "would read the file baked into its image, which this collection cannot change; mount "
+            "the ConfigMap there" % (path, container.get("name"), _name(deployment))
+        )
     mount, relative = best
     volume = next((v for v in volumes if v.get("name") == mount.get("name")), None) or {}
     sources = []
@@ -160,20 +167,23 @@ def config_source(deployment, container):
         sources = [s["configMap"] for s in volume["projected"].get("sources") or [] if s.get("configMap")]
     if not sources:
         kind = next((k for k in volume if k != "name"), "unknown")
-        raise WiringError("the config file %s of Deployment %s comes from a %s volume %r, not from a ConfigMap; "
-                          "this collection manages the config in a ConfigMap" % (path, _name(deployment), kind,
-                                                                                 mount.get("name")))
+        raise WiringError(
+            "the config file %s of Deployment %s comes from a %s volume %r, not from a ConfigMap; "
+            "this collection manages the config in a ConfigMap" % (path, _name(deployment), kind, mount.get("name"))
+        )
     if relative is None:
-        raise WiringError("volume %r is mounted at the config path %s itself without subPath, so it is a "
-                          "directory, not a file; mount it at the directory and pass --config <dir>/<key>"
-                          % (mount.get("name"), path))
+        raise WiringError(
+            "volume %r is mounted at the config path %s itself without subPath, so it is a "
+            "directory, not a file; mount it at the directory and pass --config <dir>/<key>" % (mount.get("name"), path)
+        )
     for source in sources:
         key = _file_in_configmap_volume(source, relative)
         if key:
             return ConfigSource(source.get("name"), key, path, container.get("name"), mount.get("name"))
-    raise WiringError("no key of the ConfigMap volume %r appears as %s in container %s of Deployment %s; check the "
-                      "volume's items and the mount's subPath" % (mount.get("name"), path, container.get("name"),
-                                                                  _name(deployment)))
+    raise WiringError(
+        "no key of the ConfigMap volume %r appears as %s in container %s of Deployment %s; check the "
+        "volume's items and the mount's subPath" % (mount.get("name"), path, container.get("name"), _name(deployment))
+    )
 
 
 def envfrom_objects(container):
@@ -227,7 +237,7 @@ def master_key_var(config):
     if value is None:
         return DEFAULT_MASTER_KEY_VAR
     if isinstance(value, str) and value.startswith("os.environ/"):
-        return value[len("os.environ/"):]
+        return value[len("os.environ/") :]
     return None
 
 
@@ -241,8 +251,11 @@ def where_keys_go(names, env, container, preferred_secret=None):
     and the Deployment field to add when a write could not reach the pod, or when the explicit
     Secret is not where the pod reads the variable from.
     """
-    loaded = [(entry["secretRef"].get("name"), entry.get("prefix") or "", index)
-              for index, entry in enumerate(container.get("envFrom") or []) if entry.get("secretRef")]
+    loaded = [
+        (entry["secretRef"].get("name"), entry.get("prefix") or "", index)
+        for index, entry in enumerate(container.get("envFrom") or [])
+        if entry.get("secretRef")
+    ]
     where = "container %s" % container.get("name")
     errors, targets, nowhere = [], {}, []
     for name in names:
@@ -251,30 +264,50 @@ def where_keys_go(names, env, container, preferred_secret=None):
         after = -1 if not source or source.env_from is None else source.env_from
         if source and source.kind == SECRET:
             if preferred_secret and source.name != preferred_secret:
-                errors.append("%s reaches LiteLLM from Secret %s (key %s), not from the secret option (litellm_secret) %s: "
-                              "a key written there would never be used; set it to %s or leave it empty"
-                              % (name, source.name, source.key, preferred_secret, source.name))
+                errors.append(
+                    "%s reaches LiteLLM from Secret %s (key %s), not from the secret option (litellm_secret) %s: "
+                    "a key written there would never be used; set it to %s or leave it empty"
+                    % (name, source.name, source.key, preferred_secret, source.name)
+                )
             else:
                 targets[name] = (source.name, source.key)
             continue
         if source and source.env_from is None:
-            errors.append("%s is set in %s from a %s (spec.template.spec.containers[].env), which wins over any "
-                          "Secret loaded with envFrom; remove that env entry or make it a secretKeyRef"
-                          % (name, where, {CONFIGMAP: "ConfigMap key", LITERAL: "literal value"}.get(
-                              source.kind, "field reference")))
+            errors.append(
+                "%s is set in %s from a %s (spec.template.spec.containers[].env), which wins over any "
+                "Secret loaded with envFrom; remove that env entry or make it a secretKeyRef"
+                % (
+                    name,
+                    where,
+                    {CONFIGMAP: "ConfigMap key", LITERAL: "literal value"}.get(source.kind, "field reference"),
+                )
+            )
             continue
-        usable = [(secret, prefix) for secret, prefix, index in loaded
-                  if index > after and name.startswith(prefix) and is_env_var_name(name[len(prefix):])
-                  and (not preferred_secret or secret == preferred_secret)]
+        usable = [
+            (secret, prefix)
+            for secret, prefix, index in loaded
+            if index > after
+            and name.startswith(prefix)
+            and is_env_var_name(name[len(prefix) :])
+            and (not preferred_secret or secret == preferred_secret)
+        ]
         if usable:
             secret, prefix = usable[-1]
-            targets[name] = (secret, name[len(prefix):])
+            targets[name] = (secret, name[len(prefix) :])
         elif source:
-            errors.append("%s comes from ConfigMap %s (key %s), which %s loads with envFrom after every Secret "
-                          "the key could be written to, so that ConfigMap wins; take %s out of it, or load %s "
-                          "after it in envFrom (spec.template.spec.containers[].envFrom)"
-                          % (name, source.name, source.key, where, source.key,
-                             "Secret %s" % preferred_secret if preferred_secret else "the Secret for the keys"))
+            errors.append(
+                "%s comes from ConfigMap %s (key %s), which %s loads with envFrom after every Secret "
+                "the key could be written to, so that ConfigMap wins; take %s out of it, or load %s "
+                "after it in envFrom (spec.template.spec.containers[].envFrom)"
+                % (
+                    name,
+                    source.name,
+                    source.key,
+                    where,
+                    source.key,
+                    "Secret %s" % preferred_secret if preferred_secret else "the Secret for the keys",
+                )
+            )
         else:
             nowhere.append(name)
     if nowhere:
@@ -283,8 +316,15 @@ def where_keys_go(names, env, container, preferred_secret=None):
             "%s would not reach LiteLLM: %s loads no Secret%s with envFrom that %s could come from; add "
             "{secretRef: {name: %s}} to its envFrom (spec.template.spec.containers[].envFrom; with the Helm "
             "chart: environmentSecrets: [%s])"
-            % (", ".join(nowhere), where, " %s" % preferred_secret if preferred_secret else "",
-               "it" if len(nowhere) == 1 else "they", wanted, wanted))
+            % (
+                ", ".join(nowhere),
+                where,
+                " %s" % preferred_secret if preferred_secret else "",
+                "it" if len(nowhere) == 1 else "they",
+                wanted,
+                wanted,
+            )
+        )
     if errors:
         raise WiringError("; ".join(errors))
     return targets

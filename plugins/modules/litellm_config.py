@@ -223,12 +223,10 @@ resource_version:
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
 from ansible_collections.homelab.litellm.plugins.module_utils import _config_plan as cp
 from ansible_collections.homelab.litellm.plugins.module_utils import _config_yaml as cy
-from ansible_collections.homelab.litellm.plugins.module_utils import _k8s
+from ansible_collections.homelab.litellm.plugins.module_utils import _k8s, _run
 from ansible_collections.homelab.litellm.plugins.module_utils import _owners as owners
-from ansible_collections.homelab.litellm.plugins.module_utils import _run
 from ansible_collections.homelab.litellm.plugins.module_utils._args import argument_spec as shared_spec
 
 
@@ -251,34 +249,54 @@ def planner(module, namespace, name, key):
 
     def plan(configmap):
         if configmap is None:
-            raise _run.RunFailure("ConfigMap %s/%s not found. This module merges models into the configuration of "
-                                  "a running LiteLLM; check namespace and name." % (namespace, name))
+            raise _run.RunFailure(
+                "ConfigMap %s/%s not found. This module merges models into the configuration of "
+                "a running LiteLLM; check namespace and name." % (namespace, name)
+            )
         data = configmap.get("data") or {}
         if key not in data:
-            raise _run.RunFailure("ConfigMap %s/%s has no key %r (keys: %s). Set config_key to the one LiteLLM "
-                                  "reads as its config.yaml." % (namespace, name, key, ", ".join(sorted(data)) or
-                                                                  "none"))
+            raise _run.RunFailure(
+                "ConfigMap %s/%s has no key %r (keys: %s). Set config_key to the one LiteLLM "
+                "reads as its config.yaml." % (namespace, name, key, ", ".join(sorted(data)) or "none")
+            )
         if params["state"] == "absent":
             models, remove = [], list(params["models"]) + list(params["remove"])
         else:
             models, remove = params["models"], params["remove"]
         try:
-            plan = cp.plan_config(data[key], models, purge=params["purge"], remove=remove,
-                                  router_settings=params["router_settings"], strict=params["strict"])
+            plan = cp.plan_config(
+                data[key],
+                models,
+                purge=params["purge"],
+                remove=remove,
+                router_settings=params["router_settings"],
+                strict=params["strict"],
+            )
         except cy.ConfigError as err:
             raise _run.RunFailure("Nothing was written. " + str(err), {"errors": list(err.errors)})
         warnings = list(plan.warnings) + owners.owner_messages("ConfigMap", namespace, name, configmap)
-        result = dict(changed=plan.changed, added=plan.added, updated=plan.updated, removed=plan.removed,
-                      unchanged=plan.unchanged, notes=plan.notes, env_vars=plan.env_vars, digest=plan.digest,
-                      config=plan.after, models=plan.model_names, warnings_list=warnings,
-                      configmap={"name": name, "key": key},
-                      resource_version=configmap["metadata"]["resourceVersion"])
+        result = dict(
+            changed=plan.changed,
+            added=plan.added,
+            updated=plan.updated,
+            removed=plan.removed,
+            unchanged=plan.unchanged,
+            notes=plan.notes,
+            env_vars=plan.env_vars,
+            digest=plan.digest,
+            config=plan.after,
+            models=plan.model_names,
+            warnings_list=warnings,
+            configmap={"name": name, "key": key},
+            resource_version=configmap["metadata"]["resourceVersion"],
+        )
         if module._diff:
             header = "%s/%s %s" % (namespace, name, key)
             result["diff"] = dict(before=plan.before, after=plan.after, before_header=header, after_header=header)
         if not plan.changed or module.check_mode:
             return None, result
         return dict(configmap, data=dict(data, **{key: plan.after})), result
+
     return plan
 
 
@@ -288,8 +306,9 @@ def run(module, kube):
     module.no_log_values.update(value for value in cp.literal_credentials(params["models"]) if len(value) >= 4)
     namespace = params["namespace"]
     name, key = _run.config_target(kube, params)
-    result, written = kube.guarded_update("configmaps", namespace, name, planner(module, namespace, name, key),
-                                          fence=_run.fence_for(kube, params))
+    result, written = kube.guarded_update(
+        "configmaps", namespace, name, planner(module, namespace, name, key), fence=_run.fence_for(kube, params)
+    )
     if written is not None:
         result["resource_version"] = written["metadata"]["resourceVersion"]
     return result, result["warnings_list"]

@@ -48,7 +48,8 @@ options:
     default: recorded
   managed_keys:
     description:
-      - The keys this collection manages, variable name to C({secret, key}) (RV(homelab.litellm.litellm_plan#module:managed_keys)).
+      - The keys this collection manages, variable name to C({secret, key})
+        (RV(homelab.litellm.litellm_plan#module:managed_keys)).
         Only these go into the record.
     type: dict
     default: {}
@@ -128,12 +129,10 @@ lock_released:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.homelab.litellm.plugins.module_utils import _k8s
+from ansible_collections.homelab.litellm.plugins.module_utils import _k8s, _run
 from ansible_collections.homelab.litellm.plugins.module_utils import _known_good as kg
 from ansible_collections.homelab.litellm.plugins.module_utils import _plan as pl
 from ansible_collections.homelab.litellm.plugins.module_utils import _rollout as rt
-from ansible_collections.homelab.litellm.plugins.module_utils import _run
 from ansible_collections.homelab.litellm.plugins.module_utils import _wiring as wiring
 from ansible_collections.homelab.litellm.plugins.module_utils._args import argument_spec as shared_spec
 
@@ -157,23 +156,37 @@ def record(module, kube):
         raise _run.RunFailure("Deployment %s/%s not found; nothing was recorded" % (namespace, name))
     text, keys = _run.live_state(kube, namespace, name, params["managed_keys"], configmap, key)
     container = wiring.litellm_container(deployment, params["container"])
-    objects = {ref: kube.get("secrets" if ref[0] == wiring.SECRET else "configmaps", namespace, ref[1])
-               for ref in pl.objects_to_read(container)}
+    objects = {
+        ref: kube.get("secrets" if ref[0] == wiring.SECRET else "configmaps", namespace, ref[1])
+        for ref in pl.objects_to_read(container)
+    }
     names = rt.config_env_vars(text or "")
     env_b64, _env = pl.pod_env(container, objects, names)
     running = rt.template_annotations(deployment).get(rt.DIGEST_ANNOTATION)
     if running != rt.rollout_digest(text or "", env_b64, names):
-        raise _run.RunFailure("Not recorded: the live config or keys changed after LiteLLM was rolled out onto them "
-                              "(the Deployment's digest differs), so they are not what was verified. Run again.")
+        raise _run.RunFailure(
+            "Not recorded: the live config or keys changed after LiteLLM was rolled out onto them "
+            "(the Deployment's digest differs), so they are not what was verified. Run again."
+        )
     new = kg.KnownGood(text, configmap, key, keys, list(params["models"]), "true", _run.now_text(), params["run_id"])
     existing = kube.get("secrets", namespace, kg.record_name(name))
     previous = kg.read_record(existing)
     changed = previous is None or (previous.config_text, previous.keys) != (text, keys)
-    result = dict(changed=changed, record=kg.record_name(name), recorded_at=new.recorded_at, restored=[],
-                  secret_keys=sorted(keys), left_alone=[])
+    result = dict(
+        changed=changed,
+        record=kg.record_name(name),
+        recorded_at=new.recorded_at,
+        restored=[],
+        secret_keys=sorted(keys),
+        left_alone=[],
+    )
     if module._diff:
-        result["diff"] = dict(before=previous.config_text if previous else "", after=text or "",
-                              before_header="last verified config", after_header="config recorded now")
+        result["diff"] = dict(
+            before=previous.config_text if previous else "",
+            after=text or "",
+            before_header="last verified config",
+            after_header="config recorded now",
+        )
     if module.check_mode:
         result["recorded_at"] = previous.recorded_at if previous else None
         return result
@@ -189,11 +202,18 @@ def restore(module, kube):
     namespace, name = params["namespace"], params["deployment"]
     existing = kube.get("secrets", namespace, kg.record_name(name))
     saved = kg.read_record(existing)
-    result = dict(changed=False, record=kg.record_name(name), recorded_at=saved.recorded_at if saved else None,
-                  restored=[], secret_keys=[], left_alone=[])
+    result = dict(
+        changed=False,
+        record=kg.record_name(name),
+        recorded_at=saved.recorded_at if saved else None,
+        restored=[],
+        secret_keys=[],
+        left_alone=[],
+    )
     if saved is None:
-        result["left_alone"].append("there is no last verified state (Secret %s/%s) to go back to"
-                                    % (namespace, kg.record_name(name)))
+        result["left_alone"].append(
+            "there is no last verified state (Secret %s/%s) to go back to" % (namespace, kg.record_name(name))
+        )
         return result
     expected = params["expected"] or {}
     configmap = kube.get("configmaps", namespace, saved.configmap)
@@ -210,13 +230,16 @@ def restore(module, kube):
             result["left_alone"].append("%s is gone" % label)
             return None
         if wanted is None:
-            result["left_alone"].append("%s differs from the last verified state, but this run did not write it"
-                                        % label)
+            result["left_alone"].append(
+                "%s differs from the last verified state, but this run did not write it" % label
+            )
             return None
         live = obj["metadata"]["resourceVersion"]
         if str(live) != str(wanted):
-            conflicts.append("%s was changed by someone else after this run wrote it (resourceVersion %s, this run "
-                             "left %s): not restored; what is live there now stays" % (label, live, wanted))
+            conflicts.append(
+                "%s was changed by someone else after this run wrote it (resourceVersion %s, this run "
+                "left %s): not restored; what is live there now stays" % (label, live, wanted)
+            )
             return None
         return label
 
@@ -228,8 +251,11 @@ def restore(module, kube):
             diff_after.append(config_text)
             if not module.check_mode:
                 fence and fence()
-                kube.replace("configmaps", namespace,
-                             dict(configmap, data=dict(configmap.get("data") or {}, **{saved.config_key: config_text})))
+                kube.replace(
+                    "configmaps",
+                    namespace,
+                    dict(configmap, data=dict(configmap.get("data") or {}, **{saved.config_key: config_text})),
+                )
     for secret, values in sorted(secret_values.items()):
         label = owned("secrets", secret, secrets.get(secret))
         if not label:
@@ -237,9 +263,13 @@ def restore(module, kube):
         result["restored"].append(label)
         result["secret_keys"] += sorted(name for name, (s, k, _v) in saved.keys.items() if s == secret and k in values)
         diff_before.append("# %s\n" % label + "".join("%s: <live value>\n" % key for key in sorted(values)))
-        diff_after.append("# %s\n" % label + "".join("%s: %s\n" % (key, "<verified value>" if value is not None
-                                                                       else "<absent>")
-                                                     for key, value in sorted(values.items())))
+        diff_after.append(
+            "# %s\n" % label
+            + "".join(
+                "%s: %s\n" % (key, "<verified value>" if value is not None else "<absent>")
+                for key, value in sorted(values.items())
+            )
+        )
         if not module.check_mode:
             fence and fence()
             kube.replace("secrets", namespace, kg.apply_key_values(secrets[secret], values))

@@ -88,9 +88,7 @@ import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.homelab.litellm.plugins.module_utils import _k8s
-from ansible_collections.homelab.litellm.plugins.module_utils import _run
+from ansible_collections.homelab.litellm.plugins.module_utils import _k8s, _run
 from ansible_collections.homelab.litellm.plugins.module_utils._args import argument_spec as shared_spec
 
 try:
@@ -118,8 +116,11 @@ def still_young(path, lifetime, user, server):
         return False
     contexts = existing.get("contexts") or [{}]
     clusters = existing.get("clusters") or [{}]
-    return age < lifetime / 2 and (contexts[0].get("context") or {}).get("user") == user and \
-        (clusters[0].get("cluster") or {}).get("server") == server
+    return (
+        age < lifetime / 2
+        and (contexts[0].get("context") or {}).get("user") == user
+        and (clusters[0].get("cluster") or {}).get("server") == server
+    )
 
 
 def kubeconfig(server, ca_pem, verify, user, token, namespace):
@@ -129,10 +130,14 @@ def kubeconfig(server, ca_pem, verify, user, token, namespace):
     elif not verify:
         cluster["insecure-skip-tls-verify"] = True
     name = user.rsplit(":", 1)[-1]
-    return {"apiVersion": "v1", "kind": "Config", "current-context": name,
-            "clusters": [{"name": name, "cluster": cluster}],
-            "users": [{"name": user, "user": {"token": token}}],
-            "contexts": [{"name": name, "context": {"cluster": name, "user": user, "namespace": namespace}}]}
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": name,
+        "clusters": [{"name": name, "cluster": cluster}],
+        "users": [{"name": user, "user": {"token": token}}],
+        "contexts": [{"name": name, "context": {"cluster": name, "user": user, "namespace": namespace}}],
+    }
 
 
 def write_private(path, text):
@@ -162,11 +167,18 @@ def run(module, kube):
     if module.check_mode:
         return result
     if kube.get("serviceaccounts", namespace, account) is None:
-        raise _run.RunFailure("ServiceAccount %s/%s not found; create it first (playbooks/rbac.yml does)"
-                              % (namespace, account))
-    answer = kube.json("POST", kube.path("serviceaccounts", namespace, account, "token"), body={
-        "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
-        "spec": {"expirationSeconds": params["expiration_seconds"]}})
+        raise _run.RunFailure(
+            "ServiceAccount %s/%s not found; create it first (playbooks/rbac.yml does)" % (namespace, account)
+        )
+    answer = kube.json(
+        "POST",
+        kube.path("serviceaccounts", namespace, account, "token"),
+        body={
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "TokenRequest",
+            "spec": {"expirationSeconds": params["expiration_seconds"]},
+        },
+    )
     token = (answer.get("status") or {}).get("token")
     if not token:
         raise _run.RunFailure("the API server answered the TokenRequest without a token")
@@ -175,8 +187,10 @@ def run(module, kube):
     if configuration.ssl_ca_cert:
         with open(configuration.ssl_ca_cert, "rb") as handle:
             ca_pem = handle.read()
-    write_private(params["path"], yaml.safe_dump(kubeconfig(server, ca_pem, configuration.verify_ssl, user, token,
-                                                            namespace), sort_keys=False))
+    write_private(
+        params["path"],
+        yaml.safe_dump(kubeconfig(server, ca_pem, configuration.verify_ssl, user, token, namespace), sort_keys=False),
+    )
     result["expires"] = (answer.get("status") or {}).get("expirationTimestamp")
     return result
 

@@ -47,6 +47,11 @@ options:
     description: Seconds to wait for another run's lock.
     type: int
     default: 300
+  run_id:
+    description:
+      - Id of the run that takes or frees the lock; part of the holder identity written to the Lease.
+    type: str
+    required: true
 requirements:
   - kubernetes >= 24.2.0
 seealso:
@@ -80,10 +85,7 @@ holder:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.homelab.litellm.plugins.module_utils import _k8s
-from ansible_collections.homelab.litellm.plugins.module_utils import _lock
-from ansible_collections.homelab.litellm.plugins.module_utils import _run
+from ansible_collections.homelab.litellm.plugins.module_utils import _k8s, _lock, _run
 from ansible_collections.homelab.litellm.plugins.module_utils._args import argument_spec as shared_spec
 
 
@@ -91,7 +93,7 @@ def argument_spec():
     return shared_spec(
         state=dict(type="str", choices=["acquired", "released"], default="acquired"),
         lock_timeout=dict(type="int", default=300),
-        run_id=dict(required=True),
+        run_id=dict(type="str", required=True),
     )
 
 

@@ -47,7 +47,7 @@ attributes:
   check_mode:
     support: full
     details:
-      - Takes no lock and records nothing. RV(changed) then says whether the run would change the
+      - Takes no lock and records nothing. C(changed) then says whether the run would change the
         config, a key, or restart LiteLLM (the later steps are skipped in check mode), and the diff
         shows all three.
   diff_mode:
@@ -110,7 +110,7 @@ options:
       - V(auto) goes on with a warning when a provider cannot be reached from here; V(required) fails
         then; V(off) asks nobody.
     type: str
-    choices: [auto, required, off]
+    choices: [auto, required, "off"]
     default: auto
   provider_timeout:
     description: Seconds to wait for each provider's answer.
@@ -265,18 +265,15 @@ warnings_list:
 from urllib.error import HTTPError
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
 from ansible_collections.homelab.litellm.plugins.module_utils import _access as access
 from ansible_collections.homelab.litellm.plugins.module_utils import _config_plan as cp
 from ansible_collections.homelab.litellm.plugins.module_utils import _config_yaml as cy
-from ansible_collections.homelab.litellm.plugins.module_utils import _k8s
+from ansible_collections.homelab.litellm.plugins.module_utils import _k8s, _lock, _run
 from ansible_collections.homelab.litellm.plugins.module_utils import _known_good as kg
-from ansible_collections.homelab.litellm.plugins.module_utils import _lock
 from ansible_collections.homelab.litellm.plugins.module_utils import _owners as owners
 from ansible_collections.homelab.litellm.plugins.module_utils import _plan as pl
 from ansible_collections.homelab.litellm.plugins.module_utils import _provider_check as pc
 from ansible_collections.homelab.litellm.plugins.module_utils import _rollout as rt
-from ansible_collections.homelab.litellm.plugins.module_utils import _run
 from ansible_collections.homelab.litellm.plugins.module_utils import _wiring as wiring
 from ansible_collections.homelab.litellm.plugins.module_utils._args import argument_spec as shared_spec
 
@@ -303,12 +300,22 @@ def argument_spec():
 
 
 def request_of(params):
-    return pl.Request(models=params["models"], purge=params["purge"], remove=params["remove"],
-                      router_settings=params["router_settings"], strict=params["strict"],
-                      manage_config=params["manage_config"], api_keys=params["api_keys"] or {},
-                      force=params["force"], smoke_scope=params["smoke_scope"], smoke_models=params["smoke_models"],
-                      container=params["container"], configmap=params["configmap"], config_key=params["config_key"],
-                      secret=params["secret"])
+    return pl.Request(
+        models=params["models"],
+        purge=params["purge"],
+        remove=params["remove"],
+        router_settings=params["router_settings"],
+        strict=params["strict"],
+        manage_config=params["manage_config"],
+        api_keys=params["api_keys"] or {},
+        force=params["force"],
+        smoke_scope=params["smoke_scope"],
+        smoke_models=params["smoke_models"],
+        container=params["container"],
+        configmap=params["configmap"],
+        config_key=params["config_key"],
+        secret=params["secret"],
+    )
 
 
 def observe(kube, namespace, name, request, deployment=None):
@@ -316,25 +323,32 @@ def observe(kube, namespace, name, request, deployment=None):
     if deployment is None:
         deployment = kube.get("deployments", namespace, name)
     if deployment is None:
-        raise pl.PlanError(["Deployment %s/%s not found; check litellm_namespace and litellm_deployment"
-                            % (namespace, name)])
+        raise pl.PlanError(
+            ["Deployment %s/%s not found; check litellm_namespace and litellm_deployment" % (namespace, name)]
+        )
     try:
         container, configmap_name, _key, _path, _warnings = pl.resolve_target(deployment, request)
     except wiring.WiringError as err:
         raise pl.PlanError([str(err)])
     objects = {}
     for kind, object_name in pl.objects_to_read(container, request.secret):
-        objects[(kind, object_name)] = kube.get("secrets" if kind == wiring.SECRET else "configmaps",
-                                                namespace, object_name)
+        objects[(kind, object_name)] = kube.get(
+            "secrets" if kind == wiring.SECRET else "configmaps", namespace, object_name
+        )
     record_secret = kube.get("secrets", namespace, kg.record_name(name))
     pods = replicasets = None
     if not rt.status_complete(deployment):
         selector = rt.selector_string(deployment)
         pods = kube.list("pods", namespace, label_selector=selector)
         replicasets = kube.list("replicasets", namespace, label_selector=selector)
-    observed = pl.Observed(deployment=deployment, configmap=kube.get("configmaps", namespace, configmap_name),
-                           objects=objects, record=kg.read_record(record_secret), pods=pods,
-                           replicasets=replicasets)
+    observed = pl.Observed(
+        deployment=deployment,
+        configmap=kube.get("configmaps", namespace, configmap_name),
+        objects=objects,
+        record=kg.read_record(record_secret),
+        pods=pods,
+        replicasets=replicasets,
+    )
     lease = kube.get("leases", namespace, _lock.lease_name(name))
     return observed, lease, record_secret
 
@@ -347,8 +361,9 @@ def check_providers(module, plan, request, observed, known):
     rotated = set()
     for secret, change in plan.secrets.items():
         for key in change["added"] + change["updated"]:
-            rotated.update(name for name, where in plan.target["key_targets"].items()
-                           if where == {"secret": secret, "key": key})
+            rotated.update(
+                name for name, where in plan.target["key_targets"].items() if where == {"secret": secret, "key": key}
+            )
     names = set(plan.config["added"]) | set(plan.config["updated"]) | set(plan.unverified["models"])
     names |= set(pl.models_using(plan.model_entries, rotated))
     keys = _run.key_values(request.api_keys, plan, observed)
@@ -378,11 +393,18 @@ def discovers_service(params):
 
 
 def check_access(kube, plan, lease, record_secret, service, params):
-    target = dict(plan.target, record=kg.record_name(plan.target["deployment"]),
-                  lease=_lock.lease_name(plan.target["deployment"]), service=service[0], port=service[1],
-                  secrets_written=plan.target["secrets"], discover_service=discovers_service(params))
-    rights = access.rights_needed(target, plan.work, lease_exists=lease is not None,
-                                  record_exists=record_secret is not None)
+    target = dict(
+        plan.target,
+        record=kg.record_name(plan.target["deployment"]),
+        lease=_lock.lease_name(plan.target["deployment"]),
+        service=service[0],
+        port=service[1],
+        secrets_written=plan.target["secrets"],
+        discover_service=discovers_service(params),
+    )
+    rights = access.rights_needed(
+        target, plan.work, lease_exists=lease is not None, record_exists=record_secret is not None
+    )
     return ask_for(kube, rights, plan.target["namespace"])
 
 
@@ -399,14 +421,22 @@ def forbidden_read_message(kube, err, params, request, deployment=None):
         except wiring.WiringError:
             container = None
         if container:
-            secrets_read = [obj for kind, obj in pl.objects_to_read(container, params["secret"])
-                            if kind == wiring.SECRET]
+            secrets_read = [
+                obj for kind, obj in pl.objects_to_read(container, params["secret"]) if kind == wiring.SECRET
+            ]
             loaded = [obj for kind, obj in wiring.envfrom_objects(container) if kind == wiring.SECRET]
             written = written or loaded[-1:]
-    target = {"deployment": name, "configmap": configmap, "secrets_read": secrets_read, "secrets_written": written,
-              "record": kg.record_name(name), "lease": _lock.lease_name(name),
-              "service": None if params["verify_url"] else params["service"], "port": params["port"],
-              "discover_service": discovers_service(params)}
+    target = {
+        "deployment": name,
+        "configmap": configmap,
+        "secrets_read": secrets_read,
+        "secrets_written": written,
+        "record": kg.record_name(name),
+        "lease": _lock.lease_name(name),
+        "service": None if params["verify_url"] else params["service"],
+        "port": params["port"],
+        "discover_service": discovers_service(params),
+    }
     refused = access.right_from_forbidden(err.message)
     try:
         _skipped, missing = ask_for(kube, access.rights_before_the_plan(target), namespace)
@@ -417,7 +447,8 @@ def forbidden_read_message(kube, err, params, request, deployment=None):
     if not missing:
         return "The API server refused a read of the plan: %s" % err.message
     return access.missing_message(missing, namespace) + (
-        "" if refused else "\nThe API server refused a read of the plan: %s" % err.message)
+        "" if refused else "\nThe API server refused a read of the plan: %s" % err.message
+    )
 
 
 def ask_for(kube, rights, namespace):
@@ -425,12 +456,15 @@ def ask_for(kube, rights, namespace):
     missing = []
     for right in rights:
         try:
-            allowed, _reason = kube.can_i(right.verb, right.resource, namespace, right.name, right.group,
-                                          right.subresource)
+            allowed, _reason = kube.can_i(
+                right.verb, right.resource, namespace, right.name, right.group, right.subresource
+            )
         except _k8s.KubeError as err:
             if err.status in (404, 405):
-                return ["the API server does not answer SelfSubjectAccessReview (%s); rights were not checked "
-                        "ahead" % err.status], []
+                return [
+                    "the API server does not answer SelfSubjectAccessReview (%s); rights were not checked "
+                    "ahead" % err.status
+                ], []
             raise
         if not allowed:
             missing.append(right)
@@ -447,8 +481,9 @@ def owner_problems(plan, observed, policy):
         messages += owners.owner_messages("ConfigMap", namespace, plan.target["configmap"], observed.configmap)
     for secret, change in plan.secrets.items():
         if change["added"] or change["updated"]:
-            messages += owners.owner_messages("Secret", namespace, secret,
-                                              observed.objects.get((wiring.SECRET, secret)))
+            messages += owners.owner_messages(
+                "Secret", namespace, secret, observed.objects.get((wiring.SECRET, secret))
+            )
     return messages
 
 
@@ -464,8 +499,11 @@ def run(module, kube):
         module.no_log_values.update(_run.secret_values_of(observed.objects))
         plan = pl.plan_run(namespace, observed, request)
         container = wiring.litellm_container(observed.deployment, request.container)
-        service = (None, None) if params["verify_url"] else _run.find_service(
-            kube, namespace, observed.deployment, container, params["service"], params["port"])
+        service = (
+            (None, None)
+            if params["verify_url"]
+            else _run.find_service(kube, namespace, observed.deployment, container, params["service"], params["port"])
+        )
     except _k8s.KubeError as err:
         if err.status == 403 and params["access_check"]:
             raise pl.PlanError([forbidden_read_message(kube, err, params, request, deployment)])
@@ -488,8 +526,7 @@ def run(module, kube):
         raise pl.PlanError(errors)
     warnings += provider_warnings
 
-    lock = {"name": _lock.lease_name(name), "held": False,
-            "holder": _lock.lease_holder(lease)[0] if lease else ""}
+    lock = {"name": _lock.lease_name(name), "held": False, "holder": _lock.lease_holder(lease)[0] if lease else ""}
     baseline = False
     if work and params["run_id"] and not module.check_mode:
         run_lock = _run.run_lock(kube, namespace, name, params)
@@ -509,31 +546,47 @@ def run(module, kube):
             # whose digest (when it has one) is that of the live config and keys.
             runs_live = plan.rollout["digest_now"] in (None, plan.rollout["digest_live"])
             if observed.record is None and plan.rollout["complete"] and runs_live:
-                _run.record_state(kube, namespace, name, plan, observed, record_secret, params["run_id"],
-                                  verified="baseline")
+                _run.record_state(
+                    kube, namespace, name, plan, observed, record_secret, params["run_id"], verified="baseline"
+                )
                 baseline = True
         except BaseException:
             run_lock.release()  # nothing was written by this run: nobody needs to wait for it
             raise
     if plan.unverified["config"] or plan.unverified["keys"]:
-        warnings.append("The live state differs from the last verified one (recorded %s): %s. This run verifies it "
-                        "and rolls it back to that state if it fails."
-                        % (plan.unverified["recorded_at"], _run.describe_unverified(plan.unverified)))
+        warnings.append(
+            "The live state differs from the last verified one (recorded %s): %s. This run verifies it "
+            "and rolls it back to that state if it fails."
+            % (plan.unverified["recorded_at"], _run.describe_unverified(plan.unverified))
+        )
     if plan.unverified["failing_rollout"]:
         warnings.append("LiteLLM's current rollout is failing: %s" % plan.unverified["failing_rollout"])
 
     would_change = plan.work["config"] or plan.work["secret"] or plan.rollout["restart"]
     target = dict(plan.target, service=service[0], port=service[1], discover_service=discovers_service(params))
-    result = dict(changed=bool(module.check_mode and would_change), work=plan.work, target=target,
-                  config=plan.config, secrets=plan.secrets, rollout=plan.rollout, unverified=plan.unverified,
-                  smoke_models=plan.smoke_models, expected_models=plan.expected_models,
-                  managed_keys=plan.managed_keys, resource_versions=plan.resource_versions,
-                  provider_check=checked, lock=lock,
-                  known_good={"name": kg.record_name(name), "exists": observed.record is not None or baseline,
-                              "verified": observed.record.verified if observed.record else None,
-                              "recorded_at": observed.record.recorded_at if observed.record else None,
-                              "baseline_recorded": baseline},
-                  warnings_list=warnings)
+    result = dict(
+        changed=bool(module.check_mode and would_change),
+        work=plan.work,
+        target=target,
+        config=plan.config,
+        secrets=plan.secrets,
+        rollout=plan.rollout,
+        unverified=plan.unverified,
+        smoke_models=plan.smoke_models,
+        expected_models=plan.expected_models,
+        managed_keys=plan.managed_keys,
+        resource_versions=plan.resource_versions,
+        provider_check=checked,
+        lock=lock,
+        known_good={
+            "name": kg.record_name(name),
+            "exists": observed.record is not None or baseline,
+            "verified": observed.record.verified if observed.record else None,
+            "recorded_at": observed.record.recorded_at if observed.record else None,
+            "baseline_recorded": baseline,
+        },
+        warnings_list=warnings,
+    )
     if module._diff and plan.diffs:
         result["diff"] = plan.diffs
     return result, warnings

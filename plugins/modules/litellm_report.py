@@ -44,7 +44,7 @@ options:
     type: raw
     default: "0600"
 seealso:
-  - role: homelab.litellm.litellm"""
+  - module: homelab.litellm.litellm_plan"""
 
 EXAMPLES = r"""
 - name: Write the run report
@@ -62,13 +62,15 @@ path:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.homelab.litellm.plugins.module_utils import _report
 
 
 def argument_spec():
-    return dict(path=dict(type="path", required=True), content=dict(type="dict", required=True),
-                mode=dict(type="raw", default="0600"))
+    return dict(
+        path=dict(type="path", required=True),
+        content=dict(type="dict", required=True),
+        mode=dict(type="raw", default="0600"),
+    )
 
 
 def main():

@@ -20,7 +20,7 @@ description:
     (or with O(force=true)). With O(run_id) the module patches only while its run holds the run
     lock, and renews the lock while it waits.
   - Then it waits until the rollout is complete (every replica updated and available, every old pod
-    gone or terminating, as C(kubectl rollout status) does: a terminating pod gets no new requests)
+    gone or terminating, as C(kubectl rollout status) decides, since a terminating pod gets no new requests)
     and fails fast when a new pod crashes (CrashLoopBackOff, too many restarts, a missing
     Secret or ConfigMap, an image that cannot be pulled) instead of waiting for the progress
     deadline. The failure message names the pod, the reason, the exit code and the last lines of
@@ -192,12 +192,11 @@ wait_seconds:
 
 import datetime
 import time
-from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.homelab.litellm.plugins.module_utils import _k8s
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.homelab.litellm.plugins.module_utils import _k8s, _run
 from ansible_collections.homelab.litellm.plugins.module_utils import _plan as pl
 from ansible_collections.homelab.litellm.plugins.module_utils import _rollout as rt
-from ansible_collections.homelab.litellm.plugins.module_utils import _run
 from ansible_collections.homelab.litellm.plugins.module_utils import _wiring as wiring
 from ansible_collections.homelab.litellm.plugins.module_utils._args import argument_spec as shared_spec
 
@@ -223,22 +222,25 @@ def read_inputs(kube, params):
     namespace = params["namespace"]
     deployment = kube.get("deployments", namespace, params["deployment"])
     if deployment is None:
-        raise _run.RunFailure("Deployment %s/%s not found; check namespace and name." % (namespace, params["deployment"]))
+        raise _run.RunFailure(
+            "Deployment %s/%s not found; check namespace and name." % (namespace, params["deployment"])
+        )
     container = wiring.litellm_container(deployment, params["container"])
     configmap_name, key = _run.config_target(kube, params)
     configmap = kube.get("configmaps", namespace, configmap_name)
     data = (configmap or {}).get("data") or {}
     if key not in data:
-        raise _run.RunFailure("ConfigMap %s/%s %s; set configmap and config_key to the ones LiteLLM reads."
-                              % (namespace, configmap_name, "has no key %r" % key if configmap else "not found"))
+        raise _run.RunFailure(
+            "ConfigMap %s/%s %s; set configmap and config_key to the ones LiteLLM reads."
+            % (namespace, configmap_name, "has no key %r" % key if configmap else "not found")
+        )
     objects = {}
     for kind, name in pl.objects_to_read(container):
         objects[(kind, name)] = kube.get("secrets" if kind == wiring.SECRET else "configmaps", namespace, name)
     return deployment, container, data[key], objects
 
 
-def wait_for_rollout(module, kube, deadline, clock=time.monotonic, sleep=time.sleep, deployment=None,
-                     watch=True):
+def wait_for_rollout(module, kube, deadline, clock=time.monotonic, sleep=time.sleep, deployment=None, watch=True):
     """Poll until done or failed or the deadline; return (assessment, deployment, pods, replicasets).
 
     ``deployment``, when given, is a fresh copy to assess first (no GET). Between two
@@ -259,8 +261,12 @@ def wait_for_rollout(module, kube, deadline, clock=time.monotonic, sleep=time.sl
                 return rt.Assessment(rt.FAILED, "the Deployment was deleted while waiting"), {}, None, None
             now = clock()
             selector = rt.selector_string(deployment)
-            if (rt.status_complete(deployment) or pods_changed or last_pod_check is None
-                    or now - last_pod_check >= POD_CHECK_SECONDS):
+            if (
+                rt.status_complete(deployment)
+                or pods_changed
+                or last_pod_check is None
+                or now - last_pod_check >= POD_CHECK_SECONDS
+            ):
                 pods, pods_version = kube.list_with_version("pods", namespace, label_selector=selector)
                 replicasets = kube.list("replicasets", namespace, label_selector=selector)
                 last_pod_check = now
@@ -270,17 +276,34 @@ def wait_for_rollout(module, kube, deadline, clock=time.monotonic, sleep=time.sl
             if assessment.state != rt.PROGRESSING:
                 return assessment, deployment, pods, replicasets
             if clock() >= deadline:
-                return (rt.Assessment(rt.FAILED, "not complete after %d s; last seen: %s"
-                                      % (params["timeout"], assessment.message)), deployment, pods, replicasets)
+                return (
+                    rt.Assessment(
+                        rt.FAILED, "not complete after %d s; last seen: %s" % (params["timeout"], assessment.message)
+                    ),
+                    deployment,
+                    pods,
+                    replicasets,
+                )
             interval = min(max(params["poll_interval"], 0.05), max(deadline - clock(), 0.05))
             if watch and changes is None:
                 # From the versions just read, so that no change in between is missed.
                 changes = _k8s.Changes(kube)
-                changes.watch("deployment", "deployments", namespace,
-                              (deployment.get("metadata") or {}).get("resourceVersion"),
-                              timeout_seconds=params["timeout"], field_selector="metadata.name=" + name)
-                changes.watch("pods", "pods", namespace, pods_version, timeout_seconds=params["timeout"],
-                              label_selector=selector or None)
+                changes.watch(
+                    "deployment",
+                    "deployments",
+                    namespace,
+                    (deployment.get("metadata") or {}).get("resourceVersion"),
+                    timeout_seconds=params["timeout"],
+                    field_selector="metadata.name=" + name,
+                )
+                changes.watch(
+                    "pods",
+                    "pods",
+                    namespace,
+                    pods_version,
+                    timeout_seconds=params["timeout"],
+                    label_selector=selector or None,
+                )
             if changes is not None:
                 pods_changed = "pods" in changes.wait(interval)
             else:
@@ -293,8 +316,9 @@ def wait_for_rollout(module, kube, deadline, clock=time.monotonic, sleep=time.sl
 
 def pod_log_tail(kube, namespace, pod):
     # A crashed container's output is in its previous run's log on a real kubelet.
-    return kube.pod_log(namespace, pod, tail_lines=LOG_LINES, previous=True) or \
-        kube.pod_log(namespace, pod, tail_lines=LOG_LINES)
+    return kube.pod_log(namespace, pod, tail_lines=LOG_LINES, previous=True) or kube.pod_log(
+        namespace, pod, tail_lines=LOG_LINES
+    )
 
 
 def run(module, kube, clock=time.monotonic, sleep=time.sleep):
@@ -306,22 +330,34 @@ def run(module, kube, clock=time.monotonic, sleep=time.sleep):
     env_b64, env = pl.pod_env(container, objects, env_vars)
     missing = [variable for variable in env_vars if variable not in env]
     if missing:
-        warnings.append("The config references %s, which container %s does not get from anywhere: LiteLLM sends "
-                        "those requests without a key (401). Add them with homelab.litellm.litellm_secret."
-                        % (", ".join(missing), container.get("name")))
+        warnings.append(
+            "The config references %s, which container %s does not get from anywhere: LiteLLM sends "
+            "those requests without a key (401). Add them with homelab.litellm.litellm_secret."
+            % (", ".join(missing), container.get("name"))
+        )
     secret_values = _run.secret_values_of(objects)
 
     digest = rt.rollout_digest(config_text, env_b64, env_vars)
     previous = rt.template_annotations(deployment).get(rt.DIGEST_ANNOTATION)
     restart, reason = rt.plan_restart(previous, digest, params["force"])
-    result = dict(changed=restart, restarted=False, reason=reason, digest=digest, previous_digest=previous,
-                  env_vars=env_vars, deployment=rt.deployment_summary(deployment),
-                  revision=rt.deployment_summary(deployment)["revision"])
+    result = dict(
+        changed=restart,
+        restarted=False,
+        reason=reason,
+        digest=digest,
+        previous_digest=previous,
+        env_vars=env_vars,
+        deployment=rt.deployment_summary(deployment),
+        revision=rt.deployment_summary(deployment)["revision"],
+    )
     if module._diff:
         header = "%s/%s pod template annotation" % (namespace, name)
-        result["diff"] = dict(before="%s: %s\n" % (rt.DIGEST_ANNOTATION, previous or "(none)"),
-                              after="%s: %s\n" % (rt.DIGEST_ANNOTATION, digest),
-                              before_header=header, after_header=header)
+        result["diff"] = dict(
+            before="%s: %s\n" % (rt.DIGEST_ANNOTATION, previous or "(none)"),
+            after="%s: %s\n" % (rt.DIGEST_ANNOTATION, digest),
+            before_header=header,
+            after_header=header,
+        )
     if module.check_mode:
         return result, warnings
 
@@ -343,8 +379,9 @@ def run(module, kube, clock=time.monotonic, sleep=time.sleep):
     # renewed meanwhile: a rollout may take longer than the lock's duration.
     lock = _run.keep_lock(kube, params)
     try:
-        assessment, deployment, pods, replicasets = wait_for_rollout(module, kube, started + params["timeout"],
-                                                                     clock, sleep, deployment=deployment)
+        assessment, deployment, pods, replicasets = wait_for_rollout(
+            module, kube, started + params["timeout"], clock, sleep, deployment=deployment
+        )
     finally:
         if lock:
             lock.stop_keeping()

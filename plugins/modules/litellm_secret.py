@@ -156,11 +156,9 @@ targets:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.homelab.litellm.plugins.module_utils import _k8s
+from ansible_collections.homelab.litellm.plugins.module_utils import _k8s, _run
 from ansible_collections.homelab.litellm.plugins.module_utils import _owners as owners
 from ansible_collections.homelab.litellm.plugins.module_utils import _plan as pl
-from ansible_collections.homelab.litellm.plugins.module_utils import _run
 from ansible_collections.homelab.litellm.plugins.module_utils import _secret_plan as sp
 from ansible_collections.homelab.litellm.plugins.module_utils import _wiring as wiring
 from ansible_collections.homelab.litellm.plugins.module_utils._args import argument_spec as shared_spec
@@ -188,17 +186,21 @@ def targets_of(kube, params, names):
     namespace = params["namespace"]
     deployment = kube.get("deployments", namespace, params["deployment"])
     if deployment is None:
-        raise _run.RunFailure("Deployment %s/%s not found: it tells where LiteLLM reads each key from; name it with "
-                              "deployment, or give secret with discover: false" % (namespace, params["deployment"]))
+        raise _run.RunFailure(
+            "Deployment %s/%s not found: it tells where LiteLLM reads each key from; name it with "
+            "deployment, or give secret with discover: false" % (namespace, params["deployment"])
+        )
     container = wiring.litellm_container(deployment, params["container"])
     objects = {}
     for kind, name in pl.objects_to_read(container, params["secret"]):
         objects[(kind, name)] = kube.get("secrets" if kind == wiring.SECRET else "configmaps", namespace, name)
-    env = wiring.resolve_env(container, {key: sorted((obj or {}).get("data") or {}) if obj else None
-                                         for key, obj in objects.items()})
+    env = wiring.resolve_env(
+        container, {key: sorted((obj or {}).get("data") or {}) if obj else None for key, obj in objects.items()}
+    )
     if params["state"] == "absent":
-        return {name: (env[name].name, env[name].key) for name in names
-                if name in env and env[name].kind == wiring.SECRET}
+        return {
+            name: (env[name].name, env[name].key) for name in names if name in env and env[name].kind == wiring.SECRET
+        }
     return wiring.where_keys_go(names, env, container, params["secret"])
 
 
@@ -211,43 +213,63 @@ def planner(module, namespace, secret_name, wanted, outcome, values):
 
     def plan(secret):
         if secret is None and not (params["create"] and params["state"] == "present"):
-            raise _run.RunFailure("Secret %s/%s not found. This module patches the Secret of a running LiteLLM; "
-                                  "check namespace and name, or set create: true to create it."
-                                  % (namespace, secret_name))
+            raise _run.RunFailure(
+                "Secret %s/%s not found. This module patches the Secret of a running LiteLLM; "
+                "check namespace and name, or set create: true to create it." % (namespace, secret_name)
+            )
         current = None if secret is None else (secret.get("data") or {})
-        writes = {key: params["data"][variable] for key, variable in wanted.items()} \
-            if params["state"] == "present" else None
+        writes = (
+            {key: params["data"][variable] for key, variable in wanted.items()}
+            if params["state"] == "present"
+            else None
+        )
         try:
             # The variable names were checked in main(); a key here is the Secret key the Deployment maps
             # to the variable, and a secretKeyRef may name one that is no variable name (api-key).
-            secret_plan = sp.plan_secret_patch(current, data=writes, remove=list(wanted),
-                                               state=params["state"], env_var_keys=False)
+            secret_plan = sp.plan_secret_patch(
+                current, data=writes, remove=list(wanted), state=params["state"], env_var_keys=False
+            )
         except sp.SecretDataError as err:
             raise _run.RunFailure("Nothing was written. " + "; ".join(err.errors), {"errors": list(err.errors)})
         changed = secret_plan.changed or secret is None
         # Planned again after a 409: this attempt's plan replaces the last one.
         header = "Secret %s/%s (key names only)" % (namespace, secret_name)
         outcome[secret_name] = {
-            "added": [wanted[key] for key in secret_plan.added], "updated": [wanted[key] for key in secret_plan.updated],
+            "added": [wanted[key] for key in secret_plan.added],
+            "updated": [wanted[key] for key in secret_plan.updated],
             "removed": [wanted[key] for key in secret_plan.removed],
             "unchanged": [wanted[key] for key in secret_plan.unchanged],
-            "secret": {"keys": list(secret_plan.keys), "changed": changed,
-                       "resource_version": (secret or {}).get("metadata", {}).get("resourceVersion")},
-            "diff": dict(before=secret_plan.diff_before if secret else "", after=secret_plan.diff_after,
-                         before_header=header, after_header=header),
+            "secret": {
+                "keys": list(secret_plan.keys),
+                "changed": changed,
+                "resource_version": (secret or {}).get("metadata", {}).get("resourceVersion"),
+            },
+            "diff": dict(
+                before=secret_plan.diff_before if secret else "",
+                after=secret_plan.diff_after,
+                before_header=header,
+                after_header=header,
+            ),
         }
         values.update(sp.secret_values(data_b64=current))
         if not changed or module.check_mode:
             return None, changed
         if secret is None:
-            return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-                    "metadata": {"name": secret_name, "namespace": namespace, "labels": dict(MANAGED_BY)},
-                    "data": secret_plan.data}, changed
+            return {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "type": "Opaque",
+                "metadata": {"name": secret_name, "namespace": namespace, "labels": dict(MANAGED_BY)},
+                "data": secret_plan.data,
+            }, changed
         if secret.get("immutable"):
-            raise _run.RunFailure("Secret %s/%s is immutable; Kubernetes refuses any change of its data. Nothing "
-                                  "was written. Delete and recreate it, or load the keys from a mutable Secret."
-                                  % (namespace, secret_name))
+            raise _run.RunFailure(
+                "Secret %s/%s is immutable; Kubernetes refuses any change of its data. Nothing "
+                "was written. Delete and recreate it, or load the keys from a mutable Secret."
+                % (namespace, secret_name)
+            )
         return dict(secret, data=secret_plan.data), changed
+
     return plan
 
 
@@ -266,30 +288,37 @@ def run(module, kube):
     for secret, wanted in sorted(by_secret.items()):
         # The API server may echo a request body: every form of every value stays out of messages.
         try:
-            changed, written = kube.guarded_update("secrets", namespace, secret,
-                                                   planner(module, namespace, secret, wanted, outcome, values),
-                                                   fence=fence)
+            changed, written = kube.guarded_update(
+                "secrets", namespace, secret, planner(module, namespace, secret, wanted, outcome, values), fence=fence
+            )
         except _k8s.KubeError as err:
             raise _k8s.KubeError(err.status, err.reason, sp.scrub(err.message, values)) from None
         if changed and written is not None:
             outcome[secret]["secret"]["resource_version"] = written["metadata"]["resourceVersion"]
             warnings += owners.owner_messages("Secret", namespace, secret, written)
-    lists = {marker: sorted(name for entry in outcome.values() for name in entry[marker])
-             for marker in ("added", "updated", "removed", "unchanged")}
+    lists = {
+        marker: sorted(name for entry in outcome.values() for name in entry[marker])
+        for marker in ("added", "updated", "removed", "unchanged")
+    }
     if params["state"] == "absent":
         lists["unchanged"] = sorted(lists["unchanged"] + [name for name in names if name not in targets])
-    result = dict(changed=any(entry["secret"]["changed"] for entry in outcome.values()),
-                  secrets={secret: entry["secret"] for secret, entry in sorted(outcome.items())},
-                  targets={name: {"secret": secret, "key": key} for name, (secret, key) in sorted(targets.items())},
-                  **lists)
+    result = dict(
+        changed=any(entry["secret"]["changed"] for entry in outcome.values()),
+        secrets={secret: entry["secret"] for secret, entry in sorted(outcome.items())},
+        targets={name: {"secret": secret, "key": key} for name, (secret, key) in sorted(targets.items())},
+        **lists,
+    )
     if module._diff:
         result["diff"] = [entry["diff"] for _secret, entry in sorted(outcome.items())]
     return result, warnings
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           required_if=[("state", "present", ("data",)), ("state", "absent", ("keys",))])
+    module = AnsibleModule(
+        argument_spec=argument_spec(),
+        supports_check_mode=True,
+        required_if=[("state", "present", ("data",)), ("state", "absent", ("keys",))],
+    )
     if module.params["state"] == "present":
         # Refuse bad input before a client is even built: nothing may reach the cluster.
         errors = sp.validate_secret_data(module.params["data"])

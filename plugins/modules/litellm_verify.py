@@ -250,10 +250,8 @@ import traceback
 from urllib.error import HTTPError, URLError
 
 from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.homelab.litellm.plugins.module_utils import _k8s
+from ansible_collections.homelab.litellm.plugins.module_utils import _k8s, _run
 from ansible_collections.homelab.litellm.plugins.module_utils import _plan as pl
-from ansible_collections.homelab.litellm.plugins.module_utils import _run
 from ansible_collections.homelab.litellm.plugins.module_utils import _secret_plan as sp
 from ansible_collections.homelab.litellm.plugins.module_utils import _verify as v
 from ansible_collections.homelab.litellm.plugins.module_utils import _wiring as wiring
@@ -272,7 +270,7 @@ def argument_spec():
         master_key=dict(type="str", no_log=True),
         expected_models=dict(type="list", elements="str", default=[]),
         smoke_models=dict(type="list", elements="str", default=[]),
-        max_tokens=dict(type="int", default=v.SMOKE_MAX_TOKENS),
+        max_tokens=dict(type="int", default=v.SMOKE_MAX_TOKENS, no_log=False),
         max_latency=dict(type="float", default=5.0),
         readiness_timeout=dict(type="int", default=60),
         request_timeout=dict(type="int", default=30),
@@ -282,15 +280,19 @@ def argument_spec():
 
 def service_proxy_sender(kube, namespace, service, port):
     """send(method, path, body, headers, timeout) -> Reply, through the API server's service proxy."""
+
     def send(method, path, body, headers, timeout):
         started = time.monotonic()
         try:
-            status, data, seconds = kube.service_proxy(namespace, service, port, path, method=method,
-                                                       body=body, headers=headers, timeout=timeout)
+            status, data, seconds = kube.service_proxy(
+                namespace, service, port, path, method=method, body=body, headers=headers, timeout=timeout
+            )
         except Exception as exc:  # urllib3 timeouts and refused connections to the API server
-            return v.Reply(None, b"", time.monotonic() - started,
-                           "Kubernetes API server: %s: %s" % (type(exc).__name__, exc))
+            return v.Reply(
+                None, b"", time.monotonic() - started, "Kubernetes API server: %s: %s" % (type(exc).__name__, exc)
+            )
         return v.Reply(status, data, seconds, None)
+
     return send
 
 
@@ -302,8 +304,7 @@ def url_sender(base_url, validate_certs, ca_path):
 
     # One TLS context for all requests: building it costs ~20 ms, which would count as latency.
     # No redirects: one would carry the key to wherever it points.
-    client = Request(context=make_context(cafile=ca_path, validate_certs=validate_certs),
-                     follow_redirects="none")
+    client = Request(context=make_context(cafile=ca_path, validate_certs=validate_certs), follow_redirects="none")
 
     def send(method, path, body, headers, timeout):
         request_headers = dict(headers, Accept="application/json")
@@ -311,8 +312,13 @@ def url_sender(base_url, validate_certs, ca_path):
             request_headers["Content-Type"] = "application/json"
         started = time.monotonic()
         try:
-            response = client.open(method, base_url.rstrip("/") + path, headers=request_headers,
-                                   data=json.dumps(body) if body is not None else None, timeout=timeout)
+            response = client.open(
+                method,
+                base_url.rstrip("/") + path,
+                headers=request_headers,
+                data=json.dumps(body) if body is not None else None,
+                timeout=timeout,
+            )
             data = response.read()
             return v.Reply(response.getcode(), data, time.monotonic() - started, None)
         except HTTPError as err:
@@ -320,6 +326,7 @@ def url_sender(base_url, validate_certs, ca_path):
             return v.Reply(err.code, data, time.monotonic() - started, None)
         except (URLError, socket.timeout, OSError) as err:
             return v.Reply(None, b"", time.monotonic() - started, "%s: %s" % (type(err).__name__, err))
+
     return send
 
 
@@ -330,24 +337,30 @@ def master_key_location(kube, params):
     namespace = params["namespace"]
     deployment = kube.get("deployments", namespace, params["deployment"])
     if deployment is None:
-        raise _run.RunFailure("Deployment %s/%s not found, so where LiteLLM's master key comes from cannot be read; "
-                              "give master_key_secret and master_key_name, or master_key"
-                              % (namespace, params["deployment"]))
+        raise _run.RunFailure(
+            "Deployment %s/%s not found, so where LiteLLM's master key comes from cannot be read; "
+            "give master_key_secret and master_key_name, or master_key" % (namespace, params["deployment"])
+        )
     container = wiring.litellm_container(deployment, params["container"])
     configmap, key = _run.config_target(kube, params)
     text = ((kube.get("configmaps", namespace, configmap) or {}).get("data") or {}).get(key) or ""
     variable = wiring.master_key_var(yaml_load(text))
     if variable is None:
-        raise _run.RunFailure("config.yaml holds the master key literally (general_settings.master_key); give it as "
-                              "master_key (from the vault) to verify, and better move it into a Secret")
-    objects = {ref: kube.get("secrets" if ref[0] == wiring.SECRET else "configmaps", namespace, ref[1])
-               for ref in pl.objects_to_read(container)}
+        raise _run.RunFailure(
+            "config.yaml holds the master key literally (general_settings.master_key); give it as "
+            "master_key (from the vault) to verify, and better move it into a Secret"
+        )
+    objects = {
+        ref: kube.get("secrets" if ref[0] == wiring.SECRET else "configmaps", namespace, ref[1])
+        for ref in pl.objects_to_read(container)
+    }
     _values, env = pl.pod_env(container, objects, [variable])
     source = env.get(variable)
     if source is None or source.kind != wiring.SECRET:
-        raise _run.RunFailure("LiteLLM takes its master key from %s, which container %s does not get from a Secret; "
-                              "give master_key_secret and master_key_name, or master_key"
-                              % (variable, container.get("name")))
+        raise _run.RunFailure(
+            "LiteLLM takes its master key from %s, which container %s does not get from a Secret; "
+            "give master_key_secret and master_key_name, or master_key" % (variable, container.get("name"))
+        )
     return source.name, source.key
 
 
@@ -367,12 +380,16 @@ def read_master_key(module, kube):
     name, key = master_key_location(kube, params)
     secret = kube.get("secrets", namespace, name)
     if secret is None:
-        raise _run.RunFailure("Secret %s/%s, where LiteLLM's master key should be, is not found; give "
-                              "master_key_secret (and master_key_name), or master_key." % (namespace, name))
+        raise _run.RunFailure(
+            "Secret %s/%s, where LiteLLM's master key should be, is not found; give "
+            "master_key_secret (and master_key_name), or master_key." % (namespace, name)
+        )
     data = secret.get("data") or {}
     if not data.get(key):
-        raise _run.RunFailure("Secret %s/%s has no key %s (keys: %s): set master_key_name."
-                              % (namespace, name, key, ", ".join(sorted(data)) or "none"))
+        raise _run.RunFailure(
+            "Secret %s/%s has no key %s (keys: %s): set master_key_name."
+            % (namespace, name, key, ", ".join(sorted(data)) or "none")
+        )
     master_key = base64.b64decode(data[key]).decode("utf-8", "replace").strip()
     return master_key, sp.secret_values(data_b64=data) | {master_key}
 
@@ -395,8 +412,13 @@ def verify(params, send, master_key, via, secrets):
     headers = v.auth_headers(master_key, via)
 
     def send_planned(request):
-        return send(request.method, request.path, request.body, headers if request.authenticated else {},
-                    params["request_timeout"])
+        return send(
+            request.method,
+            request.path,
+            request.body,
+            headers if request.authenticated else {},
+            params["request_timeout"],
+        )
 
     ready, readiness_seconds, reply = wait_ready(send_planned, readiness, params["readiness_timeout"])
     readiness_error = None if ready else v.classify_failure(reply, secrets)[1]
@@ -426,10 +448,23 @@ def verify(params, send, master_key, via, secrets):
     passed = summary is None
     if passed:
         summary = "LiteLLM ready; %d models served, %d expected present; %d smoke models ok" % (
-            len(served), len(params["expected_models"]), len(smoke))
-    return dict(changed=False, passed=passed, summary=summary, via=via, ready=ready,
-                readiness_seconds=round(readiness_seconds, 3), models=served, missing_models=missing,
-                extra_models=extra, models_error=models_error, smoke=smoke)
+            len(served),
+            len(params["expected_models"]),
+            len(smoke),
+        )
+    return dict(
+        changed=False,
+        passed=passed,
+        summary=summary,
+        via=via,
+        ready=ready,
+        readiness_seconds=round(readiness_seconds, 3),
+        models=served,
+        missing_models=missing,
+        extra_models=extra,
+        models_error=models_error,
+        smoke=smoke,
+    )
 
 
 def main():
@@ -445,8 +480,10 @@ def main():
         if kube is not None and not module.check_mode:
             lock = _run.keep_lock(kube, params)
     except _k8s.KubeError as err:
-        module.fail_json(msg="Kubernetes API error %s %s while reading the master key: %s"
-                             % (err.status, err.reason, err.message), exception=traceback.format_exc())
+        module.fail_json(
+            msg="Kubernetes API error %s %s while reading the master key: %s" % (err.status, err.reason, err.message),
+            exception=traceback.format_exc(),
+        )
     except _run.EXPECTED as err:
         module.fail_json(msg=str(err))
     # Ansible then masks these values wherever they might still show up in the output (short
@@ -459,7 +496,8 @@ def main():
         service, port = params["service"], params["port"]
         if not (service and port):
             deployment = kube.get("deployments", params["namespace"], params["deployment"]) or {
-                "metadata": {"name": params["deployment"]}}
+                "metadata": {"name": params["deployment"]}
+            }
             container = wiring.litellm_container(deployment, params["container"]) if deployment.get("spec") else {}
             service, port = _run.find_service(kube, params["namespace"], deployment, container, service, port)
         send = service_proxy_sender(kube, params["namespace"], service, port)

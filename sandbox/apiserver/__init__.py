@@ -39,7 +39,21 @@ from .tables import human_duration
 from .validation import apply_defaults, fold_string_data, validate
 
 __all__ = [
-    "API_SERVER", "ApiError", "Hooks", "apply_defaults", "build_app", "decode_protobuf", "find_resource",
-    "fold_string_data", "human_duration", "json_patch", "labels_match", "merge_patch", "object_predicate",
-    "parse_label_selector", "selector_string", "strategic_merge", "validate",
+    "API_SERVER",
+    "ApiError",
+    "Hooks",
+    "apply_defaults",
+    "build_app",
+    "decode_protobuf",
+    "find_resource",
+    "fold_string_data",
+    "human_duration",
+    "json_patch",
+    "labels_match",
+    "merge_patch",
+    "object_predicate",
+    "parse_label_selector",
+    "selector_string",
+    "strategic_merge",
+    "validate",
 ]

@@ -75,7 +75,7 @@ def split_service_account_user(user: str) -> tuple[str, str] | None:
     """(namespace, name) of a ServiceAccount user name, or None for another user."""
     if not user.startswith(SA_PREFIX):
         return None
-    namespace, sep, name = user[len(SA_PREFIX):].partition(":")
+    namespace, sep, name = user[len(SA_PREFIX) :].partition(":")
     return (namespace, name) if sep and namespace and name and ":" not in name else None
 
 
@@ -125,12 +125,18 @@ class Authenticator:
         if API_AUDIENCE not in issued.audiences:
             return None  # a token for another audience is not for this server
         account = self.store.get("serviceaccounts", issued.namespace, issued.name)
-        if (account is None or account["metadata"].get("uid") != issued.uid
-                or account["metadata"].get("deletionTimestamp")):
+        if (
+            account is None
+            or account["metadata"].get("uid") != issued.uid
+            or account["metadata"].get("deletionTimestamp")
+        ):
             return None  # deleted, or deleted and created again: a new account
-        return UserInfo(service_account_user(issued.namespace, issued.name), issued.uid,
-                        service_account_groups(issued.namespace) + (AUTHENTICATED,),
-                        (("authentication.kubernetes.io/credential-id", (f"JTI={issued.jti}",)),))
+        return UserInfo(
+            service_account_user(issued.namespace, issued.name),
+            issued.uid,
+            service_account_groups(issued.namespace) + (AUTHENTICATED,),
+            (("authentication.kubernetes.io/credential-id", (f"JTI={issued.jti}",)),),
+        )
 
     def issue(self, account: dict, expiration_seconds: int, audiences: list[str]) -> tuple[str, float]:
         """A token for a ServiceAccount object: (token, expiry in epoch seconds).
@@ -142,13 +148,20 @@ class Authenticator:
         """
         meta = account["metadata"]
         now = int(time.time())
-        issued = IssuedToken(meta["namespace"], meta["name"], meta["uid"], now + expiration_seconds,
-                             tuple(audiences))
-        claims = {"aud": list(audiences), "exp": now + expiration_seconds, "iat": now,
-                  "iss": API_AUDIENCE, "jti": issued.jti,
-                  "kubernetes.io": {"namespace": issued.namespace,
-                                    "serviceaccount": {"name": issued.name, "uid": issued.uid}},
-                  "nbf": now, "sub": service_account_user(issued.namespace, issued.name)}
+        issued = IssuedToken(meta["namespace"], meta["name"], meta["uid"], now + expiration_seconds, tuple(audiences))
+        claims = {
+            "aud": list(audiences),
+            "exp": now + expiration_seconds,
+            "iat": now,
+            "iss": API_AUDIENCE,
+            "jti": issued.jti,
+            "kubernetes.io": {
+                "namespace": issued.namespace,
+                "serviceaccount": {"name": issued.name, "uid": issued.uid},
+            },
+            "nbf": now,
+            "sub": service_account_user(issued.namespace, issued.name),
+        }
         header = {"alg": "HS256", "typ": "JWT"}
         signing_input = ".".join(_b64(json.dumps(part, separators=(",", ":")).encode()) for part in (header, claims))
         signature = hmac.new(self._key, signing_input.encode(), hashlib.sha256).digest()
@@ -159,9 +172,11 @@ class Authenticator:
 
 # -- impersonation ------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Impersonation:
     """One thing an Impersonate-* header asks to act as, and the resource RBAC checks for it."""
+
     resource: str  # users, groups, serviceaccounts, uids, userextras
     name: str
     namespace: str = ""
@@ -180,14 +195,17 @@ def impersonation_requests(request: web.Request) -> list[Impersonation]:
     user = headers.get("Impersonate-User")
     if user:
         account = split_service_account_user(user)
-        wanted.append(Impersonation("serviceaccounts", account[1], account[0]) if account
-                      else Impersonation("users", user))
+        wanted.append(
+            Impersonation("serviceaccounts", account[1], account[0]) if account else Impersonation("users", user)
+        )
     wanted += [Impersonation("groups", g) for g in headers.getall("Impersonate-Group", [])]
     for key in headers:
         if key.lower().startswith("impersonate-extra-"):
-            extra_key = key[len("impersonate-extra-"):].lower()
-            wanted += [Impersonation("userextras", v, group="authentication.k8s.io", subresource=extra_key)
-                       for v in headers.getall(key)]
+            extra_key = key[len("impersonate-extra-") :].lower()
+            wanted += [
+                Impersonation("userextras", v, group="authentication.k8s.io", subresource=extra_key)
+                for v in headers.getall(key)
+            ]
     if headers.get("Impersonate-Uid"):
         wanted.append(Impersonation("uids", headers["Impersonate-Uid"], group="authentication.k8s.io"))
     if wanted and not user:

@@ -44,13 +44,13 @@ RBAC_GROUP = "rbac.authorization.k8s.io"
 _API_PREFIXES = ("api", "apis")
 _SPECIAL_VERBS = ("proxy", "watch")  # the deprecated /api/v1/watch/... and /proxy/... paths
 _NAMESPACE_SUBRESOURCES = ("status", "finalize")
-_METHOD_VERBS = {"POST": "create", "GET": "get", "HEAD": "get", "PUT": "update", "PATCH": "patch",
-                 "DELETE": "delete"}
+_METHOD_VERBS = {"POST": "create", "GET": "get", "HEAD": "get", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 
 
 @dataclass(frozen=True)
 class Attributes:
     """authorizer.Attributes: what a request (or an access review) asks to do."""
+
     user: UserInfo
     verb: str
     resource_request: bool
@@ -95,8 +95,18 @@ def request_attributes(user: UserInfo, method: str, path: str, query: Mapping[st
         name = _name_from_field_selector(query)
     if not name and verb == "delete":
         verb = "deletecollection"
-    return Attributes(user, verb, True, path=path, api_group=group, api_version=version,
-                      namespace=namespace, resource=resource, subresource=subresource, name=name)
+    return Attributes(
+        user,
+        verb,
+        True,
+        path=path,
+        api_group=group,
+        api_version=version,
+        namespace=namespace,
+        resource=resource,
+        subresource=subresource,
+        name=name,
+    )
 
 
 def is_watch(query: Mapping[str, str]) -> bool:
@@ -131,20 +141,24 @@ def _valid_path_segment(name: str) -> bool:
 
 # -- rules ------------------------------------------------------------------
 
+
 def rule_allows(attrs: Attributes, rule: Mapping) -> bool:
     verbs = rule.get("verbs") or []
     if "*" not in verbs and attrs.verb not in verbs:
         return False
     if not attrs.resource_request:
-        return any(url == "*" or url == attrs.path
-                   or (url.endswith("*") and attrs.path.startswith(url.rstrip("*")))
-                   for url in rule.get("nonResourceURLs") or [])
+        return any(
+            url == "*" or url == attrs.path or (url.endswith("*") and attrs.path.startswith(url.rstrip("*")))
+            for url in rule.get("nonResourceURLs") or []
+        )
     groups = rule.get("apiGroups") or []
     if "*" not in groups and attrs.api_group not in groups:
         return False
     combined = f"{attrs.resource}/{attrs.subresource}" if attrs.subresource else attrs.resource
-    if not any(r == "*" or r == combined or (attrs.subresource and r == f"*/{attrs.subresource}")
-               for r in rule.get("resources") or []):
+    if not any(
+        r == "*" or r == combined or (attrs.subresource and r == f"*/{attrs.subresource}")
+        for r in rule.get("resources") or []
+    ):
         return False
     names = rule.get("resourceNames") or []
     return not names or attrs.name in names
@@ -165,8 +179,8 @@ def _subject_applies(user: UserInfo, subject: Mapping, binding_namespace: str) -
 def _describe_subject(subject: Mapping, binding_namespace: str) -> str:
     if subject.get("kind") == "ServiceAccount":
         namespace = subject.get("namespace") or binding_namespace
-        return f'ServiceAccount {go_quote(subject.get("name", "") + "/" + namespace)}'
-    return f'{subject.get("kind")} {go_quote(subject.get("name", ""))}'
+        return f"ServiceAccount {go_quote(subject.get('name', '') + '/' + namespace)}"
+    return f"{subject.get('kind')} {go_quote(subject.get('name', ''))}"
 
 
 def go_quote(text: str) -> str:
@@ -177,6 +191,7 @@ def go_quote(text: str) -> str:
 @dataclass
 class RuleSource:
     """Where a rule comes from, worded as the RBAC authorizer's allow reasons word it."""
+
     binding: dict
     subject: dict
 
@@ -184,15 +199,18 @@ class RuleSource:
         meta, ref = self.binding["metadata"], self.binding.get("roleRef") or {}
         namespace = meta.get("namespace", "")
         if namespace:
-            return (f'RoleBinding {go_quote(meta["name"] + "/" + namespace)} of {ref.get("kind")} '
-                    f'{go_quote(ref.get("name", ""))} to {_describe_subject(self.subject, namespace)}')
-        return (f'ClusterRoleBinding {go_quote(meta["name"])} of {ref.get("kind")} '
-                f'{go_quote(ref.get("name", ""))} to {_describe_subject(self.subject, "")}')
+            return (
+                f"RoleBinding {go_quote(meta['name'] + '/' + namespace)} of {ref.get('kind')} "
+                f"{go_quote(ref.get('name', ''))} to {_describe_subject(self.subject, namespace)}"
+            )
+        return (
+            f"ClusterRoleBinding {go_quote(meta['name'])} of {ref.get('kind')} "
+            f"{go_quote(ref.get('name', ''))} to {_describe_subject(self.subject, '')}"
+        )
 
 
 # What the privileged-group authorizer lists for system:masters.
-MASTER_RULES = [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]},
-                {"verbs": ["*"], "nonResourceURLs": ["*"]}]
+MASTER_RULES = [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}, {"verbs": ["*"], "nonResourceURLs": ["*"]}]
 
 
 class RBACAuthorizer:
@@ -217,15 +235,15 @@ class RBACAuthorizer:
         rules = [rule for _, rule in self.visit_rules(user, namespace, errors)]
         return (MASTER_RULES + rules if user.is_master else rules), errors
 
-    def visit_rules(self, user: UserInfo, namespace: str,
-                    errors: list[str]) -> Iterator[tuple[RuleSource, dict]]:
+    def visit_rules(self, user: UserInfo, namespace: str, errors: list[str]) -> Iterator[tuple[RuleSource, dict]]:
         """ClusterRoleBindings first, then the RoleBindings of ``namespace``."""
         bindings = [(b, "") for b in self.store.list("clusterrolebindings")]
         if namespace:
             bindings += [(b, namespace) for b in self.store.list("rolebindings", namespace)]
         for binding, binding_namespace in bindings:
-            subject = next((s for s in binding.get("subjects") or []
-                            if _subject_applies(user, s, binding_namespace)), None)
+            subject = next(
+                (s for s in binding.get("subjects") or [] if _subject_applies(user, s, binding_namespace)), None
+            )
             if subject is None:
                 continue
             rules = self._role_rules(binding.get("roleRef") or {}, binding_namespace, errors)
@@ -245,7 +263,7 @@ class RBACAuthorizer:
             return None
         if role is None:
             # The informer listers' NotFound names the resource in the singular.
-            errors.append(f'{singular}.{RBAC_GROUP} {go_quote(name)} not found')
+            errors.append(f"{singular}.{RBAC_GROUP} {go_quote(name)} not found")
             return None
         return role.get("rules") or []
 
@@ -267,8 +285,12 @@ def forbidden(attrs: Attributes, reason: str = "") -> ApiError:
         return ApiError(403, "Forbidden", f"forbidden: {message}", {})
     qualified = f"{attrs.resource}.{attrs.api_group}" if attrs.api_group else attrs.resource
     subject = f"{qualified} {go_quote(attrs.name)}" if attrs.name else qualified
-    return ApiError(403, "Forbidden", f"{subject} is forbidden: {message}",
-                    {"name": attrs.name, "group": attrs.api_group, "kind": attrs.resource})
+    return ApiError(
+        403,
+        "Forbidden",
+        f"{subject} is forbidden: {message}",
+        {"name": attrs.name, "group": attrs.api_group, "kind": attrs.resource},
+    )
 
 
 def _forbidden_message(attrs: Attributes) -> str:
@@ -276,28 +298,48 @@ def _forbidden_message(attrs: Attributes) -> str:
     if not attrs.resource_request:
         return f"User {user} cannot {attrs.verb} path {go_quote(attrs.path)}"
     resource = f"{attrs.resource}/{attrs.subresource}" if attrs.subresource else attrs.resource
-    where = (f"in the namespace {go_quote(attrs.namespace)}" if attrs.namespace
-             else "at the cluster scope")
-    return (f"User {user} cannot {attrs.verb} resource {go_quote(resource)} in API group "
-            f"{go_quote(attrs.api_group)} {where}")
+    where = f"in the namespace {go_quote(attrs.namespace)}" if attrs.namespace else "at the cluster scope"
+    return (
+        f"User {user} cannot {attrs.verb} resource {go_quote(resource)} in API group "
+        f"{go_quote(attrs.api_group)} {where}"
+    )
 
 
 # -- bootstrap policy -------------------------------------------------------------
 
-_BOOTSTRAP_META = {"labels": {"kubernetes.io/bootstrapping": "rbac-defaults"},
-                   "annotations": {"rbac.authorization.kubernetes.io/autoupdate": "true"}}
-_DISCOVERY_URLS = ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi", "/openapi/*",
-                   "/readyz", "/version", "/version/"]
+_BOOTSTRAP_META = {
+    "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"},
+    "annotations": {"rbac.authorization.kubernetes.io/autoupdate": "true"},
+}
+_DISCOVERY_URLS = [
+    "/api",
+    "/api/*",
+    "/apis",
+    "/apis/*",
+    "/healthz",
+    "/livez",
+    "/openapi",
+    "/openapi/*",
+    "/readyz",
+    "/version",
+    "/version/",
+]
 _PUBLIC_INFO_URLS = ["/healthz", "/livez", "/readyz", "/version", "/version/"]
 
 BOOTSTRAP_CLUSTER_ROLES = {
-    "cluster-admin": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
-                      {"nonResourceURLs": ["*"], "verbs": ["*"]}],
+    "cluster-admin": [
+        {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
+        {"nonResourceURLs": ["*"], "verbs": ["*"]},
+    ],
     "system:discovery": [{"nonResourceURLs": _DISCOVERY_URLS, "verbs": ["get"]}],
     "system:basic-user": [
-        {"apiGroups": ["authorization.k8s.io"],
-         "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"], "verbs": ["create"]},
-        {"apiGroups": ["authentication.k8s.io"], "resources": ["selfsubjectreviews"], "verbs": ["create"]}],
+        {
+            "apiGroups": ["authorization.k8s.io"],
+            "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
+            "verbs": ["create"],
+        },
+        {"apiGroups": ["authentication.k8s.io"], "resources": ["selfsubjectreviews"], "verbs": ["create"]},
+    ],
     "system:public-info-viewer": [{"nonResourceURLs": _PUBLIC_INFO_URLS, "verbs": ["get"]}],
 }
 BOOTSTRAP_CLUSTER_ROLE_BINDINGS = {
@@ -316,22 +358,37 @@ def ensure_bootstrap_policy(store: Store) -> None:
     """
     for name, rules in BOOTSTRAP_CLUSTER_ROLES.items():
         if store.get("clusterroles", "", name) is None:
-            store.create("clusterroles", "", {
-                "apiVersion": f"{RBAC_GROUP}/v1", "kind": "ClusterRole",
-                "metadata": {"name": name, **json.loads(json.dumps(_BOOTSTRAP_META))}, "rules": rules})
+            store.create(
+                "clusterroles",
+                "",
+                {
+                    "apiVersion": f"{RBAC_GROUP}/v1",
+                    "kind": "ClusterRole",
+                    "metadata": {"name": name, **json.loads(json.dumps(_BOOTSTRAP_META))},
+                    "rules": rules,
+                },
+            )
     for name, groups in BOOTSTRAP_CLUSTER_ROLE_BINDINGS.items():
         if store.get("clusterrolebindings", "", name) is None:
-            store.create("clusterrolebindings", "", {
-                "apiVersion": f"{RBAC_GROUP}/v1", "kind": "ClusterRoleBinding",
-                "metadata": {"name": name, **json.loads(json.dumps(_BOOTSTRAP_META))},
-                "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": name},
-                "subjects": [{"apiGroup": RBAC_GROUP, "kind": "Group", "name": g} for g in groups]})
+            store.create(
+                "clusterrolebindings",
+                "",
+                {
+                    "apiVersion": f"{RBAC_GROUP}/v1",
+                    "kind": "ClusterRoleBinding",
+                    "metadata": {"name": name, **json.loads(json.dumps(_BOOTSTRAP_META))},
+                    "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": name},
+                    "subjects": [{"apiGroup": RBAC_GROUP, "kind": "Group", "name": g} for g in groups],
+                },
+            )
 
 
 # -- escalation prevention -----------------------------------------------------------
 
-def check_escalation(authorizer: RBACAuthorizer, user: UserInfo, plural: str, namespace: str, obj: dict,
-                     current: dict | None) -> None:
+
+def check_escalation(
+    authorizer: RBACAuthorizer, user: UserInfo, plural: str, namespace: str, obj: dict, current: dict | None
+) -> None:
     """Refuse a Role or binding that would grant more than its writer holds (403).
 
     As registry/rbac's policy-based storage does: a Role or ClusterRole only with
@@ -347,16 +404,32 @@ def check_escalation(authorizer: RBACAuthorizer, user: UserInfo, plural: str, na
     if current is not None and _without_gc_fields(obj) == _without_gc_fields(current):
         return
     if plural in ("roles", "clusterroles"):
-        escalate = Attributes(user, "escalate", True, api_group=RBAC_GROUP, api_version="*",
-                              namespace=namespace, resource=plural, name=name)
+        escalate = Attributes(
+            user,
+            "escalate",
+            True,
+            api_group=RBAC_GROUP,
+            api_version="*",
+            namespace=namespace,
+            resource=plural,
+            name=name,
+        )
         if authorizer.authorize(escalate)[0]:
             return
         rules = MASTER_RULES if obj.get("aggregationRule") else obj.get("rules") or []
     else:
         ref = obj.get("roleRef") or {}
         role_plural = "roles" if ref.get("kind") == "Role" else "clusterroles"
-        bind = Attributes(user, "bind", True, api_group=ref.get("apiGroup", ""), api_version="*",
-                          namespace=namespace, resource=role_plural, name=ref.get("name", ""))
+        bind = Attributes(
+            user,
+            "bind",
+            True,
+            api_group=ref.get("apiGroup", ""),
+            api_version="*",
+            namespace=namespace,
+            resource=role_plural,
+            name=ref.get("name", ""),
+        )
         if authorizer.authorize(bind)[0]:
             return
         role = authorizer.store.get(role_plural, namespace if role_plural == "roles" else "", ref.get("name", ""))
@@ -364,24 +437,42 @@ def check_escalation(authorizer: RBACAuthorizer, user: UserInfo, plural: str, na
             raise not_found(role_plural, ref.get("name", ""))
         rules = role.get("rules") or []
     owner_rules, errors = authorizer.rules_for(user, namespace)
-    missing = [r for r in (sub for rule in rules for sub in _breakdown(rule))
-               if not any(_covers(owner, r) for owner in owner_rules)]
+    missing = [
+        r
+        for r in (sub for rule in rules for sub in _breakdown(rule))
+        if not any(_covers(owner, r) for owner in owner_rules)
+    ]
     if not missing:
         return
     descriptions = sorted({_compact_string(rule) for rule in _compact(missing)})
-    message = (f"user {go_quote(user.name)} (groups={_go_quoted_list(user.groups)}) is attempting to grant "
-               f"RBAC permissions not currently held:\n" + "\n".join(descriptions))
+    message = (
+        f"user {go_quote(user.name)} (groups={_go_quoted_list(user.groups)}) is attempting to grant "
+        f"RBAC permissions not currently held:\n" + "\n".join(descriptions)
+    )
     if errors:
         message += f"; resolution errors: [{' '.join(errors)}]"
     qualified = f"{plural}.{RBAC_GROUP}"
-    raise ApiError(403, "Forbidden", f"{qualified} {go_quote(name)} is forbidden: {message}",
-                   {"name": name, "group": RBAC_GROUP, "kind": plural})
+    raise ApiError(
+        403,
+        "Forbidden",
+        f"{qualified} {go_quote(name)} is forbidden: {message}",
+        {"name": name, "group": RBAC_GROUP, "kind": plural},
+    )
 
 
 # What an update may change without an escalation check (rbac's IsOnlyMutatingGCFields),
 # plus what the server keeps itself whatever a client sends.
-_GC_AND_SERVER_FIELDS = ("ownerReferences", "finalizers", "resourceVersion", "managedFields", "uid",
-                         "creationTimestamp", "generation", "deletionTimestamp", "deletionGracePeriodSeconds")
+_GC_AND_SERVER_FIELDS = (
+    "ownerReferences",
+    "finalizers",
+    "resourceVersion",
+    "managedFields",
+    "uid",
+    "creationTimestamp",
+    "generation",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+)
 
 
 def _without_gc_fields(obj: dict) -> dict:
@@ -409,8 +500,10 @@ def _breakdown(rule: Mapping) -> list[dict]:
 
 def _covers(owner: Mapping, sub: Mapping) -> bool:
     """Does the owner's rule cover a broken-down rule (validation.ruleCovers)?"""
+
     def has_all(values: list, wanted: list) -> bool:
         return "*" in values or all(w in values for w in wanted)
+
     owner_resources = owner.get("resources") or []
 
     def resource_covered(resource: str) -> bool:
@@ -419,15 +512,19 @@ def _covers(owner: Mapping, sub: Mapping) -> bool:
         return "/" in resource and f"*/{resource.split('/', 1)[1]}" in owner_resources
 
     def url_covered(url: str) -> bool:
-        return any(o == url or (o.endswith("*") and url.startswith(o.rstrip("*")))
-                   for o in owner.get("nonResourceURLs") or [])
+        return any(
+            o == url or (o.endswith("*") and url.startswith(o.rstrip("*"))) for o in owner.get("nonResourceURLs") or []
+        )
+
     owner_names, sub_names = owner.get("resourceNames") or [], sub.get("resourceNames") or []
     names_ok = not owner_names if not sub_names else (not owner_names or all(n in owner_names for n in sub_names))
-    return (has_all(owner.get("verbs") or [], sub.get("verbs") or [])
-            and (not sub.get("apiGroups") or has_all(owner.get("apiGroups") or [], sub["apiGroups"]))
-            and all(resource_covered(r) for r in sub.get("resources") or [])
-            and all(url_covered(u) for u in sub.get("nonResourceURLs") or [])
-            and names_ok)
+    return (
+        has_all(owner.get("verbs") or [], sub.get("verbs") or [])
+        and (not sub.get("apiGroups") or has_all(owner.get("apiGroups") or [], sub["apiGroups"]))
+        and all(resource_covered(r) for r in sub.get("resources") or [])
+        and all(url_covered(u) for u in sub.get("nonResourceURLs") or [])
+        and names_ok
+    )
 
 
 def _compact(rules: list[dict]) -> list[dict]:
@@ -453,8 +550,15 @@ def _go_quoted_list(values) -> str:
 
 def _compact_string(rule: Mapping) -> str:
     """rbac/v1 helpers CompactString: {APIGroups:["apps"], Resources:["deployments"], Verbs:["get"]}."""
-    parts = [f"{label}:{_go_quoted_list(rule[key])}"
-             for label, key in (("APIGroups", "apiGroups"), ("Resources", "resources"),
-                                ("NonResourceURLs", "nonResourceURLs"), ("ResourceNames", "resourceNames"),
-                                ("Verbs", "verbs")) if rule.get(key)]
+    parts = [
+        f"{label}:{_go_quoted_list(rule[key])}"
+        for label, key in (
+            ("APIGroups", "apiGroups"),
+            ("Resources", "resources"),
+            ("NonResourceURLs", "nonResourceURLs"),
+            ("ResourceNames", "resourceNames"),
+            ("Verbs", "verbs"),
+        )
+        if rule.get(key)
+    ]
     return "{" + ", ".join(parts) + "}"

@@ -21,10 +21,13 @@ PROTOBUF = "application/vnd.kubernetes.protobuf"
 
 
 def unsupported_media_type(content_type: str) -> ApiError:
-    return ApiError(415, "UnsupportedMediaType",
-                    f"the body of the request was in an unknown format - accepted media types "
-                    f"include: application/json, {JSON_PATCH}, {MERGE_PATCH}, {STRATEGIC_MERGE_PATCH}, "
-                    f"{APPLY_PATCH} (got {content_type!r})")
+    return ApiError(
+        415,
+        "UnsupportedMediaType",
+        f"the body of the request was in an unknown format - accepted media types "
+        f"include: application/json, {JSON_PATCH}, {MERGE_PATCH}, {STRATEGIC_MERGE_PATCH}, "
+        f"{APPLY_PATCH} (got {content_type!r})",
+    )
 
 
 async def read_json(request: web.Request) -> Any:
@@ -55,17 +58,18 @@ def check_body(route: ApiRoute, body: Any, *, name_required: bool) -> dict:
         raise bad_request("the request body must be a JSON object")
     rtype = route.rtype
     if body.get("kind") not in (None, rtype.kind) or body.get("apiVersion") not in (None, rtype.api_version):
-        raise bad_request(f"the body is {body.get('apiVersion')}/{body.get('kind')}, "
-                          f"the URL expects {rtype.api_version}/{rtype.kind}")
+        raise bad_request(
+            f"the body is {body.get('apiVersion')}/{body.get('kind')}, the URL expects {rtype.api_version}/{rtype.kind}"
+        )
     meta = body.setdefault("metadata", {})
     if not isinstance(meta, dict):
         raise bad_request("metadata must be an object")
     if name_required and meta.get("name") not in (None, route.name):
-        raise bad_request(f"the name of the object ({meta.get('name')}) does not match the "
-                          f"name on the URL ({route.name})")
+        raise bad_request(
+            f"the name of the object ({meta.get('name')}) does not match the name on the URL ({route.name})"
+        )
     if name_required:
         meta["name"] = route.name
     if rtype.namespaced and meta.get("namespace") not in (None, "", route.namespace):
-        raise bad_request("the namespace of the provided object does not match the "
-                          "namespace sent on the request")
+        raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
     return rtype.present(body)

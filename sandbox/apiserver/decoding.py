@@ -26,7 +26,7 @@ class DecodeError(Exception):
 # Field types: a scalar name, ("list", item), or ("struct", name, go_type, fields).
 Spec = Union[str, tuple]
 _GO_TYPES = {"string": "string", "int32": "int32", "int64": "int64", "bool": "bool", "microtime": "v1.MicroTime"}
-_INT_RANGES = {"int32": (-2**31, 2**31 - 1), "int64": (-2**63, 2**63 - 1)}
+_INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 
 
 def list_of(item: Spec) -> tuple:
@@ -38,24 +38,47 @@ def struct(name: str, go_type: str, fields: dict[str, Spec]) -> tuple:
 
 
 _STRINGS = list_of("string")
-_POLICY_RULE = struct("PolicyRule", "v1.PolicyRule", {
-    "verbs": _STRINGS, "apiGroups": _STRINGS, "resources": _STRINGS, "resourceNames": _STRINGS,
-    "nonResourceURLs": _STRINGS})
+_POLICY_RULE = struct(
+    "PolicyRule",
+    "v1.PolicyRule",
+    {
+        "verbs": _STRINGS,
+        "apiGroups": _STRINGS,
+        "resources": _STRINGS,
+        "resourceNames": _STRINGS,
+        "nonResourceURLs": _STRINGS,
+    },
+)
 _LABEL_SELECTOR = struct("LabelSelector", "v1.LabelSelector", {"matchLabels": "object", "matchExpressions": "array"})
-_SUBJECT = struct("Subject", "v1.Subject", {"kind": "string", "apiGroup": "string", "name": "string",
-                                             "namespace": "string"})
+_SUBJECT = struct(
+    "Subject", "v1.Subject", {"kind": "string", "apiGroup": "string", "name": "string", "namespace": "string"}
+)
 _ROLE_REF = struct("RoleRef", "v1.RoleRef", {"apiGroup": "string", "kind": "string", "name": "string"})
 _BINDING = {"subjects": list_of(_SUBJECT), "roleRef": _ROLE_REF}
 
 SCHEMAS: dict[str, dict[str, Spec]] = {
-    "Lease": {"spec": struct("LeaseSpec", "v1.LeaseSpec", {
-        "holderIdentity": "string", "leaseDurationSeconds": "int32", "acquireTime": "microtime",
-        "renewTime": "microtime", "leaseTransitions": "int32", "strategy": "string",
-        "preferredHolder": "string"})},
+    "Lease": {
+        "spec": struct(
+            "LeaseSpec",
+            "v1.LeaseSpec",
+            {
+                "holderIdentity": "string",
+                "leaseDurationSeconds": "int32",
+                "acquireTime": "microtime",
+                "renewTime": "microtime",
+                "leaseTransitions": "int32",
+                "strategy": "string",
+                "preferredHolder": "string",
+            },
+        )
+    },
     "Role": {"rules": list_of(_POLICY_RULE)},
-    "ClusterRole": {"rules": list_of(_POLICY_RULE),
-                    "aggregationRule": struct("AggregationRule", "v1.AggregationRule", {
-                        "clusterRoleSelectors": list_of(_LABEL_SELECTOR)})},
+    "ClusterRole": {
+        "rules": list_of(_POLICY_RULE),
+        "aggregationRule": struct(
+            "AggregationRule", "v1.AggregationRule", {"clusterRoleSelectors": list_of(_LABEL_SELECTOR)}
+        ),
+    },
     "RoleBinding": _BINDING,
     "ClusterRoleBinding": _BINDING,
     "ServiceAccount": {"automountServiceAccountToken": "bool", "secrets": "array", "imagePullSecrets": "array"},
@@ -94,8 +117,7 @@ def _mismatch(value: Any, owner: str, path: str, spec: Spec, number_text: bool =
     shown = _json_type(value)
     if number_text:
         shown = f"number {json.dumps(value)}"
-    return DecodeError(f"json: cannot unmarshal {shown} into Go struct field {owner}.{path} of type "
-                       f"{_go_type(spec)}")
+    return DecodeError(f"json: cannot unmarshal {shown} into Go struct field {owner}.{path} of type {_go_type(spec)}")
 
 
 def _check_fields(obj: dict, fields: dict[str, Spec], owner: str, prefix: str) -> None:
@@ -138,9 +160,21 @@ def check_value(value: Any, spec: Spec, owner: str, path: str) -> None:
 # metav1.MicroTime is parsed with Go's layout "2006-01-02T15:04:05.000000Z07:00":
 # exactly six fractional digits, then Z or a numeric offset.
 MICRO_LAYOUT = "2006-01-02T15:04:05.000000Z07:00"
-_LAYOUT = [("2006", r"\d{4}"), ("-", "-"), ("01", r"\d{2}"), ("-", "-"), ("02", r"\d{2}"), ("T", "T"),
-           ("15", r"\d{1,2}"), (":", ":"), ("04", r"\d{2}"), (":", ":"), ("05", r"\d{2}"),
-           (".000000", r"[.,]\d{6}"), ("Z07:00", r"Z|[+-]\d{2}:\d{2}")]
+_LAYOUT = [
+    ("2006", r"\d{4}"),
+    ("-", "-"),
+    ("01", r"\d{2}"),
+    ("-", "-"),
+    ("02", r"\d{2}"),
+    ("T", "T"),
+    ("15", r"\d{1,2}"),
+    (":", ":"),
+    ("04", r"\d{2}"),
+    (":", ":"),
+    ("05", r"\d{2}"),
+    (".000000", r"[.,]\d{6}"),
+    ("Z07:00", r"Z|[+-]\d{2}:\d{2}"),
+]
 
 
 def parse_micro_time(text: str) -> str | None:
@@ -150,15 +184,21 @@ def parse_micro_time(text: str) -> str | None:
     for element, pattern in _LAYOUT:
         match = re.match(pattern, rest)
         if match is None:
-            return (f"parsing time {json.dumps(text)} as {json.dumps(MICRO_LAYOUT)}: cannot parse "
-                    f"{json.dumps(rest)} as {json.dumps(element)}")
+            return (
+                f"parsing time {json.dumps(text)} as {json.dumps(MICRO_LAYOUT)}: cannot parse "
+                f"{json.dumps(rest)} as {json.dumps(element)}"
+            )
         values.append(match.group(0))
-        rest = rest[match.end():]
+        rest = rest[match.end() :]
     if rest:
         return f"parsing time {json.dumps(text)}: extra text: {json.dumps(rest)}"
     year, month, day, hour, minute, second = (int(values[i]) for i in (0, 2, 4, 6, 8, 10))
-    for what, value, low, high in (("month", month, 1, 12), ("hour", hour, 0, 23),
-                                   ("minute", minute, 0, 59), ("second", second, 0, 59)):
+    for what, value, low, high in (
+        ("month", month, 1, 12),
+        ("hour", hour, 0, 23),
+        ("minute", minute, 0, 59),
+        ("second", second, 0, 59),
+    ):
         if not low <= value <= high:
             return f"parsing time {json.dumps(text)}: {what} out of range"
     try:

@@ -7,10 +7,17 @@ import json
 
 from .resources import GROUP_VERSIONS, RESOURCES
 
-SERVER_VERSION = {"major": "1", "minor": "32", "gitVersion": "v1.32.0-sandbox",
-                  "gitCommit": "sandbox", "gitTreeState": "clean",
-                  "buildDate": "2025-01-01T00:00:00Z", "goVersion": "go1.23",
-                  "compiler": "gc", "platform": "linux/amd64"}
+SERVER_VERSION = {
+    "major": "1",
+    "minor": "32",
+    "gitVersion": "v1.32.0-sandbox",
+    "gitCommit": "sandbox",
+    "gitTreeState": "clean",
+    "buildDate": "2025-01-01T00:00:00Z",
+    "goVersion": "go1.23",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}
 
 
 def discovery_resource_list(group: str, version: str) -> dict:
@@ -23,28 +30,41 @@ def discovery_resource_list(group: str, version: str) -> dict:
     for r in RESOURCES:
         if (r.group, r.version) != (group, version):
             continue
-        entry = {"name": r.plural, "singularName": r.singular, "namespaced": r.namespaced,
-                 "kind": r.kind, "verbs": list(r.verbs)}
+        entry = {
+            "name": r.plural,
+            "singularName": r.singular,
+            "namespaced": r.namespaced,
+            "kind": r.kind,
+            "verbs": list(r.verbs),
+        }
         if r.short_names:
             entry["shortNames"] = list(r.short_names)
         if r.categories:
             entry["categories"] = list(r.categories)
         entries.append(entry)
         for sub in r.subresources:
-            sub_entry = {"name": f"{r.plural}/{sub.name}", "singularName": "",
-                         "namespaced": r.namespaced, "kind": sub.kind, "verbs": list(sub.verbs)}
+            sub_entry = {
+                "name": f"{r.plural}/{sub.name}",
+                "singularName": "",
+                "namespaced": r.namespaced,
+                "kind": sub.kind,
+                "verbs": list(sub.verbs),
+            }
             if sub.group is not None:
                 sub_entry.update(group=sub.group, version=sub.version)
             entries.append(sub_entry)
-    return {"kind": "APIResourceList", "apiVersion": "v1",
-            "groupVersion": f"{group}/{version}" if group else version, "resources": entries}
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": f"{group}/{version}" if group else version,
+        "resources": entries,
+    }
 
 
 def discovery_groups() -> list[dict]:
     groups = []
     for name in sorted({g for g, _ in GROUP_VERSIONS if g}):
-        versions = [{"groupVersion": f"{name}/{v}", "version": v}
-                    for g, v in sorted(GROUP_VERSIONS) if g == name]
+        versions = [{"groupVersion": f"{name}/{v}", "version": v} for g, v in sorted(GROUP_VERSIONS) if g == name]
         groups.append({"name": name, "versions": versions, "preferredVersion": versions[0]})
     return groups
 
@@ -58,8 +78,11 @@ def openapi_v3_root() -> dict:
     paths = {}
     for group, version in sorted(GROUP_VERSIONS):
         key = f"apis/{group}/{version}" if group else f"api/{version}"
-        digest = hashlib.sha256(json.dumps(openapi_v3_document(group, version),
-                                           sort_keys=True).encode()).hexdigest()[:32].upper()
+        digest = (
+            hashlib.sha256(json.dumps(openapi_v3_document(group, version), sort_keys=True).encode())
+            .hexdigest()[:32]
+            .upper()
+        )
         paths[key] = {"serverRelativeURL": f"/openapi/v3/{key}?hash={digest}"}
     return {"paths": paths}
 
@@ -77,17 +100,28 @@ def openapi_v3_document(group: str, version: str) -> dict:
     this document does not carry.
     """
     prefix = f"/apis/{group}/{version}" if group else f"/api/{version}"
-    params = [{"name": name, "in": "query", "schema": {"type": "string"}}
-              for name in ("dryRun", "fieldManager", "fieldValidation", "force")]
+    params = [
+        {"name": name, "in": "query", "schema": {"type": "string"}}
+        for name in ("dryRun", "fieldManager", "fieldValidation", "force")
+    ]
     paths = {}
     for r in RESOURCES:
         if (r.group, r.version) != (group, version) or "patch" not in r.verbs:
             continue
         scope = f"{prefix}/namespaces/{{namespace}}" if r.namespaced else prefix
         gvk = {"group": r.group, "version": r.version, "kind": r.kind}
-        paths[f"{scope}/{r.plural}/{{name}}"] = {"patch": {
-            "operationId": f"patch{r.kind}", "parameters": params,
-            "x-kubernetes-action": "patch", "x-kubernetes-group-version-kind": gvk,
-            "responses": {"200": {"description": "OK"}}}}
-    return {"openapi": "3.0.0", "info": {"title": "Kubernetes (sandbox)", "version": "v1.32.0"},
-            "paths": paths, "components": {}}
+        paths[f"{scope}/{r.plural}/{{name}}"] = {
+            "patch": {
+                "operationId": f"patch{r.kind}",
+                "parameters": params,
+                "x-kubernetes-action": "patch",
+                "x-kubernetes-group-version-kind": gvk,
+                "responses": {"200": {"description": "OK"}},
+            }
+        }
+    return {
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes (sandbox)", "version": "v1.32.0"},
+        "paths": paths,
+        "components": {},
+    }

@@ -24,10 +24,19 @@ def _container_port_key(items: list) -> str:
 # patchMergeKey of the list fields of the built-in types this server serves
 # (k8s.io/api struct tags); lists not named here are replaced as a whole.
 MERGE_KEYS: dict[str, str | Callable[[list], str]] = {
-    "containers": "name", "initContainers": "name", "ephemeralContainers": "name",
-    "env": "name", "volumes": "name", "volumeMounts": "mountPath", "volumeDevices": "devicePath",
-    "imagePullSecrets": "name", "hostAliases": "ip", "resourceClaims": "name",
-    "topologySpreadConstraints": "topologyKey", "conditions": "type", "ownerReferences": "uid",
+    "containers": "name",
+    "initContainers": "name",
+    "ephemeralContainers": "name",
+    "env": "name",
+    "volumes": "name",
+    "volumeMounts": "mountPath",
+    "volumeDevices": "devicePath",
+    "imagePullSecrets": "name",
+    "hostAliases": "ip",
+    "resourceClaims": "name",
+    "topologySpreadConstraints": "topologyKey",
+    "conditions": "type",
+    "ownerReferences": "uid",
     "ports": _container_port_key,
 }
 # Lists of scalars with patchStrategy "merge": a patch adds to them.
@@ -61,8 +70,9 @@ def strategic_merge(original: Any, patch: dict) -> dict | None:
     directive = patch.get("$patch")
     if directive == "delete":
         return None
-    body = {k: v for k, v in patch.items() if k not in ("$patch", "$retainKeys")
-            and not k.startswith(_DIRECTIVE_PREFIXES)}
+    body = {
+        k: v for k, v in patch.items() if k not in ("$patch", "$retainKeys") and not k.startswith(_DIRECTIVE_PREFIXES)
+    }
     if directive == "replace" or not isinstance(original, dict):
         result: dict = {}
     else:
@@ -104,16 +114,21 @@ def _merge_list(original: Any, patch: list, field_name: str) -> list:
     if field_name in MERGED_SCALAR_LISTS:
         return original + [v for v in patch if v not in original]
     if key is None or not all(isinstance(item, dict) for item in patch):
-        return [strategic_merge({}, item) if isinstance(item, dict) else copy.deepcopy(item)
-                for item in patch if not (isinstance(item, dict) and item.get("$patch"))]
+        return [
+            strategic_merge({}, item) if isinstance(item, dict) else copy.deepcopy(item)
+            for item in patch
+            if not (isinstance(item, dict) and item.get("$patch"))
+        ]
     if any(item.get("$patch") == "replace" for item in patch):
         original = []
     result = copy.deepcopy(original)
     for item in patch:
         if item.get("$patch") == "replace":
             continue
-        index = next((i for i, old in enumerate(result)
-                      if isinstance(old, dict) and key in item and old.get(key) == item[key]), None)
+        index = next(
+            (i for i, old in enumerate(result) if isinstance(old, dict) and key in item and old.get(key) == item[key]),
+            None,
+        )
         if item.get("$patch") == "delete":
             if index is not None:
                 del result[index]
@@ -129,6 +144,7 @@ def _order_list(items: list, order: list, field_name: str) -> list:
 
     def identity(item: Any) -> Any:
         return item.get(key) if key and isinstance(item, dict) else json.dumps(item, sort_keys=True)
+
     wanted = [identity(o) for o in order]
     first = sorted((i for i in items if identity(i) in wanted), key=lambda i: wanted.index(identity(i)))
     return first + [i for i in items if identity(i) not in wanted]
@@ -153,8 +169,7 @@ def json_patch(doc: Any, operations: Any) -> Any:
                 doc = _pointer_remove(doc, op["path"])
             elif kind == "replace":
                 _pointer_get(doc, op["path"])  # must exist
-                doc = _pointer_add(_pointer_remove(doc, op["path"]), op["path"],
-                                   copy.deepcopy(op["value"]))
+                doc = _pointer_add(_pointer_remove(doc, op["path"]), op["path"], copy.deepcopy(op["value"]))
             elif kind == "test":
                 if _pointer_get(doc, op["path"]) != op["value"]:
                     raise ApiError(422, "Invalid", f"testing value {op['path']} failed")
@@ -183,8 +198,7 @@ def _pointer_add(doc: Any, pointer: str, value: Any) -> Any:
     tokens = _pointer_tokens(pointer)
     if not tokens:
         return value
-    parent = _pointer_get(doc, "".join("/" + t.replace("~", "~0").replace("/", "~1")
-                                       for t in tokens[:-1]))
+    parent = _pointer_get(doc, "".join("/" + t.replace("~", "~0").replace("/", "~1") for t in tokens[:-1]))
     last = tokens[-1]
     if isinstance(parent, list):
         index = len(parent) if last == "-" else int(last)
@@ -200,8 +214,7 @@ def _pointer_remove(doc: Any, pointer: str) -> Any:
     tokens = _pointer_tokens(pointer)
     if not tokens:
         raise ValueError("cannot remove the whole document")
-    parent = _pointer_get(doc, "".join("/" + t.replace("~", "~0").replace("/", "~1")
-                                       for t in tokens[:-1]))
+    parent = _pointer_get(doc, "".join("/" + t.replace("~", "~0").replace("/", "~1") for t in tokens[:-1]))
     if isinstance(parent, list):
         del parent[int(tokens[-1])]
     else:

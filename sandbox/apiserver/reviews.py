@@ -36,15 +36,33 @@ TOKEN_REQUEST = ResourceType("authentication.k8s.io", "v1", "tokenrequests", "To
 MIN_TOKEN_SECONDS = 600  # 10 minutes
 MAX_TOKEN_SECONDS = 1 << 32
 
-_TOKEN_REQUEST_SPEC = struct("TokenRequestSpec", "v1.TokenRequestSpec", {
-    "audiences": list_of("string"), "expirationSeconds": "int64",
-    "boundObjectRef": struct("BoundObjectReference", "v1.BoundObjectReference", {
-        "kind": "string", "apiVersion": "string", "name": "string", "uid": "string"})})
-_ACCESS_REVIEW_SPEC = struct("SelfSubjectAccessReviewSpec", "v1.SelfSubjectAccessReviewSpec", {
-    "resourceAttributes": struct("ResourceAttributes", "v1.ResourceAttributes", {
-        k: "string" for k in ("namespace", "verb", "group", "version", "resource", "subresource", "name")}),
-    "nonResourceAttributes": struct("NonResourceAttributes", "v1.NonResourceAttributes", {
-        "path": "string", "verb": "string"})})
+_TOKEN_REQUEST_SPEC = struct(
+    "TokenRequestSpec",
+    "v1.TokenRequestSpec",
+    {
+        "audiences": list_of("string"),
+        "expirationSeconds": "int64",
+        "boundObjectRef": struct(
+            "BoundObjectReference",
+            "v1.BoundObjectReference",
+            {"kind": "string", "apiVersion": "string", "name": "string", "uid": "string"},
+        ),
+    },
+)
+_ACCESS_REVIEW_SPEC = struct(
+    "SelfSubjectAccessReviewSpec",
+    "v1.SelfSubjectAccessReviewSpec",
+    {
+        "resourceAttributes": struct(
+            "ResourceAttributes",
+            "v1.ResourceAttributes",
+            dict.fromkeys(("namespace", "verb", "group", "version", "resource", "subresource", "name"), "string"),
+        ),
+        "nonResourceAttributes": struct(
+            "NonResourceAttributes", "v1.NonResourceAttributes", {"path": "string", "verb": "string"}
+        ),
+    },
+)
 _RULES_REVIEW_SPEC = struct("SelfSubjectRulesReviewSpec", "v1.SelfSubjectRulesReviewSpec", {"namespace": "string"})
 
 
@@ -56,18 +74,21 @@ async def _review_body(request: web.Request, rtype: ResourceType, spec_schema: t
     if not isinstance(body, dict):
         raise bad_request("the request body must be a JSON object")
     if body.get("kind") not in (None, rtype.kind) or body.get("apiVersion") not in (None, rtype.api_version):
-        raise bad_request(f"the body is {body.get('apiVersion')}/{body.get('kind')}, "
-                          f"the URL expects {rtype.api_version}/{rtype.kind}")
+        raise bad_request(
+            f"the body is {body.get('apiVersion')}/{body.get('kind')}, the URL expects {rtype.api_version}/{rtype.kind}"
+        )
     try:
         check_value(body.get("spec"), spec_schema, rtype.kind, "spec")
     except DecodeError as err:
-        raise bad_request(f'{rtype.kind} in version "{rtype.version}" cannot be handled as a '
-                          f'{rtype.kind}: {err}') from None
+        raise bad_request(
+            f'{rtype.kind} in version "{rtype.version}" cannot be handled as a {rtype.kind}: {err}'
+        ) from None
     return body
 
 
-async def token_request(request: web.Request, route: ApiRoute, store: Store,
-                        authenticator: Authenticator) -> web.Response:
+async def token_request(
+    request: web.Request, route: ApiRoute, store: Store, authenticator: Authenticator
+) -> web.Response:
     """POST serviceaccounts/<name>/token."""
     body = await _review_body(request, TOKEN_REQUEST, _TOKEN_REQUEST_SPEC)
     account = current_object(store, route)  # serviceaccounts "x" not found
@@ -81,18 +102,28 @@ async def token_request(request: web.Request, route: ApiRoute, store: Store,
         errors.invalid("spec.expirationSeconds", expiration, "may not specify a duration larger than 2^32 seconds")
     errors.raise_if_any()
     if spec.get("boundObjectRef"):
-        raise bad_request("this sandbox does not bind tokens to objects (spec.boundObjectRef); "
-                          "request a token bound to the ServiceAccount only")
+        raise bad_request(
+            "this sandbox does not bind tokens to objects (spec.boundObjectRef); "
+            "request a token bound to the ServiceAccount only"
+        )
     audiences = spec.get("audiences") or [API_AUDIENCE]
     token, expires = authenticator.issue(account, expiration, audiences)
     meta = account["metadata"]
-    return json_response({
-        "kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
-        "metadata": {"name": meta["name"], "namespace": meta["namespace"], "creationTimestamp": now_rfc3339()},
-        "spec": {"audiences": audiences, "expirationSeconds": expiration, "boundObjectRef": None},
-        "status": {"token": token, "expirationTimestamp": datetime.datetime.fromtimestamp(
-            expires, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")},
-    }, 201)
+    return json_response(
+        {
+            "kind": "TokenRequest",
+            "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"name": meta["name"], "namespace": meta["namespace"], "creationTimestamp": now_rfc3339()},
+            "spec": {"audiences": audiences, "expirationSeconds": expiration, "boundObjectRef": None},
+            "status": {
+                "token": token,
+                "expirationTimestamp": datetime.datetime.fromtimestamp(expires, datetime.timezone.utc).strftime(
+                    "%Y-%m-%dT%H:%M:%SZ"
+                ),
+            },
+        },
+        201,
+    )
 
 
 def _go_struct(name: str, fields: dict, keys: tuple[str, ...]) -> str:
@@ -101,59 +132,105 @@ def _go_struct(name: str, fields: dict, keys: tuple[str, ...]) -> str:
     return f"authorization.{name}{{{inner}}}"
 
 
-async def self_subject_access_review(request: web.Request, route: ApiRoute, user: UserInfo,
-                                     authorizer: RBACAuthorizer) -> web.Response:
+async def self_subject_access_review(
+    request: web.Request, route: ApiRoute, user: UserInfo, authorizer: RBACAuthorizer
+) -> web.Response:
     rtype = route.rtype
     body = await _review_body(request, rtype, _ACCESS_REVIEW_SPEC)
     spec = body.get("spec") or {}
     resource, non_resource = spec.get("resourceAttributes"), spec.get("nonResourceAttributes")
     errors = Invalid(rtype, "")
     if resource is not None and non_resource is not None:
-        errors.invalid("spec.nonResourceAttributes", non_resource,
-                       "cannot be specified in combination with resourceAttributes",
-                       _go_struct("NonResourceAttributes", non_resource, ("path", "verb")))
+        errors.invalid(
+            "spec.nonResourceAttributes",
+            non_resource,
+            "cannot be specified in combination with resourceAttributes",
+            _go_struct("NonResourceAttributes", non_resource, ("path", "verb")),
+        )
     if resource is None and non_resource is None:
-        errors.invalid("spec.resourceAttributes", "null",
-                       "exactly one of nonResourceAttributes or resourceAttributes must be specified")
+        errors.invalid(
+            "spec.resourceAttributes",
+            "null",
+            "exactly one of nonResourceAttributes or resourceAttributes must be specified",
+        )
     errors.raise_if_any()
     if resource is not None:
-        attrs = Attributes(user, resource.get("verb", ""), True, api_group=resource.get("group", ""),
-                           api_version=resource.get("version") or "*",
-                           namespace=resource.get("namespace", ""), resource=resource.get("resource", ""),
-                           subresource=resource.get("subresource", ""), name=resource.get("name", ""))
+        attrs = Attributes(
+            user,
+            resource.get("verb", ""),
+            True,
+            api_group=resource.get("group", ""),
+            api_version=resource.get("version") or "*",
+            namespace=resource.get("namespace", ""),
+            resource=resource.get("resource", ""),
+            subresource=resource.get("subresource", ""),
+            name=resource.get("name", ""),
+        )
     else:
         attrs = Attributes(user, non_resource.get("verb", ""), False, path=non_resource.get("path", ""))
     allowed, reason = authorizer.authorize(attrs)
     status: dict[str, Any] = {"allowed": allowed}
     if reason:
         status["reason"] = reason
-    return json_response({"kind": rtype.kind, "apiVersion": rtype.api_version,
-                          "metadata": {"creationTimestamp": None}, "spec": spec, "status": status}, 201)
+    return json_response(
+        {
+            "kind": rtype.kind,
+            "apiVersion": rtype.api_version,
+            "metadata": {"creationTimestamp": None},
+            "spec": spec,
+            "status": status,
+        },
+        201,
+    )
 
 
-async def self_subject_rules_review(request: web.Request, route: ApiRoute, user: UserInfo,
-                                    authorizer: RBACAuthorizer) -> web.Response:
+async def self_subject_rules_review(
+    request: web.Request, route: ApiRoute, user: UserInfo, authorizer: RBACAuthorizer
+) -> web.Response:
     rtype = route.rtype
     body = await _review_body(request, rtype, _RULES_REVIEW_SPEC)
     namespace = (body.get("spec") or {}).get("namespace")
     if not namespace:
         raise bad_request("no namespace on request")
     rules, errors = authorizer.rules_for(user, namespace)
-    resource_rules = [{k: list(rule[k]) for k in ("verbs", "apiGroups", "resources", "resourceNames")
-                       if rule.get(k)} for rule in rules if rule.get("resources")]
-    non_resource_rules = [{k: list(rule[k]) for k in ("verbs", "nonResourceURLs") if rule.get(k)}
-                          for rule in rules if rule.get("nonResourceURLs")]
-    status: dict[str, Any] = {"resourceRules": resource_rules, "nonResourceRules": non_resource_rules,
-                              "incomplete": False}
+    resource_rules = [
+        {k: list(rule[k]) for k in ("verbs", "apiGroups", "resources", "resourceNames") if rule.get(k)}
+        for rule in rules
+        if rule.get("resources")
+    ]
+    non_resource_rules = [
+        {k: list(rule[k]) for k in ("verbs", "nonResourceURLs") if rule.get(k)}
+        for rule in rules
+        if rule.get("nonResourceURLs")
+    ]
+    status: dict[str, Any] = {
+        "resourceRules": resource_rules,
+        "nonResourceRules": non_resource_rules,
+        "incomplete": False,
+    }
     if errors:
         status["evaluationError"] = aggregate(errors)
-    return json_response({"kind": rtype.kind, "apiVersion": rtype.api_version,
-                          "metadata": {"creationTimestamp": None}, "spec": {}, "status": status}, 201)
+    return json_response(
+        {
+            "kind": rtype.kind,
+            "apiVersion": rtype.api_version,
+            "metadata": {"creationTimestamp": None},
+            "spec": {},
+            "status": status,
+        },
+        201,
+    )
 
 
 async def self_subject_review(request: web.Request, route: ApiRoute, user: UserInfo) -> web.Response:
     rtype = route.rtype
     await _review_body(request, rtype, struct("SelfSubjectReviewSpec", "", {}))
-    return json_response({"kind": rtype.kind, "apiVersion": rtype.api_version,
-                          "metadata": {"creationTimestamp": now_rfc3339()},
-                          "status": {"userInfo": user.to_json()}}, 201)
+    return json_response(
+        {
+            "kind": rtype.kind,
+            "apiVersion": rtype.api_version,
+            "metadata": {"creationTimestamp": now_rfc3339()},
+            "status": {"userInfo": user.to_json()},
+        },
+        201,
+    )

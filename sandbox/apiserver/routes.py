@@ -12,6 +12,7 @@ from .resources import ResourceType, find_resource
 @dataclass
 class ApiRoute:
     """One parsed resource URL."""
+
     rtype: ResourceType
     namespace: str | None  # None: cluster-scoped resource, or a list across namespaces
     name: str | None = None

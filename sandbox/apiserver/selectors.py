@@ -26,8 +26,7 @@ def parse_label_selector(text: str) -> list[Requirement]:
             values = frozenset(v.strip() for v in m.group(3).split(",") if v.strip())
             requirements.append((m.group(1), m.group(2), values))
         elif m := _EQ_TERM.match(term):
-            requirements.append((m.group(1), "!=" if m.group(2) == "!=" else "=",
-                                 frozenset({m.group(3)})))
+            requirements.append((m.group(1), "!=" if m.group(2) == "!=" else "=", frozenset({m.group(3)})))
         elif m := _EXISTS_TERM.match(term):
             requirements.append((m.group(2), "!" if m.group(1) else "exists", frozenset()))
         else:
@@ -40,8 +39,9 @@ def selector_requirements(selector: dict) -> list[Requirement]:
     operators = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!"}
     requirements = [(k, "=", frozenset({v})) for k, v in (selector.get("matchLabels") or {}).items()]
     for expr in selector.get("matchExpressions") or []:
-        requirements.append((expr.get("key", ""), operators.get(expr.get("operator"), "in"),
-                             frozenset(expr.get("values") or ())))
+        requirements.append(
+            (expr.get("key", ""), operators.get(expr.get("operator"), "in"), frozenset(expr.get("values") or ()))
+        )
     return requirements
 
 
@@ -103,7 +103,8 @@ def object_predicate(query: Mapping[str, str]) -> Callable[[dict], bool]:
     fields = parse_field_selector(query.get("fieldSelector", ""))
 
     def matches(obj: dict) -> bool:
-        return (labels_match(labels, obj.get("metadata", {}).get("labels") or {})
-                and all((field_value(obj, path) == value) != negated
-                        for path, negated, value in fields))
+        return labels_match(labels, obj.get("metadata", {}).get("labels") or {}) and all(
+            (field_value(obj, path) == value) != negated for path, negated, value in fields
+        )
+
     return matches

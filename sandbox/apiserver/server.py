@@ -13,12 +13,19 @@ from aiohttp import web
 from ..store import ApiError, Store, Watcher
 from . import reviews, subresources
 from .authn import USER_KEY, Authenticator, UserInfo, impersonated_user, impersonation_requests
-from .authz import (Attributes, RBACAuthorizer, check_escalation, ensure_bootstrap_policy, forbidden, go_quote,
-                    is_watch, request_attributes)
+from .authz import (
+    Attributes,
+    RBACAuthorizer,
+    check_escalation,
+    ensure_bootstrap_policy,
+    forbidden,
+    go_quote,
+    is_watch,
+    request_attributes,
+)
 from .bodies import APPLY_PATCH, check_body, dry_run, read_json
-from .discovery import (SERVER_VERSION, discovery_groups, discovery_resource_list, openapi_v3_document,
-                        openapi_v3_root)
 from .decoding import DecodeError, decode_error_message
+from .discovery import SERVER_VERSION, discovery_groups, discovery_resource_list, openapi_v3_document, openapi_v3_root
 from .errors import bad_request, method_not_allowed, not_served
 from .patches import apply_patch, strategic_merge
 from .resources import GROUP_VERSIONS, RESOURCES, ResourceType
@@ -67,8 +74,13 @@ class ApiServer:
             raise
         except Exception:  # a handler bug must cost one request, not the server
             log.exception("%s %s failed", request.method, request.path_qs)
-            return error_response(ApiError(500, "InternalError", "an error on the server has prevented "
-                                           "the request from succeeding (see the sandbox log)"))
+            return error_response(
+                ApiError(
+                    500,
+                    "InternalError",
+                    "an error on the server has prevented the request from succeeding (see the sandbox log)",
+                )
+            )
 
     def _identify(self, request: web.Request) -> UserInfo:
         """Who the request acts as, if it may do what it asks: 401 or 403 otherwise.
@@ -95,8 +107,16 @@ class ApiServer:
         if not wanted:
             return user
         for item in wanted:
-            attrs = Attributes(user, "impersonate", True, api_group=item.group, namespace=item.namespace,
-                               resource=item.resource, subresource=item.subresource, name=item.name)
+            attrs = Attributes(
+                user,
+                "impersonate",
+                True,
+                api_group=item.group,
+                namespace=item.namespace,
+                resource=item.resource,
+                subresource=item.subresource,
+                name=item.name,
+            )
             allowed, reason = self.authorizer.authorize(attrs)
             if not allowed:
                 raise forbidden(attrs, reason)
@@ -120,10 +140,14 @@ class ApiServer:
 
     async def metrics(self, _request: web.Request) -> web.Response:
         """Request counts per verb, for benchmarks."""
-        return json_response({"requests": dict(self.request_counts),
-                              "total": sum(self.request_counts.values()),
-                              "resourceVersion": str(self.store.resource_version),
-                              "watches": len(self._watchers)})
+        return json_response(
+            {
+                "requests": dict(self.request_counts),
+                "total": sum(self.request_counts.values()),
+                "resourceVersion": str(self.store.resource_version),
+                "watches": len(self._watchers),
+            }
+        )
 
     async def openapi_v3(self, request: web.Request) -> web.Response:
         self._count("discovery")
@@ -148,14 +172,16 @@ class ApiServer:
         if segments[0] == "api":
             if len(segments) == 1:
                 return self._discovery(
-                    {"kind": "APIVersions", "versions": ["v1"],
-                     "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0",
-                                                     "serverAddress": request.host}]})
+                    {
+                        "kind": "APIVersions",
+                        "versions": ["v1"],
+                        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": request.host}],
+                    }
+                )
             group, version, rest = "", segments[1], segments[2:]
         else:
             if len(segments) == 1:
-                return self._discovery({"kind": "APIGroupList", "apiVersion": "v1",
-                                        "groups": discovery_groups()})
+                return self._discovery({"kind": "APIGroupList", "apiVersion": "v1", "groups": discovery_groups()})
             if len(segments) == 2:
                 found = [g for g in discovery_groups() if g["name"] == segments[1]]
                 if not found:
@@ -202,8 +228,7 @@ class ApiServer:
             if method == "DELETE":
                 return await self._delete_collection(request, route)
             raise method_not_allowed(method)
-        handlers = {"GET": self._get, "PUT": self._replace, "PATCH": self._patch,
-                    "DELETE": self._delete}
+        handlers = {"GET": self._get, "PUT": self._replace, "PATCH": self._patch, "DELETE": self._delete}
         if method not in handlers or (route.subresource and method == "DELETE"):
             raise method_not_allowed(method)
         return await handlers[method](request, route)
@@ -222,9 +247,12 @@ class ApiServer:
 
     def _admission(self, request: web.Request, route: ApiRoute, current: dict | None) -> Admit:
         """What a write must pass beyond validation: RBAC's escalation check."""
+
         def admit(obj: dict) -> None:
-            check_escalation(self.authorizer, request[USER_KEY], route.rtype.plural, route.store_namespace,
-                             obj, current)
+            check_escalation(
+                self.authorizer, request[USER_KEY], route.rtype.plural, route.store_namespace, obj, current
+            )
+
         return admit
 
     @staticmethod
@@ -236,16 +264,25 @@ class ApiServer:
     async def _list(self, request: web.Request, route: ApiRoute) -> web.Response:
         self._count("list")
         rtype = route.rtype
-        items = [rtype.present(obj) for obj in
-                 self.store.list(rtype.plural, route.namespace, object_predicate(request.query))]
+        items = [
+            rtype.present(obj)
+            for obj in self.store.list(rtype.plural, route.namespace, object_predicate(request.query))
+        ]
         resource_version = str(self.store.resource_version)
         # The server may ignore "limit" and return everything in one page
         # (documented API behaviour); clients then see no "continue" token.
         if wants_table(request):
-            return json_response(to_table(rtype, items, request.query.get("includeObject", "Metadata"),
-                                          resource_version))
-        return json_response({"kind": f"{rtype.kind}List", "apiVersion": rtype.api_version,
-                              "metadata": {"resourceVersion": resource_version}, "items": items})
+            return json_response(
+                to_table(rtype, items, request.query.get("includeObject", "Metadata"), resource_version)
+            )
+        return json_response(
+            {
+                "kind": f"{rtype.kind}List",
+                "apiVersion": rtype.api_version,
+                "metadata": {"resourceVersion": resource_version},
+                "items": items,
+            }
+        )
 
     async def _get(self, request: web.Request, route: ApiRoute) -> web.Response:
         self._count("get")
@@ -256,8 +293,7 @@ class ApiServer:
         body = check_body(route, await read_json(request), name_required=False)
         reset_status_on_create(route.rtype, body)
         _prepare_body(route.rtype, body, None, self._admission(request, route, None))
-        created = self.store.create(route.rtype.plural, route.store_namespace, body,
-                                    dry_run=dry_run(request))
+        created = self.store.create(route.rtype.plural, route.store_namespace, body, dry_run=dry_run(request))
         return object_response(request, route.rtype, created, 201)
 
     async def _replace(self, request: web.Request, route: ApiRoute) -> web.Response:
@@ -267,13 +303,13 @@ class ApiServer:
         if route.subresource == "status":
             return self._write_status(request, route, body)
         _prepare_body(route.rtype, body, current, self._admission(request, route, current))
-        updated = self.store.update(route.rtype.plural, route.store_namespace, body,
-                                    dry_run=dry_run(request))
+        updated = self.store.update(route.rtype.plural, route.store_namespace, body, dry_run=dry_run(request))
         return object_response(request, route.rtype, updated)
 
     def _write_status(self, request: web.Request, route: ApiRoute, obj: dict) -> web.Response:
-        updated = self.store.update(route.rtype.plural, route.store_namespace, obj,
-                                    subresource="status", dry_run=dry_run(request))
+        updated = self.store.update(
+            route.rtype.plural, route.store_namespace, obj, subresource="status", dry_run=dry_run(request)
+        )
         return object_response(request, route.rtype, updated)
 
     async def _patch(self, request: web.Request, route: ApiRoute) -> web.Response:
@@ -289,8 +325,7 @@ class ApiServer:
         if route.subresource == "status":
             return self._write_status(request, route, patched)
         _prepare_patched(route.rtype, patched, current, self._admission(request, route, current))
-        updated = self.store.update(route.rtype.plural, route.store_namespace, patched,
-                                    dry_run=dry_run(request))
+        updated = self.store.update(route.rtype.plural, route.store_namespace, patched, dry_run=dry_run(request))
         return object_response(request, route.rtype, updated)
 
     async def _server_side_apply(self, request: web.Request, route: ApiRoute) -> web.Response:
@@ -317,33 +352,40 @@ class ApiServer:
         if current is None:
             reset_status_on_create(route.rtype, applied)
             _prepare_body(route.rtype, applied, None, self._admission(request, route, None))
-            created = self.store.create(route.rtype.plural, route.store_namespace, applied,
-                                        dry_run=is_dry_run)
+            created = self.store.create(route.rtype.plural, route.store_namespace, applied, dry_run=is_dry_run)
             return object_response(request, route.rtype, created, 201)
         merged = strategic_merge(current, applied) or {}
         _prepare_body(route.rtype, merged, current, self._admission(request, route, current))
-        updated = self.store.update(route.rtype.plural, route.store_namespace, merged,
-                                    dry_run=is_dry_run)
+        updated = self.store.update(route.rtype.plural, route.store_namespace, merged, dry_run=is_dry_run)
         return object_response(request, route.rtype, updated)
 
     async def _delete(self, request: web.Request, route: ApiRoute) -> web.Response:
         self._count("delete")
         current_object(self.store, route)  # a NotFound naming the group, as the real server words it
         is_dry_run, orphan = await self._delete_options(request)
-        obj = self._delete_object(route.rtype, route.store_namespace, route.name,
-                                  dry_run=is_dry_run, orphan=orphan)
+        obj = self._delete_object(route.rtype, route.store_namespace, route.name, dry_run=is_dry_run, orphan=orphan)
         return json_response(status_success(route.rtype, obj))
 
     async def _delete_collection(self, request: web.Request, route: ApiRoute) -> web.Response:
         self._count("deletecollection")
         is_dry_run, orphan = await self._delete_options(request)
         rtype = route.rtype
-        deleted = [rtype.present(self._delete_object(
-            rtype, route.store_namespace, obj["metadata"]["name"], dry_run=is_dry_run, orphan=orphan))
-            for obj in self.store.list(rtype.plural, route.namespace, object_predicate(request.query))]
-        return json_response({"kind": f"{rtype.kind}List", "apiVersion": rtype.api_version,
-                              "metadata": {"resourceVersion": str(self.store.resource_version)},
-                              "items": deleted})
+        deleted = [
+            rtype.present(
+                self._delete_object(
+                    rtype, route.store_namespace, obj["metadata"]["name"], dry_run=is_dry_run, orphan=orphan
+                )
+            )
+            for obj in self.store.list(rtype.plural, route.namespace, object_predicate(request.query))
+        ]
+        return json_response(
+            {
+                "kind": f"{rtype.kind}List",
+                "apiVersion": rtype.api_version,
+                "metadata": {"resourceVersion": str(self.store.resource_version)},
+                "items": deleted,
+            }
+        )
 
     @staticmethod
     async def _delete_options(request: web.Request) -> tuple[bool, bool]:
@@ -362,8 +404,7 @@ class ApiServer:
         orphan = policy == "Orphan" or (policy is None and options.get("orphanDependents") is True)
         return dry_run(request) or "All" in (options.get("dryRun") or []), orphan
 
-    def _delete_object(self, rtype: ResourceType, namespace: str, name: str, *, dry_run: bool,
-                       orphan: bool) -> dict:
+    def _delete_object(self, rtype: ResourceType, namespace: str, name: str, *, dry_run: bool, orphan: bool) -> dict:
         """Delete, then collect the garbage: dependents go (or are orphaned) with their owner.
 
         The real garbage collector works asynchronously from ownerReferences; doing it
@@ -376,16 +417,15 @@ class ApiServer:
         for dependent_type in RESOURCES:
             if not dependent_type.namespaced or not dependent_type.stored:
                 continue
-            for dependent in self.store.list(dependent_type.plural, namespace,
-                                             lambda o: _owned_by_uid(o, uid)):
+            for dependent in self.store.list(dependent_type.plural, namespace, lambda o: _owned_by_uid(o, uid)):
                 dep_name = dependent["metadata"]["name"]
                 if orphan:
                     dependent["metadata"]["ownerReferences"] = [
-                        ref for ref in dependent["metadata"]["ownerReferences"] if ref.get("uid") != uid]
+                        ref for ref in dependent["metadata"]["ownerReferences"] if ref.get("uid") != uid
+                    ]
                     self.store.update(dependent_type.plural, namespace, dependent)
                 elif self.store.get(dependent_type.plural, namespace, dep_name) is not None:
-                    self._delete_object(dependent_type, namespace, dep_name, dry_run=False,
-                                        orphan=False)
+                    self._delete_object(dependent_type, namespace, dep_name, dry_run=False, orphan=False)
         return deleted
 
 
@@ -407,8 +447,12 @@ def _prepare_patched(rtype: ResourceType, obj: dict, current: dict | None, admit
     except DecodeError as err:
         shown = go_quote(json.dumps(obj, separators=(",", ":")))
         message = f"Invalid value: {shown}: {err}"
-        raise ApiError(422, "Invalid", f' "" is invalid: patch: {message}',
-                       {"causes": [{"reason": "FieldValueInvalid", "message": message, "field": "patch"}]}) from None
+        raise ApiError(
+            422,
+            "Invalid",
+            f' "" is invalid: patch: {message}',
+            {"causes": [{"reason": "FieldValueInvalid", "message": message, "field": "patch"}]},
+        ) from None
 
 
 def _owned_by_uid(obj: dict, uid: str | None) -> bool:

@@ -24,8 +24,9 @@ from .validation import Invalid
 class Hooks(Protocol):
     """What the API server asks of the cluster for proxied and log requests."""
 
-    async def service_proxy(self, request: web.Request, namespace: str, service: str, port: str,
-                            path: str) -> web.StreamResponse:
+    async def service_proxy(
+        self, request: web.Request, namespace: str, service: str, port: str, path: str
+    ) -> web.StreamResponse:
         """Answer a request to ``services/{service}[:{port}]/proxy/{path}``.
 
         ``port`` is the port part of the URL as given (a number, a port name or
@@ -33,13 +34,11 @@ class Hooks(Protocol):
         slash; the query string is still on ``request``.
         """
 
-    def pod_log(self, namespace: str, pod: str, container: str | None,
-                tail_lines: int | None) -> str | None:
+    def pod_log(self, namespace: str, pod: str, container: str | None, tail_lines: int | None) -> str | None:
         """The log text of a pod's container, or None when there is none."""
 
 
-async def scale(request: web.Request, route: ApiRoute, store: Store,
-                count: Callable[[str], None]) -> web.Response:
+async def scale(request: web.Request, route: ApiRoute, store: Store, count: Callable[[str], None]) -> web.Response:
     """autoscaling/v1 Scale view of spec.replicas (kubectl scale patches it)."""
     current = current_object(store, route)
     if request.method == "GET":
@@ -47,8 +46,7 @@ async def scale(request: web.Request, route: ApiRoute, store: Store,
         return json_response(to_scale(current))
     count("update" if request.method == "PUT" else "patch")
     body = await read_json(request)
-    new_scale = (body if request.method == "PUT"
-                 else apply_patch(request.content_type, to_scale(current), body))
+    new_scale = body if request.method == "PUT" else apply_patch(request.content_type, to_scale(current), body)
     if not isinstance(new_scale, dict):
         raise bad_request("a Scale must be a JSON object")
     replicas = (new_scale.get("spec") or {}).get("replicas")
@@ -66,12 +64,18 @@ async def scale(request: web.Request, route: ApiRoute, store: Store,
 
 def to_scale(obj: dict) -> dict:
     meta = obj["metadata"]
-    return {"kind": "Scale", "apiVersion": "autoscaling/v1",
-            "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion",
-                                              "creationTimestamp") if k in meta},
-            "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 0)},
-            "status": {"replicas": (obj.get("status") or {}).get("replicas", 0),
-                       "selector": selector_string((obj.get("spec") or {}).get("selector") or {})}}
+    return {
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in meta
+        },
+        "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 0)},
+        "status": {
+            "replicas": (obj.get("status") or {}).get("replicas", 0),
+            "selector": selector_string((obj.get("spec") or {}).get("selector") or {}),
+        },
+    }
 
 
 def pod_log(request: web.Request, route: ApiRoute, store: Store, hooks: Hooks | None) -> web.Response:
@@ -86,8 +90,7 @@ def pod_log(request: web.Request, route: ApiRoute, store: Store, hooks: Hooks | 
     return web.Response(text=text, content_type="text/plain")
 
 
-async def service_proxy(request: web.Request, route: ApiRoute, store: Store,
-                        hooks: Hooks | None) -> web.StreamResponse:
+async def service_proxy(request: web.Request, route: ApiRoute, store: Store, hooks: Hooks | None) -> web.StreamResponse:
     """services/[scheme:]name[:port]/proxy/path -> the cluster's forwarder."""
     parts = (route.name or "").split(":")
     if len(parts) == 3:

@@ -63,15 +63,17 @@ def _containers(obj: dict) -> list[dict]:
 
 
 def _service_ports(service: dict) -> str:
-    ports = [f"{p.get('port')}/{p.get('protocol', 'TCP')}"
-             for p in (service.get("spec") or {}).get("ports") or []]
+    ports = [f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in (service.get("spec") or {}).get("ports") or []]
     return ",".join(ports) or "<none>"
 
 
 def _endpoint_addresses(endpoints: dict) -> str:
-    pairs = [f"{a.get('ip')}:{p.get('port')}"
-             for subset in endpoints.get("subsets") or []
-             for a in subset.get("addresses") or [] for p in subset.get("ports") or []]
+    pairs = [
+        f"{a.get('ip')}:{p.get('port')}"
+        for subset in endpoints.get("subsets") or []
+        for a in subset.get("addresses") or []
+        for p in subset.get("ports") or []
+    ]
     return ",".join(pairs) or "<none>"
 
 
@@ -80,10 +82,14 @@ _AGE = ("Age", 0, lambda o: _age(o["metadata"].get("creationTimestamp")))
 
 
 def _workload_columns(extra: list[tuple[str, Callable[[dict], Any]]]) -> list:
-    return ([_NAME, *((name, 0, cell) for name, cell in extra), _AGE,
-             ("Containers", 1, lambda o: ",".join(c.get("name", "") for c in _containers(o))),
-             ("Images", 1, lambda o: ",".join(c.get("image", "") for c in _containers(o))),
-             ("Selector", 1, lambda o: selector_string((o.get("spec") or {}).get("selector") or {}))])
+    return [
+        _NAME,
+        *((name, 0, cell) for name, cell in extra),
+        _AGE,
+        ("Containers", 1, lambda o: ",".join(c.get("name", "") for c in _containers(o))),
+        ("Images", 1, lambda o: ",".join(c.get("image", "") for c in _containers(o))),
+        ("Selector", 1, lambda o: selector_string((o.get("spec") or {}).get("selector") or {})),
+    ]
 
 
 def _status_field(name: str) -> Callable[[dict], int]:
@@ -92,65 +98,113 @@ def _status_field(name: str) -> Callable[[dict], int]:
 
 def _subjects(kind: str) -> Callable[[dict], str]:
     """One kind of a binding's subjects, as rbac.SubjectsStrings lists them."""
+
     def cell(binding: dict) -> str:
-        return ", ".join(f"{s.get('namespace', '')}/{s.get('name', '')}" if kind == "ServiceAccount"
-                         else s.get("name", "")
-                         for s in binding.get("subjects") or [] if s.get("kind") == kind)
+        return ", ".join(
+            f"{s.get('namespace', '')}/{s.get('name', '')}" if kind == "ServiceAccount" else s.get("name", "")
+            for s in binding.get("subjects") or []
+            if s.get("kind") == kind
+        )
+
     return cell
 
 
 # Roles have no printer of their own: the server's default table convertor
 # prints the name and the creation time.
 _CREATED_AT = ("Created At", 0, lambda o: o["metadata"].get("creationTimestamp", ""))
-_BINDING_COLUMNS = [_NAME, ("Role", 0, lambda o: "{}/{}".format((o.get("roleRef") or {}).get("kind", ""),
-                                                                 (o.get("roleRef") or {}).get("name", ""))),
-                    _AGE, ("Users", 1, _subjects("User")), ("Groups", 1, _subjects("Group")),
-                    ("ServiceAccounts", 1, _subjects("ServiceAccount"))]
+_BINDING_COLUMNS = [
+    _NAME,
+    (
+        "Role",
+        0,
+        lambda o: "{}/{}".format((o.get("roleRef") or {}).get("kind", ""), (o.get("roleRef") or {}).get("name", "")),
+    ),
+    _AGE,
+    ("Users", 1, _subjects("User")),
+    ("Groups", 1, _subjects("Group")),
+    ("ServiceAccounts", 1, _subjects("ServiceAccount")),
+]
 
 # Columns (title, priority, cell) as the real server prints them; priority 1
 # columns only show with -o wide. Unlisted resources get Name and Age.
 TABLE_COLUMNS: dict[str, list[tuple[str, int, Callable[[dict], Any]]]] = {
     "namespaces": [_NAME, ("Status", 0, lambda o: (o.get("status") or {}).get("phase", "")), _AGE],
-    "configmaps": [_NAME, ("Data", 0, lambda o: len(o.get("data") or {}) + len(o.get("binaryData") or {})),
-                   _AGE],
-    "secrets": [_NAME, ("Type", 0, lambda o: o.get("type", "")),
-                ("Data", 0, lambda o: len(o.get("data") or {})), _AGE],
-    "pods": [_NAME,
-             ("Ready", 0, lambda o: "{}/{}".format(
-                 sum(1 for c in (o.get("status") or {}).get("containerStatuses") or [] if c.get("ready")),
-                 len((o.get("spec") or {}).get("containers") or []))),
-             ("Status", 0, _pod_status_reason),
-             ("Restarts", 0, lambda o: sum(c.get("restartCount", 0) for c in
-                                           (o.get("status") or {}).get("containerStatuses") or [])),
-             _AGE,
-             ("IP", 1, lambda o: (o.get("status") or {}).get("podIP") or "<none>"),
-             ("Node", 1, lambda o: (o.get("spec") or {}).get("nodeName") or "<none>")],
-    "services": [_NAME, ("Type", 0, lambda o: (o.get("spec") or {}).get("type", "")),
-                 ("Cluster-IP", 0, lambda o: (o.get("spec") or {}).get("clusterIP") or "<none>"),
-                 ("External-IP", 0, lambda o: "<none>"),
-                 ("Port(s)", 0, _service_ports), _AGE,
-                 ("Selector", 1, lambda o: ",".join(
-                     f"{k}={v}" for k, v in sorted(((o.get("spec") or {}).get("selector") or {}).items()))
-                  or "<none>")],
+    "configmaps": [_NAME, ("Data", 0, lambda o: len(o.get("data") or {}) + len(o.get("binaryData") or {})), _AGE],
+    "secrets": [_NAME, ("Type", 0, lambda o: o.get("type", "")), ("Data", 0, lambda o: len(o.get("data") or {})), _AGE],
+    "pods": [
+        _NAME,
+        (
+            "Ready",
+            0,
+            lambda o: "{}/{}".format(
+                sum(1 for c in (o.get("status") or {}).get("containerStatuses") or [] if c.get("ready")),
+                len((o.get("spec") or {}).get("containers") or []),
+            ),
+        ),
+        ("Status", 0, _pod_status_reason),
+        (
+            "Restarts",
+            0,
+            lambda o: sum(c.get("restartCount", 0) for c in (o.get("status") or {}).get("containerStatuses") or []),
+        ),
+        _AGE,
+        ("IP", 1, lambda o: (o.get("status") or {}).get("podIP") or "<none>"),
+        ("Node", 1, lambda o: (o.get("spec") or {}).get("nodeName") or "<none>"),
+    ],
+    "services": [
+        _NAME,
+        ("Type", 0, lambda o: (o.get("spec") or {}).get("type", "")),
+        ("Cluster-IP", 0, lambda o: (o.get("spec") or {}).get("clusterIP") or "<none>"),
+        ("External-IP", 0, lambda o: "<none>"),
+        ("Port(s)", 0, _service_ports),
+        _AGE,
+        (
+            "Selector",
+            1,
+            lambda o: (
+                ",".join(f"{k}={v}" for k, v in sorted(((o.get("spec") or {}).get("selector") or {}).items()))
+                or "<none>"
+            ),
+        ),
+    ],
     "endpoints": [_NAME, ("Endpoints", 0, _endpoint_addresses), _AGE],
-    "events": [("Last Seen", 0, lambda o: _age(o.get("lastTimestamp") or o.get("eventTime")
-                                                or o["metadata"].get("creationTimestamp"))),
-               ("Type", 0, lambda o: o.get("type", "")),
-               ("Reason", 0, lambda o: o.get("reason", "")),
-               ("Object", 0, lambda o: "{}/{}".format(
-                   (o.get("involvedObject") or {}).get("kind", "").lower(),
-                   (o.get("involvedObject") or {}).get("name", ""))),
-               ("Message", 0, lambda o: o.get("message", "")),
-               ("Name", 1, lambda o: o["metadata"]["name"])],
-    "deployments": _workload_columns([
-        ("Ready", lambda o: "{}/{}".format((o.get("status") or {}).get("readyReplicas", 0),
-                                           (o.get("spec") or {}).get("replicas", 0))),
-        ("Up-to-date", _status_field("updatedReplicas")),
-        ("Available", _status_field("availableReplicas"))]),
-    "replicasets": _workload_columns([
-        ("Desired", lambda o: (o.get("spec") or {}).get("replicas", 0)),
-        ("Current", _status_field("replicas")),
-        ("Ready", _status_field("readyReplicas"))]),
+    "events": [
+        (
+            "Last Seen",
+            0,
+            lambda o: _age(o.get("lastTimestamp") or o.get("eventTime") or o["metadata"].get("creationTimestamp")),
+        ),
+        ("Type", 0, lambda o: o.get("type", "")),
+        ("Reason", 0, lambda o: o.get("reason", "")),
+        (
+            "Object",
+            0,
+            lambda o: "{}/{}".format(
+                (o.get("involvedObject") or {}).get("kind", "").lower(), (o.get("involvedObject") or {}).get("name", "")
+            ),
+        ),
+        ("Message", 0, lambda o: o.get("message", "")),
+        ("Name", 1, lambda o: o["metadata"]["name"]),
+    ],
+    "deployments": _workload_columns(
+        [
+            (
+                "Ready",
+                lambda o: "{}/{}".format(
+                    (o.get("status") or {}).get("readyReplicas", 0), (o.get("spec") or {}).get("replicas", 0)
+                ),
+            ),
+            ("Up-to-date", _status_field("updatedReplicas")),
+            ("Available", _status_field("availableReplicas")),
+        ]
+    ),
+    "replicasets": _workload_columns(
+        [
+            ("Desired", lambda o: (o.get("spec") or {}).get("replicas", 0)),
+            ("Current", _status_field("replicas")),
+            ("Ready", _status_field("readyReplicas")),
+        ]
+    ),
     "serviceaccounts": [_NAME, ("Secrets", 0, lambda o: len(o.get("secrets") or [])), _AGE],
     "leases": [_NAME, ("Holder", 0, lambda o: (o.get("spec") or {}).get("holderIdentity") or ""), _AGE],
     "roles": [_NAME, _CREATED_AT],
@@ -160,14 +214,19 @@ TABLE_COLUMNS: dict[str, list[tuple[str, int, Callable[[dict], Any]]]] = {
 }
 
 
-def to_table(rtype: ResourceType, objects: list[dict], include_object: str,
-             resource_version: str) -> dict:
+def to_table(rtype: ResourceType, objects: list[dict], include_object: str, resource_version: str) -> dict:
     """A meta.k8s.io/v1 Table, what ``kubectl get`` asks for to print columns."""
     columns = TABLE_COLUMNS.get(rtype.plural, [_NAME, _AGE])
-    definitions = [{"name": title, "type": "date" if title == "Created At" else "string",
-                    "format": "name" if title == "Name" else "",
-                    "description": title, "priority": priority}
-                   for title, priority, _ in columns]
+    definitions = [
+        {
+            "name": title,
+            "type": "date" if title == "Created At" else "string",
+            "format": "name" if title == "Name" else "",
+            "description": title,
+            "priority": priority,
+        }
+        for title, priority, _ in columns
+    ]
     rows = []
     for obj in objects:
         if include_object == "Object":
@@ -175,12 +234,15 @@ def to_table(rtype: ResourceType, objects: list[dict], include_object: str,
         elif include_object == "None":
             row_object = None
         else:
-            row_object = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-                          "metadata": obj["metadata"]}
+            row_object = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]}
         rows.append({"cells": [cell(obj) for _, _, cell in columns], "object": row_object})
-    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1",
-            "metadata": {"resourceVersion": resource_version},
-            "columnDefinitions": definitions, "rows": rows}
+    return {
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": {"resourceVersion": resource_version},
+        "columnDefinitions": definitions,
+        "rows": rows,
+    }
 
 
 def wants_table(request: web.Request) -> bool:

@@ -17,11 +17,15 @@ _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 # Namespaces and Services become DNS labels (<svc>.<ns>.svc); the rest may be subdomains.
 _LABEL_NAMED = {"namespaces", "services"}
-_RFC1123_NAME = ("a lowercase RFC 1123 name must consist of lower case alphanumeric characters, '-' or '.', "
-                 "and must start and end with an alphanumeric character")
-_RFC1123_SUBDOMAIN = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "
-                      "or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex "
-                      "used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
+_RFC1123_NAME = (
+    "a lowercase RFC 1123 name must consist of lower case alphanumeric characters, '-' or '.', "
+    "and must start and end with an alphanumeric character"
+)
+_RFC1123_SUBDOMAIN = (
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "
+    "or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex "
+    "used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+)
 
 
 class Invalid:
@@ -39,14 +43,19 @@ class Invalid:
         """``shown``: the value as Go prints it when JSON would not (structs, slices)."""
         if shown is None:
             shown = json.dumps(value) if not isinstance(value, str) else f'"{value}"'
-        self.causes.append({"reason": "FieldValueInvalid",
-                            "message": f"Invalid value: {shown}: {detail}", "field": path})
+        self.causes.append(
+            {"reason": "FieldValueInvalid", "message": f"Invalid value: {shown}: {detail}", "field": path}
+        )
 
     def not_supported(self, path: str, value: Any, supported: list[str]) -> None:
         listed = ", ".join(json.dumps(v) for v in supported)
-        self.causes.append({"reason": "FieldValueNotSupported",
-                            "message": f"Unsupported value: {json.dumps(value)}: supported values: {listed}",
-                            "field": path})
+        self.causes.append(
+            {
+                "reason": "FieldValueNotSupported",
+                "message": f"Unsupported value: {json.dumps(value)}: supported values: {listed}",
+                "field": path,
+            }
+        )
 
     def raise_if_any(self) -> None:
         if not self.causes:
@@ -54,9 +63,12 @@ class Invalid:
         errors = [f"{c['field']}: {c['message']}" for c in self.causes]
         listed = errors[0] if len(errors) == 1 else "[" + ", ".join(errors) + "]"
         kind = f"{self.rtype.kind}.{self.rtype.group}" if self.rtype.group else self.rtype.kind
-        raise ApiError(422, "Invalid", f'{kind} "{self.name}" is invalid: {listed}',
-                       {"name": self.name, "group": self.rtype.group, "kind": self.rtype.kind,
-                        "causes": self.causes})
+        raise ApiError(
+            422,
+            "Invalid",
+            f'{kind} "{self.name}" is invalid: {listed}',
+            {"name": self.name, "group": self.rtype.group, "kind": self.rtype.kind, "causes": self.causes},
+        )
 
 
 def fold_string_data(obj: dict) -> None:
@@ -66,8 +78,7 @@ def fold_string_data(obj: dict) -> None:
         return
     data = obj.get("data") or {}
     for key, value in string_data.items():
-        data[key] = (base64.b64encode(value.encode()).decode()
-                     if isinstance(value, str) else value)
+        data[key] = base64.b64encode(value.encode()).decode() if isinstance(value, str) else value
     obj["data"] = data
 
 
@@ -201,8 +212,10 @@ def validate(rtype: ResourceType, obj: dict, current: dict | None = None) -> Non
             _validate_policy_rule(rule or {}, rtype.namespaced, f"rules[{i}]", errors)
         aggregation = obj.get("aggregationRule")
         if aggregation is not None and not (aggregation or {}).get("clusterRoleSelectors"):
-            errors.required("aggregationRule.clusterRoleSelectors",
-                            "at least one clusterRoleSelector required if aggregationRule is non-nil")
+            errors.required(
+                "aggregationRule.clusterRoleSelectors",
+                "at least one clusterRoleSelector required if aggregationRule is non-nil",
+            )
     elif rtype.plural in ("rolebindings", "clusterrolebindings"):
         _validate_binding(obj, rtype, current, errors)
     errors.raise_if_any()
@@ -235,11 +248,16 @@ def _validate_policy_rule(rule: dict, namespaced: bool, path: str, errors: Inval
     urls = rule.get("nonResourceURLs") or []
     if urls:
         if namespaced:
-            errors.invalid(f"{path}.nonResourceURLs", urls, "namespaced rules cannot apply to non-resource URLs",
-                           _go_strings(urls))
+            errors.invalid(
+                f"{path}.nonResourceURLs", urls, "namespaced rules cannot apply to non-resource URLs", _go_strings(urls)
+            )
         if rule.get("apiGroups") or rule.get("resources") or rule.get("resourceNames"):
-            errors.invalid(f"{path}.nonResourceURLs", urls,
-                           "rules cannot apply to both regular resources and non-resource URLs", _go_strings(urls))
+            errors.invalid(
+                f"{path}.nonResourceURLs",
+                urls,
+                "rules cannot apply to both regular resources and non-resource URLs",
+                _go_strings(urls),
+            )
         return
     if not rule.get("apiGroups"):
         errors.required(f"{path}.apiGroups", "resource rules must supply at least one api group")
@@ -249,8 +267,10 @@ def _validate_policy_rule(rule: dict, namespaced: bool, path: str, errors: Inval
 
 def _role_ref_repr(ref: dict) -> str:
     """The internal rbac.RoleRef as Go's %#v prints it in "cannot change roleRef"."""
-    return (f'rbac.RoleRef{{APIGroup:{json.dumps(ref.get("apiGroup", ""))}, Kind:{json.dumps(ref.get("kind", ""))}, '
-            f'Name:{json.dumps(ref.get("name", ""))}}}')
+    return (
+        f"rbac.RoleRef{{APIGroup:{json.dumps(ref.get('apiGroup', ''))}, Kind:{json.dumps(ref.get('kind', ''))}, "
+        f"Name:{json.dumps(ref.get('name', ''))}}}"
+    )
 
 
 def _validate_binding(obj: dict, rtype: ResourceType, current: dict | None, errors: Invalid) -> None:
@@ -309,8 +329,7 @@ def _validate_workload(obj: dict, current: dict | None, errors: Invalid) -> None
         return
     replicas = spec.get("replicas")
     if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
-        errors.invalid("spec.replicas", replicas,
-                       "must be greater than or equal to 0")
+        errors.invalid("spec.replicas", replicas, "must be greater than or equal to 0")
     selector = spec.get("selector")
     template = spec.get("template") if isinstance(spec.get("template"), dict) else {}
     labels = (template.get("metadata") or {}).get("labels")
@@ -321,14 +340,12 @@ def _validate_workload(obj: dict, current: dict | None, errors: Invalid) -> None
     if not labels:
         errors.required("spec.template.metadata.labels")
     elif isinstance(selector, dict) and not labels_match(selector_requirements(selector), labels):
-        errors.invalid("spec.template.metadata.labels", labels,
-                       "`selector` does not match template `labels`")
+        errors.invalid("spec.template.metadata.labels", labels, "`selector` does not match template `labels`")
     if current is not None and selector != (current.get("spec") or {}).get("selector"):
         errors.invalid("spec.selector", selector, "field is immutable")
     template_spec = template.get("spec") if isinstance(template.get("spec"), dict) else {}
     if template_spec.get("restartPolicy", "Always") != "Always":
-        errors.invalid("spec.template.spec.restartPolicy", template_spec["restartPolicy"],
-                       'supported values: "Always"')
+        errors.invalid("spec.template.spec.restartPolicy", template_spec["restartPolicy"], 'supported values: "Always"')
     _validate_containers(template_spec.get("containers"), "spec.template.spec.containers", errors)
 
 
@@ -346,8 +363,7 @@ def _validate_containers(containers: Any, path: str, errors: Invalid) -> None:
             errors.required(f"{path}[{i}].image")
 
 
-def prepare(rtype: ResourceType, obj: dict, current: dict | None,
-            admit: Callable[[dict], None] | None = None) -> dict:
+def prepare(rtype: ResourceType, obj: dict, current: dict | None, admit: Callable[[dict], None] | None = None) -> dict:
     """What every write does to an object before storing it: decode, fold, default,
     admit (``admit``, e.g. the RBAC escalation check, which the real server runs
     before validation), validate.

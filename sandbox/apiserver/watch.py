@@ -21,8 +21,9 @@ DEFAULT_WATCH_TIMEOUT = 1800.0
 WATCH_IDLE_CHECK = 2.0
 
 
-async def serve_watch(request: web.Request, route: ApiRoute, store: Store,
-                      open_watchers: list[Watcher]) -> web.StreamResponse:
+async def serve_watch(
+    request: web.Request, route: ApiRoute, store: Store, open_watchers: list[Watcher]
+) -> web.StreamResponse:
     """Stream the events of one resource (in one namespace or all) to the client.
 
     Without a resourceVersion (or with "0") the stream starts with an ADDED
@@ -50,10 +51,8 @@ async def serve_watch(request: web.Request, route: ApiRoute, store: Store,
             obj = to_table(rtype, [obj], include_object, obj["metadata"].get("resourceVersion", ""))
         return json.dumps({"type": type_, "object": obj}, separators=(",", ":")).encode() + b"\n"
 
-    initial = (store.list(rtype.plural, route.namespace, predicate)
-               if since is None or send_initial else [])
-    response = web.StreamResponse(headers={"Content-Type": "application/json",
-                                           "Cache-Control": "no-cache"})
+    initial = store.list(rtype.plural, route.namespace, predicate) if since is None or send_initial else []
+    response = web.StreamResponse(headers={"Content-Type": "application/json", "Cache-Control": "no-cache"})
     response.enable_chunked_encoding()
     try:
         watcher = store.watch(rtype.plural, route.namespace, None if send_initial else since, predicate)
@@ -68,9 +67,14 @@ async def serve_watch(request: web.Request, route: ApiRoute, store: Store,
         for obj in initial:
             await response.write(encode("ADDED", obj))
         if send_initial:
-            bookmark = {"kind": rtype.kind, "apiVersion": rtype.api_version, "metadata": {
-                "resourceVersion": str(store.resource_version),
-                "annotations": {"k8s.io/initial-events-end": "true"}}}
+            bookmark = {
+                "kind": rtype.kind,
+                "apiVersion": rtype.api_version,
+                "metadata": {
+                    "resourceVersion": str(store.resource_version),
+                    "annotations": {"k8s.io/initial-events-end": "true"},
+                },
+            }
             await response.write(json.dumps({"type": "BOOKMARK", "object": bookmark}).encode() + b"\n")
         await _pump(request, response, watcher, timeout, encode)
     except ConnectionResetError:
@@ -81,8 +85,13 @@ async def serve_watch(request: web.Request, route: ApiRoute, store: Store,
     return response
 
 
-async def _pump(request: web.Request, response: web.StreamResponse, watcher: Watcher,
-                timeout: float, encode: Callable[[str, dict], bytes]) -> None:
+async def _pump(
+    request: web.Request,
+    response: web.StreamResponse,
+    watcher: Watcher,
+    timeout: float,
+    encode: Callable[[str, dict], bytes],
+) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while (remaining := deadline - loop.time()) > 0:

@@ -21,22 +21,36 @@ server's :class:`sandbox.apiserver.Hooks` (service proxy, pod logs).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from pathlib import Path
 
 from aiohttp import web
 
 from ..store import Store
-from .controllers import (ClusterRoleAggregationController, DeploymentController, ReplicaSetController,
-                          ServiceAccountController)
+from .controllers import (
+    ClusterRoleAggregationController,
+    DeploymentController,
+    ReplicaSetController,
+    ServiceAccountController,
+)
 from .kubelet import Kubelet
 from .services import Services
 
 log = logging.getLogger("sandbox.cluster")
 
 # Changes to these resources can need a reconcile pass.
-WATCHED = ("deployments", "replicasets", "pods", "services", "configmaps", "secrets", "namespaces",
-           "serviceaccounts", "clusterroles")
+WATCHED = (
+    "deployments",
+    "replicasets",
+    "pods",
+    "services",
+    "configmaps",
+    "secrets",
+    "namespaces",
+    "serviceaccounts",
+    "clusterroles",
+)
 
 
 class Cluster:
@@ -60,10 +74,8 @@ class Cluster:
         changes = self.store.changes()
         asyncio.get_running_loop().create_task(self._pump(changes))
         while not self._stopping:
-            try:
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._dirty.wait(), timeout=1.0)
-            except asyncio.TimeoutError:
-                pass
             self._dirty.clear()
             try:
                 await self.reconcile()
@@ -95,10 +107,10 @@ class Cluster:
         await self.services.reconcile()
 
     # -- what the API server asks of the cluster (sandbox.apiserver.Hooks) --
-    async def service_proxy(self, request: web.Request, namespace: str, service: str, port: str,
-                            path: str) -> web.StreamResponse:
-        return await self.services.forward(request, namespace, service, port, path,
-                                           strip_authorization=True)
+    async def service_proxy(
+        self, request: web.Request, namespace: str, service: str, port: str, path: str
+    ) -> web.StreamResponse:
+        return await self.services.forward(request, namespace, service, port, path, strip_authorization=True)
 
     def pod_log(self, namespace: str, pod: str, container: str | None, tail_lines: int | None) -> str | None:
         return self.kubelet.pod_log(namespace, pod, container, tail_lines)

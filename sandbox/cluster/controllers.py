@@ -25,8 +25,17 @@ import time
 
 from ..apiserver.selectors import labels_match, selector_requirements
 from ..store import Store, now_rfc3339
-from .objects import (available_pods, condition, owned_by, owner_ref, parse_time, pod_available, pod_ready,
-                      pods_of, record_event)
+from .objects import (
+    available_pods,
+    condition,
+    owned_by,
+    owner_ref,
+    parse_time,
+    pod_available,
+    pod_ready,
+    pods_of,
+    record_event,
+)
 
 
 def template_hash(template: dict) -> str:
@@ -65,8 +74,7 @@ class DeploymentController:
 
     def _new_replicaset(self, deployment: dict, owned: list[dict]) -> dict | None:
         wanted = template_hash(deployment["spec"]["template"])
-        return next((rs for rs in owned
-                     if rs["metadata"].get("labels", {}).get("pod-template-hash") == wanted), None)
+        return next((rs for rs in owned if rs["metadata"].get("labels", {}).get("pod-template-hash") == wanted), None)
 
     def reconcile_deployment(self, deployment: dict) -> None:
         spec = deployment["spec"]
@@ -74,8 +82,9 @@ class DeploymentController:
         desired = spec.get("replicas", 1)
         owned = self._owned_replicasets(deployment)
         new_rs = self._new_replicaset(deployment, owned)
-        revisions = [int(rs["metadata"].get("annotations", {}).get("deployment.kubernetes.io/revision", 0))
-                     for rs in owned]
+        revisions = [
+            int(rs["metadata"].get("annotations", {}).get("deployment.kubernetes.io/revision", 0)) for rs in owned
+        ]
         if new_rs is None:
             pod_hash = template_hash(spec["template"])
             template = json.loads(json.dumps(spec["template"]))
@@ -83,21 +92,35 @@ class DeploymentController:
             selector = json.loads(json.dumps(spec["selector"]))
             selector.setdefault("matchLabels", {})["pod-template-hash"] = pod_hash
             revision = max(revisions, default=0) + 1
-            new_rs = self.store.create("replicasets", ns, {
-                "apiVersion": "apps/v1", "kind": "ReplicaSet",
-                "metadata": {"name": f"{name}-{pod_hash}", "namespace": ns,
-                             "labels": dict(template["metadata"]["labels"]),
-                             "annotations": {"deployment.kubernetes.io/revision": str(revision),
-                                             "deployment.kubernetes.io/desired-replicas": str(desired)},
-                             "ownerReferences": [owner_ref(deployment, "Deployment", "apps/v1")]},
-                "spec": {"replicas": 0 if owned else desired, "selector": selector,
-                         "template": template},
-            })
+            new_rs = self.store.create(
+                "replicasets",
+                ns,
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "ReplicaSet",
+                    "metadata": {
+                        "name": f"{name}-{pod_hash}",
+                        "namespace": ns,
+                        "labels": dict(template["metadata"]["labels"]),
+                        "annotations": {
+                            "deployment.kubernetes.io/revision": str(revision),
+                            "deployment.kubernetes.io/desired-replicas": str(desired),
+                        },
+                        "ownerReferences": [owner_ref(deployment, "Deployment", "apps/v1")],
+                    },
+                    "spec": {"replicas": 0 if owned else desired, "selector": selector, "template": template},
+                },
+            )
             self._annotate_revision(deployment, revision)
-            self._mark_progress(deployment, "NewReplicaSetCreated",
-                                f'Created new replica set "{new_rs["metadata"]["name"]}"')
-            record_event(self.store, deployment, "ScalingReplicaSet",
-                         f"Scaled up replica set {new_rs['metadata']['name']} to {new_rs['spec']['replicas']}")
+            self._mark_progress(
+                deployment, "NewReplicaSetCreated", f'Created new replica set "{new_rs["metadata"]["name"]}"'
+            )
+            record_event(
+                self.store,
+                deployment,
+                "ScalingReplicaSet",
+                f"Scaled up replica set {new_rs['metadata']['name']} to {new_rs['spec']['replicas']}",
+            )
             owned.append(new_rs)
         old = [rs for rs in owned if rs["metadata"]["uid"] != new_rs["metadata"]["uid"]]
         if spec.get("paused"):
@@ -110,8 +133,7 @@ class DeploymentController:
         self._prune_history(deployment, old)
 
     def _annotate_revision(self, deployment: dict, revision: int) -> None:
-        current = self.store.get("deployments", deployment["metadata"]["namespace"],
-                                 deployment["metadata"]["name"])
+        current = self.store.get("deployments", deployment["metadata"]["namespace"], deployment["metadata"]["name"])
         annotations = current["metadata"].setdefault("annotations", {})
         if annotations.get("deployment.kubernetes.io/revision") != str(revision):
             annotations["deployment.kubernetes.io/revision"] = str(revision)
@@ -123,17 +145,20 @@ class DeploymentController:
         current = self.store.get("replicasets", rs["metadata"]["namespace"], rs["metadata"]["name"])
         direction = "up" if replicas > current["spec"].get("replicas", 0) else "down"
         current["spec"]["replicas"] = replicas
-        current["metadata"].setdefault("annotations", {})[
-            "deployment.kubernetes.io/desired-replicas"] = str(deployment["spec"].get("replicas", 1))
+        current["metadata"].setdefault("annotations", {})["deployment.kubernetes.io/desired-replicas"] = str(
+            deployment["spec"].get("replicas", 1)
+        )
         self.store.update("replicasets", current["metadata"]["namespace"], current)
         rs["spec"]["replicas"] = replicas
-        record_event(self.store, deployment, "ScalingReplicaSet",
-                     f"Scaled {direction} replica set {rs['metadata']['name']} to {replicas}")
-        self._mark_progress(deployment, "ReplicaSetUpdated",
-                            f'ReplicaSet "{rs["metadata"]["name"]}" is progressing.')
+        record_event(
+            self.store,
+            deployment,
+            "ScalingReplicaSet",
+            f"Scaled {direction} replica set {rs['metadata']['name']} to {replicas}",
+        )
+        self._mark_progress(deployment, "ReplicaSetUpdated", f'ReplicaSet "{rs["metadata"]["name"]}" is progressing.')
 
-    def _roll_rolling(self, deployment: dict, new_rs: dict, old: list[dict], desired: int,
-                      rolling: dict) -> None:
+    def _roll_rolling(self, deployment: dict, new_rs: dict, old: list[dict], desired: int, rolling: dict) -> None:
         # The arithmetic of the upstream deployment controller (rolling.go):
         # surge rounds up, unavailability rounds down, and both zero is not allowed.
         max_surge = resolve_int_or_percent(rolling.get("maxSurge", "25%"), desired, True)
@@ -171,15 +196,13 @@ class DeploymentController:
     def _prune_history(self, deployment: dict, old: list[dict]) -> None:
         limit = deployment["spec"].get("revisionHistoryLimit", 10)
         idle = [rs for rs in old if rs["spec"].get("replicas", 0) == 0 and not pods_of(self.store, rs)]
-        idle.sort(key=lambda r: int(r["metadata"].get("annotations", {}).get(
-            "deployment.kubernetes.io/revision", 0)))
+        idle.sort(key=lambda r: int(r["metadata"].get("annotations", {}).get("deployment.kubernetes.io/revision", 0)))
         for rs in idle[: max(len(idle) - limit, 0)]:
             self.store.delete("replicasets", rs["metadata"]["namespace"], rs["metadata"]["name"])
 
     def _mark_progress(self, deployment: dict, reason: str, message: str) -> None:
         """Record progress in the Progressing condition (resets the deadline)."""
-        current = self.store.get("deployments", deployment["metadata"]["namespace"],
-                                 deployment["metadata"]["name"])
+        current = self.store.get("deployments", deployment["metadata"]["namespace"], deployment["metadata"]["name"])
         status = current.setdefault("status", {})
         conditions = status.setdefault("conditions", [])
         now = now_rfc3339()
@@ -220,35 +243,57 @@ class DeploymentController:
         if new_rs and new_rs.get("status", {}).get("collisionCount"):
             new_status["collisionCount"] = new_rs["status"]["collisionCount"]
         max_unavailable = resolve_int_or_percent(
-            ((spec.get("strategy") or {}).get("rollingUpdate") or {}).get("maxUnavailable", "25%"),
-            desired, False)
+            ((spec.get("strategy") or {}).get("rollingUpdate") or {}).get("maxUnavailable", "25%"), desired, False
+        )
         now = now_rfc3339()
-        self._set_condition(conditions, "Available",
-                            "True" if available >= desired - max_unavailable else "False",
-                            "MinimumReplicasAvailable" if available >= desired - max_unavailable
-                            else "MinimumReplicasUnavailable",
-                            "Deployment has minimum availability." if available >= desired - max_unavailable
-                            else "Deployment does not have minimum availability.", now)
-        complete = (new_rs is not None and len(new_pods) == desired and len(pods) == desired
-                    and sum(1 for p in new_pods if pod_available(p, min_ready)) == desired)
+        self._set_condition(
+            conditions,
+            "Available",
+            "True" if available >= desired - max_unavailable else "False",
+            "MinimumReplicasAvailable" if available >= desired - max_unavailable else "MinimumReplicasUnavailable",
+            "Deployment has minimum availability."
+            if available >= desired - max_unavailable
+            else "Deployment does not have minimum availability.",
+            now,
+        )
+        complete = (
+            new_rs is not None
+            and len(new_pods) == desired
+            and len(pods) == desired
+            and sum(1 for p in new_pods if pod_available(p, min_ready)) == desired
+        )
         progressing = condition(conditions, "Progressing")
         if complete:
-            self._set_condition(conditions, "Progressing", "True", "NewReplicaSetAvailable",
-                                f'ReplicaSet "{new_rs["metadata"]["name"]}" has successfully progressed.', now)
+            self._set_condition(
+                conditions,
+                "Progressing",
+                "True",
+                "NewReplicaSetAvailable",
+                f'ReplicaSet "{new_rs["metadata"]["name"]}" has successfully progressed.',
+                now,
+            )
         elif progressing and progressing.get("reason") != "ProgressDeadlineExceeded":
-            old_counts = {k: status.get(k, 0) for k in ("updatedReplicas", "readyReplicas",
-                                                         "availableReplicas")}
+            old_counts = {k: status.get(k, 0) for k in ("updatedReplicas", "readyReplicas", "availableReplicas")}
             if any(new_status.get(k, 0) > v for k, v in old_counts.items()):
                 progressing["lastUpdateTime"] = now
                 progressing["reason"] = "ReplicaSetUpdated"
             deadline = spec.get("progressDeadlineSeconds", 600)
             if time.time() - parse_time(progressing.get("lastUpdateTime", now)) > deadline:
-                self._set_condition(conditions, "Progressing", "False", "ProgressDeadlineExceeded",
-                                    f'ReplicaSet "{new_rs["metadata"]["name"]}" has timed out progressing.',
-                                    now)
-                record_event(self.store, deployment, "ProgressDeadlineExceeded",
-                             f"Deployment {deployment['metadata']['name']} has timed out progressing.",
-                             type_="Warning")
+                self._set_condition(
+                    conditions,
+                    "Progressing",
+                    "False",
+                    "ProgressDeadlineExceeded",
+                    f'ReplicaSet "{new_rs["metadata"]["name"]}" has timed out progressing.',
+                    now,
+                )
+                record_event(
+                    self.store,
+                    deployment,
+                    "ProgressDeadlineExceeded",
+                    f"Deployment {deployment['metadata']['name']} has timed out progressing.",
+                    type_="Warning",
+                )
         new_status["conditions"] = conditions
         if new_status != status:
             current = self.store.get("deployments", ns, deployment["metadata"]["name"])
@@ -256,8 +301,7 @@ class DeploymentController:
             self.store.update("deployments", ns, current, subresource="status")
 
     @staticmethod
-    def _set_condition(conditions: list[dict], type_: str, status: str, reason: str, message: str,
-                       now: str) -> None:
+    def _set_condition(conditions: list[dict], type_: str, status: str, reason: str, message: str, now: str) -> None:
         cond = condition(conditions, type_)
         if cond is None:
             cond = {"type": type_, "lastTransitionTime": now, "lastUpdateTime": now}
@@ -290,15 +334,25 @@ class ReplicaSetController:
         for _ in range(want - len(pods)):
             template = json.loads(json.dumps(rs["spec"]["template"]))
             meta = template.get("metadata", {})
-            pod = self.store.create("pods", ns, {
-                "apiVersion": "v1", "kind": "Pod",
-                "metadata": {"name": f"{rs['metadata']['name']}-{random_suffix()}",
-                             "labels": meta.get("labels", {}), "annotations": meta.get("annotations", {}),
-                             "ownerReferences": [owner_ref(rs, "ReplicaSet", "apps/v1")]},
-                "spec": template["spec"],
-                "status": {"phase": "Pending", "conditions": [
-                    {"type": "PodScheduled", "status": "True", "lastTransitionTime": now_rfc3339()}]},
-            })
+            pod = self.store.create(
+                "pods",
+                ns,
+                {
+                    "apiVersion": "v1",
+                    "kind": "Pod",
+                    "metadata": {
+                        "name": f"{rs['metadata']['name']}-{random_suffix()}",
+                        "labels": meta.get("labels", {}),
+                        "annotations": meta.get("annotations", {}),
+                        "ownerReferences": [owner_ref(rs, "ReplicaSet", "apps/v1")],
+                    },
+                    "spec": template["spec"],
+                    "status": {
+                        "phase": "Pending",
+                        "conditions": [{"type": "PodScheduled", "status": "True", "lastTransitionTime": now_rfc3339()}],
+                    },
+                },
+            )
             record_event(self.store, rs, "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}")
         if len(pods) > want:
             # Upstream deletes the least useful pods first: not ready before ready,
@@ -311,11 +365,13 @@ class ReplicaSetController:
     def update_replicaset_status(self, rs: dict) -> None:
         pods = pods_of(self.store, rs)
         min_ready = 0
-        status = {"replicas": len(pods),
-                  "fullyLabeledReplicas": len(pods),
-                  "readyReplicas": sum(1 for p in pods if pod_ready(p)),
-                  "availableReplicas": sum(1 for p in pods if pod_available(p, min_ready)),
-                  "observedGeneration": rs["metadata"].get("generation", 1)}
+        status = {
+            "replicas": len(pods),
+            "fullyLabeledReplicas": len(pods),
+            "readyReplicas": sum(1 for p in pods if pod_ready(p)),
+            "availableReplicas": sum(1 for p in pods if pod_available(p, min_ready)),
+            "observedGeneration": rs["metadata"].get("generation", 1),
+        }
         status = {k: v for k, v in status.items() if v or k in ("replicas", "observedGeneration")}
         if status != rs.get("status"):
             current = self.store.get("replicasets", rs["metadata"]["namespace"], rs["metadata"]["name"])
@@ -326,8 +382,12 @@ class ReplicaSetController:
 
     def terminate_pod(self, pod: dict) -> None:
         """Graceful deletion: mark terminating, leave the endpoints, then stop."""
-        self.store.mark_deleting("pods", pod["metadata"]["namespace"], pod["metadata"]["name"],
-                                 pod["spec"].get("terminationGracePeriodSeconds", 30))
+        self.store.mark_deleting(
+            "pods",
+            pod["metadata"]["namespace"],
+            pod["metadata"]["name"],
+            pod["spec"].get("terminationGracePeriodSeconds", 30),
+        )
 
 
 class ServiceAccountController:
@@ -339,10 +399,15 @@ class ServiceAccountController:
     def reconcile(self) -> None:
         for namespace in self.store.list("namespaces"):
             name = namespace["metadata"]["name"]
-            if (not namespace["metadata"].get("deletionTimestamp")
-                    and self.store.get("serviceaccounts", name, "default") is None):
-                self.store.create("serviceaccounts", name, {
-                    "apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}})
+            if (
+                not namespace["metadata"].get("deletionTimestamp")
+                and self.store.get("serviceaccounts", name, "default") is None
+            ):
+                self.store.create(
+                    "serviceaccounts",
+                    name,
+                    {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}},
+                )
 
 
 class ClusterRoleAggregationController:
@@ -365,8 +430,9 @@ class ClusterRoleAggregationController:
             for selector in selectors:
                 requirements = selector_requirements(selector)
                 for other in sorted(roles, key=lambda r: r["metadata"]["name"]):
-                    if (other["metadata"]["name"] != role["metadata"]["name"]
-                            and labels_match(requirements, other["metadata"].get("labels") or {})):
+                    if other["metadata"]["name"] != role["metadata"]["name"] and labels_match(
+                        requirements, other["metadata"].get("labels") or {}
+                    ):
                         rules += [rule for rule in other.get("rules") or [] if rule not in rules]
             if rules != (role.get("rules") or []):
                 role["rules"] = rules

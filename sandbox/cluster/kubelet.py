@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import signal
@@ -43,7 +44,7 @@ DROPPED_ENV = ("DATABASE_URL",)
 NODE_ENV = {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "HF_HUB_OFFLINE": "1"}
 
 BACKOFF_INITIAL = 10.0  # kubelet's crash back-off starts at 10 s ...
-BACKOFF_MAX = 300.0     # ... and doubles up to 5 min
+BACKOFF_MAX = 300.0  # ... and doubles up to 5 min
 TERMINATION_DRAIN = 1.0  # seconds between leaving the endpoints and SIGTERM
 
 
@@ -87,8 +88,9 @@ class Kubelet:
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=2))
 
     async def shutdown(self) -> None:
-        await asyncio.gather(*(self._stop_container(c, grace=5.0) for c in list(self.containers.values())),
-                             return_exceptions=True)
+        await asyncio.gather(
+            *(self._stop_container(c, grace=5.0) for c in list(self.containers.values())), return_exceptions=True
+        )
         if self._http:
             await self._http.close()
 
@@ -100,11 +102,10 @@ class Kubelet:
         pods = {p["metadata"]["uid"]: p for p in self.store.list("pods")}
         for uid, container in list(self.containers.items()):
             pod = pods.get(uid)
-            if pod is None or pod_terminating(pod):
-                if not container.stopping:
-                    container.stopping = True
-                    container.ready = False
-                    asyncio.get_running_loop().create_task(self._finish_pod(container, pod))
+            if (pod is None or pod_terminating(pod)) and not container.stopping:
+                container.stopping = True
+                container.ready = False
+                asyncio.get_running_loop().create_task(self._finish_pod(container, pod))
         for uid, pod in pods.items():
             if uid not in self.containers and not pod_terminating(pod):
                 self._admit_pod(pod)
@@ -162,7 +163,7 @@ class Kubelet:
         for arg in command[1:] + args:
             for mount_path, target in mount_map.items():
                 if arg == mount_path or arg.startswith(mount_path.rstrip("/") + "/"):
-                    arg = str(target) + arg[len(mount_path):]
+                    arg = str(target) + arg[len(mount_path) :]
             rewritten.append(arg)
         return rewritten, env
 
@@ -196,15 +197,21 @@ class Kubelet:
                 return
             if code < 0:  # killed by a signal: the runtime reports 128 + the signal number
                 code = 128 - code
-            container.last_terminated = {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
-                                         "startedAt": container.started_at, "finishedAt": finished}
+            container.last_terminated = {
+                "exitCode": code,
+                "reason": "Completed" if code == 0 else "Error",
+                "startedAt": container.started_at,
+                "finishedAt": finished,
+            }
             container.killing = None
             container.restart_count += 1
             if time.monotonic() - started > 600:
                 backoff = BACKOFF_INITIAL
             container.waiting_reason = "CrashLoopBackOff"
-            container.waiting_message = (f"back-off {int(backoff)}s restarting failed container=litellm "
-                                         f"pod={container.pod}_{container.namespace}")
+            container.waiting_message = (
+                f"back-off {int(backoff)}s restarting failed container=litellm "
+                f"pod={container.pod}_{container.namespace}"
+            )
             container.process = None
             record_event(self.store, pod, "BackOff", "Back-off restarting failed container", type_="Warning")
             self.kick()
@@ -215,17 +222,26 @@ class Kubelet:
         logfile = (container.workdir / "log").open("ab")
         dropped = [name for name in DROPPED_ENV if name in env]
         if dropped:
-            logfile.write(f"[sandbox kubelet] not passing {', '.join(dropped)}: the sandbox has no "
-                          "database\n".encode())
-        process_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(container.workdir),
-                       "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1", **NODE_ENV,
-                       **{k: v for k, v in env.items() if k not in DROPPED_ENV}}
+            logfile.write(f"[sandbox kubelet] not passing {', '.join(dropped)}: the sandbox has no database\n".encode())
+        process_env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(container.workdir),
+            "LANG": "C.UTF-8",
+            "PYTHONUNBUFFERED": "1",
+            **NODE_ENV,
+            **{k: v for k, v in env.items() if k not in DROPPED_ENV},
+        }
         # The container binds its pod IP on the containerPort, as in a pod network.
-        command = [self.litellm_bin, *_strip_host_and_port(args), "--host", container.ip,
-                   "--port", str(container.port)]
+        command = [self.litellm_bin, *_strip_host_and_port(args), "--host", container.ip, "--port", str(container.port)]
         container.process = await asyncio.create_subprocess_exec(
-            *command, cwd=container.workdir, env=process_env, stdout=logfile, stderr=logfile,
-            stdin=asyncio.subprocess.DEVNULL, start_new_session=True)
+            *command,
+            cwd=container.workdir,
+            env=process_env,
+            stdout=logfile,
+            stderr=logfile,
+            stdin=asyncio.subprocess.DEVNULL,
+            start_new_session=True,
+        )
         logfile.close()
         (self.pid_dir / f"{container.process.pid}.pid").write_text(str(self.state_dir.resolve()))
         container.started_at = now_rfc3339()
@@ -251,21 +267,24 @@ class Kubelet:
             headers = {"User-Agent": "kube-probe/1.32", "Accept": "*/*"}
             headers.update({h["name"]: h["value"] for h in http_get.get("httpHeaders") or []})
             try:
-                async with self._http.get(url, headers=headers, ssl=False, allow_redirects=False,
-                                          timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+                async with self._http.get(
+                    url, headers=headers, ssl=False, allow_redirects=False, timeout=aiohttp.ClientTimeout(total=timeout)
+                ) as resp:
                     if 200 <= resp.status < 400:
                         return True, ""
                     return False, f"HTTP probe failed with statuscode: {resp.status}"
             except asyncio.TimeoutError:
-                return False, (f'Get "{url}": context deadline exceeded (Client.Timeout exceeded while '
-                               "awaiting headers)")
+                return False, (
+                    f'Get "{url}": context deadline exceeded (Client.Timeout exceeded while awaiting headers)'
+                )
             except (aiohttp.ClientError, OSError) as err:
                 return False, f'Get "{url}": {err}'
         if "tcpSocket" in probe:
             try:
                 port = podspec.probe_port(spec, probe["tcpSocket"].get("port"))
                 _, writer = await asyncio.wait_for(
-                    asyncio.open_connection(probe["tcpSocket"].get("host") or container.ip, port), timeout)
+                    asyncio.open_connection(probe["tcpSocket"].get("host") or container.ip, port), timeout
+                )
                 writer.close()
                 return True, ""
             except (ValueError, OSError, asyncio.TimeoutError) as err:
@@ -301,8 +320,9 @@ class Kubelet:
         self.kick()
         tasks = [asyncio.get_running_loop().create_task(self._readiness(container, spec))]
         if spec.get("livenessProbe"):
-            tasks.append(asyncio.get_running_loop().create_task(
-                self._liveness(container, pod, spec, spec["livenessProbe"])))
+            tasks.append(
+                asyncio.get_running_loop().create_task(self._liveness(container, pod, spec, spec["livenessProbe"]))
+            )
         try:
             await asyncio.gather(*tasks)
         finally:
@@ -350,26 +370,24 @@ class Kubelet:
         """A failed startup or liveness probe: SIGTERM, SIGKILL after the grace period; then a restart."""
         name = pod["spec"]["containers"][0]["name"]
         record_event(self.store, pod, "Unhealthy", f"{kind} probe failed: {why}", type_="Warning")
-        record_event(self.store, pod, "Killing",
-                     f"Container {name} failed {kind.lower()} probe, will be restarted")
+        record_event(self.store, pod, "Killing", f"Container {name} failed {kind.lower()} probe, will be restarted")
         container.ready = False
         container.killing = kind
         self.kick()
         process = container.process
         if process is None or process.returncode is not None:
             return
-        grace = float(probe.get("terminationGracePeriodSeconds")
-                      or pod["spec"].get("terminationGracePeriodSeconds", 30))
+        grace = float(
+            probe.get("terminationGracePeriodSeconds") or pod["spec"].get("terminationGracePeriodSeconds", 30)
+        )
         try:
             os.killpg(process.pid, signal.SIGTERM)
             await asyncio.wait_for(asyncio.shield(process.wait()), timeout=grace)
         except ProcessLookupError:
             return
         except asyncio.TimeoutError:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
     async def _finish_pod(self, container: Container, pod: dict | None) -> None:
         """Stop a terminating pod's process, then remove the pod object."""
@@ -397,10 +415,8 @@ class Kubelet:
         try:
             await asyncio.wait_for(process.wait(), timeout=grace)
         except asyncio.TimeoutError:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             await process.wait()
         self._forget_pid(container)
 
@@ -419,10 +435,14 @@ class Kubelet:
                 state = {"waiting": {"reason": container.waiting_reason or "ContainerCreating"}}
                 if container.waiting_message:
                     state["waiting"]["message"] = container.waiting_message
-            cstatus = {"name": pod["spec"]["containers"][0]["name"],
-                       "image": pod["spec"]["containers"][0].get("image", ""),
-                       "ready": container.ready, "started": running and container.started,
-                       "restartCount": container.restart_count, "state": state}
+            cstatus = {
+                "name": pod["spec"]["containers"][0]["name"],
+                "image": pod["spec"]["containers"][0].get("image", ""),
+                "ready": container.ready,
+                "started": running and container.started,
+                "restartCount": container.restart_count,
+                "state": state,
+            }
             if container.last_terminated:
                 cstatus["lastState"] = {"terminated": container.last_terminated}
             ready = "True" if container.ready else "False"
@@ -448,8 +468,7 @@ class Kubelet:
     def _set_pod_condition(conditions: list[dict], type_: str, status: str, now: str) -> None:
         cond = condition(conditions, type_)
         if cond is None:
-            conditions.append({"type": type_, "status": status, "lastProbeTime": None,
-                               "lastTransitionTime": now})
+            conditions.append({"type": type_, "status": status, "lastProbeTime": None, "lastTransitionTime": now})
         elif cond["status"] != status:
             cond.update(status=status, lastTransitionTime=now)
 

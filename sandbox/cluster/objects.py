@@ -12,18 +12,22 @@ log = logging.getLogger("sandbox.cluster")
 
 
 def parse_time(value: str) -> float:
-    return datetime.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(
-        tzinfo=datetime.timezone.utc).timestamp()
+    return datetime.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc).timestamp()
 
 
 def owned_by(obj: dict, owner: dict) -> bool:
-    return any(ref.get("uid") == owner["metadata"]["uid"]
-               for ref in obj["metadata"].get("ownerReferences") or [])
+    return any(ref.get("uid") == owner["metadata"]["uid"] for ref in obj["metadata"].get("ownerReferences") or [])
 
 
 def owner_ref(owner: dict, kind: str, api_version: str) -> dict:
-    return {"apiVersion": api_version, "kind": kind, "name": owner["metadata"]["name"],
-            "uid": owner["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}
+    return {
+        "apiVersion": api_version,
+        "kind": kind,
+        "name": owner["metadata"]["name"],
+        "uid": owner["metadata"]["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
 
 
 def condition(conditions: list[dict], type_: str) -> dict | None:
@@ -49,8 +53,9 @@ def pod_available(pod: dict, min_ready: int) -> bool:
 
 def pods_of(store: Store, rs: dict) -> list[dict]:
     """The pods a ReplicaSet owns that are not terminating."""
-    return [pod for pod in store.list("pods", rs["metadata"]["namespace"])
-            if owned_by(pod, rs) and not pod_terminating(pod)]
+    return [
+        pod for pod in store.list("pods", rs["metadata"]["namespace"]) if owned_by(pod, rs) and not pod_terminating(pod)
+    ]
 
 
 def available_pods(store: Store, rs: dict, min_ready: int) -> int:
@@ -62,15 +67,28 @@ def record_event(store: Store, obj: dict, reason: str, message: str, type_: str 
     meta = obj["metadata"]
     now = now_rfc3339()
     try:
-        store.create("events", meta["namespace"], {
-            "apiVersion": "v1", "kind": "Event",
-            "metadata": {"name": f"{meta['name']}.{time.time_ns():x}"},
-            "involvedObject": {"kind": obj.get("kind", ""), "name": meta["name"],
-                               "namespace": meta["namespace"], "uid": meta.get("uid"),
-                               "apiVersion": obj.get("apiVersion", "")},
-            "reason": reason, "message": message, "type": type_, "count": 1,
-            "firstTimestamp": now, "lastTimestamp": now,
-            "source": {"component": "sandbox-controller"},
-        })
+        store.create(
+            "events",
+            meta["namespace"],
+            {
+                "apiVersion": "v1",
+                "kind": "Event",
+                "metadata": {"name": f"{meta['name']}.{time.time_ns():x}"},
+                "involvedObject": {
+                    "kind": obj.get("kind", ""),
+                    "name": meta["name"],
+                    "namespace": meta["namespace"],
+                    "uid": meta.get("uid"),
+                    "apiVersion": obj.get("apiVersion", ""),
+                },
+                "reason": reason,
+                "message": message,
+                "type": type_,
+                "count": 1,
+                "firstTimestamp": now,
+                "lastTimestamp": now,
+                "source": {"component": "sandbox-controller"},
+            },
+        )
     except ApiError:
         log.debug("event for %s not recorded", meta["name"])

@@ -27,8 +27,7 @@ from ..store import Store
 class ConfigError(Exception):
     """The container cannot start yet; ``reason`` is what its waiting state shows."""
 
-    def __init__(self, message: str, reason: str = "CreateContainerConfigError",
-                 event: str = "Failed") -> None:
+    def __init__(self, message: str, reason: str = "CreateContainerConfigError", event: str = "Failed") -> None:
         super().__init__(message)
         self.reason = reason
         self.event = event
@@ -42,7 +41,7 @@ def expand(text: str, mapping: Callable[[str], str | None]) -> str:
     while cursor < len(text):
         if text[cursor] == "$" and cursor + 1 < len(text):
             out.append(text[checkpoint:cursor])
-            rest = text[cursor + 1:]
+            rest = text[cursor + 1 :]
             if rest[0] == "$":  # escaped operator
                 out.append("$")
                 advance = 1
@@ -73,17 +72,20 @@ def _field_value(pod: dict, path: str) -> str:
     """``valueFrom.fieldRef`` (the downward API's env fields)."""
     meta, spec, status = pod["metadata"], pod.get("spec") or {}, pod.get("status") or {}
     simple = {
-        "metadata.name": meta.get("name", ""), "metadata.namespace": meta.get("namespace", ""),
-        "metadata.uid": meta.get("uid", ""), "spec.nodeName": spec.get("nodeName", ""),
+        "metadata.name": meta.get("name", ""),
+        "metadata.namespace": meta.get("namespace", ""),
+        "metadata.uid": meta.get("uid", ""),
+        "spec.nodeName": spec.get("nodeName", ""),
         "spec.serviceAccountName": spec.get("serviceAccountName", ""),
-        "status.hostIP": status.get("hostIP", ""), "status.podIP": status.get("podIP", ""),
+        "status.hostIP": status.get("hostIP", ""),
+        "status.podIP": status.get("podIP", ""),
         "status.podIPs": ",".join(ip["ip"] for ip in status.get("podIPs") or []),
     }
     if path in simple:
         return simple[path]
     for prefix, source in (("metadata.labels", "labels"), ("metadata.annotations", "annotations")):
         if path.startswith(prefix + "['") and path.endswith("']"):
-            return (meta.get(source) or {}).get(path[len(prefix) + 2:-2], "")
+            return (meta.get(source) or {}).get(path[len(prefix) + 2 : -2], "")
     raise ConfigError(f'unsupported fieldPath "{path}"')
 
 
@@ -130,16 +132,19 @@ def container_env(store: Store, pod: dict, container: dict) -> dict[str, str]:
         if ref["key"] not in data:
             if ref.get("optional"):
                 continue
-            raise ConfigError(f'couldn\'t find key {ref["key"]} in {"Secret" if is_secret else "ConfigMap"} '
-                              f'{ns}/{ref["name"]}')
+            raise ConfigError(
+                f"couldn't find key {ref['key']} in {'Secret' if is_secret else 'ConfigMap'} {ns}/{ref['name']}"
+            )
         env[name] = data[ref["key"]]
     return env
 
 
 def command_and_args(container: dict, env: dict[str, str]) -> tuple[list[str], list[str]]:
     """``command`` and ``args`` with ``$(VAR)`` expanded from the container's env."""
-    return ([expand(arg, env.get) for arg in container.get("command") or []],
-            [expand(arg, env.get) for arg in container.get("args") or []])
+    return (
+        [expand(arg, env.get) for arg in container.get("command") or []],
+        [expand(arg, env.get) for arg in container.get("args") or []],
+    )
 
 
 def volume_files(store: Store, namespace: str, volume: dict) -> dict[str, str] | None:
@@ -156,8 +161,11 @@ def volume_files(store: Store, namespace: str, volume: dict) -> dict[str, str] |
     if obj is None:
         if source.get("optional"):
             return {}
-        raise ConfigError(f'MountVolume.SetUp failed for volume "{volume["name"]}" : {kind} "{name}" not found',
-                          reason="ContainerCreating", event="FailedMount")
+        raise ConfigError(
+            f'MountVolume.SetUp failed for volume "{volume["name"]}" : {kind} "{name}" not found',
+            reason="ContainerCreating",
+            event="FailedMount",
+        )
     data = _secret_data(obj) if kind == "secret" else dict(obj.get("data") or {})
     items = source.get("items")
     if not items:
@@ -167,9 +175,12 @@ def volume_files(store: Store, namespace: str, volume: dict) -> dict[str, str] |
         if item["key"] not in data:
             if source.get("optional"):
                 continue
-            raise ConfigError(f'MountVolume.SetUp failed for volume "{volume["name"]}" : {kind} references '
-                              f'non-existent config key: {item["key"]}',
-                              reason="ContainerCreating", event="FailedMount")
+            raise ConfigError(
+                f'MountVolume.SetUp failed for volume "{volume["name"]}" : {kind} references '
+                f"non-existent config key: {item['key']}",
+                reason="ContainerCreating",
+                event="FailedMount",
+            )
         files[item["path"]] = data[item["key"]]
     return files
 
@@ -186,8 +197,11 @@ def mount(files: dict[str, str], volume_mount: dict) -> dict[str, str]:
         return dict(files)
     if sub_path in files:
         return {"": files[sub_path]}
-    under = {path[len(sub_path) + 1:]: content for path, content in files.items()
-             if path.startswith(sub_path.rstrip("/") + "/")}
+    under = {
+        path[len(sub_path) + 1 :]: content
+        for path, content in files.items()
+        if path.startswith(sub_path.rstrip("/") + "/")
+    }
     if under:
         return under
     raise ConfigError(f'failed to prepare subPath for volumeMount "{volume_mount["name"]}" of container')

@@ -30,8 +30,18 @@ from .objects import pod_terminating
 
 log = logging.getLogger("sandbox.cluster")
 
-HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
-               "proxy-authorization", "proxy-authenticate", "host", "content-length"}
+HOP_HEADERS = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-authorization",
+    "proxy-authenticate",
+    "host",
+    "content-length",
+}
 
 
 class Services:
@@ -63,12 +73,20 @@ class Services:
         endpoints = []
         for container in self.kubelet.containers.values():
             pod = self.store.get("pods", container.namespace, container.pod)
-            if (container.namespace == namespace and container.ready and not container.stopping
-                    and pod is not None and not pod_terminating(pod)
-                    and all(pod["metadata"].get("labels", {}).get(k) == v for k, v in selector.items())):
+            if (
+                container.namespace == namespace
+                and container.ready
+                and not container.stopping
+                and pod is not None
+                and not pod_terminating(pod)
+                and all(pod["metadata"].get("labels", {}).get(k) == v for k, v in selector.items())
+            ):
                 if isinstance(target, str):
-                    named = [p["containerPort"] for p in pod["spec"]["containers"][0].get("ports") or []
-                             if p.get("name") == target]
+                    named = [
+                        p["containerPort"]
+                        for p in pod["spec"]["containers"][0].get("ports") or []
+                        if p.get("name") == target
+                    ]
                     endpoints.append((container.ip, named[0] if named else container.port))
                 else:
                     endpoints.append((container.ip, int(target)))
@@ -92,13 +110,20 @@ class Services:
         for port in service["spec"].get("ports") or []:
             addresses = self.ready_endpoints(ns, service, port)
             if addresses:
-                subsets.append({"addresses": [{"ip": ip} for ip, _ in addresses],
-                                "ports": [{"name": port.get("name", ""), "port": addresses[0][1],
-                                           "protocol": "TCP"}]})
+                subsets.append(
+                    {
+                        "addresses": [{"ip": ip} for ip, _ in addresses],
+                        "ports": [{"name": port.get("name", ""), "port": addresses[0][1], "protocol": "TCP"}],
+                    }
+                )
         name = service["metadata"]["name"]
         current = self.store.get("endpoints", ns, name)
-        body = {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": name, "namespace": ns},
-                "subsets": subsets}
+        body = {
+            "apiVersion": "v1",
+            "kind": "Endpoints",
+            "metadata": {"name": name, "namespace": ns},
+            "subsets": subsets,
+        }
         if current is None:
             self.store.create("endpoints", ns, body)
         elif current.get("subsets", []) != subsets:
@@ -107,6 +132,7 @@ class Services:
 
     async def _listen(self, ns: str, name: str, port: int) -> None:
         """A stable local port per service port: a TCP forwarder to a random ready pod."""
+
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             task = asyncio.current_task()
             self._connections.add(task)
@@ -120,11 +146,11 @@ class Services:
         self.service_listeners[(ns, name, port)] = (server, local_port)
         log.info("service %s/%s:%s listens on 127.0.0.1:%s", ns, name, port, local_port)
 
-    async def _forward_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                                  ns: str, name: str, port: int) -> None:
+    async def _forward_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, ns: str, name: str, port: int
+    ) -> None:
         service = self.store.get("services", ns, name)
-        spec_port = next((p for p in (service or {}).get("spec", {}).get("ports") or [] if p["port"] == port),
-                         None)
+        spec_port = next((p for p in (service or {}).get("spec", {}).get("ports") or [] if p["port"] == port), None)
         endpoints = self.ready_endpoints(ns, service, spec_port) if spec_port else []
         random.shuffle(endpoints)
         upstream = None
@@ -170,8 +196,9 @@ class Services:
         entry = self.service_listeners.get((ns, name, port))
         return f"http://127.0.0.1:{entry[1]}" if entry else None
 
-    async def forward(self, request: web.Request, ns: str, name: str, port: str, path: str,
-                      strip_authorization: bool = False) -> web.StreamResponse:
+    async def forward(
+        self, request: web.Request, ns: str, name: str, port: str, path: str, strip_authorization: bool = False
+    ) -> web.StreamResponse:
         """Forward one HTTP request to a random ready endpoint of a service.
 
         Like a proxy with connect-failure retries, a connection refused by a pod
@@ -182,8 +209,10 @@ class Services:
         if service is None:
             raise ApiError(404, "NotFound", f'services "{name}" not found')
         ports = service["spec"].get("ports") or []
-        spec_port = next((p for p in ports if str(p["port"]) == port or p.get("name") == port),
-                         ports[0] if ports and not port else None)
+        spec_port = next(
+            (p for p in ports if str(p["port"]) == port or p.get("name") == port),
+            ports[0] if ports and not port else None,
+        )
         if spec_port is None:
             raise ApiError(503, "ServiceUnavailable", f'no service port "{port}" on service "{name}"')
         body = await request.read()
@@ -200,8 +229,9 @@ class Services:
         for ip, target in ordered:
             url = f"http://{ip}:{target}/{path}"
             try:
-                upstream = await self._http.request(request.method, url, params=request.query,
-                                                    headers=headers, data=body, allow_redirects=False)
+                upstream = await self._http.request(
+                    request.method, url, params=request.query, headers=headers, data=body, allow_redirects=False
+                )
             except aiohttp.ClientConnectorError as err:
                 last_error = err
                 continue

@@ -28,14 +28,14 @@ general_settings:
 
 
 def rollout_task(task_name="Roll", **options):
-    return {"name": task_name, "homelab.litellm.litellm_rollout": {"namespace": "ml", **options},
-            "register": "rolled"}
+    return {"name": task_name, "homelab.litellm.litellm_rollout": {"namespace": "ml", **options}, "register": "rolled"}
 
 
 def template_digest(sandbox):
     deployment = sandbox.get("deployment", "litellm")
-    return deployment["metadata"]["generation"], \
-        (deployment["spec"]["template"]["metadata"].get("annotations") or {}).get(DIGEST)
+    return deployment["metadata"]["generation"], (
+        deployment["spec"]["template"]["metadata"].get("annotations") or {}
+    ).get(DIGEST)
 
 
 def replicasets(sandbox):
@@ -52,13 +52,31 @@ def config_text(sandbox):
 
 
 def set_config(sandbox, text):
-    sandbox.kubectl("-n", "ml", "patch", "configmap", "litellm-config", "--type", "merge",
-                    "-p", json.dumps({"data": {"config.yaml": text}}))
+    sandbox.kubectl(
+        "-n",
+        "ml",
+        "patch",
+        "configmap",
+        "litellm-config",
+        "--type",
+        "merge",
+        "-p",
+        json.dumps({"data": {"config.yaml": text}}),
+    )
 
 
 def set_secret_key(sandbox, key, value):
-    sandbox.kubectl("-n", "ml", "patch", "secret", "litellm-secrets", "--type", "merge",
-                    "-p", json.dumps({"data": {key: base64.b64encode(value.encode()).decode()}}))
+    sandbox.kubectl(
+        "-n",
+        "ml",
+        "patch",
+        "secret",
+        "litellm-secrets",
+        "--type",
+        "merge",
+        "-p",
+        json.dumps({"data": {key: base64.b64encode(value.encode()).decode()}}),
+    )
 
 
 def assert_rolled(run, sandbox, pods_before, reason="config or keys changed"):
@@ -112,8 +130,11 @@ def test_second_run_changes_nothing(sandbox, run_playbook):
     assert (result["changed"], result["restarted"], result["reason"]) == (False, False, "unchanged")
     assert result["digest"] == result["previous_digest"] == digest_before[1]
     assert result["rollout"]["state"] == "done" and "rollout_seconds" not in result
-    assert (live_pods(sandbox), replicasets(sandbox), template_digest(sandbox)) == \
-        (pods_before, rs_before, digest_before)
+    assert (live_pods(sandbox), replicasets(sandbox), template_digest(sandbox)) == (
+        pods_before,
+        rs_before,
+        digest_before,
+    )
     print(f"\nunchanged run: {time.monotonic() - started:.1f}s for the whole ansible-playbook")
 
 
@@ -130,7 +151,7 @@ def test_only_referenced_keys_count(sandbox, run_playbook):
 def test_config_change_rolls_and_the_new_config_serves(sandbox, run_playbook):
     pods_before = live_pods(sandbox)
     text = config_text(sandbox)
-    vllm_entry = text[text.index("  - model_name: vllm-qwen"):text.index("  # Tier 2")]
+    vllm_entry = text[text.index("  - model_name: vllm-qwen") : text.index("  # Tier 2")]
     set_config(sandbox, text.replace("  # Tier 2", vllm_entry.replace("vllm-qwen", "vllm-qwen-b") + "  # Tier 2"))
     assert sandbox.chat("vllm-qwen-b")[0] != 200
     assert_rolled(run_playbook([rollout_task()]), sandbox, pods_before)

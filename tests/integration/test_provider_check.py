@@ -23,9 +23,11 @@ GROQ_MODEL = "groq/openai/gpt-oss-120b"
 
 
 def state(sandbox) -> dict:
-    return {"configmap": sandbox.resource_version("configmap", "litellm-config"),
-            "secret": sandbox.resource_version("secret", "litellm-secrets"),
-            "generation": sandbox.generation()}
+    return {
+        "configmap": sandbox.resource_version("configmap", "litellm-config"),
+        "secret": sandbox.resource_version("secret", "litellm-secrets"),
+        "generation": sandbox.generation(),
+    }
 
 
 def site(sandbox, tmp_path, extra: dict, *args: str, env: dict | None = None):
@@ -60,10 +62,12 @@ def test_the_storys_retired_models_are_refused_with_the_replacement(sandbox, sto
     result = site(sandbox, tmp_path, {"litellm_api_keys": story, "litellm_preset_set": "story"})
     assert result.returncode != 0
     output = result.stdout
-    for model, replacement in (("groq/llama-3.3-70b-versatile", "groq/openai/gpt-oss-120b"),
-                               ("groq/mixtral-8x7b-32768", "groq/openai/gpt-oss-120b"),
-                               ("gemini/gemini-1.5-flash", "gemini/gemini-3.5-flash-lite"),
-                               ("gemini/gemini-1.5-pro", "gemini/gemini-3.8-flash")):
+    for model, replacement in (
+        ("groq/llama-3.3-70b-versatile", "groq/openai/gpt-oss-120b"),
+        ("groq/mixtral-8x7b-32768", "groq/openai/gpt-oss-120b"),
+        ("gemini/gemini-1.5-flash", "gemini/gemini-3.5-flash-lite"),
+        ("gemini/gemini-1.5-pro", "gemini/gemini-3.8-flash"),
+    ):
         assert f"does not serve {model}" in output and f"use {replacement} instead" in output, (model, output[-3000:])
     assert "does not serve mistral/mistral-small-latest" not in output  # the story's fifth model is still served
     assert state(sandbox) == before
@@ -71,8 +75,14 @@ def test_the_storys_retired_models_are_refused_with_the_replacement(sandbox, sto
 
 def test_an_unknown_model_is_refused_naming_close_ones(sandbox, story, tmp_path):
     bases = json.loads((sandbox.state_dir / "provider-api-bases.json").read_text())
-    model = {"model_name": "groq/openai/gpt-oss-200b", "litellm_params": {
-        "model": "groq/openai/gpt-oss-200b", "api_key": "os.environ/GROQ_API_KEY", "api_base": bases["groq"]}}
+    model = {
+        "model_name": "groq/openai/gpt-oss-200b",
+        "litellm_params": {
+            "model": "groq/openai/gpt-oss-200b",
+            "api_key": "os.environ/GROQ_API_KEY",
+            "api_base": bases["groq"],
+        },
+    }
     before = state(sandbox)
     result = site(sandbox, tmp_path, {"litellm_api_keys": story, "litellm_parallel_models": [model]})
     assert result.returncode != 0
@@ -85,14 +95,23 @@ def test_an_unknown_model_is_refused_naming_close_ones(sandbox, story, tmp_path)
 def test_an_unreachable_provider(sandbox, story, tmp_path, mode):
     """The controller cannot reach the providers (a dead proxy); LiteLLM in the cluster still can."""
     bases = json.loads((sandbox.state_dir / "provider-api-bases.json").read_text())
-    model = {"model_name": "groq/groq/compound" if mode == "auto" else "groq/groq/compound-mini",
-             "litellm_params": {"api_key": "os.environ/GROQ_API_KEY", "api_base": bases["groq"]}}
+    model = {
+        "model_name": "groq/groq/compound" if mode == "auto" else "groq/groq/compound-mini",
+        "litellm_params": {"api_key": "os.environ/GROQ_API_KEY", "api_base": bases["groq"]},
+    }
     model["litellm_params"]["model"] = model["model_name"]
     before = state(sandbox)
-    result = site(sandbox, tmp_path, {"litellm_api_keys": story, "litellm_parallel_models": [model],
-                                      "litellm_provider_check": mode, "litellm_provider_timeout": 2},
-                  env={"http_proxy": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9", "no_proxy": "",
-                       "NO_PROXY": ""})
+    result = site(
+        sandbox,
+        tmp_path,
+        {
+            "litellm_api_keys": story,
+            "litellm_parallel_models": [model],
+            "litellm_provider_check": mode,
+            "litellm_provider_timeout": 2,
+        },
+        env={"http_proxy": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9", "no_proxy": "", "NO_PROXY": ""},
+    )
     output = " ".join((result.stdout + result.stderr).split())  # warnings go to stderr, wrapped
     if mode == "auto":
         assert result.returncode == 0, result.stdout[-3000:]

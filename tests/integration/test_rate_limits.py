@@ -63,12 +63,14 @@ def wait_for_room_in_the_minute(seconds_needed: int = 12) -> None:
 
 def timed_chat(sandbox, model: str, content: str = "Say hello", timeout: float = 200) -> dict:
     started = time.monotonic()
-    status, body = sandbox.http("POST", "/v1/chat/completions",
-                                {"model": model, "messages": [{"role": "user", "content": content}],
-                                 "max_tokens": 200},
-                                key=sandbox.master_key, timeout=timeout)
-    return {"model": model, "status": status, "seconds": time.monotonic() - started, "done": utc_now(),
-            "body": body}
+    status, body = sandbox.http(
+        "POST",
+        "/v1/chat/completions",
+        {"model": model, "messages": [{"role": "user", "content": content}], "max_tokens": 200},
+        key=sandbox.master_key,
+        timeout=timeout,
+    )
+    return {"model": model, "status": status, "seconds": time.monotonic() - started, "done": utc_now(), "body": body}
 
 
 def in_parallel(calls) -> list[dict]:
@@ -109,12 +111,24 @@ def throttled(sandbox):
     cm = sandbox.get("configmap", "litellm-config")
     legacy = yaml.safe_load(cm["data"]["config.yaml"])
     # What homelab.litellm 0.1.0 left: v2 routing, rpm + 1, invented prices, a daily budget.
-    legacy["model_list"].append({"model_name": RPM_MODEL, "litellm_params": {
-        "model": RPM_MODEL, "api_key": "os.environ/GROQ_API_KEY", "rpm": RPM + 1, "max_budget": 0.9995,
-        "budget_duration": "1d", "input_cost_per_token": 1e-06, "output_cost_per_token": 1e-06},
-        "model_info": {"id": "homelab-litellm-legacy", "managed_by": "homelab.litellm", "free_tier_rpd": 1000}})
-    legacy["router_settings"].update(routing_strategy="usage-based-routing-v2",
-                                     model_group_retry_policy={RPM_MODEL: {"RateLimitErrorRetries": 2}})
+    legacy["model_list"].append(
+        {
+            "model_name": RPM_MODEL,
+            "litellm_params": {
+                "model": RPM_MODEL,
+                "api_key": "os.environ/GROQ_API_KEY",
+                "rpm": RPM + 1,
+                "max_budget": 0.9995,
+                "budget_duration": "1d",
+                "input_cost_per_token": 1e-06,
+                "output_cost_per_token": 1e-06,
+            },
+            "model_info": {"id": "homelab-litellm-legacy", "managed_by": "homelab.litellm", "free_tier_rpd": 1000},
+        }
+    )
+    legacy["router_settings"].update(
+        routing_strategy="usage-based-routing-v2", model_group_retry_policy={RPM_MODEL: {"RateLimitErrorRetries": 2}}
+    )
     cm["data"]["config.yaml"] = yaml.safe_dump(legacy, sort_keys=False)
     sandbox.kubectl("replace", "-f", "-", input=json.dumps(cm))
     result = site(sandbox)
@@ -173,7 +187,12 @@ def test_throttle_admits_exactly_rpm_per_minute_and_holds_the_rest(sandbox, thro
 
     for result in rpm_results + [tpm_first, tpm_second]:
         # Held, never failed.
-        assert result["status"] == 200, (result["model"], result["status"], round(result["seconds"], 1), message(result))
+        assert result["status"] == 200, (
+            result["model"],
+            result["status"],
+            round(result["seconds"], 1),
+            message(result),
+        )
     quick = sorted(r["seconds"] for r in rpm_results)
     assert all(seconds < QUICK for seconds in quick[:RPM]), quick
     assert all(seconds >= HELD for seconds in quick[RPM:]), quick
@@ -189,10 +208,12 @@ def test_throttle_admits_exactly_rpm_per_minute_and_holds_the_rest(sandbox, thro
         by_minute[at] = by_minute.get(at, 0) + 1
     assert by_minute[minute] == RPM, by_minute
     assert all(count <= RPM for count in by_minute.values()), by_minute
-    print(f"throttle: {RPM} of {RPM + 2} answered in {[round(s, 1) for s in quick[:RPM]]} s, the others held "
-          f"{[round(s, 1) for s in quick[RPM:]]} s; per UTC minute at the provider: "
-          f"{sorted((k.strftime('%H:%M'), v) for k, v in by_minute.items())}; tpm: second request held "
-          f"{tpm_second['seconds']:.1f} s")
+    print(
+        f"throttle: {RPM} of {RPM + 2} answered in {[round(s, 1) for s in quick[:RPM]]} s, the others held "
+        f"{[round(s, 1) for s in quick[RPM:]]} s; per UTC minute at the provider: "
+        f"{sorted((k.strftime('%H:%M'), v) for k, v in by_minute.items())}; tpm: second request held "
+        f"{tpm_second['seconds']:.1f} s"
+    )
 
 
 def test_reject_mode_answers_429_at_once(sandbox, throttled):
@@ -238,17 +259,28 @@ def test_a_providers_daily_quota_reaches_the_client_in_its_words(sandbox, thrott
 
 def test_spend_is_what_litellms_price_map_says(sandbox, throttled):
     """No invented price: LiteLLM's own map prices the free model (at the paid list price)."""
-    prices = json.loads((REPO_ROOT / ".venv-litellm/lib/python3.11/site-packages/litellm/"
-                         "model_prices_and_context_window_backup.json").read_text())["groq/openai/gpt-oss-120b"]
-    request = {"model": "groq/openai/gpt-oss-120b", "messages": [{"role": "user", "content": "Say hello"}],
-               "max_tokens": 200}
-    call = urllib.request.Request(sandbox.url + "/v1/chat/completions", data=json.dumps(request).encode(),
-                                  method="POST", headers={"Content-Type": "application/json",
-                                                          "Authorization": "Bearer " + sandbox.master_key})
+    prices = json.loads(
+        (
+            REPO_ROOT / ".venv-litellm/lib/python3.11/site-packages/litellm/model_prices_and_context_window_backup.json"
+        ).read_text()
+    )["groq/openai/gpt-oss-120b"]
+    request = {
+        "model": "groq/openai/gpt-oss-120b",
+        "messages": [{"role": "user", "content": "Say hello"}],
+        "max_tokens": 200,
+    }
+    call = urllib.request.Request(
+        sandbox.url + "/v1/chat/completions",
+        data=json.dumps(request).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": "Bearer " + sandbox.master_key},
+    )
     with urllib.request.urlopen(call, timeout=30) as response:
         cost = float(response.headers["x-litellm-response-cost"])
         usage = json.loads(response.read())["usage"]
-    expected = usage["prompt_tokens"] * prices["input_cost_per_token"] + \
-        usage["completion_tokens"] * prices["output_cost_per_token"]
+    expected = (
+        usage["prompt_tokens"] * prices["input_cost_per_token"]
+        + usage["completion_tokens"] * prices["output_cost_per_token"]
+    )
     assert cost == pytest.approx(expected), (cost, usage, prices)
     print(f"spend recorded for one request: {cost:.3g} USD = LiteLLM's map price for {usage}")

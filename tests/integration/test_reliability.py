@@ -11,6 +11,7 @@ failed request. No secret may show up in the output or be left in ~/.ansible/tmp
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import random
@@ -36,9 +37,16 @@ STEPS = {
     "during verify": ("Check readiness, the served models", "during", 0.2),
 }
 # Models the strict fakes serve that the presets do not add: one per interruption case.
-EXTRA_MODELS = ["groq/groq/compound", "groq/groq/compound-mini", "groq/qwen/qwen3.8-27b",
-                "gemini/gemini-3.7-flash", "gemini/gemini-3.6-flash", "gemini/gemini-3.5-flash",
-                "gemini/gemini-3.1-flash-lite", "mistral/codestral-latest"]
+EXTRA_MODELS = [
+    "groq/groq/compound",
+    "groq/groq/compound-mini",
+    "groq/qwen/qwen3.8-27b",
+    "gemini/gemini-3.7-flash",
+    "gemini/gemini-3.6-flash",
+    "gemini/gemini-3.5-flash",
+    "gemini/gemini-3.1-flash-lite",
+    "mistral/codestral-latest",
+]
 ENV_OF = {"groq": "GROQ_API_KEY", "gemini": "GEMINI_API_KEY", "mistral": "MISTRAL_API_KEY"}
 # The steady load below sends Groq more than its free-tier 30 requests a minute; LiteLLM would
 # (rightly) hold the excess. These tests are about interruptions, not rate limits.
@@ -51,8 +59,10 @@ def new_groq_key() -> str:
 
 def extra_model(name: str, api_bases: dict) -> dict:
     provider = name.split("/", 1)[0]
-    return {"model_name": name, "litellm_params": {"model": name, "api_key": f"os.environ/{ENV_OF[provider]}",
-                                                   "api_base": api_bases[provider]}}
+    return {
+        "model_name": name,
+        "litellm_params": {"model": name, "api_key": f"os.environ/{ENV_OF[provider]}", "api_base": api_bases[provider]},
+    }
 
 
 def run_site(sandbox, tmp_path: Path, extra: dict, *args: str, interrupt=None) -> subprocess.CompletedProcess:
@@ -66,20 +76,32 @@ def run_site(sandbox, tmp_path: Path, extra: dict, *args: str, interrupt=None) -
     if not interrupt:
         return sandbox.playbook("site.yml", "-e", f"@{extra_file}", *args)
     task, when, delay, sent = interrupt
-    environment = dict(os.environ, SANDBOX_DIR=str(sandbox.state_dir), ANSIBLE_NOCOLOR="1",
-                       ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_CALLBACK_PLUGINS=CALLBACKS,
-                       ANSIBLE_CALLBACKS_ENABLED="interrupt", INTERRUPT_TASK=task, INTERRUPT_WHEN=when,
-                       INTERRUPT_DELAY=str(delay), INTERRUPT_SIGNAL=sent)
-    process = subprocess.Popen([str(REPO_ROOT / ".venv/bin/ansible-playbook"), "playbooks/site.yml", "-e",
-                                f"@{extra_file}", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=environment, cwd=REPO_ROOT, start_new_session=True)
+    environment = dict(
+        os.environ,
+        SANDBOX_DIR=str(sandbox.state_dir),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"),
+        ANSIBLE_CALLBACK_PLUGINS=CALLBACKS,
+        ANSIBLE_CALLBACKS_ENABLED="interrupt",
+        INTERRUPT_TASK=task,
+        INTERRUPT_WHEN=when,
+        INTERRUPT_DELAY=str(delay),
+        INTERRUPT_SIGNAL=sent,
+    )
+    process = subprocess.Popen(
+        [str(REPO_ROOT / ".venv/bin/ansible-playbook"), "playbooks/site.yml", "-e", f"@{extra_file}", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+        cwd=REPO_ROOT,
+        start_new_session=True,
+    )
     for escalation in (None, signal.SIGINT, signal.SIGKILL):
         if escalation is not None:
             print(f"interrupted run still there: sending {escalation.name}")
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, escalation)
-            except ProcessLookupError:
-                pass
         try:
             stdout, stderr = process.communicate(timeout=60 if escalation is None else 20)
             break
@@ -128,8 +150,10 @@ def test_interrupted_run_then_plain_rerun_ends_verified(sandbox, story, tmp_path
     model = EXTRA_MODELS[CASES.index((step, signal))]
     key = new_groq_key()
     sandbox.accept_keys("groq", [sandbox.secret_value("GROQ_API_KEY"), key])
-    extra = {"litellm_api_keys": dict(story, GROQ_API_KEY=key),
-             "litellm_parallel_models": [extra_model(model, api_bases(sandbox))]}
+    extra = {
+        "litellm_api_keys": dict(story, GROQ_API_KEY=key),
+        "litellm_parallel_models": [extra_model(model, api_bases(sandbox))],
+    }
     secrets = dict(sandbox.secrets(), new_groq_key=key)
     task, when, delay = STEPS[step]
     with trickle(interval=0.2, models=("vllm-qwen", GROQ_MODEL)) as load:
@@ -174,11 +198,20 @@ def test_interrupted_crashing_config_is_rolled_back_by_the_rerun(sandbox, story,
 def start_site(sandbox, tmp_path: Path, extra: dict) -> subprocess.Popen:
     extra_file = tmp_path / f"extra-{time.monotonic_ns()}.yml"
     extra_file.write_text(yaml.safe_dump(dict(LOAD_LIMITS, **extra)))
-    environment = dict(os.environ, SANDBOX_DIR=str(sandbox.state_dir), ANSIBLE_NOCOLOR="1",
-                       ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"))
-    return subprocess.Popen([str(REPO_ROOT / ".venv/bin/ansible-playbook"), "playbooks/site.yml", "-e",
-                             f"@{extra_file}"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=environment, cwd=REPO_ROOT)
+    environment = dict(
+        os.environ,
+        SANDBOX_DIR=str(sandbox.state_dir),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"),
+    )
+    return subprocess.Popen(
+        [str(REPO_ROOT / ".venv/bin/ansible-playbook"), "playbooks/site.yml", "-e", f"@{extra_file}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=environment,
+        cwd=REPO_ROOT,
+    )
 
 
 def wait_for_holder(sandbox, timeout: float = 60) -> str:
@@ -198,8 +231,11 @@ def test_two_runs_at_once_one_failing(sandbox, story, tmp_path, failing_first):
     """A run whose new model fails verification and a good run, concurrently, in both orders."""
     bases = api_bases(sandbox)
     # Models no earlier test added, so that each run has work.
-    bad_model, good_model = ("mistral/mistral-medium-latest", "gemini/gemma-4-31b-it") if failing_first else \
-        ("mistral/mistral-small-2603", "gemini/gemma-4-26b-a4b-it")
+    bad_model, good_model = (
+        ("mistral/mistral-medium-latest", "gemini/gemma-4-31b-it")
+        if failing_first
+        else ("mistral/mistral-small-2603", "gemini/gemma-4-26b-a4b-it")
+    )
     knobs = sandbox.state_dir / "providers.json"
     knobs.write_text(json.dumps({"fail": {bad_model: 503}}))
     try:
@@ -224,8 +260,11 @@ def test_two_runs_at_once_one_failing(sandbox, story, tmp_path, failing_first):
     assert "Put back the last verified state" in bad_out, bad_out[-3000:]
     names = [entry["model_name"] for entry in yaml.safe_load(sandbox.config_text())["model_list"]]
     assert good_model in names and bad_model not in names
-    record = yaml.safe_load(json.loads(base64.b64decode(
-        sandbox.get("secret", "litellm-known-good")["data"]["state.json"]))["config"]["text"])
+    record = yaml.safe_load(
+        json.loads(base64.b64decode(sandbox.get("secret", "litellm-known-good")["data"]["state.json"]))["config"][
+            "text"
+        ]
+    )
     assert good_model in [entry["model_name"] for entry in record["model_list"]]
     assert holder and sandbox.crashlooping_replicasets() == []
     status, answer = sandbox.chat(good_model)
@@ -280,22 +319,30 @@ def test_hand_deleted_managed_entry_is_repaired_and_proved(sandbox, story, tmp_p
     assert_verified_and_settled(sandbox, tmp_path, {"litellm_api_keys": story}, [GROQ_MODEL])
 
 
-@pytest.mark.parametrize("extra,expected", [
-    ({"litellm_secret": "nope"}, "litellm_secret nope"),
-    ({"litellm_namespace": "nope"}, "Deployment nope/litellm not found"),
-], ids=["secret-not-loaded", "no-such-namespace"])
+@pytest.mark.parametrize(
+    "extra,expected",
+    [
+        ({"litellm_secret": "nope"}, "(litellm_secret) nope"),
+        ({"litellm_namespace": "nope"}, "Deployment nope/litellm not found"),
+    ],
+    ids=["secret-not-loaded", "no-such-namespace"],
+)
 def test_refused_before_any_write_and_never_restarted(sandbox, story, tmp_path, extra, expected):
     generation = sandbox.generation()
-    versions = {kind: sandbox.resource_version(kind, name) for kind, name in
-                (("configmap", "litellm-config"), ("secret", "litellm-secrets"))}
+    versions = {
+        kind: sandbox.resource_version(kind, name)
+        for kind, name in (("configmap", "litellm-config"), ("secret", "litellm-secrets"))
+    }
     result = run_site(sandbox, tmp_path, dict(extra, litellm_api_keys=dict(story, GROQ_API_KEY=new_groq_key())))
     assert result.returncode != 0
     assert expected in result.stdout, result.stdout[-3000:]
     assert "Nothing was written" in result.stdout
     assert "Put back" not in result.stdout and "rolled back" not in result.stdout.lower()
     assert sandbox.generation() == generation
-    assert {kind: sandbox.resource_version(kind, name) for kind, name in
-            (("configmap", "litellm-config"), ("secret", "litellm-secrets"))} == versions
+    assert {
+        kind: sandbox.resource_version(kind, name)
+        for kind, name in (("configmap", "litellm-config"), ("secret", "litellm-secrets"))
+    } == versions
 
 
 def test_literal_key_in_a_model_entry_is_refused_and_never_printed(sandbox, story, tmp_path):
@@ -309,8 +356,10 @@ def test_literal_key_in_a_model_entry_is_refused_and_never_printed(sandbox, stor
     assert literal not in result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("value,what", [("gsk_" + "a" * 20 + "\n" + "b" * 31, "control character"),
-                                        ("gsk_" + "a" * 51 + "\u2013", "non-ASCII")])
+@pytest.mark.parametrize(
+    "value,what",
+    [("gsk_" + "a" * 20 + "\n" + "b" * 31, "control character"), ("gsk_" + "a" * 51 + "\u2013", "non-ASCII")],
+)
 def test_bad_key_characters_are_refused_naming_the_key(sandbox, story, tmp_path, value, what):
     generation = sandbox.generation()
     result = run_site(sandbox, tmp_path, {"litellm_api_keys": dict(story, GROQ_API_KEY=value)}, "-vvv")

@@ -103,9 +103,16 @@ def test_without_the_provider_check_a_rejected_key_is_rolled_back(sandbox, story
     bad = new_groq_key()
     with trickle(interval=0.2, models=("vllm-qwen", GROQ_MODELS[0])) as load:
         started = time.monotonic()
-        result = sandbox.playbook("rotate_keys.yml", "-e", LOAD_LIMITS, "-e",
-                                  f"@{write_vault(tmp_path / 'bad.yml', dict(story, GROQ_API_KEY=bad))}", "-e",
-                                  "litellm_provider_check=off", "-vvvv")
+        result = sandbox.playbook(
+            "rotate_keys.yml",
+            "-e",
+            LOAD_LIMITS,
+            "-e",
+            f"@{write_vault(tmp_path / 'bad.yml', dict(story, GROQ_API_KEY=bad))}",
+            "-e",
+            "litellm_provider_check=off",
+            "-vvvv",
+        )
         elapsed = time.monotonic() - started
     assert result.returncode != 0
     assert "routes, key rejected" in result.stdout and 'Groq says "Invalid API Key"' in result.stdout
@@ -118,8 +125,10 @@ def test_without_the_provider_check_a_rejected_key_is_rolled_back(sandbox, story
     assert groq_keys_sent_since(sandbox, sent_before) == {sha(good)}
     chain_failures = [failure for failure in load.failures if failure.startswith("vllm-qwen")]
     assert chain_failures == [], "LiteLLM must keep serving the chain throughout"
-    print(f"rejected key without the provider check: rolled back in {elapsed:.1f}s; {load.ok} requests answered, "
-          f"{len(load.failures)} failed (all {GROQ_MODELS[0]}: {sorted(set(f.split(': ')[1] for f in load.failures))})")
+    print(
+        f"rejected key without the provider check: rolled back in {elapsed:.1f}s; {load.ok} requests answered, "
+        f"{len(load.failures)} failed (all {GROQ_MODELS[0]}: {sorted({f.split(': ')[1] for f in load.failures})})"
+    )
 
 
 def test_config_litellm_will_not_start_with_rolls_back(sandbox, story, trickle):
@@ -128,8 +137,13 @@ def test_config_litellm_will_not_start_with_rolls_back(sandbox, story, trickle):
     generation = sandbox.generation()
     with trickle(interval=0.2) as load:
         started = time.monotonic()
-        result = sandbox.playbook("site.yml", "-e", LOAD_LIMITS, "-e",
-                                  json.dumps({"litellm_router_settings": {"routing_strategy": "usage-based-routing-v9"}}))
+        result = sandbox.playbook(
+            "site.yml",
+            "-e",
+            LOAD_LIMITS,
+            "-e",
+            json.dumps({"litellm_router_settings": {"routing_strategy": "usage-based-routing-v9"}}),
+        )
         elapsed = time.monotonic() - started
     assert result.returncode != 0
     assert "CrashLoopBackOff" in result.stdout or "exit code" in result.stdout
@@ -150,13 +164,29 @@ def test_playbooks_work_after_a_vault_rekey(sandbox, story, tmp_path):
     new_password = tmp_path / "new-password.txt"
     new_password.write_text("a-new-vault-password-for-the-test\n")
     vault = inventory / "group_vars/all/vault.yml"
-    subprocess.run([ANSIBLE_VAULT, "rekey", "--vault-id", f"sandbox@{DEMO_PASSWORD}",
-                    "--new-vault-id", f"sandbox@{new_password}", str(vault)],
-                   capture_output=True, text=True, check=True, cwd=REPO_ROOT)
+    subprocess.run(
+        [
+            ANSIBLE_VAULT,
+            "rekey",
+            "--vault-id",
+            f"sandbox@{DEMO_PASSWORD}",
+            "--new-vault-id",
+            f"sandbox@{new_password}",
+            str(vault),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO_ROOT,
+    )
     assert vault_keys(vault, new_password) == vault_keys()
     # The old password no longer opens it.
-    old = subprocess.run([ANSIBLE_VAULT, "view", "--vault-id", f"sandbox@{DEMO_PASSWORD}", str(vault)],
-                         capture_output=True, text=True, cwd=REPO_ROOT)
+    old = subprocess.run(
+        [ANSIBLE_VAULT, "view", "--vault-id", f"sandbox@{DEMO_PASSWORD}", str(vault)],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+    )
     assert old.returncode != 0
     env = {"ANSIBLE_VAULT_IDENTITY_LIST": f"sandbox@{new_password}"}
     for name in ("site.yml", "rotate_keys.yml"):

@@ -21,18 +21,27 @@ from tests.conftest import ansible_tmp_leaks, leaked, vault_keys
 pytestmark = pytest.mark.litellm
 
 CHAIN = ["vllm-qwen", "ollama-qwen", "openai-gpt4o"]
-PARALLEL = ["groq/openai/gpt-oss-120b", "groq/openai/gpt-oss-20b", "gemini/gemini-3.5-flash-lite",
-            "gemini/gemini-3.8-flash", "mistral/mistral-small-latest"]
+PARALLEL = [
+    "groq/openai/gpt-oss-120b",
+    "groq/openai/gpt-oss-20b",
+    "gemini/gemini-3.5-flash-lite",
+    "gemini/gemini-3.8-flash",
+    "mistral/mistral-small-latest",
+]
 
 
 def replicasets(sandbox) -> list[str]:
-    return sorted(rs["metadata"]["name"] for rs in json.loads(
-        sandbox.kubectl("-n", "ml", "get", "rs", "-o", "json").stdout)["items"])
+    return sorted(
+        rs["metadata"]["name"]
+        for rs in json.loads(sandbox.kubectl("-n", "ml", "get", "rs", "-o", "json").stdout)["items"]
+    )
 
 
 def versions(sandbox) -> dict[str, str]:
-    return {kind: sandbox.resource_version(kind, name) for kind, name in
-            (("configmap", "litellm-config"), ("secret", "litellm-secrets"), ("deployment", "litellm"))}
+    return {
+        kind: sandbox.resource_version(kind, name)
+        for kind, name in (("configmap", "litellm-config"), ("secret", "litellm-secrets"), ("deployment", "litellm"))
+    }
 
 
 def test_check_mode_predicts_the_change_and_changes_nothing(sandbox):
@@ -59,8 +68,7 @@ def test_first_run_adds_current_models_and_proves_them(sandbox):
 
     config = yaml.safe_load(sandbox.config_text())
     assert [m["model_name"] for m in config["model_list"]] == CHAIN + PARALLEL
-    assert config["router_settings"]["fallbacks"] == [{"vllm-qwen": ["ollama-qwen"]},
-                                                      {"ollama-qwen": ["openai-gpt4o"]}]
+    assert config["router_settings"]["fallbacks"] == [{"vllm-qwen": ["ollama-qwen"]}, {"ollama-qwen": ["openai-gpt4o"]}]
     for name, value in keys.items():
         assert sandbox.secret_value(name) == value
     assert sandbox.secret_value("OPENAI_API_KEY").startswith("sk-sandbox-")  # left alone
@@ -68,8 +76,11 @@ def test_first_run_adds_current_models_and_proves_them(sandbox):
     report = json.loads((sandbox.state_dir / "last-run.json").read_text())
     assert report["restarted"] is True
     assert sorted(report["served_models"]) == sorted(CHAIN + PARALLEL)
-    assert {check["provider"]: check["status"] for check in report["provider_check"]} == \
-        {"groq": "ok", "gemini": "ok", "mistral": "ok"}
+    assert {check["provider"]: check["status"] for check in report["provider_check"]} == {
+        "groq": "ok",
+        "gemini": "ok",
+        "mistral": "ok",
+    }
     assert sorted(smoke["model"] for smoke in report["smoke"]) == sorted(PARALLEL)
     for smoke in report["smoke"]:
         assert smoke["status"] == "ok", smoke
@@ -95,11 +106,13 @@ def test_second_run_changes_nothing_with_two_module_invocations(sandbox):
     before = versions(sandbox)
     result = sandbox.playbook("site.yml", env={"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"})
     assert result.returncode == 0, result.stdout[-3000:]
-    tasks = [task for play in json.loads(result.stdout[result.stdout.index("{"):])["plays"]
-             for task in play["tasks"]]
+    tasks = [task for play in json.loads(result.stdout[result.stdout.index("{") :])["plays"] for task in play["tasks"]]
     assert not any(task["hosts"]["localhost"].get("changed") for task in tasks)
-    ran = [task["task"]["name"] for task in tasks if not task["hosts"]["localhost"].get("skipped")
-           and task["hosts"]["localhost"].get("invocation")]
+    ran = [
+        task["task"]["name"]
+        for task in tasks
+        if not task["hosts"]["localhost"].get("skipped") and task["hosts"]["localhost"].get("invocation")
+    ]
     assert len(ran) <= 2, ran
     assert sorted(p["metadata"]["name"] for p in sandbox.pods()) == pods
     assert replicasets(sandbox) == sets
@@ -116,7 +129,10 @@ def test_no_secret_outside_the_secrets(sandbox):
         assert leaked(json.dumps(sandbox.get(kind, name)), secrets) == [], kind
     assert leaked(json.dumps(sandbox.get("secret", "litellm-known-good")["metadata"]), secrets) == []
     for path in sandbox.state_dir.rglob("*"):
-        if path.is_file() and path.suffix not in (".crt", ".key") and path.name not in ("valid-keys.json",
-                                                                                          "kubeconfig"):
+        if (
+            path.is_file()
+            and path.suffix not in (".crt", ".key")
+            and path.name not in ("valid-keys.json", "kubeconfig")
+        ):
             assert leaked(path.read_text(errors="replace"), secrets) == [], path
     assert ansible_tmp_leaks(secrets) == []

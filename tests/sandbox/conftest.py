@@ -53,30 +53,48 @@ class RunningApiServer:
         The Store is not thread-safe and wakes watchers through asyncio queues,
         so tests must change it from the loop's thread, as the controller does.
         """
+
         async def run() -> Any:
             return fn(*args, **kwargs)
+
         return asyncio.run_coroutine_threadsafe(run(), self.loop).result(timeout=10)
 
-    def request(self, method: str, path: str, *, token: str | None = None,
-                **kwargs: Any) -> requests.Response:
+    def request(self, method: str, path: str, *, token: str | None = None, **kwargs: Any) -> requests.Response:
         """One raw HTTP request, authenticated with the server's token unless told otherwise."""
-        headers = {"Authorization": f"Bearer {self.token if token is None else token}",
-                   **kwargs.pop("headers", {})}
-        return requests.request(method, self.url + path, headers=headers, verify=str(self.ca_file),
-                                timeout=kwargs.pop("timeout", 10), **kwargs)
+        headers = {"Authorization": f"Bearer {self.token if token is None else token}", **kwargs.pop("headers", {})}
+        return requests.request(
+            method,
+            self.url + path,
+            headers=headers,
+            verify=str(self.ca_file),
+            timeout=kwargs.pop("timeout", 10),
+            **kwargs,
+        )
 
     def kubectl_command(self, *args: str, kubeconfig: Path | None = None) -> list[str]:
         return [KUBECTL, "--kubeconfig", str(kubeconfig or self.kubeconfig), *args]
 
-    def kubectl(self, *args: str, input: str | None = None, check: bool = True,
-                kubeconfig: Path | None = None, timeout: float = 30) -> subprocess.CompletedProcess:
+    def kubectl(
+        self,
+        *args: str,
+        input: str | None = None,
+        check: bool = True,
+        kubeconfig: Path | None = None,
+        timeout: float = 30,
+    ) -> subprocess.CompletedProcess:
         """Run the real kubectl against this server; output is text."""
-        result = subprocess.run(self.kubectl_command(*args, kubeconfig=kubeconfig),
-                                input=input, capture_output=True, text=True, env=self.env,
-                                timeout=timeout)
+        result = subprocess.run(
+            self.kubectl_command(*args, kubeconfig=kubeconfig),
+            input=input,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=timeout,
+        )
         if check and result.returncode != 0:
-            raise AssertionError(f"kubectl {' '.join(args)} failed ({result.returncode}):\n"
-                                 f"{result.stdout}{result.stderr}")
+            raise AssertionError(
+                f"kubectl {' '.join(args)} failed ({result.returncode}):\n{result.stdout}{result.stderr}"
+            )
         return result
 
 
@@ -86,8 +104,11 @@ def apiserver(tmp_path_factory) -> RunningApiServer:
     workdir = tmp_path_factory.mktemp("apiserver")
     store = Store()
     for namespace in ("ml", "kube-system"):
-        store.create("namespaces", "", {"apiVersion": "v1", "kind": "Namespace",
-                                        "metadata": {"name": namespace}, "status": {"phase": "Active"}})
+        store.create(
+            "namespaces",
+            "",
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}, "status": {"phase": "Active"}},
+        )
     token = secrets.token_hex(16)
     ssl_context, ca_pem = make_server_tls(workdir / "pki")
     sock = socket.socket()
@@ -117,9 +138,13 @@ def apiserver(tmp_path_factory) -> RunningApiServer:
     url = f"https://127.0.0.1:{port}"
     kubeconfig = workdir / "kubeconfig"
     kubeconfig.write_text(yaml.safe_dump(kubeconfig_for(url, token, ca_pem)))
-    env = {**os.environ, "KUBECONFIG": str(kubeconfig), "K8S_AUTH_KUBECONFIG": str(kubeconfig),
-           # kubectl's discovery cache would otherwise collect under ~/.kube/cache.
-           "KUBECACHEDIR": str(workdir / "kube-cache")}
+    env = {
+        **os.environ,
+        "KUBECONFIG": str(kubeconfig),
+        "K8S_AUTH_KUBECONFIG": str(kubeconfig),
+        # kubectl's discovery cache would otherwise collect under ~/.kube/cache.
+        "KUBECACHEDIR": str(workdir / "kube-cache"),
+    }
     yield RunningApiServer(url, token, kubeconfig, store, loop, workdir / "pki" / "ca.crt", app[API_SERVER], env)
 
     asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=30)

@@ -23,24 +23,37 @@ ANSIBLE_PLAYBOOK = str(Path(sys.executable).with_name("ansible-playbook"))
 def play(apiserver, tmp_path: Path, tasks: list[dict], extra_vars: dict) -> dict[str, dict]:
     """Run ``tasks`` on localhost; return each task's result by task name."""
     playbook = tmp_path / "playbook.yml"
-    playbook.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}],
-                                       sort_keys=False))
+    playbook.write_text(
+        yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}], sort_keys=False)
+    )
     variables = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable, **extra_vars}
     # The json callback (ansible.posix, shipped with the ansible package) reports
     # every task's result, so no extra task has to write them out.
     env = {**apiserver.env, "ANSIBLE_PIPELINING": "true", "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"}
-    result = subprocess.run([ANSIBLE_PLAYBOOK, "-i", "localhost,", str(playbook), "-e", json.dumps(variables)],
-                            capture_output=True, text=True, cwd=tmp_path, timeout=120, env=env)
+    result = subprocess.run(
+        [ANSIBLE_PLAYBOOK, "-i", "localhost,", str(playbook), "-e", json.dumps(variables)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        env=env,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
-    return {task["task"]["name"]: task["hosts"]["localhost"]
-            for task in json.loads(result.stdout)["plays"][0]["tasks"]}
+    return {task["task"]["name"]: task["hosts"]["localhost"] for task in json.loads(result.stdout)["plays"][0]["tasks"]}
 
 
-CONFIGMAP = {"apiVersion": "v1", "kind": "ConfigMap",
-             "metadata": {"name": "{{ name }}", "namespace": "ml", "labels": {"team": "{{ name }}"}},
-             "data": {"a": "1"}}
-SECRET = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "{{ name }}", "namespace": "ml"},
-          "stringData": {"GROQ_API_KEY": "gsk_x"}}
+CONFIGMAP = {
+    "apiVersion": "v1",
+    "kind": "ConfigMap",
+    "metadata": {"name": "{{ name }}", "namespace": "ml", "labels": {"team": "{{ name }}"}},
+    "data": {"a": "1"},
+}
+SECRET = {
+    "apiVersion": "v1",
+    "kind": "Secret",
+    "metadata": {"name": "{{ name }}", "namespace": "ml"},
+    "stringData": {"GROQ_API_KEY": "gsk_x"},
+}
 
 CREATE_TASKS = """
 - name: check_create
@@ -66,8 +79,9 @@ CREATE_TASKS = """
 
 def test_k8s_create_idempotence_check_mode_and_label_selectors(apiserver, tmp_path):
     name = f"ans-{uuid.uuid4().hex[:6]}"
-    results = play(apiserver, tmp_path, yaml.safe_load(CREATE_TASKS),
-                           {"name": name, "configmap": CONFIGMAP, "secret": SECRET})
+    results = play(
+        apiserver, tmp_path, yaml.safe_load(CREATE_TASKS), {"name": name, "configmap": CONFIGMAP, "secret": SECRET}
+    )
     assert results["check_create"]["changed"] is True
     assert results["after_check"]["resources"] == []  # check mode wrote nothing
     assert results["create"]["changed"] is True
@@ -82,17 +96,34 @@ def test_k8s_create_idempotence_check_mode_and_label_selectors(apiserver, tmp_pa
 def _create_stale_deployment(apiserver, name: str) -> None:
     """A Deployment at generation 2 whose status still reports generation 1, otherwise ready."""
     store = apiserver.store
-    store.create("deployments", "ml", {
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
-        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
-                 "template": {"metadata": {"labels": {"app": name}},
-                              "spec": {"containers": [{"name": "app", "image": "litellm:1"}]}}}})
+    store.create(
+        "deployments",
+        "ml",
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": name},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": {"app": name}},
+                "template": {
+                    "metadata": {"labels": {"app": name}},
+                    "spec": {"containers": [{"name": "app", "image": "litellm:1"}]},
+                },
+            },
+        },
+    )
     current = store.get("deployments", "ml", name)
     current["spec"]["template"]["spec"]["containers"][0]["image"] = "litellm:2"
     current = store.update("deployments", "ml", current)
-    current["status"] = {"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "readyReplicas": 1,
-                         "availableReplicas": 1,
-                         "conditions": [{"type": "Available", "status": "True"}]}
+    current["status"] = {
+        "observedGeneration": 1,
+        "replicas": 1,
+        "updatedReplicas": 1,
+        "readyReplicas": 1,
+        "availableReplicas": 1,
+        "conditions": [{"type": "Available", "status": "True"}],
+    }
     store.update("deployments", "ml", current, subresource="status")
 
 
@@ -143,22 +174,44 @@ def test_k8s_modules_as_a_least_privilege_service_account(apiserver, tmp_path):
     name = f"ans-{uuid.uuid4().hex[:6]}"
     rbac = "/apis/rbac.authorization.k8s.io/v1/namespaces/ml"
     for path, body in (
-            ("/api/v1/namespaces/ml/serviceaccounts", {"metadata": {"name": name}}),
-            (f"{rbac}/roles", {"metadata": {"name": name}, "rules": [
-                {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "patch"]},
-                {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["list"]}]}),
-            (f"{rbac}/rolebindings", {"metadata": {"name": name}, "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
-                "subjects": [{"kind": "ServiceAccount", "name": name}]})):
+        ("/api/v1/namespaces/ml/serviceaccounts", {"metadata": {"name": name}}),
+        (
+            f"{rbac}/roles",
+            {
+                "metadata": {"name": name},
+                "rules": [
+                    {
+                        "apiGroups": ["coordination.k8s.io"],
+                        "resources": ["leases"],
+                        "verbs": ["get", "create", "patch"],
+                    },
+                    {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["list"]},
+                ],
+            },
+        ),
+        (
+            f"{rbac}/rolebindings",
+            {
+                "metadata": {"name": name},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+                "subjects": [{"kind": "ServiceAccount", "name": name}],
+            },
+        ),
+    ):
         assert apiserver.request("POST", path, json=body).status_code == 201
-    token = apiserver.request("POST", f"/api/v1/namespaces/ml/serviceaccounts/{name}/token",
-                              json={"spec": {}}).json()["status"]["token"]
+    token = apiserver.request("POST", f"/api/v1/namespaces/ml/serviceaccounts/{name}/token", json={"spec": {}}).json()[
+        "status"
+    ]["token"]
     kubeconfig = yaml.safe_load(apiserver.kubeconfig.read_text())
     kubeconfig["users"][0]["user"] = {"token": token}
     (tmp_path / "ci-kubeconfig").write_text(yaml.safe_dump(kubeconfig))
     now = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
-    lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": name, "namespace": "ml"},
-             "spec": {"holderIdentity": "ci-1", "leaseDurationSeconds": 300, "acquireTime": now, "renewTime": now}}
+    lease = {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {"name": name, "namespace": "ml"},
+        "spec": {"holderIdentity": "ci-1", "leaseDurationSeconds": 300, "acquireTime": now, "renewTime": now},
+    }
     tasks = yaml.safe_load("""
 - name: lock
   kubernetes.core.k8s: {kubeconfig: "{{ kc }}", definition: "{{ lease }}"}
@@ -177,5 +230,7 @@ def test_k8s_modules_as_a_least_privilege_service_account(apiserver, tmp_path):
     assert results["secrets"]["failed"] is True
     message = results["secrets"]["msg"]  # the Status body, JSON-escaped inside the exception text
     assert "Reason: Forbidden" in message
-    assert (f'secrets is forbidden: User \\"system:serviceaccount:ml:{name}\\" cannot list resource '
-            '\\"secrets\\" in API group \\"\\" in the namespace \\"kube-system\\"') in message
+    assert (
+        f'secrets is forbidden: User \\"system:serviceaccount:ml:{name}\\" cannot list resource '
+        '\\"secrets\\" in API group \\"\\" in the namespace \\"kube-system\\"'
+    ) in message

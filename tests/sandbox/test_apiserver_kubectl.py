@@ -15,19 +15,44 @@ NAME = f"kc-{uuid.uuid4().hex[:6]}"
 
 
 def manifest(name: str = NAME, image: str = "litellm:1") -> str:
-    return yaml.safe_dump_all([
-        {"apiVersion": "apps/v1", "kind": "Deployment",
-         "metadata": {"name": name, "namespace": "ml", "labels": {"app": name}},
-         "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
-                  "template": {"metadata": {"labels": {"app": name}},
-                               "spec": {"containers": [{"name": "litellm", "image": image,
-                                                        "ports": [{"containerPort": 4000}],
-                                                        "envFrom": [{"secretRef": {"name": name}}]}]}}}},
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "ml"},
-         "data": {"config.yaml": "model_list: []\n"}},
-        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": "ml"},
-         "stringData": {"LITELLM_MASTER_KEY": "sk-sandbox"}},
-    ])
+    return yaml.safe_dump_all(
+        [
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": name, "namespace": "ml", "labels": {"app": name}},
+                "spec": {
+                    "replicas": 1,
+                    "selector": {"matchLabels": {"app": name}},
+                    "template": {
+                        "metadata": {"labels": {"app": name}},
+                        "spec": {
+                            "containers": [
+                                {
+                                    "name": "litellm",
+                                    "image": image,
+                                    "ports": [{"containerPort": 4000}],
+                                    "envFrom": [{"secretRef": {"name": name}}],
+                                }
+                            ]
+                        },
+                    },
+                },
+            },
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": name, "namespace": "ml"},
+                "data": {"config.yaml": "model_list: []\n"},
+            },
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": name, "namespace": "ml"},
+                "stringData": {"LITELLM_MASTER_KEY": "sk-sandbox"},
+            },
+        ]
+    )
 
 
 def get(apiserver, *args: str) -> dict:
@@ -59,10 +84,11 @@ def test_get_prints_tables_and_filters(apiserver, applied):
     table = apiserver.kubectl("get", "deploy,cm,secret,pods", "-n", "ml").stdout
     assert "READY   UP-TO-DATE   AVAILABLE" in table and f"deployment.apps/{NAME}" in table
     assert f"configmap/{NAME}" in table and f"secret/{NAME}" in table and "Opaque" in table
-    assert apiserver.kubectl("get", "deploy", "-l", f"app={NAME}", "-o", "name").stdout == \
-        f"deployment.apps/{NAME}\n"
-    assert apiserver.kubectl("get", "deploy", "-l", f"app in ({NAME},x),!absent", "-o", "name").stdout == \
-        f"deployment.apps/{NAME}\n"
+    assert apiserver.kubectl("get", "deploy", "-l", f"app={NAME}", "-o", "name").stdout == f"deployment.apps/{NAME}\n"
+    assert (
+        apiserver.kubectl("get", "deploy", "-l", f"app in ({NAME},x),!absent", "-o", "name").stdout
+        == f"deployment.apps/{NAME}\n"
+    )
     by_field = apiserver.kubectl("get", "cm", "--field-selector", f"metadata.name={NAME}", "-o", "name")
     assert by_field.stdout == f"configmap/{NAME}\n"
     none = apiserver.kubectl("get", "cm", "--field-selector", "metadata.name=absent")
@@ -75,8 +101,9 @@ def test_server_side_apply_creates_and_updates(apiserver):
     name = f"ssa-{uuid.uuid4().hex[:6]}"
     first = apiserver.kubectl("apply", "--server-side", "-f", "-", input=manifest(name))
     assert f"deployment.apps/{name} serverside-applied" in first.stdout
-    second = apiserver.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-",
-                               input=manifest(name, image="litellm:9"))
+    second = apiserver.kubectl(
+        "apply", "--server-side", "--force-conflicts", "-f", "-", input=manifest(name, image="litellm:9")
+    )
     assert f"configmap/{name} serverside-applied" in second.stdout
     deployment = get(apiserver, "deploy", name)
     assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "litellm:9"
@@ -87,8 +114,15 @@ def test_patch_strategic_merge_and_json(apiserver, applied):
     env = {"spec": {"template": {"spec": {"containers": [{"name": "litellm", "env": [{"name": "A", "value": "1"}]}]}}}}
     apiserver.kubectl("patch", "deploy", NAME, "-p", json.dumps(env))
     apiserver.kubectl("patch", "deploy", NAME, "--type", "merge", "-p", '{"metadata":{"labels":{"tier":"ai"}}}')
-    apiserver.kubectl("patch", "deploy", NAME, "--type", "json",
-                      "-p", '[{"op":"add","path":"/metadata/annotations/note","value":"x"}]')
+    apiserver.kubectl(
+        "patch",
+        "deploy",
+        NAME,
+        "--type",
+        "json",
+        "-p",
+        '[{"op":"add","path":"/metadata/annotations/note","value":"x"}]',
+    )
     deployment = get(apiserver, "deploy", NAME)
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert container["env"] == [{"name": "A", "value": "1"}] and container["envFrom"]  # merged, not replaced
@@ -115,10 +149,16 @@ def _set_rolled_out(apiserver, name: str) -> None:
     deployment = apiserver.store.get("deployments", "ml", name)
     replicas = deployment["spec"]["replicas"]
     deployment["status"] = {
-        "observedGeneration": deployment["metadata"]["generation"], "replicas": replicas,
-        "updatedReplicas": replicas, "readyReplicas": replicas, "availableReplicas": replicas,
-        "conditions": [{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
-                       {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"}]}
+        "observedGeneration": deployment["metadata"]["generation"],
+        "replicas": replicas,
+        "updatedReplicas": replicas,
+        "readyReplicas": replicas,
+        "availableReplicas": replicas,
+        "conditions": [
+            {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
+            {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"},
+        ],
+    }
     apiserver.store.update("deployments", "ml", deployment, subresource="status")
 
 
@@ -131,16 +171,19 @@ def test_wait_and_rollout_status_follow_the_status(apiserver, applied):
         assert "condition met" in waited.stdout and time.monotonic() - started >= 0.8
     finally:
         timer.join()
-    jsonpath = apiserver.kubectl("wait", f"deploy/{NAME}", "--for=jsonpath={.status.readyReplicas}=1",
-                                 "--timeout=5s")
+    jsonpath = apiserver.kubectl("wait", f"deploy/{NAME}", "--for=jsonpath={.status.readyReplicas}=1", "--timeout=5s")
     assert "condition met" in jsonpath.stdout
     status = apiserver.kubectl("rollout", "status", f"deploy/{NAME}", "--timeout=5s")
     assert "successfully rolled out" in status.stdout
 
 
 def test_get_watch_streams_changes(apiserver, applied):
-    watcher = subprocess.Popen(apiserver.kubectl_command("get", "cm", "--watch", "-o", "name"),
-                               stdout=subprocess.PIPE, text=True, env=apiserver.env)
+    watcher = subprocess.Popen(
+        apiserver.kubectl_command("get", "cm", "--watch", "-o", "name"),
+        stdout=subprocess.PIPE,
+        text=True,
+        env=apiserver.env,
+    )
     try:
         time.sleep(0.7)
         apiserver.kubectl("label", "cm", NAME, "watched=yes")

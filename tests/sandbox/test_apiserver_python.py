@@ -17,10 +17,19 @@ def unique(prefix: str) -> str:
 
 
 def deployment(name: str) -> dict:
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
-            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
-                     "template": {"metadata": {"labels": {"app": name}},
-                                  "spec": {"containers": [{"name": "app", "image": "litellm:1"}]}}}}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "app", "image": "litellm:1"}]},
+            },
+        },
+    }
 
 
 @pytest.fixture(scope="module")
@@ -71,19 +80,22 @@ def test_typed_watch_with_timeout(api_client):
     core = client.CoreV1Api(api_client)
     name = unique("watched")
     core.create_namespaced_config_map("ml", {"metadata": {"name": name}})
-    events = list(watch.Watch().stream(core.list_namespaced_config_map, "ml",
-                                       field_selector=f"metadata.name={name}", timeout_seconds=1))
+    events = list(
+        watch.Watch().stream(
+            core.list_namespaced_config_map, "ml", field_selector=f"metadata.name={name}", timeout_seconds=1
+        )
+    )
     assert [(e["type"], e["object"].metadata.name) for e in events] == [("ADDED", name)]
 
 
 def test_dynamic_client_crud_and_watch(dynamic):
     configmaps = dynamic.resources.get(api_version="v1", kind="ConfigMap")
     name = unique("dyn")
-    configmaps.create(body={"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name},
-                            "data": {"a": "1"}}, namespace="ml")
+    configmaps.create(
+        body={"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"a": "1"}}, namespace="ml"
+    )
     assert configmaps.get(name=name, namespace="ml").data.a == "1"
-    configmaps.patch(body={"data": {"b": "2"}}, name=name, namespace="ml",
-                     content_type="application/merge-patch+json")
+    configmaps.patch(body={"data": {"b": "2"}}, name=name, namespace="ml", content_type="application/merge-patch+json")
     current = configmaps.get(name=name, namespace="ml").to_dict()
     assert current["data"] == {"a": "1", "b": "2"}
     current["data"] = {"c": "3"}
@@ -95,8 +107,11 @@ def test_dynamic_client_crud_and_watch(dynamic):
     assert listed.kind == "ConfigMapList" and name in [i.metadata.name for i in listed.items]
     rv = listed.metadata.resourceVersion
     configmaps.delete(name=name, namespace="ml")
-    events = list(dynamic.watch(configmaps, namespace="ml", resource_version=rv, timeout=1,
-                                field_selector=f"metadata.name={name}"))
+    events = list(
+        dynamic.watch(
+            configmaps, namespace="ml", resource_version=rv, timeout=1, field_selector=f"metadata.name={name}"
+        )
+    )
     assert [(e["type"], e["object"].metadata.name) for e in events] == [("DELETED", name)]
     with pytest.raises(NotFoundError):
         configmaps.get(name=name, namespace="ml")

@@ -49,8 +49,7 @@ def test_before_state_is_the_story(sandbox):
     assert "# Tier 1: GPU (3s timeout)" in config
     parsed = yaml.safe_load(config)
     assert [m["model_name"] for m in parsed["model_list"]] == ["vllm-qwen", "ollama-qwen", "openai-gpt4o"]
-    assert parsed["router_settings"]["fallbacks"] == [{"vllm-qwen": ["ollama-qwen"]},
-                                                      {"ollama-qwen": ["openai-gpt4o"]}]
+    assert parsed["router_settings"]["fallbacks"] == [{"vllm-qwen": ["ollama-qwen"]}, {"ollama-qwen": ["openai-gpt4o"]}]
     secret = sandbox.get("secret", "litellm-secrets")
     assert sorted(secret["data"]) == ["DATABASE_URL", "LITELLM_MASTER_KEY", "OPENAI_API_KEY"]
     assert len(sandbox.master_key) > 30 and sandbox.master_key != "sk-1234"
@@ -95,29 +94,59 @@ def test_service_proxy_of_the_api_server(sandbox):
 def test_a_least_privilege_service_account_works_the_real_sandbox(sandbox, tmp_path):
     """What CI will do: a ServiceAccount token from kubectl create token, a Role, and nothing else."""
     sandbox.kubectl("get", "namespace", "kube-system")
-    wait_for(lambda: sandbox.kubectl("-n", "ml", "get", "sa", "default", check=False).returncode == 0,
-             timeout=10, what="the default ServiceAccount")
+    wait_for(
+        lambda: sandbox.kubectl("-n", "ml", "get", "sa", "default", check=False).returncode == 0,
+        timeout=10,
+        what="the default ServiceAccount",
+    )
     rbac = "rbac.authorization.k8s.io/v1"
-    sandbox.kubectl("apply", "-f", "-", input=yaml.safe_dump_all([
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "deployer", "namespace": "ml"}},
-        {"apiVersion": rbac, "kind": "Role", "metadata": {"name": "deployer", "namespace": "ml"}, "rules": [
-            {"apiGroups": ["apps"], "resources": ["deployments", "replicasets"], "verbs": ["get", "list", "watch"]},
-            {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]},
-            {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
-            {"apiGroups": [""], "resources": ["services/proxy"], "verbs": ["get"], "resourceNames": ["litellm:4000"]},
-        ]},
-        {"apiVersion": rbac, "kind": "RoleBinding", "metadata": {"name": "deployer", "namespace": "ml"},
-         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "deployer"},
-         "subjects": [{"kind": "ServiceAccount", "name": "deployer", "namespace": "ml"}]},
-    ]))
+    sandbox.kubectl(
+        "apply",
+        "-f",
+        "-",
+        input=yaml.safe_dump_all(
+            [
+                {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "deployer", "namespace": "ml"}},
+                {
+                    "apiVersion": rbac,
+                    "kind": "Role",
+                    "metadata": {"name": "deployer", "namespace": "ml"},
+                    "rules": [
+                        {
+                            "apiGroups": ["apps"],
+                            "resources": ["deployments", "replicasets"],
+                            "verbs": ["get", "list", "watch"],
+                        },
+                        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]},
+                        {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+                        {
+                            "apiGroups": [""],
+                            "resources": ["services/proxy"],
+                            "verbs": ["get"],
+                            "resourceNames": ["litellm:4000"],
+                        },
+                    ],
+                },
+                {
+                    "apiVersion": rbac,
+                    "kind": "RoleBinding",
+                    "metadata": {"name": "deployer", "namespace": "ml"},
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "deployer"},
+                    "subjects": [{"kind": "ServiceAccount", "name": "deployer", "namespace": "ml"}],
+                },
+            ]
+        ),
+    )
     token = sandbox.kubectl("-n", "ml", "create", "token", "deployer").stdout.strip()
     kubeconfig = yaml.safe_load(sandbox.kubeconfig.read_text())
     kubeconfig["users"][0]["user"] = {"token": token}
     (tmp_path / "kubeconfig").write_text(yaml.safe_dump(kubeconfig))
 
     def kubectl(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([KUBECTL, "--kubeconfig", str(tmp_path / "kubeconfig"), *args],
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [KUBECTL, "--kubeconfig", str(tmp_path / "kubeconfig"), *args], capture_output=True, text=True, timeout=120
+        )
+
     assert kubectl("-n", "ml", "rollout", "status", "deployment/litellm", "--timeout=60s").returncode == 0
     logs = kubectl("-n", "ml", "logs", "deployment/litellm", "--tail=5")
     assert logs.returncode == 0, logs.stderr
@@ -127,7 +156,8 @@ def test_a_least_privilege_service_account_works_the_real_sandbox(sandbox, tmp_p
     assert secrets.returncode == 1
     assert secrets.stderr.strip() == (
         'Error from server (Forbidden): secrets is forbidden: User "system:serviceaccount:ml:deployer" cannot list '
-        'resource "secrets" in API group "" in the namespace "kube-system"')
+        'resource "secrets" in API group "" in the namespace "kube-system"'
+    )
     assert kubectl("-n", "ml", "auth", "can-i", "get", "secrets").stdout.strip() == "no"
     assert kubectl("-n", "ml", "delete", "pod", "--all").returncode == 1
 
@@ -142,8 +172,7 @@ def test_pod_is_a_real_litellm_process(sandbox):
         assert response.status == 200
     logs = sandbox.kubectl("-n", "ml", "logs", pod["metadata"]["name"]).stdout
     assert "not passing DATABASE_URL" in logs
-    sandbox.kubectl("-n", "ml", "wait", "--for=condition=Ready", f"pod/{pod['metadata']['name']}",
-                    "--timeout=10s")
+    sandbox.kubectl("-n", "ml", "wait", "--for=condition=Ready", f"pod/{pod['metadata']['name']}", "--timeout=10s")
 
 
 def test_rollout_restart_replaces_the_pod_with_no_failed_request(sandbox, trickle):
@@ -169,8 +198,9 @@ def test_rollout_restart_replaces_the_pod_with_no_failed_request(sandbox, trickl
 def test_config_that_crashes_litellm_never_takes_over(sandbox, trickle):
     """A bad config: the new pod crash-loops, the rollout times out, the old pod serves on."""
     good = sandbox.get("configmap", "litellm-config")
-    sandbox.kubectl("-n", "ml", "patch", "deployment/litellm", "--type=merge",
-                    "-p", '{"spec": {"progressDeadlineSeconds": 25}}')
+    sandbox.kubectl(
+        "-n", "ml", "patch", "deployment/litellm", "--type=merge", "-p", '{"spec": {"progressDeadlineSeconds": 25}}'
+    )
     old_pods = {p["metadata"]["name"] for p in sandbox.pods()}
     bad = {"data": {"config.yaml": BAD_CONFIG}}
     sandbox.kubectl("-n", "ml", "patch", "configmap/litellm-config", "--type=merge", "-p", json.dumps(bad))
@@ -211,33 +241,70 @@ def test_config_that_crashes_litellm_never_takes_over(sandbox, trickle):
 def test_kubernetes_core_waits_for_the_real_rollout(sandbox):
     """kubernetes.core.k8s with wait: true returns only once the new pod serves."""
     playbook = sandbox.state_dir / "wait.yml"
-    playbook.write_text(yaml.safe_dump([{
-        "hosts": "localhost", "gather_facts": False, "tasks": [
-            {"name": "Change the pod template and wait",
-             "kubernetes.core.k8s": {
-                 "kind": "Deployment", "name": "litellm", "namespace": "ml", "state": "patched",
-                 "definition": {"spec": {"template": {"metadata": {"annotations": {"test/restart": "1"}}}}},
-                 "wait": True, "wait_timeout": 180, "wait_sleep": 1},
-             "register": "patched"},
-            {"name": "Read it back with a label selector",
-             "kubernetes.core.k8s_info": {"kind": "Pod", "namespace": "ml",
-                                          "label_selectors": ["app=litellm"]},
-             "register": "pods"},
-            {"name": "The rollout is complete",
-             "ansible.builtin.assert": {"that": [
-                 "patched.changed",
-                 "patched.result.status.updatedReplicas == 1",
-                 "patched.result.status.availableReplicas == 1",
-                 # The old pod may still be terminating, as on a real cluster.
-                 "pods.resources | rejectattr('metadata.deletionTimestamp', 'defined') | list | length == 1",
-             ]}},
-        ]}]))
-    env = dict(os.environ, K8S_AUTH_KUBECONFIG=str(sandbox.kubeconfig),
-               ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"),
-               ANSIBLE_PYTHON_INTERPRETER=str(REPO_ROOT / ".venv/bin/python"))
-    result = subprocess.run([str(REPO_ROOT / ".venv/bin/ansible-playbook"), "-i", "localhost,", "-c", "local",
-                             str(playbook)], capture_output=True, text=True, env=env, timeout=300,
-                            cwd=REPO_ROOT)
+    playbook.write_text(
+        yaml.safe_dump(
+            [
+                {
+                    "hosts": "localhost",
+                    "gather_facts": False,
+                    "tasks": [
+                        {
+                            "name": "Change the pod template and wait",
+                            "kubernetes.core.k8s": {
+                                "kind": "Deployment",
+                                "name": "litellm",
+                                "namespace": "ml",
+                                "state": "patched",
+                                "definition": {
+                                    "spec": {"template": {"metadata": {"annotations": {"test/restart": "1"}}}}
+                                },
+                                "wait": True,
+                                "wait_timeout": 180,
+                                "wait_sleep": 1,
+                            },
+                            "register": "patched",
+                        },
+                        {
+                            "name": "Read it back with a label selector",
+                            "kubernetes.core.k8s_info": {
+                                "kind": "Pod",
+                                "namespace": "ml",
+                                "label_selectors": ["app=litellm"],
+                            },
+                            "register": "pods",
+                        },
+                        {
+                            "name": "The rollout is complete",
+                            "ansible.builtin.assert": {
+                                "that": [
+                                    "patched.changed",
+                                    "patched.result.status.updatedReplicas == 1",
+                                    "patched.result.status.availableReplicas == 1",
+                                    # The old pod may still be terminating, as on a real cluster.
+                                    "pods.resources | rejectattr('metadata.deletionTimestamp', 'defined') | list | "
+                                    "length == 1",
+                                ]
+                            },
+                        },
+                    ],
+                }
+            ]
+        )
+    )
+    env = dict(
+        os.environ,
+        K8S_AUTH_KUBECONFIG=str(sandbox.kubeconfig),
+        ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"),
+        ANSIBLE_PYTHON_INTERPRETER=str(REPO_ROOT / ".venv/bin/python"),
+    )
+    result = subprocess.run(
+        [str(REPO_ROOT / ".venv/bin/ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=REPO_ROOT,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     status, _ = sandbox.chat("vllm-qwen")
     assert status == 200

@@ -27,8 +27,16 @@ def test_aggregated_cluster_roles_collect_the_rules_of_the_roles_they_select():
     store = Store()
     read_pods = {"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}
     read_leases = {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get"]}
-    store.create("clusterroles", "", {"metadata": {"name": "monitoring"}, "aggregationRule": {
-        "clusterRoleSelectors": [{"matchLabels": {"example.com/aggregate-to-monitoring": "true"}}]}})
+    store.create(
+        "clusterroles",
+        "",
+        {
+            "metadata": {"name": "monitoring"},
+            "aggregationRule": {
+                "clusterRoleSelectors": [{"matchLabels": {"example.com/aggregate-to-monitoring": "true"}}]
+            },
+        },
+    )
     for name, rules in (("b-pods", [read_pods]), ("a-leases", [read_leases, read_pods]), ("other", [read_pods])):
         labels = {"example.com/aggregate-to-monitoring": "true"} if name != "other" else {}
         store.create("clusterroles", "", {"metadata": {"name": name, "labels": labels}, "rules": rules})
@@ -53,9 +61,14 @@ def test_default_strategy_rounds_surge_up_and_unavailability_down():
     assert [resolve_int_or_percent("25%", n, False) for n in (1, 2, 3, 4, 5)] == [0, 0, 0, 1, 1]
     store = Store()
     store.create("namespaces", "", {"metadata": {"name": "ml"}})
-    deployment = {"metadata": {"name": "litellm"}, "spec": {
-        "replicas": 2, "selector": {"matchLabels": {"app": "x"}},
-        "template": {"metadata": {"labels": {"app": "x"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}}}
+    deployment = {
+        "metadata": {"name": "litellm"},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": {"app": "x"}},
+            "template": {"metadata": {"labels": {"app": "x"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}},
+        },
+    }
     apply_defaults(next(r for r in RESOURCES if r.plural == "deployments"), deployment)
     assert deployment["spec"]["strategy"]["rollingUpdate"] == {"maxUnavailable": "25%", "maxSurge": "25%"}
     store.create("deployments", "ml", deployment)
@@ -68,8 +81,10 @@ def test_default_strategy_rounds_surge_up_and_unavailability_down():
     def make_ready():
         for pod in store.list("pods", "ml"):
             if not pod.get("status", {}).get("conditions", [])[1:]:
-                pod["status"] = {"phase": "Running", "conditions": [
-                    {"type": "Ready", "status": "True", "lastTransitionTime": now_rfc3339()}]}
+                pod["status"] = {
+                    "phase": "Running",
+                    "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": now_rfc3339()}],
+                }
                 store.update("pods", "ml", pod, subresource="status")
 
     step()
@@ -80,9 +95,13 @@ def test_default_strategy_rounds_surge_up_and_unavailability_down():
     current["spec"]["selector"]["matchLabels"] = {"app": "x"}
     store.update("deployments", "ml", current)
     step()
-    by_revision = {rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"]: rs["spec"]["replicas"]
-                   for rs in store.list("replicasets", "ml")}
+    by_revision = {
+        rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"]: rs["spec"]["replicas"]
+        for rs in store.list("replicasets", "ml")
+    }
     assert by_revision == {"1": 2, "2": 1}  # one surge pod, no old pod gone yet
     step()
-    assert {rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"]: rs["spec"]["replicas"]
-            for rs in store.list("replicasets", "ml")} == {"1": 2, "2": 1}  # the new pod is not ready
+    assert {
+        rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"]: rs["spec"]["replicas"]
+        for rs in store.list("replicasets", "ml")
+    } == {"1": 2, "2": 1}  # the new pod is not ready

@@ -21,9 +21,13 @@ from sandbox import helm, seed
 
 pytestmark = pytest.mark.litellm
 
-CHART_LABELS = {"helm.sh/chart": "litellm-helm-1.1.0", "app.kubernetes.io/name": "litellm",
-                "app.kubernetes.io/instance": "litellm", "app.kubernetes.io/version": "v1.80.12",
-                "app.kubernetes.io/managed-by": "Helm"}
+CHART_LABELS = {
+    "helm.sh/chart": "litellm-helm-1.1.0",
+    "app.kubernetes.io/name": "litellm",
+    "app.kubernetes.io/instance": "litellm",
+    "app.kubernetes.io/version": "v1.80.12",
+    "app.kubernetes.io/managed-by": "Helm",
+}
 OWNERSHIP = {"meta.helm.sh/release-name": "litellm", "meta.helm.sh/release-namespace": "ml"}
 
 
@@ -78,7 +82,11 @@ def test_the_chart_objects_with_helm_ownership(sandbox):
     record = sandbox.get("secret", "sh.helm.release.v1.litellm.v1")
     assert record["type"] == "helm.sh/release.v1"
     assert {k: record["metadata"]["labels"][k] for k in ("name", "owner", "status", "version")} == {
-        "name": "litellm", "owner": "helm", "status": "deployed", "version": "1"}
+        "name": "litellm",
+        "owner": "helm",
+        "status": "deployed",
+        "version": "1",
+    }
     release = json.loads(gzip.decompress(base64.b64decode(base64.b64decode(record["data"]["release"]))))
     assert release["info"]["status"] == "deployed" and release["version"] == 1
     assert "# Source: litellm-helm/templates/deployment.yaml" in release["manifest"]
@@ -89,8 +97,7 @@ def test_config_is_to_yaml_of_proxy_config_with_the_chart_master_key(sandbox):
     text = sandbox.get("configmap", "litellm-config")["data"]["config.yaml"]
     assert "#" not in text, "toYaml drops the operator's comments"
     top_level = [line.split(":")[0] for line in text.splitlines() if line and not line.startswith((" ", "-"))]
-    assert top_level == sorted(top_level) == ["general_settings", "litellm_settings", "model_list",
-                                              "router_settings"]
+    assert top_level == sorted(top_level) == ["general_settings", "litellm_settings", "model_list", "router_settings"]
     config = yaml.safe_load(text)
     assert config["general_settings"] == {"master_key": "os.environ/PROXY_MASTER_KEY"}
     assert [m["model_name"] for m in config["model_list"]] == ["vllm-qwen", "ollama-qwen", "openai-gpt4o"]
@@ -98,29 +105,39 @@ def test_config_is_to_yaml_of_proxy_config_with_the_chart_master_key(sandbox):
     assert config["router_settings"] == story["router_settings"]
     # checksum/config is the sha256 of the rendered template, as the chart computes it.
     pod_annotations = sandbox.get("deployment", "litellm")["spec"]["template"]["metadata"]["annotations"]
-    assert pod_annotations["checksum/config"] == hashlib.sha256(
-        helm.configmap_text(helm.proxy_config(story)).encode()).hexdigest()
+    assert (
+        pod_annotations["checksum/config"]
+        == hashlib.sha256(helm.configmap_text(helm.proxy_config(story)).encode()).hexdigest()
+    )
 
 
 def test_deployment_as_the_chart_renders_it_with_kubernetes_defaults(sandbox):
     spec = sandbox.get("deployment", "litellm")["spec"]
-    assert spec["strategy"] == {"type": "RollingUpdate",
-                                "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}
-    assert spec["selector"]["matchLabels"] == {"app.kubernetes.io/name": "litellm",
-                                               "app.kubernetes.io/instance": "litellm"}
+    assert spec["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}
+    assert spec["selector"]["matchLabels"] == {
+        "app.kubernetes.io/name": "litellm",
+        "app.kubernetes.io/instance": "litellm",
+    }
     pod = spec["template"]["spec"]
     assert pod["terminationGracePeriodSeconds"] == 90
     container = pod["containers"][0]
     assert container["args"] == ["--config", "/etc/litellm/config.yaml"]
-    assert container["env"][2] == {"name": "PROXY_MASTER_KEY", "valueFrom": {"secretKeyRef": {
-        "name": "litellm-masterkey", "key": "masterkey"}}}
+    assert container["env"][2] == {
+        "name": "PROXY_MASTER_KEY",
+        "valueFrom": {"secretKeyRef": {"name": "litellm-masterkey", "key": "masterkey"}},
+    }
     assert container["envFrom"] == [{"secretRef": {"name": "litellm-secrets"}}]
-    assert container["startupProbe"] == {"httpGet": {"path": "/health/readiness", "port": "http", "scheme": "HTTP"},
-                                         "failureThreshold": 30, "periodSeconds": 10, "timeoutSeconds": 1,
-                                         "successThreshold": 1}
+    assert container["startupProbe"] == {
+        "httpGet": {"path": "/health/readiness", "port": "http", "scheme": "HTTP"},
+        "failureThreshold": 30,
+        "periodSeconds": 10,
+        "timeoutSeconds": 1,
+        "successThreshold": 1,
+    }
     assert container["livenessProbe"]["timeoutSeconds"] == 1  # Kubernetes' default: the chart sets none
-    assert container["volumeMounts"] == [{"name": "litellm-config", "mountPath": "/etc/litellm/config.yaml",
-                                          "subPath": "config.yaml"}]
+    assert container["volumeMounts"] == [
+        {"name": "litellm-config", "mountPath": "/etc/litellm/config.yaml", "subPath": "config.yaml"}
+    ]
     assert pod["volumes"][0]["configMap"]["items"] == [{"key": "config.yaml", "path": "config.yaml"}]
 
 
@@ -145,14 +162,23 @@ def test_a_missing_secret_key_blocks_the_container(sandbox):
     deployment = sandbox.get("deployment", "litellm")
     template = deployment["spec"]["template"]
     template["spec"]["containers"][0]["env"][2]["valueFrom"]["secretKeyRef"]["key"] = "absent"
-    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "missing-key", "labels": {"test": "x"}},
-           "spec": template["spec"]}
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "missing-key", "labels": {"test": "x"}},
+        "spec": template["spec"],
+    }
     sandbox.kubectl("-n", "ml", "apply", "-f", "-", input=json.dumps(pod))
     try:
+
         def waiting():
             statuses = sandbox.get("pod", "missing-key")["status"].get("containerStatuses") or []
-            return statuses and statuses[0]["state"].get("waiting", {}).get("reason") == "CreateContainerConfigError" \
+            return (
+                statuses
+                and statuses[0]["state"].get("waiting", {}).get("reason") == "CreateContainerConfigError"
                 and statuses[0]["state"]["waiting"]
+            )
+
         state = wait_for(waiting, timeout=30, what="CreateContainerConfigError")
         assert state["message"] == "couldn't find key absent in Secret ml/litellm-masterkey"
     finally:

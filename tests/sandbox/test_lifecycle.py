@@ -38,8 +38,10 @@ def test_where_the_map_dates_a_model_we_name_the_dates_agree():
         ours = MODEL_LIFECYCLE.get(name)
         mapped = model_map.get(name)
         theirs = (mapped or {}).get("deprecation_date")
-        rows.append(f"{name:48} ours: {ours['status'] + ' ' + ours['date'] if ours else '-':24} "
-                    f"LiteLLM map: {theirs or ('in map, no date' if mapped else 'absent')}")
+        rows.append(
+            f"{name:48} ours: {ours['status'] + ' ' + ours['date'] if ours else '-':24} "
+            f"LiteLLM map: {theirs or ('in map, no date' if mapped else 'absent')}"
+        )
         if theirs and (not ours or ours["date"] != theirs):
             disagreements.append(f"{name}: LiteLLM's map says {theirs}, ours {ours['date'] if ours else 'nothing'}")
     print("\n".join(rows))

@@ -70,8 +70,7 @@ class ProviderServer:
         self._runner = web.AppRunner(providers.build_app(state_dir), access_log=None)
         self._loop.run_until_complete(self._runner.setup())
         self._loop.run_until_complete(web.SockSite(self._runner, sock).start())
-        self._thread = threading.Thread(target=self._loop.run_forever, name="fake-providers",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._loop.run_forever, name="fake-providers", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -91,8 +90,13 @@ class ProviderServer:
         return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
     def chat(
-        self, provider: str, key: str | None = None, model: str | None = None, stream: bool = False,
-        max_tokens: int | None = None, **extra: Any,
+        self,
+        provider: str,
+        key: str | None = None,
+        model: str | None = None,
+        stream: bool = False,
+        max_tokens: int | None = None,
+        **extra: Any,
     ) -> requests.Response:
         """One chat request in ``provider``'s native protocol, as LiteLLM sends it."""
         model = model or MODELS[provider]
@@ -103,24 +107,21 @@ class ProviderServer:
             body: dict[str, Any] = {"contents": [{"role": "user", "parts": [{"text": PROMPT}]}]}
             if max_tokens is not None:
                 body["generationConfig"] = {"maxOutputTokens": max_tokens}
-            return requests.post(f"{root}/models/{model}:{method}", json=body, headers=headers,
-                                 timeout=10)
+            return requests.post(f"{root}/models/{model}:{method}", json=body, headers=headers, timeout=10)
         headers = {"Authorization": f"Bearer {key}"} if key is not None else {}
-        body = {"model": model, "messages": [{"role": "user", "content": PROMPT}], "stream": stream,
-                **extra}
+        body = {"model": model, "messages": [{"role": "user", "content": PROMPT}], "stream": stream, **extra}
         if max_tokens is not None:
             body["max_tokens"] = max_tokens
         path = "/api/chat" if provider == "ollama" else "/chat/completions"
         return requests.post(root + path, json=body, headers=headers, timeout=10)
 
-    def get(self, provider: str, path: str, key: str | None = None,
-            params: dict[str, Any] | None = None) -> requests.Response:
+    def get(
+        self, provider: str, path: str, key: str | None = None, params: dict[str, Any] | None = None
+    ) -> requests.Response:
         """A GET under ``provider``'s API root with its key sent the way LiteLLM sends it."""
         key = KEYS.get(provider) if key is None else key
-        headers = ({"x-goog-api-key": key} if provider == "gemini"
-                   else {"Authorization": f"Bearer {key}"})
-        return requests.get(providers.api_base(self.url, provider) + path, headers=headers,
-                            params=params, timeout=10)
+        headers = {"x-goog-api-key": key} if provider == "gemini" else {"Authorization": f"Bearer {key}"}
+        return requests.get(providers.api_base(self.url, provider) + path, headers=headers, params=params, timeout=10)
 
 
 @pytest.fixture
@@ -138,8 +139,9 @@ def answer_text(provider: str, body: dict[str, Any]) -> str:
         assert candidate["finishReason"] == "STOP"
         assert candidate["content"]["role"] == "model"
         usage = body["usageMetadata"]
-        assert usage["totalTokenCount"] == (usage["promptTokenCount"] + usage["candidatesTokenCount"]
-                                            + usage.get("thoughtsTokenCount", 0))
+        assert usage["totalTokenCount"] == (
+            usage["promptTokenCount"] + usage["candidatesTokenCount"] + usage.get("thoughtsTokenCount", 0)
+        )
         return candidate["content"]["parts"][0]["text"]
     if provider == "ollama":
         assert body["done"] is True and body["done_reason"] == "stop"
@@ -222,11 +224,18 @@ def test_stream_delivers_the_same_answer(server: ProviderServer, provider: str) 
 
 
 def test_openai_stream_reports_usage_when_asked(server: ProviderServer) -> None:
-    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": PROMPT}], "stream": True,
-            "stream_options": {"include_usage": True}}
-    response = requests.post(providers.api_base(server.url, "openai") + "/chat/completions",
-                             json=body, headers={"Authorization": f"Bearer {KEYS['openai']}"},
-                             timeout=10)
+    body = {
+        "model": "gpt-4o",
+        "messages": [{"role": "user", "content": PROMPT}],
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    response = requests.post(
+        providers.api_base(server.url, "openai") + "/chat/completions",
+        json=body,
+        headers={"Authorization": f"Bearer {KEYS['openai']}"},
+        timeout=10,
+    )
     lines = [line for line in response.text.splitlines() if line]
     last = json.loads(lines[-2][len("data: ") :])
     assert last["choices"] == [] and last["usage"]["completion_tokens"] > 0
@@ -235,8 +244,7 @@ def test_openai_stream_reports_usage_when_asked(server: ProviderServer) -> None:
 def test_gemini_stream_without_sse_is_one_json_array(server: ProviderServer) -> None:
     url = providers.api_base(server.url, "gemini") + "/models/gemini-3.6-flash:streamGenerateContent"
     body = {"contents": [{"role": "user", "parts": [{"text": PROMPT}]}]}
-    chunks = requests.post(url, json=body, headers={"x-goog-api-key": KEYS["gemini"]},
-                           timeout=10).json()
+    chunks = requests.post(url, json=body, headers={"x-goog-api-key": KEYS["gemini"]}, timeout=10).json()
     text = "".join(chunk["candidates"][0]["content"]["parts"][0]["text"] for chunk in chunks)
     assert text == providers.reply_text("gemini", "gemini-3.6-flash")
 
@@ -248,9 +256,12 @@ def test_gemini_alias_answers_with_the_model_it_resolves_to(server: ProviderServ
 
 def test_usage_counts_prompt_tokens_roughly(server: ProviderServer) -> None:
     body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "x" * 400}]}
-    usage = requests.post(providers.api_base(server.url, "openai") + "/chat/completions",
-                          json=body, headers={"Authorization": f"Bearer {KEYS['openai']}"},
-                          timeout=10).json()["usage"]
+    usage = requests.post(
+        providers.api_base(server.url, "openai") + "/chat/completions",
+        json=body,
+        headers={"Authorization": f"Bearer {KEYS['openai']}"},
+        timeout=10,
+    ).json()["usage"]
     assert usage["prompt_tokens"] == 100
 
 
@@ -268,8 +279,7 @@ def test_usage_counts_prompt_tokens_roughly(server: ProviderServer) -> None:
         ("ollama", "/api/tags", lambda body: [m["name"] for m in body["models"]]),
     ],
 )
-def test_model_lists_are_the_dated_catalogue(server: ProviderServer, provider: str, path: str,
-                                              listed: Any) -> None:
+def test_model_lists_are_the_dated_catalogue(server: ProviderServer, provider: str, path: str, listed: Any) -> None:
     response = server.get(provider, path)
     assert response.status_code == 200, response.text
     names = listed(response.json())
@@ -281,10 +291,16 @@ def test_groq_model_list_has_groq_fields(server: ProviderServer) -> None:
     body = server.get("groq", "/models").json()
     assert body["object"] == "list"
     entry = next(m for m in body["data"] if m["id"] == "openai/gpt-oss-120b")
-    assert entry == {"id": "openai/gpt-oss-120b", "object": "model",
-                     "created": entry["created"], "owned_by": "OpenAI", "active": True,
-                     "context_window": 131072, "public_apps": None,
-                     "max_completion_tokens": 65536}
+    assert entry == {
+        "id": "openai/gpt-oss-120b",
+        "object": "model",
+        "created": entry["created"],
+        "owned_by": "OpenAI",
+        "active": True,
+        "context_window": 131072,
+        "public_apps": None,
+        "max_completion_tokens": 65536,
+    }
     assert "llama-3.3-70b-versatile" not in {m["id"] for m in body["data"]}
 
 
@@ -313,13 +329,20 @@ def test_mistral_model_list_has_mistral_fields(server: ProviderServer) -> None:
 def test_gemini_model_entries(server: ProviderServer) -> None:
     models = server.get("gemini", "/models").json()["models"]
     flash = next(m for m in models if m["name"] == "models/gemini-3.8-flash")
-    assert flash == {"name": "models/gemini-3.8-flash", "version": "3.0",
-                     "displayName": "Gemini 3.8 Flash", "description": "Gemini 3.8 Flash",
-                     "inputTokenLimit": 1048576, "outputTokenLimit": 65536,
-                     "supportedGenerationMethods": ["generateContent", "countTokens",
-                                                    "createCachedContent", "batchGenerateContent"],
-                     "temperature": 1, "topP": 0.95, "topK": 64, "maxTemperature": 2,
-                     "thinking": True}
+    assert flash == {
+        "name": "models/gemini-3.8-flash",
+        "version": "3.0",
+        "displayName": "Gemini 3.8 Flash",
+        "description": "Gemini 3.8 Flash",
+        "inputTokenLimit": 1048576,
+        "outputTokenLimit": 65536,
+        "supportedGenerationMethods": ["generateContent", "countTokens", "createCachedContent", "batchGenerateContent"],
+        "temperature": 1,
+        "topP": 0.95,
+        "topK": 64,
+        "maxTemperature": 2,
+        "thinking": True,
+    }
     gemma = next(m for m in models if m["name"] == "models/gemma-4-31b-it")
     assert "thinking" not in gemma and "generateContent" in gemma["supportedGenerationMethods"]
 
@@ -362,9 +385,13 @@ def test_gemini_get_one_model(server: ProviderServer) -> None:
     assert response.json()["name"] == "models/gemini-3.5-flash-lite"
     missing = server.get("gemini", "/models/gemini-1.5-flash")
     assert missing.status_code == 404
-    assert missing.json() == {"error": {"code": 404, "status": "NOT_FOUND", "message":
-                                        "Model is not found: models/gemini-1.5-flash for api "
-                                        "version v1beta"}}
+    assert missing.json() == {
+        "error": {
+            "code": 404,
+            "status": "NOT_FOUND",
+            "message": "Model is not found: models/gemini-1.5-flash for api version v1beta",
+        }
+    }
 
 
 def test_model_lists_need_a_valid_key(server: ProviderServer) -> None:
@@ -378,35 +405,68 @@ def test_model_lists_need_a_valid_key(server: ProviderServer) -> None:
 
 def _groq_decommissioned(body: dict[str, Any]) -> bool:
     error = body["error"]
-    return (error["code"] == "model_decommissioned" and error["type"] == "invalid_request_error"
-            and error["param"] == "" and body["request_id"].startswith("req_")
-            and "has been decommissioned and is no longer supported" in error["message"]
-            and "https://console.groq.com/docs/deprecations" in error["message"])
+    return (
+        error["code"] == "model_decommissioned"
+        and error["type"] == "invalid_request_error"
+        and error["param"] == ""
+        and body["request_id"].startswith("req_")
+        and "has been decommissioned and is no longer supported" in error["message"]
+        and "https://console.groq.com/docs/deprecations" in error["message"]
+    )
 
 
 def _groq_not_found(model: str) -> Any:
-    return lambda body: body == {"error": {
-        "message": f"The model `{model}` does not exist or you do not have access to it.",
-        "type": "invalid_request_error", "code": "model_not_found"}}
+    return lambda body: (
+        body
+        == {
+            "error": {
+                "message": f"The model `{model}` does not exist or you do not have access to it.",
+                "type": "invalid_request_error",
+                "code": "model_not_found",
+            }
+        }
+    )
 
 
 def _gemini_not_found(model: str) -> Any:
-    return lambda body: body == {"error": {"code": 404, "status": "NOT_FOUND", "message": (
-        f"models/{model} is not found for API version v1beta, or is not supported for "
-        "generateContent. Call ListModels to see the list of available models and their "
-        "supported methods.")}}
+    return lambda body: (
+        body
+        == {
+            "error": {
+                "code": 404,
+                "status": "NOT_FOUND",
+                "message": (
+                    f"models/{model} is not found for API version v1beta, or is not supported for "
+                    "generateContent. Call ListModels to see the list of available models and their "
+                    "supported methods."
+                ),
+            }
+        }
+    )
 
 
 def _gemini_new_users(model: str) -> Any:
-    return lambda body: (body["error"]["status"] == "NOT_FOUND" and body["error"]["message"]
-                         .startswith(f"This model models/{model} is no longer available to new "
-                                     "users. Please update your code to use a newer model"))
+    return lambda body: (
+        body["error"]["status"] == "NOT_FOUND"
+        and body["error"]["message"].startswith(
+            f"This model models/{model} is no longer available to new "
+            "users. Please update your code to use a newer model"
+        )
+    )
 
 
 def _mistral_invalid(model: str) -> Any:
-    return lambda body: body == {"object": "error", "message": f"Invalid model: {model}",
-                                 "type": "invalid_model", "param": None, "code": "1500",
-                                 "raw_status_code": 400}
+    return lambda body: (
+        body
+        == {
+            "object": "error",
+            "message": f"Invalid model: {model}",
+            "type": "invalid_model",
+            "param": None,
+            "code": "1500",
+            "raw_status_code": 400,
+        }
+    )
 
 
 @pytest.mark.parametrize(
@@ -425,14 +485,25 @@ def _mistral_invalid(model: str) -> Any:
         ("gemini", "gemini-9-ultra", 404, _gemini_not_found("gemini-9-ultra")),
         ("mistral", "open-mistral-nemo", 400, _mistral_invalid("open-mistral-nemo")),
         ("mistral", "mistral-small-lates", 400, _mistral_invalid("mistral-small-lates")),
-        ("mistral", "mistral-large-latest", 403,
-         lambda b: b == {"object": "error", "type": "tier_not_allowed", "param": None,
-                         "message": "This model is not available in your subscription tier",
-                         "code": "1910", "raw_status_code": 403}),
+        (
+            "mistral",
+            "mistral-large-latest",
+            403,
+            lambda b: (
+                b
+                == {
+                    "object": "error",
+                    "type": "tier_not_allowed",
+                    "param": None,
+                    "message": "This model is not available in your subscription tier",
+                    "code": "1910",
+                    "raw_status_code": 403,
+                }
+            ),
+        ),
         ("openai", "gpt-4", 404, lambda b: b["error"]["code"] == "model_not_found"),
         ("vllm", "Qwen/Qwen3-8B", 404, lambda b: b["error"]["type"] == "NotFoundError"),
-        ("ollama", "llama3:8b", 404, lambda b: b == {"error": 'model "llama3:8b" not found, '
-                                                              "try pulling it first"}),
+        ("ollama", "llama3:8b", 404, lambda b: b == {"error": 'model "llama3:8b" not found, try pulling it first'}),
     ],
 )
 def test_retired_and_unknown_models_answer_like_the_real_api(
@@ -458,8 +529,16 @@ def test_key_is_checked_before_the_model(server: ProviderServer) -> None:
 
 def test_retired_knob_retires_a_served_model(server: ProviderServer) -> None:
     assert server.chat("groq", KEYS["groq"], "openai/gpt-oss-20b").status_code == 200
-    server.write_knobs({"retired": ["groq/openai/gpt-oss-20b", "gemini/gemini-3.6-flash",
-                                    "mistral/mistral-medium-latest", "ollama/qwen2.5:7b"]})
+    server.write_knobs(
+        {
+            "retired": [
+                "groq/openai/gpt-oss-20b",
+                "gemini/gemini-3.6-flash",
+                "mistral/mistral-medium-latest",
+                "ollama/qwen2.5:7b",
+            ]
+        }
+    )
     assert _groq_decommissioned(server.chat("groq", KEYS["groq"], "openai/gpt-oss-20b").json())
     gemini = server.chat("gemini", KEYS["gemini"], "gemini-3.6-flash")
     assert gemini.status_code == 404 and _gemini_not_found("gemini-3.6-flash")(gemini.json())
@@ -475,8 +554,7 @@ def test_strict_models_can_be_turned_off_per_provider(server: ProviderServer) ->
     server.write_knobs({"strict": {"groq": {"models": False}}})
     assert server.chat("groq", KEYS["groq"], "llama-3.3-70b-versatile").status_code == 200
     assert server.chat("gemini", KEYS["gemini"], "gemini-1.5-flash").status_code == 404
-    server.write_knobs({"strict": {"groq": {"models": False}},
-                        "retired": ["groq/llama-3.3-70b-versatile"]})
+    server.write_knobs({"strict": {"groq": {"models": False}}, "retired": ["groq/llama-3.3-70b-versatile"]})
     assert server.chat("groq", KEYS["groq"], "llama-3.3-70b-versatile").status_code == 400
 
 
@@ -506,14 +584,14 @@ def test_groq_reasoning_model_with_enough_budget_answers(server: ProviderServer)
     assert body["usage"]["completion_tokens_details"]["reasoning_tokens"] == thinking
     assert body["usage"]["completion_tokens"] == thinking + providers.count_tokens(text)
     # max_completion_tokens counts the same way; a budget ending inside the answer cuts it.
-    cut = server.chat("groq", KEYS["groq"], "openai/gpt-oss-120b",
-                      max_completion_tokens=thinking + 3).json()["choices"][0]
+    cut = server.chat("groq", KEYS["groq"], "openai/gpt-oss-120b", max_completion_tokens=thinking + 3).json()[
+        "choices"
+    ][0]
     assert cut["finish_reason"] == "length" and cut["message"]["content"] == text[:12]
 
 
 def test_groq_reasoning_can_be_left_out(server: ProviderServer) -> None:
-    body = server.chat("groq", KEYS["groq"], "openai/gpt-oss-20b", max_tokens=5,
-                       include_reasoning=False).json()
+    body = server.chat("groq", KEYS["groq"], "openai/gpt-oss-20b", max_tokens=5, include_reasoning=False).json()
     assert "reasoning" not in body["choices"][0]["message"]
     assert body["choices"][0]["message"]["content"] == ""
     assert body["usage"]["completion_tokens_details"]["reasoning_tokens"] == 5
@@ -525,14 +603,12 @@ def test_plain_models_spend_no_reasoning(server: ProviderServer) -> None:
     assert "reasoning" not in body["choices"][0]["message"]
     assert body["choices"][0]["finish_reason"] == "length"
     assert body["choices"][0]["message"]["content"] == "Hello from f"
-    assert server.chat("mistral", KEYS["mistral"], max_tokens=2).json()["choices"][0][
-        "finish_reason"] == "length"
+    assert server.chat("mistral", KEYS["mistral"], max_tokens=2).json()["choices"][0]["finish_reason"] == "length"
 
 
 def test_groq_reasoning_stream_with_a_small_budget(server: ProviderServer) -> None:
     response = server.chat("groq", KEYS["groq"], "openai/gpt-oss-120b", stream=True, max_tokens=10)
-    chunks = [json.loads(line[len("data: ") :]) for line in response.text.splitlines()
-              if line.startswith("data: {")]
+    chunks = [json.loads(line[len("data: ") :]) for line in response.text.splitlines() if line.startswith("data: {")]
     deltas = [c["choices"][0]["delta"] for c in chunks if c["choices"]]
     assert "".join(d.get("content", "") for d in deltas) == ""
     assert "".join(d.get("reasoning", "") for d in deltas)
@@ -555,8 +631,7 @@ def test_gemini_thinking_model_with_a_small_budget_answers_nothing(server: Provi
 def test_gemini_thinking_model_with_enough_budget_answers(server: ProviderServer) -> None:
     body = server.chat("gemini", KEYS["gemini"], "gemini-3.5-flash", max_tokens=1000).json()
     assert answer_text("gemini", body) == providers.reply_text("gemini", "gemini-3.5-flash")
-    assert body["usageMetadata"]["thoughtsTokenCount"] == (
-        catalog.GEMINI_MODELS["gemini-3.5-flash"]["reasoning"])
+    assert body["usageMetadata"]["thoughtsTokenCount"] == (catalog.GEMINI_MODELS["gemini-3.5-flash"]["reasoning"])
     gemma = server.chat("gemini", KEYS["gemini"], "gemma-4-31b-it", max_tokens=1000).json()
     assert "thoughtsTokenCount" not in gemma["usageMetadata"]
 
@@ -575,9 +650,15 @@ def test_gemini_thinking_stream_with_a_small_budget(server: ProviderServer) -> N
 @pytest.mark.parametrize(
     ("provider", "key", "status", "check"),
     [
-        ("groq", _key("gsk_", "unlisted", 56), 401,
-         lambda b: b == {"error": {"message": "Invalid API Key", "type": "invalid_request_error",
-                                   "code": "invalid_api_key"}}),
+        (
+            "groq",
+            _key("gsk_", "unlisted", 56),
+            401,
+            lambda b: (
+                b
+                == {"error": {"message": "Invalid API Key", "type": "invalid_request_error", "code": "invalid_api_key"}}
+            ),
+        ),
         ("groq", None, 401, lambda b: b["error"]["message"] == "Invalid API Key"),
         ("openai", "sk-wrong-key", 401, lambda b: b["error"]["code"] == "invalid_api_key"),
         ("openai", None, 401, lambda b: "didn't provide an API key" in b["error"]["message"]),
@@ -587,9 +668,11 @@ def test_gemini_thinking_stream_with_a_small_budget(server: ProviderServer) -> N
             "gemini",
             _key("AQ.Ab", "unlisted", 53),
             400,
-            lambda b: b["error"]["status"] == "INVALID_ARGUMENT"
-            and b["error"]["message"] == "API key not valid. Please pass a valid API key."
-            and b["error"]["details"][0]["reason"] == "API_KEY_INVALID",
+            lambda b: (
+                b["error"]["status"] == "INVALID_ARGUMENT"
+                and b["error"]["message"] == "API key not valid. Please pass a valid API key."
+                and b["error"]["details"][0]["reason"] == "API_KEY_INVALID"
+            ),
         ),
         ("gemini", None, 403, lambda b: b["error"]["status"] == "PERMISSION_DENIED"),
     ],
@@ -624,9 +707,12 @@ def test_keys_the_provider_never_issues_are_rejected_like_wrong_keys(
 ) -> None:
     server.write_keys({provider: [key]})
     response = server.chat(provider, key)
-    wrong = server.chat(provider, _key(*{"groq": ("gsk_", "wrong", 56),
-                                         "gemini": ("AQ.Ab", "wrong", 53),
-                                         "mistral": ("", "wrong", 32)}[provider]))
+    wrong = server.chat(
+        provider,
+        _key(
+            *{"groq": ("gsk_", "wrong", 56), "gemini": ("AQ.Ab", "wrong", 53), "mistral": ("", "wrong", 32)}[provider]
+        ),
+    )
     assert response.status_code == wrong.status_code and response.status_code in (400, 401)
     assert response.json() == wrong.json()
     assert server.get(provider, "/models", key=key).status_code == response.status_code
@@ -656,12 +742,23 @@ def test_sandbox_vault_carries_the_demo_keys() -> None:
     password = REPO_ROOT / "inventory" / "sandbox" / "vault-password.txt"
     assert vault.read_text().startswith("$ANSIBLE_VAULT;")
     plain = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-vault"), "view", "--vault-password-file",
-         str(password), str(vault)], capture_output=True, text=True, check=True).stdout
+        [
+            str(Path(sys.executable).parent / "ansible-vault"),
+            "view",
+            "--vault-password-file",
+            str(password),
+            str(vault),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     keys = yaml.safe_load(plain)["vault_litellm_api_keys"]
-    assert keys == {"GROQ_API_KEY": seed.DEMO_PROVIDER_KEYS["groq"],
-                    "GEMINI_API_KEY": seed.DEMO_PROVIDER_KEYS["gemini"],
-                    "MISTRAL_API_KEY": seed.DEMO_PROVIDER_KEYS["mistral"]}
+    assert keys == {
+        "GROQ_API_KEY": seed.DEMO_PROVIDER_KEYS["groq"],
+        "GEMINI_API_KEY": seed.DEMO_PROVIDER_KEYS["gemini"],
+        "MISTRAL_API_KEY": seed.DEMO_PROVIDER_KEYS["mistral"],
+    }
 
 
 def test_openai_masks_the_rejected_key(server: ProviderServer) -> None:
@@ -676,8 +773,12 @@ def test_local_providers_need_no_key(server: ProviderServer, provider: str) -> N
     assert server.chat(provider, "anything").status_code == 200
 
 
-ROTATED = {"groq": _key("gsk_", "rotated2", 56), "gemini": _key("AQ.Ab", "rotated2", 53),
-           "mistral": _key("", "rotated2", 32), "openai": "sk-rotated-key-0002"}
+ROTATED = {
+    "groq": _key("gsk_", "rotated2", 56),
+    "gemini": _key("AQ.Ab", "rotated2", 53),
+    "mistral": _key("", "rotated2", 32),
+    "openai": "sk-rotated-key-0002",
+}
 
 
 @pytest.mark.parametrize("provider", providers.KEYED_PROVIDERS)
@@ -697,8 +798,7 @@ def test_gemini_auth_key_as_query_parameter_is_not_found(server: ProviderServer)
     assert response.status_code == 404 and response.json()["error"]["status"] == "NOT_FOUND"
     assert server.log()[-1]["path"] == "/gemini/v1beta/models/gemini-3.5-flash:generateContent"
     server.write_knobs({"strict": {"gemini": {"keys": False}}})
-    assert requests.post(url, params={"key": KEYS["gemini"]}, json=body,
-                         timeout=10).status_code == 200
+    assert requests.post(url, params={"key": KEYS["gemini"]}, json=body, timeout=10).status_code == 200
 
 
 # --- request log -------------------------------------------------------------------------
@@ -708,8 +808,12 @@ def test_every_request_is_logged_with_key_hashes_only(server: ProviderServer) ->
     for provider in providers.PROVIDERS:
         server.chat(provider, KEYS.get(provider))
     server.chat("groq", "gsk_wrongKeyThatMustNotLeak")
-    requests.post(providers.api_base(server.url, "gemini") + "/models/x:generateContent",
-                  params={"key": "AIzaQueryKeyThatMustNotLeak"}, json={"contents": []}, timeout=10)
+    requests.post(
+        providers.api_base(server.url, "gemini") + "/models/x:generateContent",
+        params={"key": "AIzaQueryKeyThatMustNotLeak"},
+        json={"contents": []},
+        timeout=10,
+    )
 
     raw = (server.state_dir / providers.REQUEST_LOG_FILE).read_text()
     for secret in [*KEYS.values(), "gsk_wrongKeyThatMustNotLeak", "AIzaQueryKeyThatMustNotLeak"]:
@@ -730,14 +834,19 @@ def test_every_request_is_logged_with_key_hashes_only(server: ProviderServer) ->
 
 def test_unknown_url_is_logged_as_404(server: ProviderServer) -> None:
     # The typical misconfiguration: groq's api_base without /openai/v1.
-    response = requests.post(server.url + "/groq/chat/completions", json={},
-                             headers={"Authorization": f"Bearer {KEYS['groq']}"}, timeout=10)
+    response = requests.post(
+        server.url + "/groq/chat/completions", json={}, headers={"Authorization": f"Bearer {KEYS['groq']}"}, timeout=10
+    )
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "unknown_url"
     assert server.log()[-1]["path"] == "/groq/chat/completions"
     assert server.log()[-1]["status"] == 404
-    mistral = requests.post(server.url + "/mistral/chat/completions", json={},
-                            headers={"Authorization": f"Bearer {KEYS['mistral']}"}, timeout=10)
+    mistral = requests.post(
+        server.url + "/mistral/chat/completions",
+        json={},
+        headers={"Authorization": f"Bearer {KEYS['mistral']}"},
+        timeout=10,
+    )
     assert mistral.status_code == 404 and mistral.json() == {"detail": "Not Found"}
 
 
@@ -800,8 +909,12 @@ def test_fail_knob_fails_a_provider_or_one_model(server: ProviderServer) -> None
     server.write_knobs({"fail": {"vllm": 503, "gemini/gemini-3.6-flash": 500}})
     vllm = server.chat("vllm")
     assert vllm.status_code == 503
-    assert vllm.json()["error"] == {"message": "Service Unavailable", "type": "server_error",
-                                    "param": None, "code": 503}
+    assert vllm.json()["error"] == {
+        "message": "Service Unavailable",
+        "type": "server_error",
+        "param": None,
+        "code": 503,
+    }
     gemini = server.chat("gemini", KEYS["gemini"], "gemini-3.6-flash")
     assert gemini.status_code == 500 and gemini.json()["error"]["status"] == "INTERNAL"
     assert server.chat("gemini", KEYS["gemini"]).status_code == 200
@@ -821,8 +934,7 @@ def test_latency_knob_delays_answers(server: ProviderServer) -> None:
 
 
 def test_bad_json_body_is_a_400(server: ProviderServer) -> None:
-    response = requests.post(providers.api_base(server.url, "ollama") + "/api/chat",
-                             data=b"not json", timeout=10)
+    response = requests.post(providers.api_base(server.url, "ollama") + "/api/chat", data=b"not json", timeout=10)
     assert response.status_code == 400 and "error" in response.json()
 
 
@@ -873,23 +985,32 @@ class LiteLLM:
     def __init__(self, workdir: Path, providers_url: str) -> None:
         model_list = []
         for name, provider, model, key_env in LITELLM_MODELS:
-            params = {"model": providers.litellm_model(provider, model),
-                      "api_base": providers.api_base(providers_url, provider)}
+            params = {
+                "model": providers.litellm_model(provider, model),
+                "api_base": providers.api_base(providers_url, provider),
+            }
             if key_env:
                 params["api_key"] = f"os.environ/{key_env}"
             model_list.append({"model_name": name, "litellm_params": params})
-        config = {"model_list": model_list,
-                  # As the sandbox's seed config: no retries, so errors come back at once.
-                  "router_settings": {"num_retries": 0},
-                  "general_settings": {"master_key": "os.environ/LITELLM_MASTER_KEY"}}
+        config = {
+            "model_list": model_list,
+            # As the sandbox's seed config: no retries, so errors come back at once.
+            "router_settings": {"num_retries": 0},
+            "general_settings": {"master_key": "os.environ/LITELLM_MASTER_KEY"},
+        }
         (workdir / "config.yaml").write_text(yaml.safe_dump(config))
         self.master_key = "sk-" + secrets.token_hex(16)
-        env = {name: value for name, value in os.environ.items()
-               if not name.endswith("_API_KEY")}
-        env.update(LITELLM_LOCAL_MODEL_COST_MAP="True", HF_HUB_OFFLINE="1",
-                   LITELLM_MASTER_KEY=self.master_key, GROQ_API_KEY=KEYS["groq"],
-                   GEMINI_API_KEY=KEYS["gemini"], MISTRAL_API_KEY=KEYS["mistral"],
-                   OPENAI_API_KEY=KEYS["openai"], **WRONG_KEYS)
+        env = {name: value for name, value in os.environ.items() if not name.endswith("_API_KEY")}
+        env.update(
+            LITELLM_LOCAL_MODEL_COST_MAP="True",
+            HF_HUB_OFFLINE="1",
+            LITELLM_MASTER_KEY=self.master_key,
+            GROQ_API_KEY=KEYS["groq"],
+            GEMINI_API_KEY=KEYS["gemini"],
+            MISTRAL_API_KEY=KEYS["mistral"],
+            OPENAI_API_KEY=KEYS["openai"],
+            **WRONG_KEYS,
+        )
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -897,9 +1018,20 @@ class LiteLLM:
         self.url = f"http://127.0.0.1:{port}"
         with open(workdir / "litellm.log", "wb") as output:
             self.process = subprocess.Popen(
-                [str(LITELLM_BIN), "--config", str(workdir / "config.yaml"), "--host",
-                 "127.0.0.1", "--port", str(port)],
-                cwd=workdir, env=env, stdout=output, stderr=subprocess.STDOUT)
+                [
+                    str(LITELLM_BIN),
+                    "--config",
+                    str(workdir / "config.yaml"),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                ],
+                cwd=workdir,
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
         self._wait_ready(workdir / "litellm.log")
 
     def _wait_ready(self, log: Path) -> None:
@@ -926,9 +1058,10 @@ class LiteLLM:
     def chat(self, model: str, stream: bool = False, **extra: Any) -> requests.Response:
         return requests.post(
             self.url + "/v1/chat/completions",
-            json={"model": model, "messages": [{"role": "user", "content": PROMPT}],
-                  "stream": stream, **extra},
-            headers={"Authorization": f"Bearer {self.master_key}"}, timeout=30)
+            json={"model": model, "messages": [{"role": "user", "content": PROMPT}], "stream": stream, **extra},
+            headers={"Authorization": f"Bearer {self.master_key}"},
+            timeout=30,
+        )
 
 
 def start_proxied(workdir: Path) -> tuple[ProviderServer, LiteLLM]:
@@ -956,20 +1089,23 @@ def proxied(tmp_path_factory) -> Iterator[tuple[ProviderServer, LiteLLM]]:
 
 
 @pytest.mark.litellm
-@pytest.mark.parametrize("name", ["groq-gptoss", "groq-qwen", "gemini-flash", "mistral-small",
-                                  "openai-gpt4o", "vllm-qwen", "ollama-qwen"])
+@pytest.mark.parametrize(
+    "name", ["groq-gptoss", "groq-qwen", "gemini-flash", "mistral-small", "openai-gpt4o", "vllm-qwen", "ollama-qwen"]
+)
 def test_litellm_reaches_every_provider(proxied: tuple[ProviderServer, LiteLLM], name: str) -> None:
     fake, proxy = proxied
     _, provider, model, key_env = next(entry for entry in LITELLM_MODELS if entry[0] == name)
     response = proxy.chat(name)
     assert response.status_code == 200, response.text
-    assert response.json()["choices"][0]["message"]["content"] == providers.reply_text(provider,
-                                                                                       model)
+    assert response.json()["choices"][0]["message"]["content"] == providers.reply_text(provider, model)
     sent = [line for line in fake.log() if line["model"] == model][-1]
     assert sent["status"] == 200
-    assert sent["key_sha256"] == (providers.key_sha256(KEYS[provider]) if key_env else
-                                  # LiteLLM's hosted_vllm sends a placeholder key; ollama none.
-                                  {"vllm": providers.key_sha256("fake-api-key")}.get(provider))
+    assert sent["key_sha256"] == (
+        providers.key_sha256(KEYS[provider])
+        if key_env
+        # LiteLLM's hosted_vllm sends a placeholder key; ollama none.
+        else {"vllm": providers.key_sha256("fake-api-key")}.get(provider)
+    )
 
 
 @pytest.mark.litellm
@@ -979,8 +1115,7 @@ def test_litellm_streams(proxied: tuple[ProviderServer, LiteLLM], name: str) -> 
     _, provider, model, _ = next(entry for entry in LITELLM_MODELS if entry[0] == name)
     response = proxy.chat(name, stream=True)
     assert response.status_code == 200, response.text
-    chunks = [json.loads(line[len("data: ") :]) for line in response.text.splitlines()
-              if line.startswith("data: {")]
+    chunks = [json.loads(line[len("data: ") :]) for line in response.text.splitlines() if line.startswith("data: {")]
     text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
     assert text == providers.reply_text(provider, model)
 
@@ -1001,8 +1136,7 @@ def test_litellm_passes_on_a_groq_reasoning_model_that_ran_out_of_budget(
     assert large["finish_reason"] == "stop"
     assert large["message"]["content"] == providers.reply_text("groq", "openai/gpt-oss-120b")
     streamed = proxy.chat("groq-gptoss-small", max_tokens=10, stream=True)
-    chunks = [json.loads(line[len("data: ") :]) for line in streamed.text.splitlines()
-              if line.startswith("data: {")]
+    chunks = [json.loads(line[len("data: ") :]) for line in streamed.text.splitlines() if line.startswith("data: {")]
     deltas = [c["choices"][0]["delta"] for c in chunks if c["choices"]]
     assert not "".join(d.get("content") or "" for d in deltas)
     assert "".join(d.get("reasoning_content") or "" for d in deltas)  # renamed when streamed
@@ -1027,27 +1161,66 @@ def test_litellm_passes_on_a_gemini_thinking_model_that_ran_out_of_budget(
 
 # What LiteLLM answers its client when the provider refuses a model (PROVIDERS.md table).
 LITELLM_MODEL_REFUSALS = [
-    ("groq-llama", 404, "invalid_request_error", "litellm.NotFoundError: GroqException - ",
-     '"code": "model_not_found"'),
-    ("groq-unknown", 404, "invalid_request_error", "litellm.NotFoundError: GroqException - ",
-     '"code": "model_not_found"'),
-    ("groq-mixtral", 400, "invalid_request_error", "litellm.BadRequestError: GroqException - ",
-     '"code": "model_decommissioned"'),
-    ("gemini-25-flash", 404, "invalid_request_error", "litellm.NotFoundError: GeminiException - ",
-     "is no longer available to new users"),
-    ("gemini-15-flash", 404, "invalid_request_error", "litellm.NotFoundError: GeminiException - ",
-     "is not found for API version v1beta"),
-    ("mistral-nemo", 400, "invalid_request_error", "litellm.BadRequestError: MistralException - ",
-     '"type": "invalid_model"'),
-    ("mistral-large", 403, "permission_error", "litellm.APIError: APIError: MistralException - ",
-     '"type": "tier_not_allowed"'),
+    (
+        "groq-llama",
+        404,
+        "invalid_request_error",
+        "litellm.NotFoundError: GroqException - ",
+        '"code": "model_not_found"',
+    ),
+    (
+        "groq-unknown",
+        404,
+        "invalid_request_error",
+        "litellm.NotFoundError: GroqException - ",
+        '"code": "model_not_found"',
+    ),
+    (
+        "groq-mixtral",
+        400,
+        "invalid_request_error",
+        "litellm.BadRequestError: GroqException - ",
+        '"code": "model_decommissioned"',
+    ),
+    (
+        "gemini-25-flash",
+        404,
+        "invalid_request_error",
+        "litellm.NotFoundError: GeminiException - ",
+        "is no longer available to new users",
+    ),
+    (
+        "gemini-15-flash",
+        404,
+        "invalid_request_error",
+        "litellm.NotFoundError: GeminiException - ",
+        "is not found for API version v1beta",
+    ),
+    (
+        "mistral-nemo",
+        400,
+        "invalid_request_error",
+        "litellm.BadRequestError: MistralException - ",
+        '"type": "invalid_model"',
+    ),
+    (
+        "mistral-large",
+        403,
+        "permission_error",
+        "litellm.APIError: APIError: MistralException - ",
+        '"type": "tier_not_allowed"',
+    ),
 ]
 
 
 @pytest.mark.litellm
 @pytest.mark.parametrize(("name", "status", "kind", "prefix", "marker"), LITELLM_MODEL_REFUSALS)
 def test_litellm_reports_retired_and_unknown_models(
-    proxied: tuple[ProviderServer, LiteLLM], name: str, status: int, kind: str, prefix: str,
+    proxied: tuple[ProviderServer, LiteLLM],
+    name: str,
+    status: int,
+    kind: str,
+    prefix: str,
     marker: str,
 ) -> None:
     _, proxy = proxied
@@ -1060,27 +1233,33 @@ def test_litellm_reports_retired_and_unknown_models(
 
 
 LITELLM_KEY_REFUSALS = [
-    ("groq-wrong-key", "GROQ_WRONG_KEY", "litellm.BadRequestError: GroqException - ",
-     '"Invalid API Key"'),
-    ("groq-bad-format-key", "GROQ_BAD_FORMAT_KEY", "litellm.BadRequestError: GroqException - ",
-     '"Invalid API Key"'),
-    ("gemini-wrong-key", "GEMINI_WRONG_KEY", "litellm.AuthenticationError: GeminiException - ",
-     "API_KEY_INVALID"),
-    ("gemini-legacy-key", "GEMINI_LEGACY_KEY", "litellm.AuthenticationError: GeminiException - ",
-     "API_KEY_INVALID"),
-    ("mistral-wrong-key", "MISTRAL_WRONG_KEY",
-     "litellm.AuthenticationError: AuthenticationError: MistralException - ",
-     '{"detail": "Unauthorized"}'),
-    ("mistral-bad-format-key", "MISTRAL_BAD_FORMAT_KEY",
-     "litellm.AuthenticationError: AuthenticationError: MistralException - ",
-     '{"detail": "Unauthorized"}'),
+    ("groq-wrong-key", "GROQ_WRONG_KEY", "litellm.BadRequestError: GroqException - ", '"Invalid API Key"'),
+    ("groq-bad-format-key", "GROQ_BAD_FORMAT_KEY", "litellm.BadRequestError: GroqException - ", '"Invalid API Key"'),
+    ("gemini-wrong-key", "GEMINI_WRONG_KEY", "litellm.AuthenticationError: GeminiException - ", "API_KEY_INVALID"),
+    ("gemini-legacy-key", "GEMINI_LEGACY_KEY", "litellm.AuthenticationError: GeminiException - ", "API_KEY_INVALID"),
+    (
+        "mistral-wrong-key",
+        "MISTRAL_WRONG_KEY",
+        "litellm.AuthenticationError: AuthenticationError: MistralException - ",
+        '{"detail": "Unauthorized"}',
+    ),
+    (
+        "mistral-bad-format-key",
+        "MISTRAL_BAD_FORMAT_KEY",
+        "litellm.AuthenticationError: AuthenticationError: MistralException - ",
+        '{"detail": "Unauthorized"}',
+    ),
 ]
 
 
 @pytest.mark.litellm
 @pytest.mark.parametrize(("name", "env", "prefix", "marker"), LITELLM_KEY_REFUSALS)
 def test_litellm_reports_rejected_keys_as_auth_errors(
-    proxied: tuple[ProviderServer, LiteLLM], name: str, env: str, prefix: str, marker: str,
+    proxied: tuple[ProviderServer, LiteLLM],
+    name: str,
+    env: str,
+    prefix: str,
+    marker: str,
 ) -> None:
     fake, proxy = proxied
     response = proxy.chat(name)

@@ -53,8 +53,10 @@ def redis(sandbox) -> dict:
 def resp(host: str, port: int, *commands: list[str]) -> list[bytes]:
     """Send RESP commands on one connection; return one raw reply line per command."""
     with socket.create_connection((host, port), timeout=5) as conn:
-        payload = b"".join(f"*{len(c)}\r\n".encode() + b"".join(
-            f"${len(part.encode())}\r\n{part}\r\n".encode() for part in c) for c in commands)
+        payload = b"".join(
+            f"*{len(c)}\r\n".encode() + b"".join(f"${len(part.encode())}\r\n{part}\r\n".encode() for part in c)
+            for c in commands
+        )
         conn.sendall(payload)
         data = b""
         while data.count(b"\r\n") < len(commands):
@@ -62,7 +64,7 @@ def resp(host: str, port: int, *commands: list[str]) -> list[bytes]:
             if not chunk:
                 break
             data += chunk
-    return data.split(b"\r\n")[:len(commands)]
+    return data.split(b"\r\n")[: len(commands)]
 
 
 def master_key(sandbox) -> str:
@@ -71,9 +73,12 @@ def master_key(sandbox) -> str:
 
 def chat(url: str, key: str, model: str) -> int:
     """One request on its own TCP connection (urllib does not keep connections alive)."""
-    request = urllib.request.Request(url + "/v1/chat/completions", method="POST", data=json.dumps(
-        {"model": model, "messages": [{"role": "user", "content": "hi"}]}).encode(),
-        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url + "/v1/chat/completions",
+        method="POST",
+        data=json.dumps({"model": model, "messages": [{"role": "user", "content": "hi"}]}).encode(),
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status
@@ -90,8 +95,11 @@ def per_pod(sandbox, marker: str) -> dict[str, dict[str, int]]:
         name = pod["metadata"]["name"]
         log = sandbox.kubectl("-n", "ml", "logs", name).stdout
         lines = [line for line in log.splitlines() if '"POST /v1/chat/completions' in line]
-        counts[name] = {"200": sum(' 200 ' in line for line in lines),
-                        "429": sum(' 429 ' in line for line in lines), "all": len(lines)}
+        counts[name] = {
+            "200": sum(" 200 " in line for line in lines),
+            "429": sum(" 429 " in line for line in lines),
+            "all": len(lines),
+        }
     return counts
 
 
@@ -106,8 +114,7 @@ def test_redis_answers_with_its_password_only(sandbox, redis):
     assert 'save ""' in conf and "appendonly no" in conf and f"dir {sandbox.state_dir / 'redis'}" in conf
     # The pods get the password as REDIS_PASSWORD from the operator's Secret.
     assert sandbox.secret_value("REDIS_PASSWORD") == redis["password"]
-    assert (sandbox.state_dir / "redis-url").read_text().strip() == \
-        f"redis://:{redis['password']}@{host}:{port}/0"
+    assert (sandbox.state_dir / "redis-url").read_text().strip() == f"redis://:{redis['password']}@{host}:{port}/0"
     # The collection, not the sandbox, writes router_settings.redis_*.
     config = yaml.safe_load(sandbox.get("configmap", "litellm-config")["data"]["config.yaml"])
     assert not any(k.startswith("redis") for k in config["router_settings"])
@@ -137,15 +144,19 @@ def set_router_settings(sandbox, redis: dict | None, model_id: str) -> None:
     config = yaml.safe_load(configmap["data"]["config.yaml"])
     config["model_list"] = [m for m in config["model_list"] if m["model_name"] != "limited"]
     vllm = next(m for m in config["model_list"] if m["model_name"] == "vllm-qwen")
-    config["model_list"].append({"model_name": "limited", "model_info": {"id": model_id},
-                                 "litellm_params": {**vllm["litellm_params"], "rpm": RPM}})
+    config["model_list"].append(
+        {
+            "model_name": "limited",
+            "model_info": {"id": model_id},
+            "litellm_params": {**vllm["litellm_params"], "rpm": RPM},
+        }
+    )
     router = config["router_settings"]
     router["optional_pre_call_checks"] = ["enforce_model_rate_limits"]
     for key in ("redis_host", "redis_port", "redis_password"):
         router.pop(key, None)
     if redis:
-        router.update(redis_host=redis["host"], redis_port=redis["port"],
-                      redis_password="os.environ/REDIS_PASSWORD")
+        router.update(redis_host=redis["host"], redis_port=redis["port"], redis_password="os.environ/REDIS_PASSWORD")
     patch = {"data": {"config.yaml": yaml.safe_dump(config, sort_keys=True)}}
     sandbox.kubectl("-n", "ml", "patch", "configmap/litellm-config", "--type=merge", "-p", json.dumps(patch))
     # A subPath mount never sees ConfigMap changes, and the chart's checksum/config
@@ -187,8 +198,9 @@ def test_rate_limits_are_shared_through_redis_and_per_pod_without(sandbox, redis
     set_router_settings(sandbox, redis, model_id=f"limited-{run}-redis")
     statuses, pods = burst(sandbox)
     admitted = statuses.count(200)
-    print(f"\nwith Redis:    {BURST} requests, {admitted} admitted, {statuses.count(429)} refused (429); "
-          f"per pod {pods}")
+    print(
+        f"\nwith Redis:    {BURST} requests, {admitted} admitted, {statuses.count(429)} refused (429); per pod {pods}"
+    )
     assert set(statuses) <= {200, 429}
     assert sum(p["all"] for p in pods.values()) == BURST
     assert all(p["all"] > 0 for p in pods.values()), f"one pod got no request: {pods}"
@@ -199,8 +211,7 @@ def test_rate_limits_are_shared_through_redis_and_per_pod_without(sandbox, redis
     set_router_settings(sandbox, None, model_id=f"limited-{run}-local")
     statuses, pods = burst(sandbox)
     admitted = statuses.count(200)
-    print(f"without Redis: {BURST} requests, {admitted} admitted, {statuses.count(429)} refused (429); "
-          f"per pod {pods}")
+    print(f"without Redis: {BURST} requests, {admitted} admitted, {statuses.count(429)} refused (429); per pod {pods}")
     assert set(statuses) <= {200, 429}
     expected = sum(min(p["all"], RPM) for p in pods.values())
     assert admitted == expected, (admitted, pods)

@@ -19,9 +19,13 @@ import pytest
 from ansible.module_utils import _internal as ansible_internal
 from ansible.module_utils.common import warnings as ansible_warnings
 from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.homelab.litellm.plugins.module_utils import _k8s
-from ansible_collections.homelab.litellm.tests.unit.fake_kube import STORY_CONFIG, STORY_SECRETS, FakeCluster, seed_story
+from ansible_collections.homelab.litellm.tests.unit.fake_kube import (
+    STORY_CONFIG,
+    STORY_SECRETS,
+    FakeCluster,
+    seed_story,
+)
 from ansible_collections.homelab.litellm.tests.unit.local_http import LocalServer
 
 
@@ -67,9 +71,8 @@ def run_module(cluster, capsys, monkeypatch):
     def run(module, args, check_mode=False, diff=False):
         capsys.readouterr()
         arguments = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
-        with patch_module_args(arguments):
-            with pytest.raises(SystemExit) as exited:
-                module.main()
+        with patch_module_args(arguments), pytest.raises(SystemExit) as exited:
+            module.main()
         return ModuleExit(exited.value.code, capsys.readouterr().out)
 
     return run

@@ -27,12 +27,11 @@ import socket
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from kubernetes.client import ApiClient, Configuration
-from kubernetes.client.rest import RESTResponse
-
 from ansible_collections.homelab.litellm.plugins.module_utils import _k8s
 from ansible_collections.homelab.litellm.plugins.module_utils import _known_good as kg
 from ansible_collections.homelab.litellm.plugins.module_utils import _rollout as rt
+from kubernetes.client import ApiClient, Configuration
+from kubernetes.client.rest import RESTResponse
 
 NAMESPACE = "ml"
 TOKEN = "fake-cluster-token"
@@ -57,12 +56,21 @@ def holder_of(run_id):
     return "alice@%s pid=4242 run=%s" % (socket.gethostname(), run_id)
 
 
-KINDS = {"configmaps": "ConfigMap", "secrets": "Secret", "deployments": "Deployment", "replicasets": "ReplicaSet",
-         "pods": "Pod", "services": "Service", "leases": "Lease"}
+KINDS = {
+    "configmaps": "ConfigMap",
+    "secrets": "Secret",
+    "deployments": "Deployment",
+    "replicasets": "ReplicaSet",
+    "pods": "Pod",
+    "services": "Service",
+    "leases": "Lease",
+}
 GROUPS = {"deployments": "apps/v1", "replicasets": "apps/v1", "leases": "coordination.k8s.io/v1"}
 
-_NAMESPACED = re.compile(r"^/(?:api/v1|apis/(?P<group>[^/]+/[^/]+))/namespaces/(?P<namespace>[^/]+)/(?P<resource>[^/]+)"
-                         r"(?:/(?P<name>[^/]+)(?:/(?P<sub>.+))?)?$")
+_NAMESPACED = re.compile(
+    r"^/(?:api/v1|apis/(?P<group>[^/]+/[^/]+))/namespaces/(?P<namespace>[^/]+)/(?P<resource>[^/]+)"
+    r"(?:/(?P<name>[^/]+)(?:/(?P<sub>.+))?)?$"
+)
 
 
 def b64(text):
@@ -74,8 +82,15 @@ def unb64(text):
 
 
 def status_body(code, reason, message):
-    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message,
-            "reason": reason, "code": code}
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
 
 
 def merge_patch(target, patch):
@@ -119,7 +134,13 @@ class Request:
 
     def __init__(self, method, path, query, headers, body, timeout):
         self.method, self.path, self.query, self.headers, self.body, self.timeout = (
-            method, path, query, headers, body, timeout)
+            method,
+            path,
+            query,
+            headers,
+            body,
+            timeout,
+        )
         found = _NAMESPACED.match(path)
         self.resource = found.group("resource") if found else None
         self.namespace = unquote(found.group("namespace")) if found else None
@@ -128,12 +149,14 @@ class Request:
 
     @property
     def is_write(self):
-        return self.method in ("POST", "PUT", "PATCH", "DELETE") and self.resource is not None \
-            and self.sub is None
+        return self.method in ("POST", "PUT", "PATCH", "DELETE") and self.resource is not None and self.sub is None
 
     def __repr__(self):
-        return "<%s %s%s>" % (self.method, self.path, "?" + "&".join("%s=%s" % i for i in self.query.items())
-                              if self.query else "")
+        return "<%s %s%s>" % (
+            self.method,
+            self.path,
+            "?" + "&".join("%s=%s" % i for i in self.query.items()) if self.query else "",
+        )
 
 
 class _Transport:
@@ -216,8 +239,11 @@ class FakeCluster:
 
     def writes(self, resource=None, name=None):
         """The write requests (POST/PUT/PATCH/DELETE of an object), optionally of one resource/object."""
-        return [r for r in self.requests if r.is_write and (resource is None or r.resource == resource)
-                and (name is None or r.name == name)]
+        return [
+            r
+            for r in self.requests
+            if r.is_write and (resource is None or r.resource == resource) and (name is None or r.name == name)
+        ]
 
     # -- hooks ---------------------------------------------------------------------------------
     def on_write(self, hook):
@@ -238,8 +264,17 @@ class FakeCluster:
 
     def fail(self, method, resource, status, message, name=None, times=1, echo_body=False):
         """Answer the next ``times`` matching requests with an error Status (``echo_body``: quote the body)."""
-        self._failures.append({"method": method, "resource": resource, "name": name, "status": status,
-                               "message": message, "left": times, "echo": echo_body})
+        self._failures.append(
+            {
+                "method": method,
+                "resource": resource,
+                "name": name,
+                "status": status,
+                "message": message,
+                "left": times,
+                "echo": echo_body,
+            }
+        )
 
     def deny(self, verb, resource, name=None, subresource=None, group=None, reason="RBAC: not allowed"):
         """SelfSubjectAccessReview answers ``allowed: false`` for this right (name None: any name)."""
@@ -254,8 +289,12 @@ class FakeCluster:
         if headers.get("authorization") != "Bearer " + TOKEN:
             return self._status(401, "Unauthorized", "Unauthorized")
         for failure in self._failures:
-            if failure["left"] > 0 and failure["method"] == method and failure["resource"] == request.resource \
-                    and failure["name"] in (None, request.name):
+            if (
+                failure["left"] > 0
+                and failure["method"] == method
+                and failure["resource"] == request.resource
+                and failure["name"] in (None, request.name)
+            ):
                 failure["left"] -= 1
                 message = failure["message"]
                 if failure["echo"]:
@@ -277,8 +316,13 @@ class FakeCluster:
             for (name, namespace), crash in list(self._pending_rolls.items()):
                 del self._pending_rolls[(name, namespace)]
                 self.roll(name, namespace, crash=crash)
-        handler = {"GET": self._get, "POST": self._create, "PUT": self._replace, "PATCH": self._patch,
-                   "DELETE": self._delete}[method]
+        handler = {
+            "GET": self._get,
+            "POST": self._create,
+            "PUT": self._replace,
+            "PATCH": self._patch,
+            "DELETE": self._delete,
+        }[method]
         return handler(request)
 
     def _json(self, status, obj):
@@ -296,11 +340,21 @@ class FakeCluster:
             chunks = pending.pop(0) if pending else []
             return FakeHTTPResponse(200, b"", chunks=chunks)
         if request.name is None:
-            items = [copy.deepcopy(obj) for (resource, namespace, _name), obj in sorted(self.objects.items())
-                     if resource == request.resource and namespace == request.namespace
-                     and matches_selector(obj, request.query.get("labelSelector"))]
-            return self._json(200, {"kind": KINDS.get(request.resource, "") + "List", "items": items,
-                                    "metadata": {"resourceVersion": str(self.version)}})
+            items = [
+                copy.deepcopy(obj)
+                for (resource, namespace, _name), obj in sorted(self.objects.items())
+                if resource == request.resource
+                and namespace == request.namespace
+                and matches_selector(obj, request.query.get("labelSelector"))
+            ]
+            return self._json(
+                200,
+                {
+                    "kind": KINDS.get(request.resource, "") + "List",
+                    "items": items,
+                    "metadata": {"resourceVersion": str(self.version)},
+                },
+            )
         obj = self.objects.get((request.resource, request.namespace, request.name))
         if obj is None:
             return self._not_found(request)
@@ -316,16 +370,24 @@ class FakeCluster:
         return self._json(201, self.add(request.resource, body, request.namespace))
 
     def _conflict(self, request):
-        return self._status(409, "Conflict", 'Operation cannot be fulfilled on %s "%s": the object has been '
-                                             "modified; please apply your changes to the latest version and try "
-                                             "again" % (request.resource, request.name))
+        return self._status(
+            409,
+            "Conflict",
+            'Operation cannot be fulfilled on %s "%s": the object has been '
+            "modified; please apply your changes to the latest version and try "
+            "again" % (request.resource, request.name),
+        )
 
     def _store(self, request, new):
         key = (request.resource, request.namespace, request.name)
         old = self.objects[key]
         if old.get("immutable") and (new.get("data") != old.get("data")):
-            return self._status(422, "Invalid", '%s "%s" is invalid: data: Forbidden: field is immutable when '
-                                                "`immutable` is set" % (KINDS[request.resource], request.name))
+            return self._status(
+                422,
+                "Invalid",
+                '%s "%s" is invalid: data: Forbidden: field is immutable when '
+                "`immutable` is set" % (KINDS[request.resource], request.name),
+            )
         metadata = new.setdefault("metadata", {})
         for field in ("uid", "creationTimestamp", "namespace", "name"):
             metadata[field] = old["metadata"][field]
@@ -371,13 +433,18 @@ class FakeCluster:
         attributes = ((body or {}).get("spec") or {}).get("resourceAttributes") or {}
         self.reviews.append(attributes)
         if self.access_review_status:
-            return self._status(self.access_review_status, "NotFound", "the server could not find the requested "
-                                                                       "resource")
+            return self._status(
+                self.access_review_status, "NotFound", "the server could not find the requested resource"
+            )
         reason = None
         for (verb, resource, name, subresource, group), why in self.denied.items():
-            if verb == attributes.get("verb") and resource == attributes.get("resource") \
-                    and name in (None, attributes.get("name")) and subresource == attributes.get("subresource") \
-                    and group in (None, attributes.get("group")):
+            if (
+                verb == attributes.get("verb")
+                and resource == attributes.get("resource")
+                and name in (None, attributes.get("name"))
+                and subresource == attributes.get("subresource")
+                and group in (None, attributes.get("group"))
+            ):
                 reason = why
         status = {"allowed": reason is None, "reason": reason or "RBAC: allowed by RoleBinding"}
         return self._json(201, dict(body, status=status))
@@ -386,17 +453,20 @@ class FakeCluster:
         previous = request.query.get("previous") == "true"
         text = self.logs.get((request.name, previous), self.logs.get(("*", previous)))
         if text is None:
-            return self._status(400, "BadRequest", 'previous terminated container "litellm" in pod "%s" not found'
-                                % request.name)
+            return self._status(
+                400, "BadRequest", 'previous terminated container "litellm" in pod "%s" not found' % request.name
+            )
         return FakeHTTPResponse(200, text.encode("utf-8"), content_type="text/plain")
 
     def _proxy(self, request):
         service, _sep, port = request.name.partition(":")
-        if self.proxy is None or (request.resource, request.namespace, service) not in \
-                {("services", ns, name) for (_res, ns, name) in self.objects if _res == "services"}:
+        if self.proxy is None or (request.resource, request.namespace, service) not in {
+            ("services", ns, name) for (_res, ns, name) in self.objects if _res == "services"
+        }:
             return self._status(503, "ServiceUnavailable", 'no endpoints available for service "%s"' % service)
-        status, data = self.proxy(request.method, "/" + request.sub[len("proxy/"):], request.headers, request.body,
-                                  int(port))
+        status, data = self.proxy(
+            request.method, "/" + request.sub[len("proxy/") :], request.headers, request.body, int(port)
+        )
         return FakeHTTPResponse(status, data)
 
     # -- a Deployment controller ---------------------------------------------------------------
@@ -409,29 +479,45 @@ class FakeCluster:
         deployment = self.objects[("deployments", namespace, name)]
         template = copy.deepcopy(deployment["spec"]["template"])
         digest = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()[:10]
-        old_sets = [obj for (resource, ns, _n), obj in self.objects.items()
-                    if resource == "replicasets" and ns == namespace and _owned(obj, deployment)]
-        revision = 1 + max([int(rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"])
-                            for rs in old_sets] or [0])
+        old_sets = [
+            obj
+            for (resource, ns, _n), obj in self.objects.items()
+            if resource == "replicasets" and ns == namespace and _owned(obj, deployment)
+        ]
+        revision = 1 + max(
+            [int(rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"]) for rs in old_sets] or [0]
+        )
         labels = dict(template["metadata"].get("labels") or {}, **{"pod-template-hash": digest})
         template["metadata"]["labels"] = labels
-        replicaset = self.add("replicasets", {
-            "metadata": {"name": "%s-%s" % (name, digest), "labels": labels,
-                         "annotations": {"deployment.kubernetes.io/revision": str(revision)},
-                         "ownerReferences": [{"kind": "Deployment", "name": name,
-                                              "uid": deployment["metadata"]["uid"]}]},
-            "spec": {"replicas": 1, "template": template}}, namespace)
+        replicaset = self.add(
+            "replicasets",
+            {
+                "metadata": {
+                    "name": "%s-%s" % (name, digest),
+                    "labels": labels,
+                    "annotations": {"deployment.kubernetes.io/revision": str(revision)},
+                    "ownerReferences": [{"kind": "Deployment", "name": name, "uid": deployment["metadata"]["uid"]}],
+                },
+                "spec": {"replicas": 1, "template": template},
+            },
+            namespace,
+        )
         if not crash:
             for (resource, ns, pod_name), obj in list(self.objects.items()):
                 if resource == "pods" and ns == namespace and any(_owned(obj, rs) for rs in old_sets):
                     del self.objects[(resource, ns, pod_name)]
         self.add("pods", pod_object("%s-%s-x1" % (name, digest), labels, replicaset, crash=crash), namespace)
         replicas = deployment["spec"].get("replicas", 1)
-        deployment["status"] = rollout_status(deployment["metadata"]["generation"], replicas,
-                                              updated=1 if crash else replicas,
-                                              available=replicas, total=replicas + 1 if crash else replicas)
-        deployment["metadata"]["annotations"] = dict(deployment["metadata"].get("annotations") or {},
-                                                     **{"deployment.kubernetes.io/revision": str(revision)})
+        deployment["status"] = rollout_status(
+            deployment["metadata"]["generation"],
+            replicas,
+            updated=1 if crash else replicas,
+            available=replicas,
+            total=replicas + 1 if crash else replicas,
+        )
+        deployment["metadata"]["annotations"] = dict(
+            deployment["metadata"].get("annotations") or {}, **{"deployment.kubernetes.io/revision": str(revision)}
+        )
         deployment["metadata"]["resourceVersion"] = self._next_version()
 
 
@@ -443,24 +529,44 @@ def _owned(obj, owner):
 def rollout_status(generation, replicas, updated=None, available=None, total=None):
     updated = replicas if updated is None else updated
     available = replicas if available is None else available
-    return {"observedGeneration": generation, "replicas": replicas if total is None else total,
-            "updatedReplicas": updated, "availableReplicas": available, "readyReplicas": available,
-            "conditions": [{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
-                           {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"}]}
+    return {
+        "observedGeneration": generation,
+        "replicas": replicas if total is None else total,
+        "updatedReplicas": updated,
+        "availableReplicas": available,
+        "readyReplicas": available,
+        "conditions": [
+            {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
+            {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"},
+        ],
+    }
 
 
 def pod_object(name, labels, replicaset, crash=False):
-    state = ({"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 10s restarting failed container"}}
-             if crash else {"running": {"startedAt": "2026-12-01T10:00:30Z"}})
+    state = (
+        {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 10s restarting failed container"}}
+        if crash
+        else {"running": {"startedAt": "2026-12-01T10:00:30Z"}}
+    )
     status = {"name": "litellm", "ready": not crash, "restartCount": 3 if crash else 0, "state": state}
     if crash:
         status["lastState"] = {"terminated": {"exitCode": 1, "reason": "Error"}}
-    return {"metadata": {"name": name, "labels": dict(labels),
-                         "ownerReferences": [{"kind": "ReplicaSet", "name": replicaset["metadata"]["name"],
-                                              "uid": replicaset["metadata"]["uid"]}]},
-            "status": {"phase": "Running", "containerStatuses": [status],
-                       "conditions": [{"type": "Ready", "status": "False" if crash else "True",
-                                       "lastTransitionTime": "2026-12-01T10:00:40Z"}]}}
+    return {
+        "metadata": {
+            "name": name,
+            "labels": dict(labels),
+            "ownerReferences": [
+                {"kind": "ReplicaSet", "name": replicaset["metadata"]["name"], "uid": replicaset["metadata"]["uid"]}
+            ],
+        },
+        "status": {
+            "phase": "Running",
+            "containerStatuses": [status],
+            "conditions": [
+                {"type": "Ready", "status": "False" if crash else "True", "lastTransitionTime": "2026-12-01T10:00:40Z"}
+            ],
+        },
+    }
 
 
 # -- the story's objects ---------------------------------------------------------------------------
@@ -472,7 +578,8 @@ def litellm_deployment(name="litellm", annotations=None):
     if annotations:
         template_metadata["annotations"] = dict(annotations)
     return {
-        "apiVersion": "apps/v1", "kind": "Deployment",
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
         "metadata": {"name": name, "namespace": NAMESPACE, "labels": dict(LABELS), "generation": 1},
         "spec": {
             "replicas": 1,
@@ -481,15 +588,23 @@ def litellm_deployment(name="litellm", annotations=None):
             "template": {
                 "metadata": template_metadata,
                 "spec": {
-                    "containers": [{
-                        "name": "litellm",
-                        "image": "ghcr.io/berriai/litellm:main-v1.108.7",
-                        "args": ["--config", "/app/config.yaml", "--port", "4000", "--num_workers", "1"],
-                        "ports": [{"name": "http", "containerPort": 4000, "protocol": "TCP"}],
-                        "envFrom": [{"secretRef": {"name": "litellm-secrets"}}],
-                        "volumeMounts": [{"name": "config", "mountPath": "/app/config.yaml",
-                                          "subPath": "config.yaml", "readOnly": True}],
-                    }],
+                    "containers": [
+                        {
+                            "name": "litellm",
+                            "image": "ghcr.io/berriai/litellm:main-v1.108.7",
+                            "args": ["--config", "/app/config.yaml", "--port", "4000", "--num_workers", "1"],
+                            "ports": [{"name": "http", "containerPort": 4000, "protocol": "TCP"}],
+                            "envFrom": [{"secretRef": {"name": "litellm-secrets"}}],
+                            "volumeMounts": [
+                                {
+                                    "name": "config",
+                                    "mountPath": "/app/config.yaml",
+                                    "subPath": "config.yaml",
+                                    "readOnly": True,
+                                }
+                            ],
+                        }
+                    ],
                     "volumes": [{"name": "config", "configMap": {"name": "litellm-config"}}],
                 },
             },
@@ -499,20 +614,35 @@ def litellm_deployment(name="litellm", annotations=None):
 
 
 def configmap_object(text, name="litellm-config", key="config.yaml"):
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": dict(LABELS)},
-            "data": {key: text}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "labels": dict(LABELS)},
+        "data": {key: text},
+    }
 
 
 def secret_object(values, name="litellm-secrets", labels=None):
-    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": {"name": name, "labels": dict(labels if labels is not None else LABELS)},
-            "data": {key: b64(value) for key, value in values.items()}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {"name": name, "labels": dict(labels if labels is not None else LABELS)},
+        "data": {key: b64(value) for key, value in values.items()},
+    }
 
 
 def service_object(name="litellm"):
-    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "labels": dict(LABELS)},
-            "spec": {"type": "ClusterIP", "selector": {"app": "litellm"},
-                     "ports": [{"name": "http", "port": 4000, "targetPort": "http", "protocol": "TCP"}]}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "labels": dict(LABELS)},
+        "spec": {
+            "type": "ClusterIP",
+            "selector": {"app": "litellm"},
+            "ports": [{"name": "http", "port": 4000, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }
 
 
 def seed_story(cluster, config_text, secret_values, deployment=None):
@@ -524,20 +654,27 @@ def seed_story(cluster, config_text, secret_values, deployment=None):
     template = copy.deepcopy(stored["spec"]["template"])
     labels = dict(template["metadata"]["labels"], **{"pod-template-hash": "first"})
     template["metadata"]["labels"] = labels
-    replicaset = cluster.add("replicasets", {
-        "metadata": {"name": "litellm-first", "labels": labels,
-                     "annotations": {"deployment.kubernetes.io/revision": "1"},
-                     "ownerReferences": [{"kind": "Deployment", "name": "litellm",
-                                          "uid": stored["metadata"]["uid"]}]},
-        "spec": {"replicas": 1, "template": template}})
+    replicaset = cluster.add(
+        "replicasets",
+        {
+            "metadata": {
+                "name": "litellm-first",
+                "labels": labels,
+                "annotations": {"deployment.kubernetes.io/revision": "1"},
+                "ownerReferences": [{"kind": "Deployment", "name": "litellm", "uid": stored["metadata"]["uid"]}],
+            },
+            "spec": {"replicas": 1, "template": template},
+        },
+    )
     cluster.add("pods", pod_object("litellm-first-a1", labels, replicaset))
     return cluster
 
 
 def running_digest(config_text, secret_values):
     """The digest litellm_rollout puts on the pod template for this config and Secret."""
-    return rt.rollout_digest(config_text, {key: b64(value) for key, value in secret_values.items()},
-                             rt.config_env_vars(config_text))
+    return rt.rollout_digest(
+        config_text, {key: b64(value) for key, value in secret_values.items()}, rt.config_env_vars(config_text)
+    )
 
 
 def settled_story(cluster, config_text=STORY_CONFIG, secret_values=None, managed=(), record=True):
@@ -548,7 +685,8 @@ def settled_story(cluster, config_text=STORY_CONFIG, secret_values=None, managed
     seed_story(cluster, config_text, secret_values, deployment)
     if record:
         keys = {name: ("litellm-secrets", name, secret_values.get(name)) for name in managed}
-        known = kg.KnownGood(config_text, "litellm-config", "config.yaml", keys, ["vllm-qwen"], "true",
-                             "2026-12-01T10:00:00Z", "r0")
+        known = kg.KnownGood(
+            config_text, "litellm-config", "config.yaml", keys, ["vllm-qwen"], "true", "2026-12-01T10:00:00Z", "r0"
+        )
         cluster.add("secrets", kg.record_body(NAMESPACE, "litellm", known))
     return cluster

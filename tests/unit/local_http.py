@@ -18,10 +18,10 @@ class LocalServer:
         owner = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - the name http.server calls
+            def do_GET(self):
                 self.answer()
 
-            def do_POST(self):  # noqa: N802 - the name http.server calls
+            def do_POST(self):
                 self.answer()
 
             def answer(self):

@@ -12,7 +12,6 @@ from types import SimpleNamespace
 
 import pytest
 from ansible.errors import AnsibleActionFail
-
 from ansible_collections.homelab.litellm.plugins.action.litellm_report import ActionModule
 
 CONTENT = {"target": {"namespace": "ml"}, "failure": None}

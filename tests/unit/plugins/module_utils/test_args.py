@@ -18,8 +18,9 @@ def test_every_module_gets_auth_target_and_run_options():
 
 
 def test_a_module_adds_its_own_options_and_refines_shared_ones():
-    spec = _args.argument_spec(configmap={"aliases": ["name"]}, models={"type": "list", "elements": "dict"},
-                               run_id={"required": True})
+    spec = _args.argument_spec(
+        configmap={"aliases": ["name"]}, models={"type": "list", "elements": "dict"}, run_id={"required": True}
+    )
     assert spec["configmap"] == {"type": "str", "aliases": ["name"]}
     assert spec["models"] == {"type": "list", "elements": "dict"}
     assert spec["run_id"] == {"type": "str", "required": True}

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from ansible_collections.homelab.litellm.plugins.module_utils import _config_schema as cs
 from ansible_collections.homelab.litellm.plugins.module_utils._envvars import is_env_var_name
 
@@ -20,28 +19,51 @@ def test_model_id_is_stable_and_distinct():
     assert first != cs.model_id_for("groq/mixtral-8x7b-32768")
 
 
-@pytest.mark.parametrize("entry, managed", [
-    ({"model_name": "a", "model_info": {"managed_by": "homelab.litellm"}}, True),
-    ({"model_name": "a", "model_info": {"managed_by": "someone-else"}}, False),
-    ({"model_name": "a", "model_info": {"id": cs.model_id_for("a")}}, False),
-    ({"model_name": "a"}, False),
-    ({"model_name": "a", "model_info": None}, False),
-    ({"model_name": "a", "model_info": "homelab.litellm"}, False),
-    ("a", False),
-])
+@pytest.mark.parametrize(
+    "entry, managed",
+    [
+        ({"model_name": "a", "model_info": {"managed_by": "homelab.litellm"}}, True),
+        ({"model_name": "a", "model_info": {"managed_by": "someone-else"}}, False),
+        ({"model_name": "a", "model_info": {"id": cs.model_id_for("a")}}, False),
+        ({"model_name": "a"}, False),
+        ({"model_name": "a", "model_info": None}, False),
+        ({"model_name": "a", "model_info": "homelab.litellm"}, False),
+        ("a", False),
+    ],
+)
 def test_is_managed(entry, managed):
     assert cs.is_managed(entry) is managed
 
 
-@pytest.mark.parametrize("key", ["api_base", "api_key", "rpm", "tpm", "timeout", "temperature", "max_tokens",
-                                 "extra_headers", "input_cost_per_token", "max_budget", "budget_duration", "tags",
-                                 "weight", "order", "model", "vertex_credentials", "stream_timeout"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "api_base",
+        "api_key",
+        "rpm",
+        "tpm",
+        "timeout",
+        "temperature",
+        "max_tokens",
+        "extra_headers",
+        "input_cost_per_token",
+        "max_budget",
+        "budget_duration",
+        "tags",
+        "weight",
+        "order",
+        "model",
+        "vertex_credentials",
+        "stream_timeout",
+    ],
+)
 def test_allowed_params_hold_litellm_keys(key):
     assert key in cs.ALLOWED_LITELLM_PARAMS
 
 
-@pytest.mark.parametrize("key", ["fallbacks", "context_window_fallback_dict", "rpm_limit", "api_bse", "messages",
-                                 "self", "model_fallbacks"])
+@pytest.mark.parametrize(
+    "key", ["fallbacks", "context_window_fallback_dict", "rpm_limit", "api_bse", "messages", "self", "model_fallbacks"]
+)
 def test_allowed_params_exclude_unknown_and_fallback_keys(key):
     assert key not in cs.ALLOWED_LITELLM_PARAMS
 
@@ -67,8 +89,18 @@ def test_provider_key_variables_are_valid_names(provider, variable):
     assert is_env_var_name(variable) and variable.endswith("_API_KEY")
 
 
-@pytest.mark.parametrize("key", ["fallbacks", "num_retries", "routing_strategy", "model_group_retry_policy",
-                                 "optional_pre_call_checks", "redis_password", "enable_pre_call_checks"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "fallbacks",
+        "num_retries",
+        "routing_strategy",
+        "model_group_retry_policy",
+        "optional_pre_call_checks",
+        "redis_password",
+        "enable_pre_call_checks",
+    ],
+)
 def test_router_settings_keys(key):
     assert key in cs.ROUTER_SETTINGS_KEYS
 

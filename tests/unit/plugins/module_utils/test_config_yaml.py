@@ -9,7 +9,6 @@ import hashlib
 from pathlib import Path
 
 import pytest
-
 from ansible_collections.homelab.litellm.plugins.module_utils import _config_yaml as cy
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -26,6 +25,7 @@ def parse_errors(text):
 
 # -- parse and render ----------------------------------------------------------------------------
 
+
 def test_story_round_trip_is_byte_identical():
     assert cy.render_config(cy.parse_config(STORY)) == STORY
 
@@ -37,24 +37,32 @@ def test_parse_keeps_structure_and_flow_style():
     assert doc["router_settings"]["fallbacks"].fa.flow_style() is True
 
 
-@pytest.mark.parametrize("text, expected", [
-    (STORY, cy.YamlStyle(mapping=2, sequence=4, offset=2, explicit_start=False)),
-    ("model_list:\n- model_name: a\n  litellm_params:\n    model: b\n", cy.YamlStyle(2, 2, 0, False)),
-    ("---\nmodel_list:\n    -   model_name: a\n        litellm_params:\n            model: b\n",
-     cy.YamlStyle(4, 8, 4, True)),
-    ("general_settings:\n    master_key: x\n", cy.YamlStyle(4, 4, 2, False)),
-    ("# only comments first\n\nkey: value\n", cy.YamlStyle(2, 4, 2, False)),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (STORY, cy.YamlStyle(mapping=2, sequence=4, offset=2, explicit_start=False)),
+        ("model_list:\n- model_name: a\n  litellm_params:\n    model: b\n", cy.YamlStyle(2, 2, 0, False)),
+        (
+            "---\nmodel_list:\n    -   model_name: a\n        litellm_params:\n            model: b\n",
+            cy.YamlStyle(4, 8, 4, True),
+        ),
+        ("general_settings:\n    master_key: x\n", cy.YamlStyle(4, 4, 2, False)),
+        ("# only comments first\n\nkey: value\n", cy.YamlStyle(2, 4, 2, False)),
+    ],
+)
 def test_guess_yaml_style(text, expected):
     assert cy.guess_yaml_style(text) == expected
 
 
-@pytest.mark.parametrize("text", [
-    STORY,
-    MIXED,
-    "model_list:\n- model_name: a\n  litellm_params:\n    model: openai/b\n",
-    "---\n# head\nmodel_list:\n    - model_name: a\n      litellm_params:\n          model: openai/b\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        STORY,
+        MIXED,
+        "model_list:\n- model_name: a\n  litellm_params:\n    model: openai/b\n",
+        "---\n# head\nmodel_list:\n    - model_name: a\n      litellm_params:\n          model: openai/b\n",
+    ],
+)
 def test_round_trip_with_guessed_style(text):
     assert cy.render_config(cy.parse_config(text), cy.guess_yaml_style(text)) == text
 
@@ -64,39 +72,65 @@ def test_render_is_deterministic():
     assert cy.render_config(doc) == cy.render_config(doc) == cy.render_config(cy.parse_config(STORY))
 
 
-@pytest.mark.parametrize("text, fragments", [
-    ("model_list:\n  - model_name: a\n   bad: [\n", ["not valid YAML", "line ", "CrashLoopBackOff", "fix the YAML"]),
-    ("", ["config.yaml is empty", "CrashLoopBackOff", "restore the config"]),
-    ("   \n", ["config.yaml is empty"]),
-    ("# only a comment\n", ["holds only comments", "CrashLoopBackOff"]),
-    ("- a\n- b\n", ["mapping at the top level", "not a list"]),
-    ("just text\n", ["mapping at the top level", "not a string"]),
-    ("model_list:\n  model_name: a\n", ["model_list is a mapping, not a list", "'- model_name: ...'"]),
-    ("model_list:\n  - just-a-name\n", ["model_list[0] is a string, not a mapping", "CrashLoopBackOff", "remove it"]),
-    ("model_list:\n  - litellm_params:\n      model: openai/x\n",
-     ["model_list[0] has no model_name", "add model_name"]),
-    ("model_list:\n  - model_name: 42\n    litellm_params:\n      model: openai/x\n",
-     ["model_list[0]: model_name 42 is a int", "quote it"]),
-    ("model_list:\n  - model_name: a\n", ["model_list[0] (model_name 'a') has no litellm_params", "CrashLoopBackOff",
-                                          "add litellm_params"]),
-    ("model_list:\n  - model_name: a\n    litellm_params:\n      api_base: http://x\n",
-     ["(model_name 'a') has no litellm_params.model", "CrashLoopBackOff", "LiteLLM model string"]),
-])
+@pytest.mark.parametrize(
+    "text, fragments",
+    [
+        (
+            "model_list:\n  - model_name: a\n   bad: [\n",
+            ["not valid YAML", "line ", "CrashLoopBackOff", "fix the YAML"],
+        ),
+        ("", ["config.yaml is empty", "CrashLoopBackOff", "restore the config"]),
+        ("   \n", ["config.yaml is empty"]),
+        ("# only a comment\n", ["holds only comments", "CrashLoopBackOff"]),
+        ("- a\n- b\n", ["mapping at the top level", "not a list"]),
+        ("just text\n", ["mapping at the top level", "not a string"]),
+        ("model_list:\n  model_name: a\n", ["model_list is a mapping, not a list", "'- model_name: ...'"]),
+        (
+            "model_list:\n  - just-a-name\n",
+            ["model_list[0] is a string, not a mapping", "CrashLoopBackOff", "remove it"],
+        ),
+        (
+            "model_list:\n  - litellm_params:\n      model: openai/x\n",
+            ["model_list[0] has no model_name", "add model_name"],
+        ),
+        (
+            "model_list:\n  - model_name: 42\n    litellm_params:\n      model: openai/x\n",
+            ["model_list[0]: model_name 42 is a int", "quote it"],
+        ),
+        (
+            "model_list:\n  - model_name: a\n",
+            ["model_list[0] (model_name 'a') has no litellm_params", "CrashLoopBackOff", "add litellm_params"],
+        ),
+        (
+            "model_list:\n  - model_name: a\n    litellm_params:\n      api_base: http://x\n",
+            ["(model_name 'a') has no litellm_params.model", "CrashLoopBackOff", "LiteLLM model string"],
+        ),
+    ],
+)
 def test_parse_config_errors(text, fragments):
     text_of_errors = "; ".join(parse_errors(text))
     for fragment in fragments:
         assert fragment in text_of_errors
 
 
-@pytest.mark.parametrize("text, key, lines", [
-    ("model_list:\n  - model_name: a\n    model_name: b\n", "model_name", "lines 2 and 3"),
-    ("general_settings:\n  master_key: x\ngeneral_settings:\n  master_key: y\n", "general_settings", "lines 1 and 3"),
-])
+@pytest.mark.parametrize(
+    "text, key, lines",
+    [
+        ("model_list:\n  - model_name: a\n    model_name: b\n", "model_name", "lines 2 and 3"),
+        (
+            "general_settings:\n  master_key: x\ngeneral_settings:\n  master_key: y\n",
+            "general_settings",
+            "lines 1 and 3",
+        ),
+    ],
+)
 def test_a_duplicate_key_is_told_truthfully(text, key, lines):
     """PyYAML (what LiteLLM loads with) keeps the last of two keys silently: LiteLLM starts, it does not exit."""
     errors = parse_errors(text)
-    assert errors == ["config.yaml has the key %r twice in one mapping (%s); LiteLLM reads it with PyYAML, which "
-                      "silently keeps only the last one; merge the two by hand" % (key, lines)]
+    assert errors == [
+        "config.yaml has the key %r twice in one mapping (%s); LiteLLM reads it with PyYAML, which "
+        "silently keeps only the last one; merge the two by hand" % (key, lines)
+    ]
     assert "CrashLoopBackOff" not in errors[0] and "exits" not in errors[0]
 
 
@@ -116,15 +150,25 @@ def test_config_digest():
     assert cy.config_digest(STORY) != cy.config_digest(STORY + "\n")
 
 
-@pytest.mark.parametrize("value, expected", [
-    ({}, "mapping"), ([], "list"), ((), "list"), ("x", "string"), (None, "null"), (1, "int"), (1.5, "float"),
-    (True, "bool"),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ({}, "mapping"),
+        ([], "list"),
+        ((), "list"),
+        ("x", "string"),
+        (None, "null"),
+        (1, "int"),
+        (1.5, "float"),
+        (True, "bool"),
+    ],
+)
 def test_yaml_type(value, expected):
     assert cy.yaml_type(value) == expected
 
 
 # -- plain data, comparison, in-place sync ----------------------------------------------------------
+
 
 def test_plain_values_and_strict_comparison():
     doc = cy.parse_config("a: &flag true\nb: *flag\nc: 1.5\nd: 'x'\ne: [1, {f: null}]\n")
@@ -133,18 +177,21 @@ def test_plain_values_and_strict_comparison():
     assert cy.plain(doc)["d"].__class__ is str, "plain str, not ruamel's quoted scalar"
 
 
-@pytest.mark.parametrize("left, right, equal", [
-    ({"a": [1, 2]}, {"a": [1, 2]}, True),
-    ((1, 2), [1, 2], True),
-    (True, 1, False),
-    (1, True, False),
-    (False, False, True),
-    ({"a": 1}, {"a": 1, "b": 2}, False),
-    ([1], 1, False),
-    ([1, 2], [1], False),
-    ({"a": {"b": True}}, {"a": {"b": 1}}, False),
-    ("x", "x", True),
-])
+@pytest.mark.parametrize(
+    "left, right, equal",
+    [
+        ({"a": [1, 2]}, {"a": [1, 2]}, True),
+        ((1, 2), [1, 2], True),
+        (True, 1, False),
+        (1, True, False),
+        (False, False, True),
+        ({"a": 1}, {"a": 1, "b": 2}, False),
+        ([1], 1, False),
+        ([1, 2], [1], False),
+        ({"a": {"b": True}}, {"a": {"b": 1}}, False),
+        ("x", "x", True),
+    ],
+)
 def test_same(left, right, equal):
     assert cy.same(left, right) is equal
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from ansible_collections.homelab.litellm.plugins.module_utils import _envvars as ev
 from ansible_collections.homelab.litellm.plugins.module_utils._config_yaml import parse_config
 
@@ -20,34 +19,42 @@ def test_valid_names(name):
     assert ev.is_env_var_name(name) is True
 
 
-@pytest.mark.parametrize("name", ["", "1KEY", "GROQ-API-KEY", "groq.key", "WITH SPACE", "\u00c4PI_KEY", "KEY\n",
-                                  "KEY=1", None, 7, b"KEY", ["KEY"]])
+@pytest.mark.parametrize(
+    "name",
+    ["", "1KEY", "GROQ-API-KEY", "groq.key", "WITH SPACE", "\u00c4PI_KEY", "KEY\n", "KEY=1", None, 7, b"KEY", ["KEY"]],
+)
 def test_invalid_names(name):
     assert ev.is_env_var_name(name) is False
 
 
-@pytest.mark.parametrize("name, suggested", [
-    ("groq-key", "GROQ_KEY"),
-    ("groq.api.key", "GROQ_API_KEY"),
-    ("1KEY", "_1KEY"),
-    ("", "NAME"),
-    ("with space", "WITH_SPACE"),
-    (42, "_42"),
-])
+@pytest.mark.parametrize(
+    "name, suggested",
+    [
+        ("groq-key", "GROQ_KEY"),
+        ("groq.api.key", "GROQ_API_KEY"),
+        ("1KEY", "_1KEY"),
+        ("", "NAME"),
+        ("with space", "WITH_SPACE"),
+        (42, "_42"),
+    ],
+)
 def test_suggested_names_are_valid(name, suggested):
     assert ev.suggested_env_var_name(name) == suggested
     assert ev.is_env_var_name(suggested)
 
 
-@pytest.mark.parametrize("value, name", [
-    ("os.environ/GROQ_API_KEY", "GROQ_API_KEY"),
-    ("os.environ/groq-key", "groq-key"),
-    ("os.environ/", ""),
-    ("OS.ENVIRON/X", None),
-    ("GROQ_API_KEY", None),
-    (None, None),
-    (5, None),
-])
+@pytest.mark.parametrize(
+    "value, name",
+    [
+        ("os.environ/GROQ_API_KEY", "GROQ_API_KEY"),
+        ("os.environ/groq-key", "groq-key"),
+        ("os.environ/", ""),
+        ("OS.ENVIRON/X", None),
+        ("GROQ_API_KEY", None),
+        (None, None),
+        (5, None),
+    ],
+)
 def test_env_reference(value, name):
     assert ev.env_reference(value) == name
 
@@ -57,8 +64,14 @@ def test_referenced_env_vars_of_the_story():
 
 
 def test_referenced_env_vars_walks_every_depth_and_counts_once():
-    nested = {"a": [{"b": "os.environ/B"}, "os.environ/A"], "c": "os.environ/A", "d": "plain",
-              "e": ("os.environ/C",), "f": 1, "g": None}
+    nested = {
+        "a": [{"b": "os.environ/B"}, "os.environ/A"],
+        "c": "os.environ/A",
+        "d": "plain",
+        "e": ("os.environ/C",),
+        "f": 1,
+        "g": None,
+    }
     assert ev.referenced_env_vars(nested) == ["A", "B", "C"]
 
 

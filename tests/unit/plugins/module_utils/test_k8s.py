@@ -15,12 +15,16 @@ import time
 
 import kubernetes
 import pytest
-from kubernetes.client.exceptions import ApiException
-
 from ansible_collections.homelab.litellm.plugins.module_utils import _k8s
 from ansible_collections.homelab.litellm.tests.unit.fake_kube import (
-    HOST, TOKEN, FakeCluster, FakeHTTPResponse, configmap_object, status_body,
+    HOST,
+    TOKEN,
+    FakeCluster,
+    FakeHTTPResponse,
+    configmap_object,
+    status_body,
 )
+from kubernetes.client.exceptions import ApiException
 
 
 class Response:
@@ -43,8 +47,15 @@ class RecordingApi:
         self.calls = []
 
     def param_serialize(self, method, resource_path, header_params=None, body=None, auth_settings=None):
-        self.serialized.append({"method": method, "path": resource_path, "headers": dict(header_params or {}),
-                                "body": body, "auth": auth_settings})
+        self.serialized.append(
+            {
+                "method": method,
+                "path": resource_path,
+                "headers": dict(header_params or {}),
+                "body": body,
+                "auth": auth_settings,
+            }
+        )
         return method, "https://kube.test" + resource_path, dict(header_params or {}), body, None
 
     def call_api(self, method, url, header_params=None, body=None, post_params=None, _request_timeout=None):
@@ -61,37 +72,63 @@ def status(code, message, reason="Error"):
 
 # -- request / json --------------------------------------------------------------------------------
 
+
 def test_request_sends_headers_auth_query_and_timeout():
     api = RecordingApi(Response(200, b'{"a": 1}'))
     kube = _k8s.Kube(api)
-    assert kube.request("GET", "/api/v1/namespaces/ml/pods", query={"labelSelector": "app=litellm,x=y"},
-                        timeout=7) == (200, b'{"a": 1}')
-    assert api.serialized == [{"method": "GET", "path": "/api/v1/namespaces/ml/pods?labelSelector=app%3Dlitellm%2Cx%3Dy",
-                               "headers": {"Accept": "application/json"}, "body": None, "auth": ["BearerToken"]}]
+    assert kube.request("GET", "/api/v1/namespaces/ml/pods", query={"labelSelector": "app=litellm,x=y"}, timeout=7) == (
+        200,
+        b'{"a": 1}',
+    )
+    assert api.serialized == [
+        {
+            "method": "GET",
+            "path": "/api/v1/namespaces/ml/pods?labelSelector=app%3Dlitellm%2Cx%3Dy",
+            "headers": {"Accept": "application/json"},
+            "body": None,
+            "auth": ["BearerToken"],
+        }
+    ]
     assert api.calls[0]["timeout"] == 7
     assert kube.requests == 1
 
 
 def test_a_body_gets_its_content_type():
     api = RecordingApi(Response(201, b"{}"))
-    _k8s.Kube(api).request("POST", "/x", body={"a": 1}, content_type="application/merge-patch+json",
-                           accept="text/plain")
+    _k8s.Kube(api).request(
+        "POST", "/x", body={"a": 1}, content_type="application/merge-patch+json", accept="text/plain"
+    )
     assert api.serialized[0]["headers"] == {"Accept": "text/plain", "Content-Type": "application/merge-patch+json"}
     assert api.serialized[0]["body"] == {"a": 1}
 
 
-@pytest.mark.parametrize("answer, status_code, reason, message", [
-    (Response(409, status(409, "the object has been modified", "Conflict"), reason="Conflict"), 409, "Conflict",
-     "the object has been modified"),
-    (Response(500, b"<html>oops</html>", reason="Internal Server Error"), 500, "Internal Server Error",
-     "<html>oops</html>"),
-    (ApiException(status=403, reason="Forbidden", body=status(403, 'secrets "x" is forbidden', "Forbidden")), 403,
-     "Forbidden", 'secrets "x" is forbidden'),
-    (ApiException(status=0, reason="Connection refused"), 0, "Connection refused", "Connection refused"),
-    (ApiException(status=502, reason=None, body=None), 502, "", "request failed"),
-    (ApiException(status=400, reason="Bad Request", body="x" * 800), 400, "Bad Request", "x" * 500),
-    (ApiException(status=422, reason="Invalid", body='{"kind": "Status"}'), 422, "Invalid", "Invalid"),
-])
+@pytest.mark.parametrize(
+    "answer, status_code, reason, message",
+    [
+        (
+            Response(409, status(409, "the object has been modified", "Conflict"), reason="Conflict"),
+            409,
+            "Conflict",
+            "the object has been modified",
+        ),
+        (
+            Response(500, b"<html>oops</html>", reason="Internal Server Error"),
+            500,
+            "Internal Server Error",
+            "<html>oops</html>",
+        ),
+        (
+            ApiException(status=403, reason="Forbidden", body=status(403, 'secrets "x" is forbidden', "Forbidden")),
+            403,
+            "Forbidden",
+            'secrets "x" is forbidden',
+        ),
+        (ApiException(status=0, reason="Connection refused"), 0, "Connection refused", "Connection refused"),
+        (ApiException(status=502, reason=None, body=None), 502, "", "request failed"),
+        (ApiException(status=400, reason="Bad Request", body="x" * 800), 400, "Bad Request", "x" * 500),
+        (ApiException(status=422, reason="Invalid", body='{"kind": "Status"}'), 422, "Invalid", "Invalid"),
+    ],
+)
 def test_failures_become_kube_errors_with_the_servers_message(answer, status_code, reason, message):
     with pytest.raises(_k8s.KubeError) as caught:
         _k8s.Kube(RecordingApi(answer)).request("GET", "/x")
@@ -109,20 +146,30 @@ def test_json_of_an_empty_answer_is_none():
     assert _k8s.Kube(RecordingApi(Response(200, b""))).json("DELETE", "/x") is None
 
 
-@pytest.mark.parametrize("kind, namespace, name, subresource, path", [
-    ("configmaps", "ml", None, None, "/api/v1/namespaces/ml/configmaps"),
-    ("secrets", "ml", "litellm-secrets", None, "/api/v1/namespaces/ml/secrets/litellm-secrets"),
-    ("deployments", "ml", "litellm", None, "/apis/apps/v1/namespaces/ml/deployments/litellm"),
-    ("replicasets", "ml", None, None, "/apis/apps/v1/namespaces/ml/replicasets"),
-    ("leases", "ml", "homelab-litellm-x", None, "/apis/coordination.k8s.io/v1/namespaces/ml/leases/homelab-litellm-x"),
-    ("pods", "ml", "p1", "log", "/api/v1/namespaces/ml/pods/p1/log"),
-    ("configmaps", "a/b", "c d?", None, "/api/v1/namespaces/a%2Fb/configmaps/c%20d%3F"),
-])
+@pytest.mark.parametrize(
+    "kind, namespace, name, subresource, path",
+    [
+        ("configmaps", "ml", None, None, "/api/v1/namespaces/ml/configmaps"),
+        ("secrets", "ml", "litellm-secrets", None, "/api/v1/namespaces/ml/secrets/litellm-secrets"),
+        ("deployments", "ml", "litellm", None, "/apis/apps/v1/namespaces/ml/deployments/litellm"),
+        ("replicasets", "ml", None, None, "/apis/apps/v1/namespaces/ml/replicasets"),
+        (
+            "leases",
+            "ml",
+            "homelab-litellm-x",
+            None,
+            "/apis/coordination.k8s.io/v1/namespaces/ml/leases/homelab-litellm-x",
+        ),
+        ("pods", "ml", "p1", "log", "/api/v1/namespaces/ml/pods/p1/log"),
+        ("configmaps", "a/b", "c d?", None, "/api/v1/namespaces/a%2Fb/configmaps/c%20d%3F"),
+    ],
+)
 def test_path(kind, namespace, name, subresource, path):
     assert _k8s.Kube.path(kind, namespace, name, subresource) == path
 
 
 # -- typed helpers against the API server ----------------------------------------------------------
+
 
 def test_get_of_a_missing_object_is_none_and_other_errors_raise(cluster):
     kube = cluster.kube()
@@ -158,9 +205,14 @@ def test_create_get_replace_write_and_list(cluster):
     assert kube.list("configmaps", "other-namespace") == []
 
 
-@pytest.mark.parametrize("patch_type, content_type", [("merge", "application/merge-patch+json"),
-                                                      ("strategic", "application/strategic-merge-patch+json"),
-                                                      ("json", "application/json-patch+json")])
+@pytest.mark.parametrize(
+    "patch_type, content_type",
+    [
+        ("merge", "application/merge-patch+json"),
+        ("strategic", "application/strategic-merge-patch+json"),
+        ("json", "application/json-patch+json"),
+    ],
+)
 def test_patch_content_types(patch_type, content_type):
     api = RecordingApi(Response(200, b"{}"))
     _k8s.Kube(api).patch("deployments", "ml", "litellm", {"spec": {}}, patch_type=patch_type)
@@ -176,6 +228,7 @@ def test_merge_patch_against_the_api_server(cluster):
 
 
 # -- guarded_update --------------------------------------------------------------------------------
+
 
 def editor(text):
     """plan(current) that writes ``text`` unless it is there already; records what it saw."""
@@ -204,8 +257,9 @@ def test_guarded_update_without_a_change_writes_nothing(cluster):
     cluster.add("configmaps", configmap_object("a: 1\n"))
     plan, _seen = editor("a: 1\n")
     fenced = []
-    result, current = cluster.kube().guarded_update("configmaps", "ml", "litellm-config", plan,
-                                                    fence=lambda: fenced.append(1))
+    result, current = cluster.kube().guarded_update(
+        "configmaps", "ml", "litellm-config", plan, fence=lambda: fenced.append(1)
+    )
     assert result == "unchanged" and current["data"]["config.yaml"] == "a: 1\n"
     assert cluster.writes() == [] and fenced == []
 
@@ -215,8 +269,9 @@ def test_guarded_update_plans_again_on_the_fresh_object_after_a_conflict(cluster
     cluster.interfere("configmaps", "litellm-config", lambda obj: obj["data"].update({"config.yaml": "b: 1\n"}))
     plan, seen = editor("a: 2\n")
     fenced = []
-    result, written = cluster.kube().guarded_update("configmaps", "ml", "litellm-config", plan,
-                                                    fence=lambda: fenced.append(1))
+    result, written = cluster.kube().guarded_update(
+        "configmaps", "ml", "litellm-config", plan, fence=lambda: fenced.append(1)
+    )
     assert seen == ["a: 1\n", "b: 1\n"] and fenced == [1, 1]
     assert result == "written" and written["data"]["config.yaml"] == "a: 2\n"
 
@@ -240,8 +295,10 @@ def test_guarded_update_gives_up_after_every_attempt_conflicted(cluster):
     with pytest.raises(_k8s.ConflictError) as caught:
         cluster.kube().guarded_update("configmaps", "ml", "litellm-config", plan, retries=3)
     assert len(seen) == 3
-    assert str(caught.value) == ("configmaps ml/litellm-config kept changing under us (3 conflicts in a row); nothing "
-                                 "was written. Retry when no other tool is writing it.")
+    assert str(caught.value) == (
+        "configmaps ml/litellm-config kept changing under us (3 conflicts in a row); nothing "
+        "was written. Retry when no other tool is writing it."
+    )
     assert cluster.get("configmaps", "litellm-config")["data"]["config.yaml"] == "a: 1\n"
 
 
@@ -263,6 +320,7 @@ def test_guarded_update_raises_other_errors_and_the_fence(cluster):
 
 # -- access reviews, logs, the service proxy -------------------------------------------------------
 
+
 def test_can_i_asks_a_self_subject_access_review(cluster):
     cluster.deny("update", "configmaps", name="litellm-config", reason="no RBAC rule")
     kube = cluster.kube()
@@ -274,13 +332,16 @@ def test_can_i_asks_a_self_subject_access_review(cluster):
         {"verb": "update", "group": "", "resource": "configmaps", "namespace": "ml", "name": "litellm-config"},
         {"verb": "update", "group": "", "resource": "configmaps", "namespace": "ml", "name": "other"},
         {"verb": "get", "group": "", "resource": "pods", "namespace": "ml", "subresource": "log"},
-        {"verb": "create", "group": "coordination.k8s.io", "resource": "leases", "namespace": "ml"}]
+        {"verb": "create", "group": "coordination.k8s.io", "resource": "leases", "namespace": "ml"},
+    ]
     assert cluster.requests[0].path == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 
 
 def test_can_i_of_an_answer_without_status():
-    assert _k8s.Kube(RecordingApi(Response(201, b'{"kind": "SelfSubjectAccessReview"}'))).can_i("get", "pods") == \
-        (False, "")
+    assert _k8s.Kube(RecordingApi(Response(201, b'{"kind": "SelfSubjectAccessReview"}'))).can_i("get", "pods") == (
+        False,
+        "",
+    )
 
 
 def test_pod_log(cluster):
@@ -292,7 +353,10 @@ def test_pod_log(cluster):
     assert kube.pod_log("ml", "p2") == ""
     first = cluster.requests[0]
     assert (first.path, first.query, first.headers["Accept"]) == (
-        "/api/v1/namespaces/ml/pods/p1/log", {"tailLines": "5", "previous": "true"}, "text/plain")
+        "/api/v1/namespaces/ml/pods/p1/log",
+        {"tailLines": "5", "previous": "true"},
+        "text/plain",
+    )
     assert cluster.requests[1].query == {"tailLines": "20"}
 
 
@@ -310,17 +374,22 @@ def test_service_proxy_path_headers_and_answers(cluster):
     answer = kube.service_proxy("ml", "litellm", 4000, "v1/models", headers={"x-litellm-api-key": "Bearer k"})
     assert answer[0] == 401 and b"Authentication Error" in answer[1] and answer[2] >= 0
     kube.service_proxy("ml", "litellm", 4000, "/v1/chat/completions", method="POST", body={"model": "m"})
-    assert seen == [("GET", "/health/readiness", None, None, None, 4000),
-                    ("GET", "/v1/models", "Bearer k", None, None, 4000),
-                    ("POST", "/v1/chat/completions", None, "application/json", {"model": "m"}, 4000)]
+    assert seen == [
+        ("GET", "/health/readiness", None, None, None, 4000),
+        ("GET", "/v1/models", "Bearer k", None, None, 4000),
+        ("POST", "/v1/chat/completions", None, "application/json", {"model": "m"}, 4000),
+    ]
     assert cluster.requests[0].path == "/api/v1/namespaces/ml/services/litellm:4000/proxy/health/readiness"
     assert cluster.requests[0].headers["authorization"] == "Bearer " + TOKEN, "the Kubernetes credential"
 
 
 def test_service_proxy_returns_a_refused_request_instead_of_raising():
-    api = RecordingApi(ApiException(status=503, reason="Service Unavailable",
-                                    body=status(503, 'no endpoints available for service "litellm"')),
-                       ApiException(status=0, reason="timeout", body=None))
+    api = RecordingApi(
+        ApiException(
+            status=503, reason="Service Unavailable", body=status(503, 'no endpoints available for service "litellm"')
+        ),
+        ApiException(status=0, reason="timeout", body=None),
+    )
     kube = _k8s.Kube(api)
     code, data, seconds = kube.service_proxy("ml", "litellm", 4000, "/x", timeout=3)
     assert code == 503 and b"no endpoints available" in data and seconds >= 0
@@ -330,17 +399,21 @@ def test_service_proxy_returns_a_refused_request_instead_of_raising():
 
 # -- watches ---------------------------------------------------------------------------------------
 
+
 def events(*objects):
     return [json.dumps(obj).encode() for obj in objects]
 
 
-@pytest.mark.parametrize("chunks, expected", [
-    ([b'{"type": "ADDED", "object": {}}\n{"type": "MOD', b'IFIED", "object": {}}\n'], ["ADDED", "MODIFIED"]),
-    ([b'{"type": "A"}\n\n  \n{"type": "B"}'], ["A", "B"]),
-    ([b'{"type"', b': "A"}', b"\n"], ["A"]),
-    ([b""], []),
-    ([], []),
-])
+@pytest.mark.parametrize(
+    "chunks, expected",
+    [
+        ([b'{"type": "ADDED", "object": {}}\n{"type": "MOD', b'IFIED", "object": {}}\n'], ["ADDED", "MODIFIED"]),
+        ([b'{"type": "A"}\n\n  \n{"type": "B"}'], ["A", "B"]),
+        ([b'{"type"', b': "A"}', b"\n"], ["A"]),
+        ([b""], []),
+        ([], []),
+    ],
+)
 def test_watch_events_split_lines_across_chunks(chunks, expected):
     raw = FakeHTTPResponse(200, chunks=chunks)
     assert [event["type"] for event in _k8s._watch_events(raw)] == expected
@@ -348,16 +421,31 @@ def test_watch_events_split_lines_across_chunks(chunks, expected):
 
 def test_watch_request():
     api = RecordingApi(Response(200, b"", chunks=[b'{"type": "ADDED", "object": {"metadata": {}}}\n']))
-    events_ = list(_k8s.Kube(api).watch("pods", "ml", resource_version="17", label_selector="app=litellm",
-                                        field_selector="metadata.name=x", timeout_seconds=0.2))
+    events_ = list(
+        _k8s.Kube(api).watch(
+            "pods",
+            "ml",
+            resource_version="17",
+            label_selector="app=litellm",
+            field_selector="metadata.name=x",
+            timeout_seconds=0.2,
+        )
+    )
     assert events_ == [{"type": "ADDED", "object": {"metadata": {}}}]
-    assert api.serialized[0]["path"] == ("/api/v1/namespaces/ml/pods?watch=true&timeoutSeconds=1&resourceVersion=17"
-                                         "&labelSelector=app%3Dlitellm&fieldSelector=metadata.name%3Dx")
+    assert api.serialized[0]["path"] == (
+        "/api/v1/namespaces/ml/pods?watch=true&timeoutSeconds=1&resourceVersion=17"
+        "&labelSelector=app%3Dlitellm&fieldSelector=metadata.name%3Dx"
+    )
     assert api.calls[0]["timeout"] == (30, 31)
 
 
-@pytest.mark.parametrize("answer", [Response(403, status(403, "watch is forbidden"), reason="Forbidden"),
-                                    ApiException(status=403, reason="Forbidden", body=status(403, "watch is forbidden"))])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        Response(403, status(403, "watch is forbidden"), reason="Forbidden"),
+        ApiException(status=403, reason="Forbidden", body=status(403, "watch is forbidden")),
+    ],
+)
 def test_a_refused_watch_raises(answer):
     with pytest.raises(_k8s.KubeError, match="watch is forbidden"):
         _k8s.Kube(RecordingApi(answer)).watch("pods", "ml")
@@ -449,6 +537,7 @@ def wait_for(condition, seconds=2.0):
 
 # -- the module's common ending --------------------------------------------------------------------
 
+
 class Exited(Exception):
     pass
 
@@ -535,8 +624,9 @@ def test_an_unexpected_exception_is_not_swallowed(module):
         _k8s.run_with_kube(module, bug)
 
 
-@pytest.mark.parametrize("flag, library", [("HAS_KUBERNETES", "kubernetes"),
-                                           ("HAS_KUBERNETES_CORE", "kubernetes.core collection")])
+@pytest.mark.parametrize(
+    "flag, library", [("HAS_KUBERNETES", "kubernetes"), ("HAS_KUBERNETES_CORE", "kubernetes.core collection")]
+)
 def test_check_libraries_names_the_missing_one(monkeypatch, flag, library):
     monkeypatch.setattr(_k8s, flag, False)
     with pytest.raises(Exited) as exited:
@@ -558,9 +648,10 @@ def test_from_module_fails_clearly_when_no_client_can_be_made(monkeypatch):
 
     monkeypatch.setattr(_k8s, "api_client", broken)
     with pytest.raises(Exited) as exited:
-        _k8s.Kube.from_module(Module({name: None for name in _k8s.AUTH_ARG_SPEC}))
-    assert exited.value.args[1]["msg"] == ("Could not connect to Kubernetes: Invalid kube-config file. No configuration "
-                                           "found.")
+        _k8s.Kube.from_module(Module(dict.fromkeys(_k8s.AUTH_ARG_SPEC)))
+    assert exited.value.args[1]["msg"] == (
+        "Could not connect to Kubernetes: Invalid kube-config file. No configuration found."
+    )
 
 
 def test_api_client_from_the_auth_options_without_discovery(monkeypatch):
@@ -581,11 +672,18 @@ def test_api_client_from_a_kubeconfig(monkeypatch, tmp_path):
         monkeypatch.delenv("K8S_AUTH_" + name.upper(), raising=False)
     monkeypatch.setattr(kubernetes.client.Configuration, "_default", None)
     kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "test",
-        "clusters": [{"name": "c", "cluster": {"server": HOST, "insecure-skip-tls-verify": True}}],
-        "users": [{"name": "u", "user": {"token": TOKEN}}],
-        "contexts": [{"name": "test", "context": {"cluster": "c", "user": "u", "namespace": "ml"}}]}))
+    kubeconfig.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "test",
+                "clusters": [{"name": "c", "cluster": {"server": HOST, "insecure-skip-tls-verify": True}}],
+                "users": [{"name": "u", "user": {"token": TOKEN}}],
+                "contexts": [{"name": "test", "context": {"cluster": "c", "user": "u", "namespace": "ml"}}],
+            }
+        )
+    )
     client = _k8s.api_client(kubeconfig=str(kubeconfig))
     cluster = FakeCluster()
     client.rest_client = cluster.api_client().rest_client

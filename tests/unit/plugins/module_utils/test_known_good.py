@@ -10,16 +10,24 @@ import hashlib
 import json
 
 import pytest
-
 from ansible_collections.homelab.litellm.plugins.module_utils import _known_good as kg
 from ansible_collections.homelab.litellm.tests.unit.fake_kube import b64, secret_object, unb64
 
 CONFIG = "model_list:\n  - model_name: groq/openai/gpt-oss-120b\n"
 GROQ_KEY = "gsk_" + "Q" * 48
-RECORD = kg.KnownGood(CONFIG, "litellm-config", "config.yaml",
-                      {"GROQ_API_KEY": ("litellm-secrets", "GROQ_API_KEY", GROQ_KEY),
-                       "MISTRAL_API_KEY": ("provider-keys", "MISTRAL", None)},
-                      ["vllm-qwen", "groq/openai/gpt-oss-120b"], "true", "2026-12-01T10:00:00Z", "run-7")
+RECORD = kg.KnownGood(
+    CONFIG,
+    "litellm-config",
+    "config.yaml",
+    {
+        "GROQ_API_KEY": ("litellm-secrets", "GROQ_API_KEY", GROQ_KEY),
+        "MISTRAL_API_KEY": ("provider-keys", "MISTRAL", None),
+    },
+    ["vllm-qwen", "groq/openai/gpt-oss-120b"],
+    "true",
+    "2026-12-01T10:00:00Z",
+    "run-7",
+)
 
 
 def test_record_name():
@@ -30,18 +38,29 @@ def test_record_name():
 def test_record_body_of_a_new_record():
     body = kg.record_body("ml", "litellm", RECORD)
     assert body["metadata"] == {
-        "name": "litellm-known-good", "namespace": "ml",
+        "name": "litellm-known-good",
+        "namespace": "ml",
         "labels": {"app.kubernetes.io/managed-by": "homelab.litellm", "homelab.litellm/known-good-of": "litellm"},
-        "annotations": {"homelab.litellm/verified": "true", "homelab.litellm/recorded-at": "2026-12-01T10:00:00Z",
-                        "homelab.litellm/run": "run-7", "homelab.litellm/keys": "GROQ_API_KEY,MISTRAL_API_KEY",
-                        "homelab.litellm/models": "vllm-qwen,groq/openai/gpt-oss-120b",
-                        "homelab.litellm/config-digest": hashlib.sha256(CONFIG.encode()).hexdigest()}}
+        "annotations": {
+            "homelab.litellm/verified": "true",
+            "homelab.litellm/recorded-at": "2026-12-01T10:00:00Z",
+            "homelab.litellm/run": "run-7",
+            "homelab.litellm/keys": "GROQ_API_KEY,MISTRAL_API_KEY",
+            "homelab.litellm/models": "vllm-qwen,groq/openai/gpt-oss-120b",
+            "homelab.litellm/config-digest": hashlib.sha256(CONFIG.encode()).hexdigest(),
+        },
+    }
     assert (body["kind"], body["type"], list(body["data"])) == ("Secret", "Opaque", ["state.json"])
     state = json.loads(unb64(body["data"]["state.json"]))
-    assert state == {"version": 1, "config": {"configmap": "litellm-config", "key": "config.yaml", "text": CONFIG},
-                     "keys": {"GROQ_API_KEY": {"secret": "litellm-secrets", "key": "GROQ_API_KEY", "value": GROQ_KEY},
-                              "MISTRAL_API_KEY": {"secret": "provider-keys", "key": "MISTRAL", "value": None}},
-                     "models": ["vllm-qwen", "groq/openai/gpt-oss-120b"]}
+    assert state == {
+        "version": 1,
+        "config": {"configmap": "litellm-config", "key": "config.yaml", "text": CONFIG},
+        "keys": {
+            "GROQ_API_KEY": {"secret": "litellm-secrets", "key": "GROQ_API_KEY", "value": GROQ_KEY},
+            "MISTRAL_API_KEY": {"secret": "provider-keys", "key": "MISTRAL", "value": None},
+        },
+        "models": ["vllm-qwen", "groq/openai/gpt-oss-120b"],
+    }
 
 
 def test_annotations_hold_no_value():
@@ -50,14 +69,24 @@ def test_annotations_hold_no_value():
 
 
 def test_record_body_over_an_existing_secret_keeps_its_metadata():
-    existing = {"metadata": {"name": "litellm-known-good", "namespace": "ml", "resourceVersion": "42", "uid": "u1",
-                             "labels": {"team": "ml"}, "annotations": {"note": "by hand",
-                                                                       "homelab.litellm/run": "old"}},
-                "data": {"state.json": b64("{}")}}
+    existing = {
+        "metadata": {
+            "name": "litellm-known-good",
+            "namespace": "ml",
+            "resourceVersion": "42",
+            "uid": "u1",
+            "labels": {"team": "ml"},
+            "annotations": {"note": "by hand", "homelab.litellm/run": "old"},
+        },
+        "data": {"state.json": b64("{}")},
+    }
     body = kg.record_body("ml", "litellm", RECORD, existing=existing)
     assert body["metadata"]["resourceVersion"] == "42" and body["metadata"]["uid"] == "u1"
-    assert body["metadata"]["labels"] == {"team": "ml", "app.kubernetes.io/managed-by": "homelab.litellm",
-                                          "homelab.litellm/known-good-of": "litellm"}
+    assert body["metadata"]["labels"] == {
+        "team": "ml",
+        "app.kubernetes.io/managed-by": "homelab.litellm",
+        "homelab.litellm/known-good-of": "litellm",
+    }
     assert body["metadata"]["annotations"]["note"] == "by hand"
     assert body["metadata"]["annotations"]["homelab.litellm/run"] == "run-7"
     assert existing["metadata"]["annotations"]["homelab.litellm/run"] == "old", "the Secret as read is not changed"
@@ -73,17 +102,20 @@ def test_round_trip_of_a_baseline_without_run():
     assert read == baseline._replace(run="")
 
 
-@pytest.mark.parametrize("secret", [
-    None,
-    {},
-    {"metadata": {"name": "litellm-known-good"}},
-    {"data": {}},
-    {"data": {"state.json": ""}},
-    {"data": {"other": b64("{}")}},
-    {"data": {"state.json": b64("not json")}},
-    {"data": {"state.json": "%%% not base64"}},
-    {"data": {"state.json": base64.b64encode(b"\xff\xfe").decode()}},
-])
+@pytest.mark.parametrize(
+    "secret",
+    [
+        None,
+        {},
+        {"metadata": {"name": "litellm-known-good"}},
+        {"data": {}},
+        {"data": {"state.json": ""}},
+        {"data": {"other": b64("{}")}},
+        {"data": {"state.json": b64("not json")}},
+        {"data": {"state.json": "%%% not base64"}},
+        {"data": {"state.json": base64.b64encode(b"\xff\xfe").decode()}},
+    ],
+)
 def test_no_record_in_an_empty_or_placeholder_secret(secret):
     assert kg.read_record(secret) is None
 
@@ -95,39 +127,79 @@ def test_a_record_without_annotations_counts_as_a_baseline():
 
 def test_live_key_values():
     secrets = {"litellm-secrets": secret_object({"GROQ_API_KEY": GROQ_KEY, "OTHER": "x"}), "gone": None}
-    locations = {"GROQ_API_KEY": ("litellm-secrets", "GROQ_API_KEY"), "A": ("litellm-secrets", "A"),
-                 "B": ("gone", "B"), "C": ("unread", "C")}
+    locations = {
+        "GROQ_API_KEY": ("litellm-secrets", "GROQ_API_KEY"),
+        "A": ("litellm-secrets", "A"),
+        "B": ("gone", "B"),
+        "C": ("unread", "C"),
+    }
     assert kg.live_key_values(secrets, locations) == {
-        "GROQ_API_KEY": ("litellm-secrets", "GROQ_API_KEY", GROQ_KEY), "A": ("litellm-secrets", "A", None),
-        "B": ("gone", "B", None), "C": ("unread", "C", None)}
+        "GROQ_API_KEY": ("litellm-secrets", "GROQ_API_KEY", GROQ_KEY),
+        "A": ("litellm-secrets", "A", None),
+        "B": ("gone", "B", None),
+        "C": ("unread", "C", None),
+    }
 
 
-@pytest.mark.parametrize("live, differing", [
-    ({"GROQ_API_KEY": ("litellm-secrets", "GROQ_API_KEY", GROQ_KEY),
-      "MISTRAL_API_KEY": ("provider-keys", "MISTRAL", None)}, []),
-    ({"GROQ_API_KEY": ("litellm-secrets", "GROQ_API_KEY", "gsk_rotated"),
-      "MISTRAL_API_KEY": ("provider-keys", "MISTRAL", None)}, ["GROQ_API_KEY"]),
-    ({"GROQ_API_KEY": ("litellm-secrets", "GROQ_API_KEY", None),
-      "MISTRAL_API_KEY": ("provider-keys", "MISTRAL", "added by hand")}, ["GROQ_API_KEY", "MISTRAL_API_KEY"]),
-    ({"GROQ_API_KEY": ("other-secret", "GROQ_API_KEY", GROQ_KEY),
-      "MISTRAL_API_KEY": ("provider-keys", "MISTRAL", None)}, ["GROQ_API_KEY"]),
-    ({}, ["GROQ_API_KEY", "MISTRAL_API_KEY"]),
-    ({"UNRECORDED": ("s", "k", "v"), "GROQ_API_KEY": ("litellm-secrets", "GROQ_API_KEY", GROQ_KEY),
-      "MISTRAL_API_KEY": ("provider-keys", "MISTRAL", None)}, []),
-])
+@pytest.mark.parametrize(
+    "live, differing",
+    [
+        (
+            {
+                "GROQ_API_KEY": ("litellm-secrets", "GROQ_API_KEY", GROQ_KEY),
+                "MISTRAL_API_KEY": ("provider-keys", "MISTRAL", None),
+            },
+            [],
+        ),
+        (
+            {
+                "GROQ_API_KEY": ("litellm-secrets", "GROQ_API_KEY", "gsk_rotated"),
+                "MISTRAL_API_KEY": ("provider-keys", "MISTRAL", None),
+            },
+            ["GROQ_API_KEY"],
+        ),
+        (
+            {
+                "GROQ_API_KEY": ("litellm-secrets", "GROQ_API_KEY", None),
+                "MISTRAL_API_KEY": ("provider-keys", "MISTRAL", "added by hand"),
+            },
+            ["GROQ_API_KEY", "MISTRAL_API_KEY"],
+        ),
+        (
+            {
+                "GROQ_API_KEY": ("other-secret", "GROQ_API_KEY", GROQ_KEY),
+                "MISTRAL_API_KEY": ("provider-keys", "MISTRAL", None),
+            },
+            ["GROQ_API_KEY"],
+        ),
+        ({}, ["GROQ_API_KEY", "MISTRAL_API_KEY"]),
+        (
+            {
+                "UNRECORDED": ("s", "k", "v"),
+                "GROQ_API_KEY": ("litellm-secrets", "GROQ_API_KEY", GROQ_KEY),
+                "MISTRAL_API_KEY": ("provider-keys", "MISTRAL", None),
+            },
+            [],
+        ),
+    ],
+)
 def test_differing_keys(live, differing):
     assert kg.differing_keys(RECORD, live) == differing
 
 
 def test_restore_writes_nothing_when_live_equals_the_record():
-    secrets = {"litellm-secrets": secret_object({"GROQ_API_KEY": GROQ_KEY}),
-               "provider-keys": secret_object({"OTHER": "x"})}
+    secrets = {
+        "litellm-secrets": secret_object({"GROQ_API_KEY": GROQ_KEY}),
+        "provider-keys": secret_object({"OTHER": "x"}),
+    }
     assert kg.restore_writes(RECORD, CONFIG, secrets) == (None, {})
 
 
 def test_restore_writes_only_what_differs_and_removes_keys_the_record_lacks():
-    secrets = {"litellm-secrets": secret_object({"GROQ_API_KEY": "gsk_rotated", "LITELLM_MASTER_KEY": "sk-m"}),
-               "provider-keys": secret_object({"MISTRAL": "added later"})}
+    secrets = {
+        "litellm-secrets": secret_object({"GROQ_API_KEY": "gsk_rotated", "LITELLM_MASTER_KEY": "sk-m"}),
+        "provider-keys": secret_object({"MISTRAL": "added later"}),
+    }
     config, values = kg.restore_writes(RECORD, CONFIG + "# edited\n", secrets)
     assert config == CONFIG
     assert values == {"litellm-secrets": {"GROQ_API_KEY": GROQ_KEY}, "provider-keys": {"MISTRAL": None}}

@@ -14,7 +14,6 @@ import time
 import types
 
 import pytest
-
 from ansible_collections.homelab.litellm.plugins.module_utils import _lock
 from ansible_collections.homelab.litellm.plugins.module_utils._k8s import KubeError
 
@@ -44,11 +43,16 @@ def lease(holder, renewed=T0, acquired=T0 - 30, duration=60, transitions=2):
         spec["renewTime"] = _lock.micro_time(renewed)
     if acquired is not None:
         spec["acquireTime"] = _lock.micro_time(acquired)
-    return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": LEASE, "namespace": "ml"},
-            "spec": spec}
+    return {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {"name": LEASE, "namespace": "ml"},
+        "spec": spec,
+    }
 
 
 # -- pure parts ------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("deployment, name", [("litellm", LEASE), ("x" * 300, ("homelab-litellm-" + "x" * 300)[:253])])
 def test_lease_name(deployment, name):
@@ -73,17 +77,20 @@ def test_lease_holder():
     assert _lock.lease_holder({"spec": {"holderIdentity": None}}) == ("", None, None, 0)
 
 
-@pytest.mark.parametrize("obj, now, gone", [
-    (lease(OTHER), T0, False),
-    (lease(OTHER), T0 + 60, False),            # exactly at the end of its duration: still held
-    (lease(OTHER), T0 + 60.001, True),
-    (lease(OTHER, duration=10), T0 + 11, True),
-    (lease(None), T0, True),                   # released
-    (lease(""), T0, True),
-    (lease(OTHER, renewed=None), T0, True),    # never renewed
-    ({"spec": {"holderIdentity": OTHER, "renewTime": "garbage", "leaseDurationSeconds": 60}}, T0, True),
-    (lease(OTHER, renewed=T0 + 5), T0, False),  # the holder's clock a little ahead of ours
-])
+@pytest.mark.parametrize(
+    "obj, now, gone",
+    [
+        (lease(OTHER), T0, False),
+        (lease(OTHER), T0 + 60, False),  # exactly at the end of its duration: still held
+        (lease(OTHER), T0 + 60.001, True),
+        (lease(OTHER, duration=10), T0 + 11, True),
+        (lease(None), T0, True),  # released
+        (lease(""), T0, True),
+        (lease(OTHER, renewed=None), T0, True),  # never renewed
+        ({"spec": {"holderIdentity": OTHER, "renewTime": "garbage", "leaseDurationSeconds": 60}}, T0, True),
+        (lease(OTHER, renewed=T0 + 5), T0, False),  # the holder's clock a little ahead of ours
+    ],
+)
 def test_expired(obj, now, gone):
     assert _lock.expired(obj, now) is gone
 
@@ -92,8 +99,13 @@ def test_acquire_step_creates_a_missing_lease():
     action, spec = _lock.acquire_step(None, ME, T0, 60)
     stamp = _lock.micro_time(T0)
     assert action == _lock.CREATE
-    assert spec == {"holderIdentity": ME, "leaseDurationSeconds": 60, "acquireTime": stamp, "renewTime": stamp,
-                    "leaseTransitions": 0}
+    assert spec == {
+        "holderIdentity": ME,
+        "leaseDurationSeconds": 60,
+        "acquireTime": stamp,
+        "renewTime": stamp,
+        "leaseTransitions": 0,
+    }
 
 
 def test_acquire_step_renews_its_own_lease():
@@ -103,11 +115,14 @@ def test_acquire_step_renews_its_own_lease():
     assert spec["acquireTime"] == _lock.micro_time(T0 - 30) and spec["leaseTransitions"] == 2
 
 
-@pytest.mark.parametrize("obj, now, gone", [
-    (lease(OTHER, renewed=T0 - 61), T0, False),
-    (lease(None), T0, False),
-    (lease(OTHER), T0, True),
-])
+@pytest.mark.parametrize(
+    "obj, now, gone",
+    [
+        (lease(OTHER, renewed=T0 - 61), T0, False),
+        (lease(None), T0, False),
+        (lease(OTHER), T0, True),
+    ],
+)
 def test_acquire_step_takes_a_free_expired_or_abandoned_lease(obj, now, gone):
     action, spec = _lock.acquire_step(obj, ME, now, 60, holder_gone=gone)
     assert action == _lock.TAKE
@@ -121,9 +136,12 @@ def test_acquire_step_waits_for_a_live_holder():
 
 def test_lease_body_of_a_new_and_of_a_read_lease():
     new = _lock.lease_body("ml", LEASE, {"holderIdentity": ME}, run="r1")
-    assert new["metadata"] == {"name": LEASE, "namespace": "ml", "labels": {"app.kubernetes.io/managed-by":
-                                                                            "homelab.litellm"},
-                               "annotations": {"homelab.litellm/run": "r1"}}
+    assert new["metadata"] == {
+        "name": LEASE,
+        "namespace": "ml",
+        "labels": {"app.kubernetes.io/managed-by": "homelab.litellm"},
+        "annotations": {"homelab.litellm/run": "r1"},
+    }
     read = dict(lease(OTHER), metadata={"name": LEASE, "resourceVersion": "17", "annotations": {"x": "y"}})
     body = _lock.lease_body("ml", LEASE, {"holderIdentity": ME}, read, run="r1")
     assert body["metadata"]["resourceVersion"] == "17"
@@ -132,12 +150,12 @@ def test_lease_body_of_a_new_and_of_a_read_lease():
 
 
 def test_busy_message_says_who_since_when_and_what_to_do():
-    message = _lock.busy_message("ml/litellm", dict(lease(OTHER, renewed=T0 - 12), metadata={"name": LEASE}),
-                                 T0, 300)
+    message = _lock.busy_message("ml/litellm", dict(lease(OTHER, renewed=T0 - 12), metadata={"name": LEASE}), T0, 300)
     assert message == (
         "Another run is changing LiteLLM ml/litellm: %s holds its lock (Lease %s) since %s, last renewed 12 s ago. "
         "Waited 300 s (litellm_lock_timeout); nothing was changed. Run again when it has finished; if that run was "
-        "killed, its lock expires 60 s after its last renewal." % (OTHER, LEASE, _lock.micro_time(T0 - 30)[:19] + "Z"))
+        "killed, its lock expires 60 s after its last renewal." % (OTHER, LEASE, _lock.micro_time(T0 - 30)[:19] + "Z")
+    )
 
 
 def test_busy_message_of_a_lease_without_times():
@@ -147,14 +165,24 @@ def test_busy_message_of_a_lease_without_times():
 
 # -- RunLock against the API server ----------------------------------------------------------------
 
+
 @pytest.fixture(name="clock")
 def fixture_clock():
     return Clock()
 
 
 def run_lock(cluster, clock, holder=ME, gone=None, duration=60):
-    return _lock.RunLock(cluster.kube(), "ml", LEASE, holder, duration=duration, run=holder[-2:], clock=clock,
-                         sleep=clock.sleep, holder_gone=gone)
+    return _lock.RunLock(
+        cluster.kube(),
+        "ml",
+        LEASE,
+        holder,
+        duration=duration,
+        run=holder[-2:],
+        clock=clock,
+        sleep=clock.sleep,
+        holder_gone=gone,
+    )
 
 
 def stored(cluster):
@@ -239,8 +267,9 @@ def test_a_lease_released_while_waiting_is_taken(cluster, clock):
 def test_a_conflict_while_taking_over_reads_the_lease_again(cluster, clock):
     """Two runs see the expired Lease at once; the other one writes first: this one waits for it."""
     cluster.add("leases", lease("carol@host pid=1 run=r0", renewed=T0 - 100))
-    cluster.interfere("leases", LEASE,
-                      lambda obj: obj["spec"].update(holderIdentity=OTHER, renewTime=_lock.micro_time(T0)))
+    cluster.interfere(
+        "leases", LEASE, lambda obj: obj["spec"].update(holderIdentity=OTHER, renewTime=_lock.micro_time(T0))
+    )
     with pytest.raises(_lock.LockError) as caught:
         run_lock(cluster, clock).acquire(timeout=1)
     assert OTHER in str(caught.value)
@@ -259,7 +288,7 @@ def test_a_conflict_while_creating_reads_the_lease_again(cluster, clock):
 
 
 def test_other_api_errors_are_raised(cluster, clock):
-    cluster.fail("POST", "leases", 403, 'leases.coordination.k8s.io is forbidden')
+    cluster.fail("POST", "leases", 403, "leases.coordination.k8s.io is forbidden")
     with pytest.raises(KubeError) as caught:
         run_lock(cluster, clock).acquire(timeout=5)
     assert caught.value.status == 403
@@ -273,10 +302,13 @@ def test_renew_moves_the_renew_time(cluster, clock):
     assert stored(cluster)["spec"]["renewTime"] == _lock.micro_time(T0 + 25)
 
 
-@pytest.mark.parametrize("change, fragment", [
-    (lambda obj: obj["spec"].update(holderIdentity=OTHER), "%s holds it now" % OTHER),
-    (lambda obj: obj["spec"].update(holderIdentity=None), "the Lease was released or deleted"),
-])
+@pytest.mark.parametrize(
+    "change, fragment",
+    [
+        (lambda obj: obj["spec"].update(holderIdentity=OTHER), "%s holds it now" % OTHER),
+        (lambda obj: obj["spec"].update(holderIdentity=None), "the Lease was released or deleted"),
+    ],
+)
 def test_renew_when_lost_raises_and_writes_nothing(cluster, clock, change, fragment):
     lock = run_lock(cluster, clock)
     lock.acquire(timeout=0)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from ansible_collections.homelab.litellm.plugins.module_utils._config_plan import lifecycle_message
 from ansible_collections.homelab.litellm.plugins.module_utils._model_lifecycle import MODEL_LIFECYCLE
 

@@ -13,22 +13,33 @@ import copy
 import json
 
 import pytest
-
 from ansible_collections.homelab.litellm.plugins.module_utils import _known_good as kg
 from ansible_collections.homelab.litellm.plugins.module_utils import _plan as pl
 from ansible_collections.homelab.litellm.plugins.module_utils import _rollout as rt
 from ansible_collections.homelab.litellm.plugins.module_utils import _wiring as wiring
 from ansible_collections.homelab.litellm.plugins.module_utils._config_yaml import ConfigError
 from ansible_collections.homelab.litellm.tests.unit.fake_kube import (
-    STORY_CONFIG, STORY_SECRETS, b64, configmap_object, litellm_deployment, pod_object, rollout_status, secret_object,
+    STORY_CONFIG,
+    STORY_SECRETS,
+    b64,
+    configmap_object,
+    litellm_deployment,
+    pod_object,
+    rollout_status,
+    secret_object,
 )
 
 S, CM = wiring.SECRET, wiring.CONFIGMAP
 GROQ_KEY = "gsk_" + "R7" * 24
 NEW_OPENAI_KEY = "sk-proj-" + "9d" * 20
-GPT_OSS = {"model_name": "groq/openai/gpt-oss-120b",
-           "litellm_params": {"model": "groq/openai/gpt-oss-120b", "api_key": "os.environ/GROQ_API_KEY"}}
-MINI = {"model_name": "gpt-mini", "litellm_params": {"model": "openai/gpt-4o-mini", "api_key": "os.environ/OPENAI_API_KEY"}}
+GPT_OSS = {
+    "model_name": "groq/openai/gpt-oss-120b",
+    "litellm_params": {"model": "groq/openai/gpt-oss-120b", "api_key": "os.environ/GROQ_API_KEY"},
+}
+MINI = {
+    "model_name": "gpt-mini",
+    "litellm_params": {"model": "openai/gpt-4o-mini", "api_key": "os.environ/OPENAI_API_KEY"},
+}
 SECRET_VALUES = set(STORY_SECRETS.values()) | {GROQ_KEY, NEW_OPENAI_KEY}
 
 
@@ -38,13 +49,18 @@ def with_version(obj, version):
     return obj
 
 
-def observed(config=STORY_CONFIG, secrets=None, deployment=None, record=None, pods=None, replicasets=None,
-             objects=None):
+def observed(
+    config=STORY_CONFIG, secrets=None, deployment=None, record=None, pods=None, replicasets=None, objects=None
+):
     secret = with_version(secret_object(STORY_SECRETS if secrets is None else secrets), "12")
-    return pl.Observed(deployment=deployment or litellm_deployment(),
-                       configmap=None if config is None else with_version(configmap_object(config), "11"),
-                       objects={(S, "litellm-secrets"): secret, **(objects or {})}, record=record, pods=pods,
-                       replicasets=replicasets)
+    return pl.Observed(
+        deployment=deployment or litellm_deployment(),
+        configmap=None if config is None else with_version(configmap_object(config), "11"),
+        objects={(S, "litellm-secrets"): secret, **(objects or {})},
+        record=record,
+        pods=pods,
+        replicasets=replicasets,
+    )
 
 
 def settled(record=True, config=STORY_CONFIG, secrets=None):
@@ -55,8 +71,9 @@ def settled(record=True, config=STORY_CONFIG, secrets=None):
     if record:
         values = STORY_SECRETS if secrets is None else secrets
         keys = {name: ("litellm-secrets", name, values.get(name)) for name in ("OPENAI_API_KEY",)}
-        state.record = kg.KnownGood(config, "litellm-config", "config.yaml", keys, ["vllm-qwen"], "true",
-                                    "2026-12-01T10:00:00Z", "r0")
+        state.record = kg.KnownGood(
+            config, "litellm-config", "config.yaml", keys, ["vllm-qwen"], "true", "2026-12-01T10:00:00Z", "r0"
+        )
     return state
 
 
@@ -77,38 +94,56 @@ NOTHING = {"config": False, "secret": False, "rollout": False, "verify": False, 
 
 # -- work ------------------------------------------------------------------------------------------
 
+
 def test_a_settled_state_without_a_request_is_a_no_op():
     result = plan()
     assert result.work == NOTHING
     assert result.smoke_models == [] and result.diffs == []
     assert result.rollout["restart"] is False and result.rollout["reason"] == rt.REASON_UNCHANGED
-    assert result.unverified == {"config": False, "keys": [], "models": [], "recorded_at": "2026-12-01T10:00:00Z",
-                                 "failing_rollout": None}
+    assert result.unverified == {
+        "config": False,
+        "keys": [],
+        "models": [],
+        "recorded_at": "2026-12-01T10:00:00Z",
+        "failing_rollout": None,
+    }
 
 
 def test_the_second_run_of_the_same_request_is_a_no_op():
     first = plan(models=[GPT_OSS], api_keys={"GROQ_API_KEY": GROQ_KEY})
     secrets = dict(STORY_SECRETS, GROQ_API_KEY=GROQ_KEY)
-    state = observed(config=first.config_text, secrets=secrets,
-                     deployment=litellm_deployment(annotations={rt.DIGEST_ANNOTATION: first.rollout["digest_after"]}))
-    state.record = kg.KnownGood(first.config_text, "litellm-config", "config.yaml",
-                                {name: ("litellm-secrets", name, secrets[name]) for name in ("GROQ_API_KEY",)},
-                                first.expected_models, "true", "2026-12-01T11:00:00Z", "r1")
+    state = observed(
+        config=first.config_text,
+        secrets=secrets,
+        deployment=litellm_deployment(annotations={rt.DIGEST_ANNOTATION: first.rollout["digest_after"]}),
+    )
+    state.record = kg.KnownGood(
+        first.config_text,
+        "litellm-config",
+        "config.yaml",
+        {name: ("litellm-secrets", name, secrets[name]) for name in ("GROQ_API_KEY",)},
+        first.expected_models,
+        "true",
+        "2026-12-01T11:00:00Z",
+        "r1",
+    )
     assert plan(state, models=[GPT_OSS], api_keys={"GROQ_API_KEY": GROQ_KEY}).work == NOTHING
 
 
 def test_adding_a_model_with_its_key_is_every_step():
     result = plan(models=[GPT_OSS], api_keys={"GROQ_API_KEY": GROQ_KEY})
-    assert result.work == {"config": True, "secret": True, "rollout": True, "verify": True, "record": True,
-                           "any": True}
+    assert result.work == {"config": True, "secret": True, "rollout": True, "verify": True, "record": True, "any": True}
     assert result.config["added"] == ["groq/openai/gpt-oss-120b"]
-    assert result.secrets == {"litellm-secrets": {"added": ["GROQ_API_KEY"], "updated": [], "unchanged": [],
-                                                  "resource_version": "12"}}
+    assert result.secrets == {
+        "litellm-secrets": {"added": ["GROQ_API_KEY"], "updated": [], "unchanged": [], "resource_version": "12"}
+    }
     assert result.rollout["reason"] == rt.REASON_CHANGED
     assert result.smoke_models == ["groq/openai/gpt-oss-120b"]
     assert result.expected_models == ["vllm-qwen", "ollama-qwen", "openai-gpt4o", "groq/openai/gpt-oss-120b"]
-    assert result.managed_keys == {"GROQ_API_KEY": {"secret": "litellm-secrets", "key": "GROQ_API_KEY"},
-                                   "OPENAI_API_KEY": {"secret": "litellm-secrets", "key": "OPENAI_API_KEY"}}
+    assert result.managed_keys == {
+        "GROQ_API_KEY": {"secret": "litellm-secrets", "key": "GROQ_API_KEY"},
+        "OPENAI_API_KEY": {"secret": "litellm-secrets", "key": "OPENAI_API_KEY"},
+    }
 
 
 def test_a_config_change_alone_writes_no_key():
@@ -177,10 +212,16 @@ def failing_state():
     deployment["metadata"]["uid"] = "dep"
     deployment["status"] = rollout_status(1, 1, updated=1, available=1, total=2)
     labels = {"app": "litellm", "pod-template-hash": "new"}
-    replicaset = {"metadata": {"name": "litellm-new", "uid": "rs", "labels": labels,
-                               "annotations": {rt.REVISION_ANNOTATION: "2"},
-                               "ownerReferences": [{"uid": "dep"}]},
-                  "spec": {"template": copy.deepcopy(deployment["spec"]["template"])}}
+    replicaset = {
+        "metadata": {
+            "name": "litellm-new",
+            "uid": "rs",
+            "labels": labels,
+            "annotations": {rt.REVISION_ANNOTATION: "2"},
+            "ownerReferences": [{"uid": "dep"}],
+        },
+        "spec": {"template": copy.deepcopy(deployment["spec"]["template"])},
+    }
     state.replicasets = [replicaset]
     state.pods = [pod_object("litellm-new-x1", labels, replicaset, crash=True)]
     return state
@@ -215,26 +256,32 @@ def test_manage_config_false_ignores_the_models():
 
 # -- refusals --------------------------------------------------------------------------------------
 
+
 def test_an_unreachable_reference_is_refused():
     errors = plan_errors(models=[GPT_OSS])
-    assert errors == ["config.yaml references GROQ_API_KEY, which container litellm of Deployment litellm does not get "
-                      "from anywhere (LiteLLM would call without a key): give the key in litellm_api_keys, or add it "
-                      "to a Secret the container loads"]
+    assert errors == [
+        "config.yaml references GROQ_API_KEY, which container litellm of Deployment litellm does not get "
+        "from anywhere (LiteLLM would call without a key): give the key in litellm_api_keys, or add it "
+        "to a Secret the container loads"
+    ]
 
 
 def test_a_required_source_that_does_not_exist_is_refused():
     deployment = litellm_deployment()
     deployment["spec"]["template"]["spec"]["containers"][0]["env"] = [
-        {"name": "GROQ_API_KEY", "valueFrom": {"secretKeyRef": {"name": "groq", "key": "key"}}}]
+        {"name": "GROQ_API_KEY", "valueFrom": {"secretKeyRef": {"name": "groq", "key": "key"}}}
+    ]
     state = observed(deployment=deployment, objects={(S, "groq"): None})
     assert plan_errors(state, models=[GPT_OSS]) == [
-        "GROQ_API_KEY comes from Secret groq, which does not exist: the pod cannot start; create it"]
+        "GROQ_API_KEY comes from Secret groq, which does not exist: the pod cannot start; create it"
+    ]
 
 
 def test_an_optional_source_that_does_not_exist_is_accepted():
     deployment = litellm_deployment()
     deployment["spec"]["template"]["spec"]["containers"][0]["env"] = [
-        {"name": "GROQ_API_KEY", "valueFrom": {"secretKeyRef": {"name": "groq", "key": "key", "optional": True}}}]
+        {"name": "GROQ_API_KEY", "valueFrom": {"secretKeyRef": {"name": "groq", "key": "key", "optional": True}}}
+    ]
     assert plan(observed(deployment=deployment, objects={(S, "groq"): None}), models=[GPT_OSS]).work["config"]
 
 
@@ -243,16 +290,25 @@ def test_a_missing_secret_to_write_into_is_refused():
     state = observed(config=config)
     state.objects[(S, "litellm-secrets")] = None
     assert plan_errors(state, api_keys={"LITELLM_MASTER_KEY": "sk-" + "1" * 40}) == [
-        "Secret ml/litellm-secrets does not exist; create it (the Deployment already loads it) and run again"]
+        "Secret ml/litellm-secrets does not exist; create it (the Deployment already loads it) and run again"
+    ]
 
 
-@pytest.mark.parametrize("state, fragment", [
-    (observed(config=None), "ConfigMap ml/litellm-config not found"),
-    (pl.Observed(deployment=litellm_deployment(), configmap=configmap_object(STORY_CONFIG, key="other.yaml")),
-     "ConfigMap ml/litellm-config has no key 'config.yaml' (keys: other.yaml)"),
-    (observed(config="model_list: [}"), "The live config (ConfigMap ml/litellm-config key config.yaml) cannot be used"),
-    (observed(config=STORY_CONFIG + "router_settings: {}\n"), "has the key 'router_settings' twice"),
-])
+@pytest.mark.parametrize(
+    "state, fragment",
+    [
+        (observed(config=None), "ConfigMap ml/litellm-config not found"),
+        (
+            pl.Observed(deployment=litellm_deployment(), configmap=configmap_object(STORY_CONFIG, key="other.yaml")),
+            "ConfigMap ml/litellm-config has no key 'config.yaml' (keys: other.yaml)",
+        ),
+        (
+            observed(config="model_list: [}"),
+            "The live config (ConfigMap ml/litellm-config key config.yaml) cannot be used",
+        ),
+        (observed(config=STORY_CONFIG + "router_settings: {}\n"), "has the key 'router_settings' twice"),
+    ],
+)
 def test_a_live_config_that_cannot_be_used_is_refused(state, fragment):
     errors = plan_errors(state)
     assert len(errors) == 1 and fragment in errors[0]
@@ -268,8 +324,10 @@ def test_request_errors_are_all_named_and_values_never():
 
 def test_a_refused_model_request_is_a_plan_error():
     errors = plan_errors(models=[dict(GPT_OSS, litellm_params=dict(GPT_OSS["litellm_params"], rpm_limit=3))])
-    assert errors == ["model 'groq/openai/gpt-oss-120b': litellm_params.rpm_limit is not a LiteLLM parameter; did you "
-                      "mean 'rpm'? LiteLLM would forward it to the provider and not apply it"]
+    assert errors == [
+        "model 'groq/openai/gpt-oss-120b': litellm_params.rpm_limit is not a LiteLLM parameter; did you "
+        "mean 'rpm'? LiteLLM would forward it to the provider and not apply it"
+    ]
     assert not isinstance(pl.PlanError(errors), ConfigError)
 
 
@@ -286,31 +344,44 @@ def test_explicit_names_stand_in_for_a_config_that_is_not_mounted():
     state = observed(deployment=deployment)
     result = plan(state, configmap="litellm-config", config_key="config.yaml")
     assert result.target["configmap"] == "litellm-config"
-    assert any("nothing is mounted at /app/config.yaml" in warning and "using litellm_configmap litellm-config key "
-               "config.yaml as given" in warning for warning in result.warnings)
+    assert any(
+        "nothing is mounted at /app/config.yaml" in warning
+        and "using litellm_configmap litellm-config key config.yaml as given" in warning
+        for warning in result.warnings
+    )
 
 
 def test_explicit_names_that_disagree_with_the_mount_are_warned():
     container, configmap, key, _path, warnings = pl.resolve_target(
-        litellm_deployment(), pl.Request(configmap="other-config", config_key="proxy.yaml"))
+        litellm_deployment(), pl.Request(configmap="other-config", config_key="proxy.yaml")
+    )
     assert (container["name"], configmap, key) == ("litellm", "other-config", "proxy.yaml")
     assert warnings == [
         "Deployment litellm mounts ConfigMap litellm-config as LiteLLM's config, but litellm_configmap is "
         "other-config: using other-config as given, which LiteLLM may not read",
         "LiteLLM reads key config.yaml of ConfigMap other-config, but litellm_config_key is proxy.yaml: using "
-        "proxy.yaml as given"]
+        "proxy.yaml as given",
+    ]
 
 
 # -- target, smoke, digest, diffs ------------------------------------------------------------------
 
+
 def test_the_target_is_read_from_the_deployment():
     result = plan(models=[GPT_OSS], api_keys={"GROQ_API_KEY": GROQ_KEY})
     assert result.target == {
-        "namespace": "ml", "deployment": "litellm", "container": "litellm", "configmap": "litellm-config",
-        "config_key": "config.yaml", "config_path": "/app/config.yaml",
-        "master_key": {"secret": "litellm-secrets", "key": "LITELLM_MASTER_KEY"}, "master_key_var": "LITELLM_MASTER_KEY",
+        "namespace": "ml",
+        "deployment": "litellm",
+        "container": "litellm",
+        "configmap": "litellm-config",
+        "config_key": "config.yaml",
+        "config_path": "/app/config.yaml",
+        "master_key": {"secret": "litellm-secrets", "key": "LITELLM_MASTER_KEY"},
+        "master_key_var": "LITELLM_MASTER_KEY",
         "key_targets": {"GROQ_API_KEY": {"secret": "litellm-secrets", "key": "GROQ_API_KEY"}},
-        "secrets": ["litellm-secrets"], "secrets_read": ["litellm-secrets"]}
+        "secrets": ["litellm-secrets"],
+        "secrets_read": ["litellm-secrets"],
+    }
     assert result.resource_versions == {"configmaps": {"litellm-config": "11"}, "secrets": {"litellm-secrets": "12"}}
 
 
@@ -321,26 +392,33 @@ def test_a_literal_master_key_is_warned():
     assert any("written literally in config.yaml" in warning for warning in result.warnings)
 
 
-@pytest.mark.parametrize("request_fields, smoke", [
-    ({}, ["groq/openai/gpt-oss-120b", "openai-gpt4o"]),
-    ({"smoke_scope": "rotated"}, ["openai-gpt4o"]),
-    ({"smoke_scope": "all"}, ["groq/openai/gpt-oss-120b"]),
-    ({"smoke_models": ["vllm-qwen"]}, ["vllm-qwen"]),
-])
+@pytest.mark.parametrize(
+    "request_fields, smoke",
+    [
+        ({}, ["groq/openai/gpt-oss-120b", "openai-gpt4o"]),
+        ({"smoke_scope": "rotated"}, ["openai-gpt4o"]),
+        ({"smoke_scope": "all"}, ["groq/openai/gpt-oss-120b"]),
+        ({"smoke_models": ["vllm-qwen"]}, ["vllm-qwen"]),
+    ],
+)
 def test_smoke_selection_by_scope(request_fields, smoke):
     """A new model with a key already there, and a rotated key of an operator's model."""
     state = settled(secrets=dict(STORY_SECRETS, GROQ_API_KEY=GROQ_KEY))
-    result = plan(state, models=[GPT_OSS], api_keys={"GROQ_API_KEY": GROQ_KEY, "OPENAI_API_KEY": NEW_OPENAI_KEY},
-                  **request_fields)
+    result = plan(
+        state, models=[GPT_OSS], api_keys={"GROQ_API_KEY": GROQ_KEY, "OPENAI_API_KEY": NEW_OPENAI_KEY}, **request_fields
+    )
     assert result.smoke_models == smoke
 
 
-@pytest.mark.parametrize("scope, explicit, smoke", [
-    ("changed", [], ["a", "r", "u"]),
-    ("rotated", [], ["r", "u"]),
-    ("all", [], ["p1", "p2", "u"]),
-    ("all", ["x", "u"], ["x", "u"]),
-])
+@pytest.mark.parametrize(
+    "scope, explicit, smoke",
+    [
+        ("changed", [], ["a", "r", "u"]),
+        ("rotated", [], ["r", "u"]),
+        ("all", [], ["p1", "p2", "u"]),
+        ("all", ["x", "u"], ["x", "u"]),
+    ],
+)
 def test_smoke_selection_always_adds_the_unverified_models(scope, explicit, smoke):
     assert pl.smoke_selection(scope, explicit, ["a"], ["r"], ["u"], ["p1", "p2"]) == smoke
 
@@ -356,51 +434,63 @@ def test_digest_after_is_what_the_rollout_computes_once_everything_is_written():
 
 def test_digest_live_of_an_unchanged_config_is_what_the_rollout_computes_for_it():
     result = plan(api_keys={"OPENAI_API_KEY": NEW_OPENAI_KEY})
-    assert result.rollout["digest_live"] == rt.rollout_digest(STORY_CONFIG, secret_object(STORY_SECRETS)["data"],
-                                                              rt.config_env_vars(STORY_CONFIG))
+    assert result.rollout["digest_live"] == rt.rollout_digest(
+        STORY_CONFIG, secret_object(STORY_SECRETS)["data"], rt.config_env_vars(STORY_CONFIG)
+    )
 
 
 def test_digest_live_is_the_digest_of_the_live_state():
     result = plan(models=[GPT_OSS], api_keys={"GROQ_API_KEY": GROQ_KEY})
-    assert result.rollout["digest_live"] == rt.rollout_digest(STORY_CONFIG, secret_object(STORY_SECRETS)["data"],
-                                                              rt.config_env_vars(STORY_CONFIG))
+    assert result.rollout["digest_live"] == rt.rollout_digest(
+        STORY_CONFIG, secret_object(STORY_SECRETS)["data"], rt.config_env_vars(STORY_CONFIG)
+    )
 
 
 def test_diffs_name_keys_never_values():
-    result = plan(models=[GPT_OSS], api_keys={"GROQ_API_KEY": GROQ_KEY, "OPENAI_API_KEY": NEW_OPENAI_KEY},
-                  force=True)
+    result = plan(models=[GPT_OSS], api_keys={"GROQ_API_KEY": GROQ_KEY, "OPENAI_API_KEY": NEW_OPENAI_KEY}, force=True)
     text = json.dumps(result.diffs)
     for value in SECRET_VALUES:
         assert value not in text and b64(value) not in text
     config_diff, secret_diff, digest_diff = result.diffs
     assert config_diff["before"] == STORY_CONFIG and "groq/openai/gpt-oss-120b" in config_diff["after"]
-    assert secret_diff == {"before": "DATABASE_URL: <unchanged>\nLITELLM_MASTER_KEY: <unchanged>\n"
-                                     "OPENAI_API_KEY: <previous value>\n",
-                           "after": "DATABASE_URL: <unchanged>\nGROQ_API_KEY: <added>\nLITELLM_MASTER_KEY: <unchanged>\n"
-                                    "OPENAI_API_KEY: <new value>\n",
-                           "before_header": "Secret ml/litellm-secrets (key names only)",
-                           "after_header": "Secret ml/litellm-secrets (key names only)"}
+    assert secret_diff == {
+        "before": "DATABASE_URL: <unchanged>\nLITELLM_MASTER_KEY: <unchanged>\nOPENAI_API_KEY: <previous value>\n",
+        "after": "DATABASE_URL: <unchanged>\nGROQ_API_KEY: <added>\nLITELLM_MASTER_KEY: <unchanged>\n"
+        "OPENAI_API_KEY: <new value>\n",
+        "before_header": "Secret ml/litellm-secrets (key names only)",
+        "after_header": "Secret ml/litellm-secrets (key names only)",
+    }
     assert digest_diff["after"] == "%s: %s\n" % (rt.DIGEST_ANNOTATION, result.rollout["digest_after"])
     assert GROQ_KEY not in repr(result)
 
 
 # -- helpers ---------------------------------------------------------------------------------------
 
+
 def test_objects_to_read():
-    container = {"envFrom": [{"secretRef": {"name": "a"}}, {"configMapRef": {"name": "settings"}}],
-                 "env": [{"name": "X", "valueFrom": {"secretKeyRef": {"name": "b", "key": "k"}}},
-                         {"name": "Y", "valueFrom": {"configMapKeyRef": {"name": "settings", "key": "k"}}},
-                         {"name": "Z", "valueFrom": {"secretKeyRef": {"name": "a", "key": "k"}}},
-                         {"name": "W", "value": "literal"}]}
+    container = {
+        "envFrom": [{"secretRef": {"name": "a"}}, {"configMapRef": {"name": "settings"}}],
+        "env": [
+            {"name": "X", "valueFrom": {"secretKeyRef": {"name": "b", "key": "k"}}},
+            {"name": "Y", "valueFrom": {"configMapKeyRef": {"name": "settings", "key": "k"}}},
+            {"name": "Z", "valueFrom": {"secretKeyRef": {"name": "a", "key": "k"}}},
+            {"name": "W", "value": "literal"},
+        ],
+    }
     assert pl.objects_to_read(container) == [(S, "a"), (CM, "settings"), (S, "b")]
     assert pl.objects_to_read(container, "extra") == [(S, "a"), (CM, "settings"), (S, "b"), (S, "extra")]
     assert pl.objects_to_read(container, "b") == [(S, "a"), (CM, "settings"), (S, "b")]
 
 
 def test_pod_env_values_of_every_kind_of_source():
-    container = {"envFrom": [{"secretRef": {"name": "keys"}}, {"configMapRef": {"name": "settings"}}],
-                 "env": [{"name": "LITERAL", "value": "text"}, {"name": "EMPTY"},
-                         {"name": "FIELD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]}
+    container = {
+        "envFrom": [{"secretRef": {"name": "keys"}}, {"configMapRef": {"name": "settings"}}],
+        "env": [
+            {"name": "LITERAL", "value": "text"},
+            {"name": "EMPTY"},
+            {"name": "FIELD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        ],
+    }
     objects = {(S, "keys"): {"data": {"A": b64("a-value")}}, (CM, "settings"): {"data": {"B": "b-value"}}}
     values, env = pl.pod_env(container, objects, ["A", "B", "LITERAL", "EMPTY", "FIELD", "ABSENT"])
     assert values == {"A": b64("a-value"), "B": b64("b-value"), "LITERAL": b64("text"), "EMPTY": b64("")}

@@ -11,7 +11,6 @@ import os
 import stat
 
 import pytest
-
 from ansible_collections.homelab.litellm.plugins.module_utils import _report
 
 CONTENT = {"target": {"namespace": "ml"}, "models": ["b", "a"], "restarted": True}
@@ -42,10 +41,13 @@ def test_an_unchanged_file_is_not_written_again(tmp_path):
     assert os.stat(path).st_ino == inode
 
 
-@pytest.mark.parametrize("change", [
-    lambda path: path.write_text("{}\n"),
-    lambda path: os.chmod(path, 0o644),
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda path: path.write_text("{}\n"),
+        lambda path: os.chmod(path, 0o644),
+    ],
+)
 def test_a_file_with_other_content_or_mode_is_replaced(tmp_path, change):
     path = tmp_path / "report.json"
     _report.write_report(str(path), CONTENT)

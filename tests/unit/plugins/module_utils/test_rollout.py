@@ -11,7 +11,6 @@ import hashlib
 from pathlib import Path
 
 import pytest
-
 from ansible_collections.homelab.litellm.plugins.module_utils import _rollout as rt
 from ansible_collections.homelab.litellm.plugins.module_utils import _secret_plan as sp
 
@@ -22,8 +21,11 @@ def b64(text):
     return base64.b64encode(text.encode()).decode()
 
 
-SECRET = {"LITELLM_MASTER_KEY": b64("sk-" + "a1" * 24), "OPENAI_API_KEY": b64("sk-openai-real-0123456789"),
-          "DATABASE_URL": b64("postgresql://u:p4ss@db:5432/x")}
+SECRET = {
+    "LITELLM_MASTER_KEY": b64("sk-" + "a1" * 24),
+    "OPENAI_API_KEY": b64("sk-openai-real-0123456789"),
+    "DATABASE_URL": b64("postgresql://u:p4ss@db:5432/x"),
+}
 
 
 # -- digest ------------------------------------------------------------------------
@@ -31,15 +33,18 @@ def test_story_config_references():
     assert rt.config_env_vars(STORY) == ["DATABASE_URL", "LITELLM_MASTER_KEY", "OPENAI_API_KEY"]
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("model_list: [}", []),
-    ("", []),
-    ("- a list\n", []),
-    ("# api_key: os.environ/COMMENTED_OUT\nmodel_list: []\n", ["LITELLM_MASTER_KEY"]),
-    ("model_list:\n- litellm_params: {api_key: os.environ/GROQ_API_KEY}\n", ["GROQ_API_KEY", "LITELLM_MASTER_KEY"]),
-    ("general_settings:\n  master_key: os.environ/PROXY_KEY\n", ["PROXY_KEY"]),
-    ("general_settings:\n  master_key: sk-written-literally\n", []),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("model_list: [}", []),
+        ("", []),
+        ("- a list\n", []),
+        ("# api_key: os.environ/COMMENTED_OUT\nmodel_list: []\n", ["LITELLM_MASTER_KEY"]),
+        ("model_list:\n- litellm_params: {api_key: os.environ/GROQ_API_KEY}\n", ["GROQ_API_KEY", "LITELLM_MASTER_KEY"]),
+        ("general_settings:\n  master_key: os.environ/PROXY_KEY\n", ["PROXY_KEY"]),
+        ("general_settings:\n  master_key: sk-written-literally\n", []),
+    ],
+)
 def test_config_env_vars_reads_yaml_values_and_the_master_key_variable(text, expected):
     """The master key's variable counts even when the config does not name it: LiteLLM reads
     LITELLM_MASTER_KEY by default, and a rotated master key must restart LiteLLM too."""
@@ -63,80 +68,142 @@ def test_rollout_digest_changes_with_config_and_referenced_keys_only():
     assert rt.rollout_digest(STORY, SECRET, names + ["GROQ_API_KEY"]) != base
 
 
-@pytest.mark.parametrize("previous, force, expected", [
-    (None, False, (True, rt.REASON_CHANGED)),
-    ("old", False, (True, rt.REASON_CHANGED)),
-    ("old", True, (True, rt.REASON_CHANGED)),
-    ("new", True, (True, rt.REASON_FORCED)),
-    ("new", False, (False, rt.REASON_UNCHANGED)),
-])
+@pytest.mark.parametrize(
+    "previous, force, expected",
+    [
+        (None, False, (True, rt.REASON_CHANGED)),
+        ("old", False, (True, rt.REASON_CHANGED)),
+        ("old", True, (True, rt.REASON_CHANGED)),
+        ("new", True, (True, rt.REASON_FORCED)),
+        ("new", False, (False, rt.REASON_UNCHANGED)),
+    ],
+)
 def test_plan_restart(previous, force, expected):
     assert rt.plan_restart(previous, "new", force) == expected
 
 
 def test_restart_patch():
-    assert rt.restart_patch("d1") == {"spec": {"template": {"metadata": {"annotations": {
-        rt.DIGEST_ANNOTATION: "d1"}}}}}
+    assert rt.restart_patch("d1") == {"spec": {"template": {"metadata": {"annotations": {rt.DIGEST_ANNOTATION: "d1"}}}}}
     forced = rt.restart_patch("d1", "2026-11-26T12:00:00Z")
-    assert forced["spec"]["template"]["metadata"]["annotations"][rt.RESTARTED_AT_ANNOTATION] == \
-        "2026-11-26T12:00:00Z"
+    assert forced["spec"]["template"]["metadata"]["annotations"][rt.RESTARTED_AT_ANNOTATION] == "2026-11-26T12:00:00Z"
 
 
 # -- fixtures: a Deployment in the middle of a rollout ----------------------------
-TEMPLATE = {"metadata": {"labels": {"app": "litellm"}, "annotations": {rt.DIGEST_ANNOTATION: "new"}},
-            "spec": {"containers": [{"name": "litellm", "image": "litellm",
-                                     "envFrom": [{"secretRef": {"name": "litellm-secrets"}}],
-                                     "env": [{"name": "EXTRA_KEY", "value": "x"}]}]}}
+TEMPLATE = {
+    "metadata": {"labels": {"app": "litellm"}, "annotations": {rt.DIGEST_ANNOTATION: "new"}},
+    "spec": {
+        "containers": [
+            {
+                "name": "litellm",
+                "image": "litellm",
+                "envFrom": [{"secretRef": {"name": "litellm-secrets"}}],
+                "env": [{"name": "EXTRA_KEY", "value": "x"}],
+            }
+        ]
+    },
+}
 
 
-def deployment(generation=2, observed=2, replicas=1, updated=1, available=1, status_replicas=None,
-               progressing="NewReplicaSetAvailable", paused=False):
-    status = {"observedGeneration": observed, "replicas": replicas if status_replicas is None else status_replicas,
-              "updatedReplicas": updated, "availableReplicas": available, "readyReplicas": available,
-              "conditions": [{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable",
-                              "message": "Deployment has minimum availability."},
-                             {"type": "Progressing", "status": "False" if progressing ==
-                              "ProgressDeadlineExceeded" else "True", "reason": progressing,
-                              "message": 'ReplicaSet "litellm-new" has timed out progressing.'
-                              if progressing == "ProgressDeadlineExceeded" else "progressing"}]}
-    spec = {"replicas": replicas, "selector": {"matchLabels": {"app": "litellm"}},
-            "template": copy.deepcopy(TEMPLATE)}
+def deployment(
+    generation=2,
+    observed=2,
+    replicas=1,
+    updated=1,
+    available=1,
+    status_replicas=None,
+    progressing="NewReplicaSetAvailable",
+    paused=False,
+):
+    status = {
+        "observedGeneration": observed,
+        "replicas": replicas if status_replicas is None else status_replicas,
+        "updatedReplicas": updated,
+        "availableReplicas": available,
+        "readyReplicas": available,
+        "conditions": [
+            {
+                "type": "Available",
+                "status": "True",
+                "reason": "MinimumReplicasAvailable",
+                "message": "Deployment has minimum availability.",
+            },
+            {
+                "type": "Progressing",
+                "status": "False" if progressing == "ProgressDeadlineExceeded" else "True",
+                "reason": progressing,
+                "message": 'ReplicaSet "litellm-new" has timed out progressing.'
+                if progressing == "ProgressDeadlineExceeded"
+                else "progressing",
+            },
+        ],
+    }
+    spec = {"replicas": replicas, "selector": {"matchLabels": {"app": "litellm"}}, "template": copy.deepcopy(TEMPLATE)}
     if paused:
         spec["paused"] = True
-    return {"metadata": {"name": "litellm", "namespace": "ml", "uid": "dep-uid", "generation": generation,
-                         "annotations": {rt.REVISION_ANNOTATION: "2"}},
-            "spec": spec, "status": status}
+    return {
+        "metadata": {
+            "name": "litellm",
+            "namespace": "ml",
+            "uid": "dep-uid",
+            "generation": generation,
+            "annotations": {rt.REVISION_ANNOTATION: "2"},
+        },
+        "spec": spec,
+        "status": status,
+    }
 
 
 def replicaset(hash_, revision, digest):
     template = copy.deepcopy(TEMPLATE)
     template["metadata"]["labels"]["pod-template-hash"] = hash_
     template["metadata"]["annotations"] = {rt.DIGEST_ANNOTATION: digest}
-    return {"metadata": {"name": "litellm-" + hash_, "uid": "rs-" + hash_,
-                         "labels": {"app": "litellm", "pod-template-hash": hash_},
-                         "annotations": {rt.REVISION_ANNOTATION: str(revision)},
-                         "ownerReferences": [{"kind": "Deployment", "uid": "dep-uid"}]},
-            "spec": {"replicas": 1, "template": template}}
+    return {
+        "metadata": {
+            "name": "litellm-" + hash_,
+            "uid": "rs-" + hash_,
+            "labels": {"app": "litellm", "pod-template-hash": hash_},
+            "annotations": {rt.REVISION_ANNOTATION: str(revision)},
+            "ownerReferences": [{"kind": "Deployment", "uid": "dep-uid"}],
+        },
+        "spec": {"replicas": 1, "template": template},
+    }
 
 
 OLD_RS, NEW_RS = replicaset("old", 1, "old"), replicaset("new", 2, "new")
 
 
 def pod(hash_, suffix="abcde", ready=True, restarts=0, waiting=None, exit_code=None, terminating=False):
-    cstatus = {"name": "litellm", "ready": ready, "restartCount": restarts,
-               "state": {"waiting": {"reason": waiting, "message": "back-off 10s restarting failed container"}}
-               if waiting else {"running": {"startedAt": "2026-11-26T12:00:00Z"}}}
+    cstatus = {
+        "name": "litellm",
+        "ready": ready,
+        "restartCount": restarts,
+        "state": {"waiting": {"reason": waiting, "message": "back-off 10s restarting failed container"}}
+        if waiting
+        else {"running": {"startedAt": "2026-11-26T12:00:00Z"}},
+    }
     if exit_code is not None:
         cstatus["lastState"] = {"terminated": {"exitCode": exit_code, "reason": "Error"}}
-    meta = {"name": "litellm-%s-%s" % (hash_, suffix), "labels": {"app": "litellm", "pod-template-hash": hash_},
-            "ownerReferences": [{"kind": "ReplicaSet", "uid": "rs-" + hash_}]}
+    meta = {
+        "name": "litellm-%s-%s" % (hash_, suffix),
+        "labels": {"app": "litellm", "pod-template-hash": hash_},
+        "ownerReferences": [{"kind": "ReplicaSet", "uid": "rs-" + hash_}],
+    }
     if terminating:
         meta["deletionTimestamp"] = "2026-11-26T12:00:05Z"
-    return {"metadata": meta,
-            "status": {"phase": "Running",
-                       "conditions": [{"type": "Ready", "status": "True" if ready else "False",
-                                       "lastTransitionTime": "2026-11-26T12:00:%02dZ" % (len(suffix) + 10)}],
-                       "containerStatuses": [cstatus]}}
+    return {
+        "metadata": meta,
+        "status": {
+            "phase": "Running",
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": "True" if ready else "False",
+                    "lastTransitionTime": "2026-11-26T12:00:%02dZ" % (len(suffix) + 10),
+                }
+            ],
+            "containerStatuses": [cstatus],
+        },
+    }
 
 
 # -- assess_rollout ----------------------------------------------------------------
@@ -150,14 +217,20 @@ def test_result_unpacks_as_a_pair_and_has_the_pod():
     assert len(result) == 2 and result.state == rt.DONE and result.pod is None
 
 
-@pytest.mark.parametrize("dep, pods, fragment", [
-    (deployment(generation=3, observed=2), [pod("new")], "observe generation 3"),
-    (deployment(updated=0, available=1), [pod("old")], "0 of 1 new replicas"),
-    (deployment(status_replicas=2, updated=1, available=1), [pod("old"), pod("new", ready=False)],
-     "1 old replicas are pending termination"),
-    (deployment(available=0), [pod("new", ready=False)], "0 of 1 updated replicas are available"),
-    (deployment(), [pod("new"), pod("old")], "old pods still running: litellm-old-abcde"),
-])
+@pytest.mark.parametrize(
+    "dep, pods, fragment",
+    [
+        (deployment(generation=3, observed=2), [pod("new")], "observe generation 3"),
+        (deployment(updated=0, available=1), [pod("old")], "0 of 1 new replicas"),
+        (
+            deployment(status_replicas=2, updated=1, available=1),
+            [pod("old"), pod("new", ready=False)],
+            "1 old replicas are pending termination",
+        ),
+        (deployment(available=0), [pod("new", ready=False)], "0 of 1 updated replicas are available"),
+        (deployment(), [pod("new"), pod("old")], "old pods still running: litellm-old-abcde"),
+    ],
+)
 def test_progressing(dep, pods, fragment):
     state, message = rt.assess_rollout(dep, pods, [OLD_RS, NEW_RS])
     assert state == rt.PROGRESSING and fragment in message
@@ -174,14 +247,19 @@ def test_without_pods_never_done():
     assert state == rt.PROGRESSING and "pods not checked" in message
 
 
-@pytest.mark.parametrize("new_pod, fragments", [
-    (pod("new", ready=False, restarts=1, waiting="CrashLoopBackOff", exit_code=1),
-     ["litellm-new-abcde", "CrashLoopBackOff", "last exit code 1", "1 restart,"]),
-    (pod("new", ready=False, restarts=2, exit_code=3), ["restarted 2 times", "last exit code 3"]),
-    (pod("new", ready=False, waiting="CreateContainerConfigError"), ["CreateContainerConfigError"]),
-    (pod("new", ready=False, waiting="ImagePullBackOff"), ["ImagePullBackOff"]),
-    (pod("new", ready=False, waiting="ErrImagePull"), ["ErrImagePull"]),
-])
+@pytest.mark.parametrize(
+    "new_pod, fragments",
+    [
+        (
+            pod("new", ready=False, restarts=1, waiting="CrashLoopBackOff", exit_code=1),
+            ["litellm-new-abcde", "CrashLoopBackOff", "last exit code 1", "1 restart,"],
+        ),
+        (pod("new", ready=False, restarts=2, exit_code=3), ["restarted 2 times", "last exit code 3"]),
+        (pod("new", ready=False, waiting="CreateContainerConfigError"), ["CreateContainerConfigError"]),
+        (pod("new", ready=False, waiting="ImagePullBackOff"), ["ImagePullBackOff"]),
+        (pod("new", ready=False, waiting="ErrImagePull"), ["ErrImagePull"]),
+    ],
+)
 def test_failed_new_pod(new_pod, fragments):
     dep = deployment(status_replicas=2, updated=1, available=1)
     result = rt.assess_rollout(dep, [pod("old"), new_pod], [OLD_RS, NEW_RS])
@@ -248,8 +326,7 @@ def test_status_complete():
 
 # -- helpers -----------------------------------------------------------------------
 def test_ready_at_and_summary():
-    assert rt.ready_at(deployment(), [pod("new"), pod("old", suffix="x")], [OLD_RS, NEW_RS]) == \
-        "2026-11-26T12:00:15Z"
+    assert rt.ready_at(deployment(), [pod("new"), pod("old", suffix="x")], [OLD_RS, NEW_RS]) == "2026-11-26T12:00:15Z"
     assert rt.ready_at(deployment(), [pod("new", ready=False)], [OLD_RS, NEW_RS]) is None
     summary = rt.deployment_summary(deployment())
     assert summary["revision"] == "2" and summary["observed_generation"] == 2
@@ -267,8 +344,7 @@ def test_selector_and_template_annotations():
 
 
 def test_failure_message_scrubs_the_log():
-    result = rt.Assessment(rt.FAILED, "pod litellm-new-abcde container litellm: CrashLoopBackOff",
-                           "litellm-new-abcde")
+    result = rt.Assessment(rt.FAILED, "pod litellm-new-abcde container litellm: CrashLoopBackOff", "litellm-new-abcde")
     log = "starting\nconnecting with sk-openai-real-0123456789\nValueError: bad config\n"
     message = rt.failure_message("ml", "litellm", result, log, sp.secret_values(data_b64=SECRET))
     assert "sk-openai-real-0123456789" not in message

@@ -11,13 +11,16 @@ from __future__ import annotations
 import socket
 
 import pytest
-
-from ansible_collections.homelab.litellm.plugins.module_utils import _lock
+from ansible_collections.homelab.litellm.plugins.module_utils import _lock, _run
 from ansible_collections.homelab.litellm.plugins.module_utils import _plan as pl
-from ansible_collections.homelab.litellm.plugins.module_utils import _run
 from ansible_collections.homelab.litellm.plugins.module_utils import _wiring as wiring
 from ansible_collections.homelab.litellm.tests.unit.fake_kube import (
-    STORY_CONFIG, STORY_SECRETS, b64, litellm_deployment, secret_object, service_object,
+    STORY_CONFIG,
+    STORY_SECRETS,
+    b64,
+    litellm_deployment,
+    secret_object,
+    service_object,
 )
 
 HOST = socket.gethostname()
@@ -26,7 +29,7 @@ PROCESSES = {
     1: ("init", 0, ["/sbin/init"]),
     100: ("bash", 1, ["-bash"]),
     200: ("ansible-playboo", 100, PLAYBOOK),
-    300: ("ansible-playboo", 200, PLAYBOOK),                      # the task worker, a fork
+    300: ("ansible-playboo", 200, PLAYBOOK),  # the task worker, a fork
     350: ("sh", 300, ["/bin/sh", "-c", "python3 AnsiballZ_litellm_plan.py"]),
     400: ("python3", 350, ["python3", "/home/alice/.ansible/tmp/AnsiballZ_litellm_plan.py"]),
     500: ("python3 (odd) name", 1, ["python3", "-m", "pytest"]),
@@ -44,15 +47,18 @@ def fixture_proc(tmp_path):
     return str(tmp_path)
 
 
-@pytest.mark.parametrize("start, found", [
-    (400, 200),   # the module, under sh under the worker under the playbook
-    (300, 200),
-    (200, 200),
-    (600, 600),
-    (500, 0),     # not run by ansible-playbook
-    (100, 0),
-    (9999, 0),    # no such process
-])
+@pytest.mark.parametrize(
+    "start, found",
+    [
+        (400, 200),  # the module, under sh under the worker under the playbook
+        (300, 200),
+        (200, 200),
+        (600, 600),
+        (500, 0),  # not run by ansible-playbook
+        (100, 0),
+        (9999, 0),  # no such process
+    ],
+)
 def test_playbook_pid(proc, start, found):
     assert _run.playbook_pid(start, proc) == found
 
@@ -62,17 +68,20 @@ def test_playbook_pid_of_a_broken_stat(proc, tmp_path):
     assert _run.playbook_pid(400, proc) == 0
 
 
-@pytest.mark.parametrize("holder, gone", [
-    ("alice@%s pid=200 run=r1" % HOST, False),   # its playbook still runs
-    ("alice@%s pid=9999 run=r1" % HOST, True),   # no such process any more
-    ("alice@%s pid=500 run=r1" % HOST, True),    # the pid now runs something else
-    ("alice@%s pid=0 run=r1" % HOST, False),     # no pid was known: only expiry frees it
-    ("alice@another-host pid=9999 run=r1", False),
-    ("@%s pid=9999 run=r1" % HOST, True),
-    ("not a holder of ours", False),
-    ("", False),
-    (None, False),
-])
+@pytest.mark.parametrize(
+    "holder, gone",
+    [
+        ("alice@%s pid=200 run=r1" % HOST, False),  # its playbook still runs
+        ("alice@%s pid=9999 run=r1" % HOST, True),  # no such process any more
+        ("alice@%s pid=500 run=r1" % HOST, True),  # the pid now runs something else
+        ("alice@%s pid=0 run=r1" % HOST, False),  # no pid was known: only expiry frees it
+        ("alice@another-host pid=9999 run=r1", False),
+        ("@%s pid=9999 run=r1" % HOST, True),
+        ("not a holder of ours", False),
+        ("", False),
+        (None, False),
+    ],
+)
 def test_holder_gone(proc, holder, gone):
     assert _run.holder_gone(holder, proc) is gone
 
@@ -98,15 +107,19 @@ def test_holder_identity_is_what_holder_gone_reads(proc, monkeypatch):
 
 
 def test_secret_values_of():
-    objects = {(wiring.SECRET, "litellm-secrets"): secret_object({"LONG": "a-long-value", "SHORT": "short"}),
-               (wiring.SECRET, "missing"): None,
-               (wiring.CONFIGMAP, "settings"): {"data": {"PLAIN": "not-a-secret-value"}}}
+    objects = {
+        (wiring.SECRET, "litellm-secrets"): secret_object({"LONG": "a-long-value", "SHORT": "short"}),
+        (wiring.SECRET, "missing"): None,
+        (wiring.CONFIGMAP, "settings"): {"data": {"PLAIN": "not-a-secret-value"}},
+    }
     assert _run.secret_values_of(objects) == {"a-long-value", b64("a-long-value"), b64("short")}
 
 
 def test_describe_unverified():
-    assert _run.describe_unverified({"config": True, "models": ["a", "b"], "keys": ["K"]}) == \
-        "config.yaml (models a, b) and keys K"
+    assert (
+        _run.describe_unverified({"config": True, "models": ["a", "b"], "keys": ["K"]})
+        == "config.yaml (models a, b) and keys K"
+    )
     assert _run.describe_unverified({"config": True, "models": [], "keys": []}) == "config.yaml"
     assert _run.describe_unverified({"config": False, "keys": ["K", "L"]}) == "keys K, L"
     assert _run.describe_unverified({}) == "nothing"
@@ -118,8 +131,15 @@ def test_now_text_is_utc_seconds():
 
 # -- glue to the API server ------------------------------------------------------------------------
 
-PARAMS = {"namespace": "ml", "deployment": "litellm", "container": None, "configmap": None, "config_key": None,
-          "run_id": None, "lock_duration": 60}
+PARAMS = {
+    "namespace": "ml",
+    "deployment": "litellm",
+    "container": None,
+    "configmap": None,
+    "config_key": None,
+    "run_id": None,
+    "lock_duration": 60,
+}
 
 
 def test_config_target_given(cluster):
@@ -133,8 +153,9 @@ def test_config_target_read_from_the_deployment(story):
 
 
 def test_config_target_without_deployment(cluster):
-    with pytest.raises(_run.RunFailure, match="Deployment ml/litellm not found, and configmap/config_key are not "
-                                              "given"):
+    with pytest.raises(
+        _run.RunFailure, match="Deployment ml/litellm not found, and configmap/config_key are not given"
+    ):
         _run.config_target(cluster.kube(), PARAMS)
 
 
@@ -152,8 +173,10 @@ def test_find_service_picks_the_port_that_reaches_the_container(cluster):
     other = service_object("other")
     other["spec"]["selector"] = {"app": "something-else"}
     multi = service_object("litellm-multi")
-    multi["spec"]["ports"] = [{"name": "metrics", "port": 9090, "targetPort": 9090},
-                              {"name": "api", "port": 80, "targetPort": "http"}]
+    multi["spec"]["ports"] = [
+        {"name": "metrics", "port": 9090, "targetPort": 9090},
+        {"name": "api", "port": 80, "targetPort": "http"},
+    ]
     for service in (other, multi):
         cluster.add("services", service)
     deployment = litellm_deployment()
@@ -169,30 +192,39 @@ def test_find_service_falls_back_to_the_deployment_name(cluster):
 
 def test_live_state(story):
     story.add("secrets", secret_object({"MISTRAL": "m-value"}, name="provider-keys"))
-    managed = {"OPENAI_API_KEY": {"secret": "litellm-secrets", "key": "OPENAI_API_KEY"},
-               "MISTRAL_API_KEY": {"secret": "provider-keys", "key": "MISTRAL"},
-               "GROQ_API_KEY": {"secret": "litellm-secrets", "key": "GROQ_API_KEY"}}
+    managed = {
+        "OPENAI_API_KEY": {"secret": "litellm-secrets", "key": "OPENAI_API_KEY"},
+        "MISTRAL_API_KEY": {"secret": "provider-keys", "key": "MISTRAL"},
+        "GROQ_API_KEY": {"secret": "litellm-secrets", "key": "GROQ_API_KEY"},
+    }
     text, keys = _run.live_state(story.kube(), "ml", "litellm", managed, "litellm-config", "config.yaml")
     assert text == STORY_CONFIG
-    assert keys == {"OPENAI_API_KEY": ("litellm-secrets", "OPENAI_API_KEY", STORY_SECRETS["OPENAI_API_KEY"]),
-                    "MISTRAL_API_KEY": ("provider-keys", "MISTRAL", "m-value"),
-                    "GROQ_API_KEY": ("litellm-secrets", "GROQ_API_KEY", None)}
+    assert keys == {
+        "OPENAI_API_KEY": ("litellm-secrets", "OPENAI_API_KEY", STORY_SECRETS["OPENAI_API_KEY"]),
+        "MISTRAL_API_KEY": ("provider-keys", "MISTRAL", "m-value"),
+        "GROQ_API_KEY": ("litellm-secrets", "GROQ_API_KEY", None),
+    }
     assert [r.name for r in story.requests if r.resource == "secrets"] == ["litellm-secrets", "provider-keys"]
 
 
 def story_plan(cluster, api_keys=None):
     deployment = cluster.get("deployments", "litellm")
-    observed = pl.Observed(deployment=deployment, configmap=cluster.get("configmaps", "litellm-config"),
-                           objects={(wiring.SECRET, "litellm-secrets"): cluster.get("secrets", "litellm-secrets")})
+    observed = pl.Observed(
+        deployment=deployment,
+        configmap=cluster.get("configmaps", "litellm-config"),
+        objects={(wiring.SECRET, "litellm-secrets"): cluster.get("secrets", "litellm-secrets")},
+    )
     return pl.plan_run("ml", observed, pl.Request(api_keys=api_keys or {})), observed
 
 
 def test_key_values_prefer_the_vault_and_read_the_rest_from_the_pods_secret(story):
     plan, observed = story_plan(story, {"OPENAI_API_KEY": "sk-from-the-vault-123"})
     values = _run.key_values({"OPENAI_API_KEY": "sk-from-the-vault-123"}, plan, observed)
-    assert values == {"OPENAI_API_KEY": "sk-from-the-vault-123",
-                      "LITELLM_MASTER_KEY": STORY_SECRETS["LITELLM_MASTER_KEY"],
-                      "DATABASE_URL": STORY_SECRETS["DATABASE_URL"]}
+    assert values == {
+        "OPENAI_API_KEY": "sk-from-the-vault-123",
+        "LITELLM_MASTER_KEY": STORY_SECRETS["LITELLM_MASTER_KEY"],
+        "DATABASE_URL": STORY_SECRETS["DATABASE_URL"],
+    }
 
 
 def test_record_state_holds_only_the_managed_keys(story):
@@ -220,9 +252,17 @@ def test_without_a_run_id_there_is_no_fence_and_no_keeper(cluster):
 
 
 def test_the_fence_of_a_run_that_lost_its_lock_refuses(cluster):
-    cluster.add("leases", {"metadata": {"name": "homelab-litellm-litellm"},
-                           "spec": {"holderIdentity": "bob@elsewhere pid=1 run=r9", "leaseDurationSeconds": 60,
-                                    "renewTime": _lock.micro_time(9999999999)}})
+    cluster.add(
+        "leases",
+        {
+            "metadata": {"name": "homelab-litellm-litellm"},
+            "spec": {
+                "holderIdentity": "bob@elsewhere pid=1 run=r9",
+                "leaseDurationSeconds": 60,
+                "renewTime": _lock.micro_time(9999999999),
+            },
+        },
+    )
     fence = _run.fence_for(cluster.kube(), dict(PARAMS, run_id="r1"))
     with pytest.raises(_lock.LockError, match="bob@elsewhere pid=1 run=r9 holds it now"):
         fence()
@@ -232,9 +272,13 @@ def test_the_fence_of_a_run_that_lost_its_lock_refuses(cluster):
 def test_the_fence_of_the_holder_renews(cluster, monkeypatch):
     monkeypatch.setattr(_run, "playbook_pid", lambda: 0)
     holder = _run.holder_identity("r1")
-    cluster.add("leases", {"metadata": {"name": "homelab-litellm-litellm"},
-                           "spec": {"holderIdentity": holder, "leaseDurationSeconds": 60,
-                                    "renewTime": "2026-01-01T00:00:00.000000Z"}})
+    cluster.add(
+        "leases",
+        {
+            "metadata": {"name": "homelab-litellm-litellm"},
+            "spec": {"holderIdentity": holder, "leaseDurationSeconds": 60, "renewTime": "2026-01-01T00:00:00.000000Z"},
+        },
+    )
     _run.fence_for(cluster.kube(), dict(PARAMS, run_id="r1"))()
     assert cluster.get("leases", "homelab-litellm-litellm")["spec"]["renewTime"] != "2026-01-01T00:00:00.000000Z"
     lock = _run.keep_lock(cluster.kube(), dict(PARAMS, run_id="r1"))

@@ -7,7 +7,6 @@ provider is ever asked over the network (a test that wants provider answers patc
 from __future__ import annotations
 
 import pytest
-
 from ansible_collections.homelab.litellm.plugins.module_utils import _run
 from ansible_collections.homelab.litellm.plugins.modules import litellm_plan
 

@@ -9,8 +9,10 @@ from ansible_collections.homelab.litellm.plugins.module_utils import _k8s, _lock
 from ansible_collections.homelab.litellm.plugins.modules import litellm_config
 from ansible_collections.homelab.litellm.tests.unit.fake_kube import OTHER_HOLDER, STORY_CONFIG, holder_of
 
-GROQ = {"model_name": "groq/openai/gpt-oss-120b",
-        "litellm_params": {"model": "groq/openai/gpt-oss-120b", "api_key": "os.environ/GROQ_API_KEY"}}
+GROQ = {
+    "model_name": "groq/openai/gpt-oss-120b",
+    "litellm_params": {"model": "groq/openai/gpt-oss-120b", "api_key": "os.environ/GROQ_API_KEY"},
+}
 ARGS = {"namespace": "ml", "models": [GROQ]}
 OPERATOR_COMMENT = "# edited by the operator\n"
 
@@ -39,8 +41,11 @@ def test_a_second_run_changes_nothing(story, run_module):
 
 
 def test_a_conflict_is_planned_again_on_the_fresh_object(story, run_module):
-    story.interfere("configmaps", "litellm-config",
-                    lambda obj: obj["data"].update({"config.yaml": OPERATOR_COMMENT + obj["data"]["config.yaml"]}))
+    story.interfere(
+        "configmaps",
+        "litellm-config",
+        lambda obj: obj["data"].update({"config.yaml": OPERATOR_COMMENT + obj["data"]["config.yaml"]}),
+    )
     result = run_module(litellm_config, ARGS)
     text = live(story)
     assert result["changed"] is True
@@ -51,8 +56,12 @@ def test_a_conflict_is_planned_again_on_the_fresh_object(story, run_module):
 
 
 def test_endless_conflicts_fail_without_writing(story, run_module):
-    story.interfere("configmaps", "litellm-config", lambda obj: obj["metadata"].update(labels={"n": "x"}),
-                    times=_k8s.MAX_CONFLICT_RETRIES)
+    story.interfere(
+        "configmaps",
+        "litellm-config",
+        lambda obj: obj["metadata"].update(labels={"n": "x"}),
+        times=_k8s.MAX_CONFLICT_RETRIES,
+    )
     result = run_module(litellm_config, ARGS)
     assert result.failed and "kept changing under us (5 conflicts in a row); nothing was written" in result["msg"]
     assert live(story) == STORY_CONFIG
@@ -74,17 +83,24 @@ def test_explicit_names_are_used_without_reading_the_deployment(story, run_modul
 
 def test_state_absent_removes_the_named_models(story, run_module):
     run_module(litellm_config, ARGS)
-    result = run_module(litellm_config, {"namespace": "ml", "state": "absent",
-                                         "models": [{"model_name": "groq/openai/gpt-oss-120b"}]})
+    result = run_module(
+        litellm_config, {"namespace": "ml", "state": "absent", "models": [{"model_name": "groq/openai/gpt-oss-120b"}]}
+    )
     assert result["removed"] == ["groq/openai/gpt-oss-120b"] and live(story) == STORY_CONFIG
 
 
 def test_a_literal_key_in_models_is_masked_in_the_refusal(story, run_module):
     pasted = "gsk_pasted_by_mistake_00000000"
-    result = run_module(litellm_config, {"namespace": "ml", "models": [
-        {"model_name": "groq/x", "litellm_params": {"model": "groq/x", "api_key": pasted}}]})
-    assert result.failed and result["msg"].startswith("Nothing was written. model 'groq/x': litellm_params.api_key "
-                                                      "is written literally")
+    result = run_module(
+        litellm_config,
+        {
+            "namespace": "ml",
+            "models": [{"model_name": "groq/x", "litellm_params": {"model": "groq/x", "api_key": pasted}}],
+        },
+    )
+    assert result.failed and result["msg"].startswith(
+        "Nothing was written. model 'groq/x': litellm_params.api_key is written literally"
+    )
     assert result["errors"] and pasted not in result.output
     assert story.writes() == []
 
@@ -93,15 +109,20 @@ def test_a_missing_configmap_or_key_is_named(story, run_module):
     result = run_module(litellm_config, dict(ARGS, name="other", key="config.yaml"))
     assert result.failed and result["msg"].startswith("ConfigMap ml/other not found.")
     result = run_module(litellm_config, dict(ARGS, key="proxy.yaml"))
-    assert result.failed and result["msg"] == ("ConfigMap ml/litellm-config has no key 'proxy.yaml' (keys: "
-                                               "config.yaml). Set config_key to the one LiteLLM reads as its "
-                                               "config.yaml.")
+    assert result.failed and result["msg"] == (
+        "ConfigMap ml/litellm-config has no key 'proxy.yaml' (keys: "
+        "config.yaml). Set config_key to the one LiteLLM reads as its "
+        "config.yaml."
+    )
     assert story.writes() == []
 
 
 def test_a_foreign_owner_is_warned(story, run_module):
-    story.edit("configmaps", "litellm-config", lambda obj: obj["metadata"].update(
-        labels={"argocd.argoproj.io/instance": "llm-stack"}))
+    story.edit(
+        "configmaps",
+        "litellm-config",
+        lambda obj: obj["metadata"].update(labels={"argocd.argoproj.io/instance": "llm-stack"}),
+    )
     result = run_module(litellm_config, ARGS)
     assert result["changed"] is True
     assert any("managed by Argo CD (application llm-stack)" in warning for warning in result.warning_texts)
@@ -109,16 +130,22 @@ def test_a_foreign_owner_is_warned(story, run_module):
 
 
 def hold(cluster, who, renewed=9999999999):
-    cluster.add("leases", {"metadata": {"name": "homelab-litellm-litellm"}, "spec": {
-        "holderIdentity": who, "leaseDurationSeconds": 60, "renewTime": _lock.micro_time(renewed)}})
+    cluster.add(
+        "leases",
+        {
+            "metadata": {"name": "homelab-litellm-litellm"},
+            "spec": {"holderIdentity": who, "leaseDurationSeconds": 60, "renewTime": _lock.micro_time(renewed)},
+        },
+    )
 
 
 def test_a_run_whose_lock_another_run_holds_writes_nothing(story, run_module):
     hold(story, OTHER_HOLDER)
     result = run_module(litellm_config, dict(ARGS, run_id="r1"))
     assert result.failed
-    assert result["msg"].startswith("This run (%s) no longer holds the lock of LiteLLM: %s holds it now."
-                                    % (holder_of("r1"), OTHER_HOLDER))
+    assert result["msg"].startswith(
+        "This run (%s) no longer holds the lock of LiteLLM: %s holds it now." % (holder_of("r1"), OTHER_HOLDER)
+    )
     assert story.writes() == [] and live(story) == STORY_CONFIG
 
 

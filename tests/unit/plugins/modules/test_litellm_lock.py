@@ -7,16 +7,24 @@ from __future__ import annotations
 
 from ansible_collections.homelab.litellm.plugins.module_utils import _lock
 from ansible_collections.homelab.litellm.plugins.modules import litellm_lock
-from ansible_collections.homelab.litellm.tests.unit.fake_kube import OTHER_HOLDER, holder_of as holder
+from ansible_collections.homelab.litellm.tests.unit.fake_kube import OTHER_HOLDER
+from ansible_collections.homelab.litellm.tests.unit.fake_kube import holder_of as holder
 
 LEASE = "homelab-litellm-litellm"
 ARGS = {"namespace": "ml", "run_id": "r1"}
 
 
 def lease(spec_holder, renewed):
-    return {"metadata": {"name": LEASE}, "spec": {"holderIdentity": spec_holder, "leaseDurationSeconds": 60,
-                                                  "acquireTime": _lock.micro_time(renewed),
-                                                  "renewTime": _lock.micro_time(renewed), "leaseTransitions": 4}}
+    return {
+        "metadata": {"name": LEASE},
+        "spec": {
+            "holderIdentity": spec_holder,
+            "leaseDurationSeconds": 60,
+            "acquireTime": _lock.micro_time(renewed),
+            "renewTime": _lock.micro_time(renewed),
+            "leaseTransitions": 4,
+        },
+    }
 
 
 def test_acquire_creates_the_lease_and_a_second_acquire_changes_nothing(cluster, run_module):
@@ -78,5 +86,6 @@ def test_run_id_is_required(run_module):
 def test_an_api_error_is_reported(cluster, run_module):
     cluster.fail("POST", "leases", 403, 'leases.coordination.k8s.io is forbidden: User "alice" cannot create')
     result = run_module(litellm_lock, ARGS)
-    assert result.failed and result["msg"] == ('Kubernetes API error 403 Error: leases.coordination.k8s.io is '
-                                               'forbidden: User "alice" cannot create')
+    assert result.failed and result["msg"] == (
+        'Kubernetes API error 403 Error: leases.coordination.k8s.io is forbidden: User "alice" cannot create'
+    )

@@ -9,7 +9,6 @@ import json
 import os
 import stat
 
-
 from ansible_collections.homelab.litellm.plugins.modules import litellm_report
 
 CONTENT = {"target": {"namespace": "ml"}, "restarted": True, "keys_changed": ["GROQ_API_KEY"]}

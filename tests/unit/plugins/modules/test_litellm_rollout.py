@@ -12,12 +12,16 @@ from __future__ import annotations
 import functools
 
 import pytest
-
 from ansible_collections.homelab.litellm.plugins.module_utils import _lock
 from ansible_collections.homelab.litellm.plugins.module_utils import _rollout as rt
 from ansible_collections.homelab.litellm.plugins.modules import litellm_rollout
 from ansible_collections.homelab.litellm.tests.unit.fake_kube import (
-    OTHER_HOLDER, STORY_CONFIG, STORY_SECRETS, holder_of, running_digest, settled_story,
+    OTHER_HOLDER,
+    STORY_CONFIG,
+    STORY_SECRETS,
+    holder_of,
+    running_digest,
+    settled_story,
 )
 
 ARGS = {"namespace": "ml", "poll_interval": 0.05}
@@ -54,10 +58,12 @@ def test_check_mode_predicts_the_restart_and_writes_nothing(story, run_module, c
     assert (result["changed"], result["restarted"], result["reason"]) == (True, False, "config or keys changed")
     assert (result["digest"], result["previous_digest"]) == (DIGEST, None)
     assert result["env_vars"] == ["DATABASE_URL", "LITELLM_MASTER_KEY", "OPENAI_API_KEY"]
-    assert result["diff"] == {"before": "homelab.litellm/config-digest: (none)\n",
-                              "after": "homelab.litellm/config-digest: %s\n" % DIGEST,
-                              "before_header": "ml/litellm pod template annotation",
-                              "after_header": "ml/litellm pod template annotation"}
+    assert result["diff"] == {
+        "before": "homelab.litellm/config-digest: (none)\n",
+        "after": "homelab.litellm/config-digest: %s\n" % DIGEST,
+        "before_header": "ml/litellm pod template annotation",
+        "after_header": "ml/litellm pod template annotation",
+    }
     assert story.writes() == [] and not [r for r in story.requests if r.resource == "pods"]
 
 
@@ -115,22 +121,42 @@ def test_a_rollout_that_never_completes_times_out(story, run_module, clock):
     story.rollout = None
     result = run_module(litellm_rollout, dict(ARGS, timeout=5))
     assert result.failed
-    assert result["msg"].startswith("Rollout of deployment ml/litellm failed: not complete after 5 s; last seen: "
-                                    "waiting for the Deployment controller to observe generation 2 (observed 1).")
+    assert result["msg"].startswith(
+        "Rollout of deployment ml/litellm failed: not complete after 5 s; last seen: "
+        "waiting for the Deployment controller to observe generation 2 (observed 1)."
+    )
     assert result["wait_seconds"] >= 5
 
 
 def test_the_patch_is_fenced_by_the_run_lock(story, run_module, clock):
-    story.add("leases", {"metadata": {"name": "homelab-litellm-litellm"}, "spec": {
-        "holderIdentity": OTHER_HOLDER, "leaseDurationSeconds": 60, "renewTime": _lock.micro_time(9999999999)}})
+    story.add(
+        "leases",
+        {
+            "metadata": {"name": "homelab-litellm-litellm"},
+            "spec": {
+                "holderIdentity": OTHER_HOLDER,
+                "leaseDurationSeconds": 60,
+                "renewTime": _lock.micro_time(9999999999),
+            },
+        },
+    )
     result = run_module(litellm_rollout, dict(ARGS, run_id="r1"))
     assert result.failed and "no longer holds the lock" in result["msg"]
     assert story.writes() == [] and template_annotations(story) == {}
 
 
 def test_the_holder_renews_before_patching(story, run_module, clock):
-    story.add("leases", {"metadata": {"name": "homelab-litellm-litellm"}, "spec": {
-        "holderIdentity": holder_of("r1"), "leaseDurationSeconds": 60, "renewTime": _lock.micro_time(1796000000)}})
+    story.add(
+        "leases",
+        {
+            "metadata": {"name": "homelab-litellm-litellm"},
+            "spec": {
+                "holderIdentity": holder_of("r1"),
+                "leaseDurationSeconds": 60,
+                "renewTime": _lock.micro_time(1796000000),
+            },
+        },
+    )
     result = run_module(litellm_rollout, dict(ARGS, run_id="r1"))
     assert result["restarted"] is True
     writes = [(r.method, r.resource) for r in story.writes()]
@@ -139,12 +165,17 @@ def test_the_holder_renews_before_patching(story, run_module, clock):
 
 
 def test_a_referenced_variable_the_pod_does_not_get_is_warned(story, run_module, clock):
-    story.edit("configmaps", "litellm-config", lambda obj: obj["data"].update(
-        {"config.yaml": STORY_CONFIG.replace("OPENAI_API_KEY", "GROQ_API_KEY")}))
+    story.edit(
+        "configmaps",
+        "litellm-config",
+        lambda obj: obj["data"].update({"config.yaml": STORY_CONFIG.replace("OPENAI_API_KEY", "GROQ_API_KEY")}),
+    )
     result = run_module(litellm_rollout, ARGS, check_mode=True)
-    assert result.warning_texts == ["The config references GROQ_API_KEY, which container litellm does not get from "
-                                    "anywhere: LiteLLM sends those requests without a key (401). Add them with "
-                                    "homelab.litellm.litellm_secret."]
+    assert result.warning_texts == [
+        "The config references GROQ_API_KEY, which container litellm does not get from "
+        "anywhere: LiteLLM sends those requests without a key (401). Add them with "
+        "homelab.litellm.litellm_secret."
+    ]
 
 
 def test_env_vars_given_replace_the_references(story, run_module, clock):
@@ -159,5 +190,6 @@ def test_a_missing_deployment_or_config_is_named(cluster, run_module, clock):
     assert result.failed and result["msg"] == "Deployment ml/litellm not found; check namespace and name."
     settled_story(cluster)
     result = run_module(litellm_rollout, dict(ARGS, config_key="other.yaml"))
-    assert result.failed and result["msg"] == ("ConfigMap ml/litellm-config has no key 'other.yaml'; set configmap and "
-                                               "config_key to the ones LiteLLM reads.")
+    assert result.failed and result["msg"] == (
+        "ConfigMap ml/litellm-config has no key 'other.yaml'; set configmap and config_key to the ones LiteLLM reads."
+    )

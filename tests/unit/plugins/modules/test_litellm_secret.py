@@ -8,11 +8,17 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from ansible_collections.homelab.litellm.plugins.module_utils import _lock
 from ansible_collections.homelab.litellm.plugins.modules import litellm_secret
 from ansible_collections.homelab.litellm.tests.unit.fake_kube import (
-    OTHER_HOLDER, STORY_CONFIG, STORY_SECRETS, b64, litellm_deployment, secret_object, seed_story, unb64,
+    OTHER_HOLDER,
+    STORY_CONFIG,
+    STORY_SECRETS,
+    b64,
+    litellm_deployment,
+    secret_object,
+    seed_story,
+    unb64,
 )
 
 GROQ_KEY = "gsk_" + "S3cr" * 12
@@ -35,9 +41,13 @@ def test_a_new_key_goes_to_the_secret_the_deployment_loads(story, run_module):
     assert result.rc == 0 and result["changed"] is True
     assert (result["added"], result["updated"], result["unchanged"]) == (["GROQ_API_KEY"], [], [])
     assert result["targets"] == {"GROQ_API_KEY": {"secret": "litellm-secrets", "key": "GROQ_API_KEY"}}
-    assert result["secrets"] == {"litellm-secrets": {
-        "keys": ["DATABASE_URL", "GROQ_API_KEY", "LITELLM_MASTER_KEY", "OPENAI_API_KEY"], "changed": True,
-        "resource_version": story.get("secrets", "litellm-secrets")["metadata"]["resourceVersion"]}}
+    assert result["secrets"] == {
+        "litellm-secrets": {
+            "keys": ["DATABASE_URL", "GROQ_API_KEY", "LITELLM_MASTER_KEY", "OPENAI_API_KEY"],
+            "changed": True,
+            "resource_version": story.get("secrets", "litellm-secrets")["metadata"]["resourceVersion"],
+        }
+    }
     assert stored(story) == dict(STORY_SECRETS, GROQ_API_KEY=GROQ_KEY)
     assert values_in(result.output) == []
 
@@ -52,13 +62,17 @@ def test_an_equal_key_is_not_written(story, run_module):
 def test_a_key_is_written_where_the_pod_already_gets_it(cluster, run_module):
     deployment = litellm_deployment()
     deployment["spec"]["template"]["spec"]["containers"][0]["env"] = [
-        {"name": "MISTRAL_API_KEY", "valueFrom": {"secretKeyRef": {"name": "provider-keys", "key": "mistral"}}}]
+        {"name": "MISTRAL_API_KEY", "valueFrom": {"secretKeyRef": {"name": "provider-keys", "key": "mistral"}}}
+    ]
     seed_story(cluster, STORY_CONFIG, STORY_SECRETS, deployment)
     cluster.add("secrets", secret_object({"mistral": "old-mistral-key-000"}, name="provider-keys"))
-    result = run_module(litellm_secret, {"namespace": "ml", "data": {"MISTRAL_API_KEY": MISTRAL_KEY,
-                                                                     "GROQ_API_KEY": GROQ_KEY}})
-    assert result["targets"] == {"GROQ_API_KEY": {"secret": "litellm-secrets", "key": "GROQ_API_KEY"},
-                                 "MISTRAL_API_KEY": {"secret": "provider-keys", "key": "mistral"}}
+    result = run_module(
+        litellm_secret, {"namespace": "ml", "data": {"MISTRAL_API_KEY": MISTRAL_KEY, "GROQ_API_KEY": GROQ_KEY}}
+    )
+    assert result["targets"] == {
+        "GROQ_API_KEY": {"secret": "litellm-secrets", "key": "GROQ_API_KEY"},
+        "MISTRAL_API_KEY": {"secret": "provider-keys", "key": "mistral"},
+    }
     assert (result["added"], result["updated"]) == (["GROQ_API_KEY"], ["MISTRAL_API_KEY"])
     assert stored(cluster, "provider-keys") == {"mistral": MISTRAL_KEY}
     assert sorted(result["secrets"]) == ["litellm-secrets", "provider-keys"]
@@ -68,7 +82,8 @@ def test_a_secret_key_ref_may_name_a_key_that_is_no_variable_name(cluster, run_m
     # The kubelet maps secretKeyRef {key: api-key} to GROQ_API_KEY: only the variable must be a valid name.
     deployment = litellm_deployment()
     deployment["spec"]["template"]["spec"]["containers"][0]["env"] = [
-        {"name": "GROQ_API_KEY", "valueFrom": {"secretKeyRef": {"name": "groq-keys", "key": "api-key"}}}]
+        {"name": "GROQ_API_KEY", "valueFrom": {"secretKeyRef": {"name": "groq-keys", "key": "api-key"}}}
+    ]
     seed_story(cluster, STORY_CONFIG, STORY_SECRETS, deployment)
     cluster.add("secrets", secret_object({"api-key": "gsk_" + "0ld" * 17 + "x"}, name="groq-keys"))
     result = run_module(litellm_secret, ARGS)
@@ -102,18 +117,24 @@ def test_discover_false_needs_a_secret(cluster, run_module):
 
 def test_check_mode_and_diff_show_key_names_only(story, run_module):
     run_module(litellm_secret, {"namespace": "ml", "data": {"MISTRAL_API_KEY": "old-mistral-key-000"}})
-    result = run_module(litellm_secret, {"namespace": "ml", "data": {"GROQ_API_KEY": GROQ_KEY,
-                                                                     "MISTRAL_API_KEY": MISTRAL_KEY}},
-                        check_mode=True, diff=True)
+    result = run_module(
+        litellm_secret,
+        {"namespace": "ml", "data": {"GROQ_API_KEY": GROQ_KEY, "MISTRAL_API_KEY": MISTRAL_KEY}},
+        check_mode=True,
+        diff=True,
+    )
     assert result["changed"] is True
     assert (result["added"], result["updated"]) == (["GROQ_API_KEY"], ["MISTRAL_API_KEY"])
-    assert result["diff"] == [{
-        "before": "DATABASE_URL: <unchanged>\nLITELLM_MASTER_KEY: <unchanged>\nMISTRAL_API_KEY: <previous value>\n"
-                  "OPENAI_API_KEY: <unchanged>\n",
-        "after": "DATABASE_URL: <unchanged>\nGROQ_API_KEY: <added>\nLITELLM_MASTER_KEY: <unchanged>\n"
-                 "MISTRAL_API_KEY: <new value>\nOPENAI_API_KEY: <unchanged>\n",
-        "before_header": "Secret ml/litellm-secrets (key names only)",
-        "after_header": "Secret ml/litellm-secrets (key names only)"}]
+    assert result["diff"] == [
+        {
+            "before": "DATABASE_URL: <unchanged>\nLITELLM_MASTER_KEY: <unchanged>\nMISTRAL_API_KEY: <previous value>\n"
+            "OPENAI_API_KEY: <unchanged>\n",
+            "after": "DATABASE_URL: <unchanged>\nGROQ_API_KEY: <added>\nLITELLM_MASTER_KEY: <unchanged>\n"
+            "MISTRAL_API_KEY: <new value>\nOPENAI_API_KEY: <unchanged>\n",
+            "before_header": "Secret ml/litellm-secrets (key names only)",
+            "after_header": "Secret ml/litellm-secrets (key names only)",
+        }
+    ]
     assert len(story.writes("secrets")) == 1, "check mode wrote nothing"
     assert values_in(result.output) == []
 
@@ -132,12 +153,15 @@ def test_an_error_that_echoes_the_request_body_shows_no_value_of_the_secret(stor
     assert values_in(run_module(litellm_secret, ARGS).output) == []
 
 
-@pytest.mark.parametrize("value, fragment", [
-    ("changeme", "not a real credential"),
-    ("gsk_abc\ndef-0123456789", "control character"),
-    ("gsk_\u201cquoted\u201d-0123456789", "non-ASCII"),
-    ("", "the value is empty"),
-])
+@pytest.mark.parametrize(
+    "value, fragment",
+    [
+        ("changeme", "not a real credential"),
+        ("gsk_abc\ndef-0123456789", "control character"),
+        ("gsk_\u201cquoted\u201d-0123456789", "non-ASCII"),
+        ("", "the value is empty"),
+    ],
+)
 def test_bad_values_are_refused_before_the_cluster_is_asked(story, run_module, value, fragment):
     result = run_module(litellm_secret, {"namespace": "ml", "data": {"GROQ_API_KEY": value}})
     assert result.failed and result["msg"].startswith("Nothing was written. GROQ_API_KEY: ")
@@ -176,16 +200,28 @@ def test_a_conflict_reports_each_key_once(story, run_module):
 
 
 def test_a_run_that_lost_its_lock_writes_no_key(story, run_module):
-    story.add("leases", {"metadata": {"name": "homelab-litellm-litellm"}, "spec": {
-        "holderIdentity": OTHER_HOLDER, "leaseDurationSeconds": 60, "renewTime": _lock.micro_time(9999999999)}})
+    story.add(
+        "leases",
+        {
+            "metadata": {"name": "homelab-litellm-litellm"},
+            "spec": {
+                "holderIdentity": OTHER_HOLDER,
+                "leaseDurationSeconds": 60,
+                "renewTime": _lock.micro_time(9999999999),
+            },
+        },
+    )
     result = run_module(litellm_secret, dict(ARGS, run_id="r1"))
     assert result.failed and "no longer holds the lock" in result["msg"]
     assert story.writes() == [] and stored(story) == STORY_SECRETS
 
 
 def test_a_secret_helm_manages_is_warned_after_the_write(story, run_module):
-    story.edit("secrets", "litellm-secrets", lambda obj: obj["metadata"].update(
-        labels={"app.kubernetes.io/managed-by": "Helm"}))
+    story.edit(
+        "secrets",
+        "litellm-secrets",
+        lambda obj: obj["metadata"].update(labels={"app.kubernetes.io/managed-by": "Helm"}),
+    )
     result = run_module(litellm_secret, ARGS)
     assert result["changed"] is True
     assert any(text.startswith("Secret ml/litellm-secrets is managed by Helm") for text in result.warning_texts)

@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from ansible_collections.homelab.litellm.plugins.module_utils import _lock
 from ansible_collections.homelab.litellm.plugins.modules import litellm_verify
 from ansible_collections.homelab.litellm.tests.unit.fake_kube import (
-    STORY_CONFIG, STORY_SECRETS, TOKEN, b64, holder_of,
+    STORY_CONFIG,
+    STORY_SECRETS,
+    TOKEN,
+    b64,
+    holder_of,
 )
 
 MASTER_KEY = STORY_SECRETS["LITELLM_MASTER_KEY"]
@@ -22,7 +25,9 @@ ARGS = {"namespace": "ml", "expected_models": SERVED, "smoke_models": ["groq/ope
 
 
 def chat_ok(model, content="Hello!"):
-    return 200, json.dumps({"model": model, "choices": [{"message": {"role": "assistant", "content": content}}]}).encode()
+    return 200, json.dumps(
+        {"model": model, "choices": [{"message": {"role": "assistant", "content": content}}]}
+    ).encode()
 
 
 def error(status, message, kind):
@@ -64,10 +69,17 @@ def test_a_serving_litellm_passes(story, litellm, run_module):
     assert result["missing_models"] == [] and result["extra_models"] == []
     [smoke] = result["smoke"]
     assert (smoke["model"], smoke["status"], smoke["answer"], smoke["served_by"]) == (
-        "groq/openai/gpt-oss-120b", "ok", "Hello!", "groq/openai/gpt-oss-120b")
+        "groq/openai/gpt-oss-120b",
+        "ok",
+        "Hello!",
+        "groq/openai/gpt-oss-120b",
+    )
     assert result["summary"] == "LiteLLM ready; 4 models served, 4 expected present; 1 smoke models ok"
     assert [(method, path) for method, path, _h, _b, _p in litellm.requests] == [
-        ("GET", "/health/readiness"), ("GET", "/v1/models"), ("POST", "/v1/chat/completions")]
+        ("GET", "/health/readiness"),
+        ("GET", "/v1/models"),
+        ("POST", "/v1/chat/completions"),
+    ]
 
 
 def test_the_master_key_travels_in_litellms_own_header_and_is_never_shown(story, litellm, run_module):
@@ -75,8 +87,11 @@ def test_the_master_key_travels_in_litellms_own_header_and_is_never_shown(story,
     readiness, models, chat = litellm.requests
     assert "x-litellm-api-key" not in readiness[2], "readiness needs no key"
     assert models[2]["x-litellm-api-key"] == "Bearer " + MASTER_KEY
-    assert chat[3] == {"model": "groq/openai/gpt-oss-120b", "messages": [{"role": "user", "content": "Say hello"}],
-                       "max_tokens": 16}
+    assert chat[3] == {
+        "model": "groq/openai/gpt-oss-120b",
+        "messages": [{"role": "user", "content": "Say hello"}],
+        "max_tokens": 16,
+    }
     proxied = [r for r in story.requests if r.sub and r.sub.startswith("proxy")]
     assert {r.headers["authorization"] for r in proxied} == {"Bearer " + TOKEN}, "Authorization is the kube token"
     assert proxied[0].path == "/api/v1/namespaces/ml/services/litellm:4000/proxy/health/readiness"
@@ -86,29 +101,39 @@ def test_the_master_key_travels_in_litellms_own_header_and_is_never_shown(story,
 def test_a_missing_model_fails_and_fail_on_error_false_reports_it(story, litellm, run_module):
     litellm.models = SERVED[:3] + ["stranger"]
     result = run_module(litellm_verify, ARGS)
-    assert result.failed and result["msg"] == ("LiteLLM verification failed: missing models: "
-                                               "groq/openai/gpt-oss-120b")
+    assert result.failed and result["msg"] == ("LiteLLM verification failed: missing models: groq/openai/gpt-oss-120b")
     assert result["extra_models"] == ["stranger"]
     result = run_module(litellm_verify, dict(ARGS, fail_on_error=False))
     assert result.rc == 0 and result["passed"] is False and result["missing_models"] == ["groq/openai/gpt-oss-120b"]
 
 
 def test_a_rejected_provider_key_is_named(story, litellm, run_module):
-    litellm.chat["groq/openai/gpt-oss-120b"] = [error(
-        401, 'litellm.AuthenticationError: GroqException - {"error": {"message": "Invalid API Key"}}\n\nLiteLLM: '
-             "model group 'groq/openai/gpt-oss-120b' failed", "authentication_error")]
+    litellm.chat["groq/openai/gpt-oss-120b"] = [
+        error(
+            401,
+            'litellm.AuthenticationError: GroqException - {"error": {"message": "Invalid API Key"}}\n\nLiteLLM: '
+            "model group 'groq/openai/gpt-oss-120b' failed",
+            "authentication_error",
+        )
+    ]
     result = run_module(litellm_verify, ARGS)
-    assert result.failed and result["msg"] == ('LiteLLM verification failed: groq/openai/gpt-oss-120b: key_rejected '
-                                               '(routes, key rejected: Groq says "Invalid API Key")')
+    assert result.failed and result["msg"] == (
+        "LiteLLM verification failed: groq/openai/gpt-oss-120b: key_rejected "
+        '(routes, key rejected: Groq says "Invalid API Key")'
+    )
 
 
 def test_a_model_in_cooldown_is_asked_once_more_after_the_wait(story, litellm, run_module, monkeypatch):
     waits = []
     monkeypatch.setattr(litellm_verify.time, "sleep", waits.append)
     litellm.chat["groq/openai/gpt-oss-120b"] = [
-        error(429, "No deployments available for selected model, Try again in 2 seconds. Passed model=x",
-              "all_deployments_in_cooldown"),
-        chat_ok("groq/openai/gpt-oss-120b")]
+        error(
+            429,
+            "No deployments available for selected model, Try again in 2 seconds. Passed model=x",
+            "all_deployments_in_cooldown",
+        ),
+        chat_ok("groq/openai/gpt-oss-120b"),
+    ]
     result = run_module(litellm_verify, ARGS)
     assert result["passed"] is True and waits == [2.5]
     assert result["smoke"][0]["message"].endswith("(asked again after waiting 2s for LiteLLM's cooldown)")
@@ -125,8 +150,10 @@ def test_a_litellm_that_is_not_ready_is_not_smoked(story, litellm, run_module):
 def test_no_endpoint_behind_the_service_is_the_api_servers_answer(story, run_module):
     result = run_module(litellm_verify, dict(ARGS, readiness_timeout=0))
     assert result.failed
-    assert result["msg"].startswith('LiteLLM verification failed: LiteLLM not ready: Kubernetes API server answered '
-                                    '503, not LiteLLM: no endpoints available for service "litellm"')
+    assert result["msg"].startswith(
+        "LiteLLM verification failed: LiteLLM not ready: Kubernetes API server answered "
+        '503, not LiteLLM: no endpoints available for service "litellm"'
+    )
 
 
 def test_the_master_key_can_be_named_or_given(story, litellm, run_module):
@@ -138,8 +165,17 @@ def test_the_master_key_can_be_named_or_given(story, litellm, run_module):
 
 
 def test_a_master_key_written_literally_in_the_config_is_refused(story, run_module):
-    story.edit("configmaps", "litellm-config", lambda obj: obj["data"].update({"config.yaml": STORY_CONFIG.replace(
-        "master_key: os.environ/LITELLM_MASTER_KEY", "master_key: sk-literal-master-1234")}))
+    story.edit(
+        "configmaps",
+        "litellm-config",
+        lambda obj: obj["data"].update(
+            {
+                "config.yaml": STORY_CONFIG.replace(
+                    "master_key: os.environ/LITELLM_MASTER_KEY", "master_key: sk-literal-master-1234"
+                )
+            }
+        ),
+    )
     result = run_module(litellm_verify, ARGS)
     assert result.failed and result["msg"].startswith("config.yaml holds the master key literally")
     assert "sk-literal-master-1234" not in result["msg"]
@@ -147,20 +183,32 @@ def test_a_master_key_written_literally_in_the_config_is_refused(story, run_modu
 
 def test_a_secret_without_the_master_key_is_named(story, run_module):
     result = run_module(litellm_verify, dict(ARGS, master_key_secret="litellm-secrets", master_key_name="NOPE"))
-    assert result.failed and result["msg"] == ("Secret ml/litellm-secrets has no key NOPE (keys: DATABASE_URL, "
-                                               "LITELLM_MASTER_KEY, OPENAI_API_KEY): set master_key_name.")
+    assert result.failed and result["msg"] == (
+        "Secret ml/litellm-secrets has no key NOPE (keys: DATABASE_URL, "
+        "LITELLM_MASTER_KEY, OPENAI_API_KEY): set master_key_name."
+    )
 
 
 def test_an_api_error_while_reading_the_master_key(story, run_module):
     story.fail("GET", "secrets", 403, 'secrets "litellm-secrets" is forbidden')
     result = run_module(litellm_verify, ARGS)
-    assert result.failed and result["msg"] == ('Kubernetes API error 403 Error while reading the master key: secrets '
-                                               '"litellm-secrets" is forbidden')
+    assert result.failed and result["msg"] == (
+        'Kubernetes API error 403 Error while reading the master key: secrets "litellm-secrets" is forbidden'
+    )
 
 
 def test_the_run_lock_is_kept_while_verifying(story, litellm, run_module):
-    story.add("leases", {"metadata": {"name": "homelab-litellm-litellm"}, "spec": {
-        "holderIdentity": holder_of("r1"), "leaseDurationSeconds": 60, "renewTime": _lock.micro_time(1796000000)}})
+    story.add(
+        "leases",
+        {
+            "metadata": {"name": "homelab-litellm-litellm"},
+            "spec": {
+                "holderIdentity": holder_of("r1"),
+                "leaseDurationSeconds": 60,
+                "renewTime": _lock.micro_time(1796000000),
+            },
+        },
+    )
     assert run_module(litellm_verify, dict(ARGS, run_id="r1"))["passed"] is True
     assert [(r.method, r.resource) for r in story.writes()] == [("PUT", "leases")]
     assert run_module(litellm_verify, dict(ARGS, run_id="r1"), check_mode=True)["passed"] is True
@@ -178,6 +226,7 @@ def test_a_url_and_a_master_key_need_no_cluster(cluster, run_module, monkeypatch
             headers = {"x-litellm-api-key": headers["Authorization"]} if "Authorization" in headers else {}
             status, data = litellm(method, path, headers, body, 4000)
             return litellm_verify.v.Reply(status, data, 0.01, None)
+
         return send
 
     monkeypatch.setattr(litellm_verify, "url_sender", url_sender)
@@ -189,17 +238,26 @@ def test_a_url_and_a_master_key_need_no_cluster(cluster, run_module, monkeypatch
 
 # -- the two transports ----------------------------------------------------------------------------
 
+
 def test_the_url_sender_sends_the_key_as_authorization_and_returns_http_errors(local_server):
-    litellm = local_server({"/v1/models": (401, {}, b'{"error": {"message": "Authentication Error"}}'),
-                            "/v1/chat/completions": (200, {}, b'{"choices": []}')})
+    litellm = local_server(
+        {
+            "/v1/models": (401, {}, b'{"error": {"message": "Authentication Error"}}'),
+            "/v1/chat/completions": (200, {}, b'{"choices": []}'),
+        }
+    )
     send = litellm_verify.url_sender(litellm.url + "/", True, None)
     reply = send("GET", "/v1/models", None, {"Authorization": "Bearer " + MASTER_KEY}, 5)
     assert (reply.status, reply.error) == (401, None) and b"Authentication Error" in reply.body
     reply = send("POST", "/v1/chat/completions", {"model": "m"}, {}, 5)
     assert reply.status == 200
     method, path, headers, body = litellm.seen[1]
-    assert (method, path, headers["Content-Type"], json.loads(body)) == ("POST", "/v1/chat/completions",
-                                                                         "application/json", {"model": "m"})
+    assert (method, path, headers["Content-Type"], json.loads(body)) == (
+        "POST",
+        "/v1/chat/completions",
+        "application/json",
+        {"model": "m"},
+    )
     assert litellm.seen[0][2]["Authorization"] == "Bearer " + MASTER_KEY
 
 
@@ -207,8 +265,9 @@ def test_the_url_sender_follows_no_redirect(local_server):
     """A redirect would carry the master key to wherever it points."""
     elsewhere = local_server({"/v1/models": (200, {}, b'{"data": []}')})
     litellm = local_server({"/v1/models": (302, {"Location": elsewhere.url + "/v1/models"}, b"")})
-    reply = litellm_verify.url_sender(litellm.url, True, None)("GET", "/v1/models", None,
-                                                               {"Authorization": "Bearer " + MASTER_KEY}, 5)
+    reply = litellm_verify.url_sender(litellm.url, True, None)(
+        "GET", "/v1/models", None, {"Authorization": "Bearer " + MASTER_KEY}, 5
+    )
     assert reply.status == 302 and elsewhere.seen == []
 
 
