@@ -58,8 +58,10 @@ test-unit: units ## the unit tests (ansible-test units on the built collection)
 test-sandbox: setup ## the sandbox proven against real clients
 	$(VENV)/bin/python -m pytest tests/sandbox
 
+# Two pytest workers, a test file each at a time: every file starts its own sandbox, so files do
+# not share state, and most of a file's time is spent waiting for LiteLLM, not computing.
 test: setup lint changelog-lint sanity units ## the whole test suite (CI runs exactly this)
-	$(VENV)/bin/python -m pytest tests/sandbox tests/integration
+	$(VENV)/bin/python -m pytest -n 2 --dist loadfile tests/sandbox tests/integration
 	$(MAKE) molecule
 
 VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
