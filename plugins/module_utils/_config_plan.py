@@ -410,6 +410,25 @@ def lifecycle_warnings(models, lifecycle=MODEL_LIFECYCLE):
     return warnings
 
 
+def left_over_warnings(entries, models, lifecycle=MODEL_LIFECYCLE):
+    """Warnings for entries this collection added earlier that are no longer requested and whose model
+    the lifecycle data knows (e.g. the story's models after an upgrade): they stay until removed."""
+    requested = {model.get("model_name") for model in models if isinstance(model, Mapping)}
+    warnings = []
+    for entry in entries:
+        params = entry.get("litellm_params")
+        model_string = params.get("model") if isinstance(params, Mapping) else None
+        fact = lifecycle.get(model_string) if isinstance(model_string, str) else None
+        name = entry.get("model_name")
+        if fact is None or name in requested or not is_managed(entry):
+            continue
+        warnings.append(
+            "%s, added by an earlier run and no longer listed, is still in the config: %s. Remove it with "
+            "litellm_remove_models: [%s] (or litellm_purge: true)" % (name, lifecycle_message(model_string, fact), name)
+        )
+    return warnings
+
+
 def _missing_api_key_warnings(models):
     warnings = []
     for model in models:
@@ -792,7 +811,10 @@ def _result(current_text, after, changes, document, managed, models, warnings, n
         unchanged=sorted(changes.unchanged),
         env_vars=referenced_env_vars(document),
         digest=config_digest(after),
-        warnings=warnings + lifecycle_warnings(models) + _missing_api_key_warnings(models),
+        warnings=warnings
+        + lifecycle_warnings(models)
+        + left_over_warnings(final_list, models)
+        + _missing_api_key_warnings(models),
         notes=notes,
         router_settings_changed=router_settings_changed,
         model_names=list(dict.fromkeys(entry["model_name"] for entry in final_list)),

@@ -1029,3 +1029,29 @@ def test_anything_but_an_append_takes_the_round_trip(change, monkeypatch):
     plan = cp.plan_config(text, models, **kwargs)
     assert used and plan.changed
     assert all(line in plan.after.splitlines() for line in STORY.splitlines() if line.lstrip().startswith("#"))
+
+
+def test_entries_of_an_earlier_run_for_retired_models_are_named_until_removed():
+    """After an upgrade the story's retired models are still in the config, added by 0.1.0."""
+    earlier = cp.plan_config(STORY, story_models()).after
+    current = [
+        {
+            "model_name": "groq/openai/gpt-oss-120b",
+            "litellm_params": {"model": "groq/openai/gpt-oss-120b", "api_key": "os.environ/GROQ_API_KEY"},
+        }
+    ]
+    plan = cp.plan_config(earlier, current)
+    left_over = [w for w in plan.warnings if "added by an earlier run and no longer listed" in w]
+    assert len(left_over) == 4, plan.warnings
+    assert any(
+        w.startswith(
+            "groq/mixtral-8x7b-32768, added by an earlier run and no longer listed, is still in the config: "
+            "groq/mixtral-8x7b-32768 was shut down by Groq on 2025-03-20"
+        )
+        and w.endswith("Remove it with litellm_remove_models: [groq/mixtral-8x7b-32768] (or litellm_purge: true)")
+        for w in left_over
+    )
+    # mistral-small-latest is served: no word about it.
+    assert not any("mistral-small-latest" in w for w in plan.warnings)
+    removed = cp.plan_config(earlier, current, purge=True)
+    assert not any("added by an earlier run" in w for w in removed.warnings)
