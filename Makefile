@@ -109,9 +109,10 @@ clean: sandbox-down ## remove virtual environments and sandbox state
 # Molecule scenarios (molecule/): each starts its own sandbox in its ephemeral
 # directory; molecule's own ansible.cfg points at .collections and the sandbox vault.
 .PHONY: molecule molecule-cluster
-molecule: setup ## molecule scenarios default and rotation, each on a fresh sandbox
+molecule: setup ## molecule scenarios default, rotation and helm, each on a fresh sandbox
 	time molecule test -s default
 	time molecule test -s rotation
+	time molecule test -s helm
 
 molecule-cluster: setup ## molecule scenario on the KUBECONFIG cluster (check mode; skips without one)
 	molecule/cluster/run.sh
