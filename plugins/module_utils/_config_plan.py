@@ -38,9 +38,10 @@ from ._config_yaml import (
     give_trailing_comment,
     guess_yaml_style,
     load_plain,
-    load_plain_with_end,
+    load_plain_with_ends,
     parse_config,
     plain,
+    read_back,
     remove_list_item,
     remove_mapping_key,
     render_config,
@@ -666,26 +667,63 @@ def _merged(current, wanted, top=True):
     return merged
 
 
-def _spliced(text, end, entries):
-    """``text`` with ``entries`` appended to its model_list (at line ``end``) as the round trip writes them."""
-    if end is None:
+def _insert_lines(lines, at, rendered):
+    """``lines`` with ``rendered`` inserted before line ``at``; None when ``at`` is past the end."""
+    if at > len(lines):
         return None
-    rendered = render_config({"model_list": entries}, guess_yaml_style(text)).splitlines(True)[1:]
+    if at and not lines[at - 1].endswith("\n"):
+        lines[at - 1] += "\n"
+    return lines[:at] + rendered + lines[at:]
+
+
+def _spliced(text, ends, entries, policies):
+    """``text`` with ``entries`` appended to its model_list and ``policies`` (name -> policy) to
+    ``router_settings.model_group_retry_policy``, written as the round trip writes them; None when
+    the text has no place for one of them (``ends`` from ``load_plain_with_ends``)."""
+    style = guess_yaml_style(text)
+    inserts = []
+    if entries:
+        if ends["model_list"] is None:
+            return None
+        inserts.append((ends["model_list"], render_config({"model_list": entries}, style).splitlines(True)[1:]))
+    if policies:
+        if ends["model_group_retry_policy"] is None:
+            return None
+        line, column = ends["model_group_retry_policy"]
+        rendered = render_config(dict(policies), style).splitlines(True)
+        inserts.append((line, [" " * column + item if item.strip() else item for item in rendered]))
     lines = text.splitlines(True)
-    if end > len(lines):
+    for at, rendered in sorted(inserts, key=lambda insert: insert[0], reverse=True):
+        lines = _insert_lines(lines, at, rendered)
+        if lines is None:
+            return None
+    return "".join(lines)
+
+
+def _new_policies(settings, merged):
+    """The keys ``merged`` adds to ``router_settings.model_group_retry_policy`` and nothing else, as
+    {name: policy}; None when the merge changes anything else (the round trip decides then)."""
+    before = settings.get("model_group_retry_policy")
+    after = merged.get("model_group_retry_policy")
+    rest_same = same(
+        {k: v for k, v in merged.items() if k != "model_group_retry_policy"},
+        {k: v for k, v in settings.items() if k != "model_group_retry_policy"},
+    )
+    if not rest_same or not isinstance(before, Mapping) or not isinstance(after, Mapping):
         return None
-    if end and not lines[end - 1].endswith("\n"):
-        lines[end - 1] += "\n"
-    return "".join(lines[:end] + rendered + lines[end:])
+    if any(not same(after.get(key), value) for key, value in before.items()):
+        return None
+    return {key: value for key, value in after.items() if key not in before}
 
 
-def _quick_plan(current_text, doc, end, models, purge, remove_names, router_settings):
+def _quick_plan(current_text, doc, ends, models, purge, remove_names, router_settings):
     """The plan from the plain document alone, when nothing changes or entries are only appended.
 
     The round trip (which keeps comments) costs seconds on a config with a thousand models; most
-    runs change nothing, or add a model. None when the round trip is needed: an entry to rewrite
-    or remove, router_settings to change, settings to migrate, or an append that would not read
-    back as planned. ``doc`` and ``end`` are ``current_text`` read with ``load_plain_with_end``.
+    runs change nothing, or add a model (and its retry policy). None when the round trip is
+    needed: an entry to rewrite or remove, other router_settings to change, settings to migrate,
+    or an append that would not read back as planned. ``doc`` and ``ends`` are ``current_text``
+    read with ``load_plain_with_ends``.
     """
     model_list = doc.get("model_list") or []
     positions = _positions_by_name(model_list)
@@ -696,13 +734,19 @@ def _quick_plan(current_text, doc, end, models, purge, remove_names, router_sett
     if updates or changes.remove_indexes:
         return None
     settings = doc.get("router_settings")
-    if router_settings is not None and (
-        settings is None
-        or not isinstance(settings, Mapping)
-        or not same(_merged(settings, plain(router_settings)), settings)
-    ):
-        return None
+    policies = {}
+    if router_settings is not None:
+        if settings is None or not isinstance(settings, Mapping):
+            return None
+        merged = _merged(settings, plain(router_settings))
+        if not same(merged, settings):
+            policies = _new_policies(settings, merged)
+            if not policies:
+                return None
+            settings = merged
     final = dict(doc, model_list=list(model_list) + changes.new_entries) if changes.new_entries else doc
+    if policies:
+        final = dict(final, router_settings=settings)
     managed = list(dict.fromkeys(entry["model_name"] for entry in final.get("model_list") or [] if is_managed(entry)))
     if _legacy_strategy(settings, managed, router_settings):
         return None
@@ -710,11 +754,13 @@ def _quick_plan(current_text, doc, end, models, purge, remove_names, router_sett
     if leaks:
         raise ConfigError(leaks)
     after = current_text
-    if changes.new_entries:
-        after = _spliced(current_text, end, changes.new_entries)
-        if after is None or not same(load_plain(after), final):
+    if changes.new_entries or policies:
+        after = _spliced(current_text, ends, changes.new_entries, policies)
+        # The splice must read back exactly as planned; a key it could add twice is a new key of a
+        # mapping that had no such key, so a plain read (without the duplicate check) decides.
+        if after is None or not same(read_back(after), final):
             return None
-    return changes, final, managed, after
+    return changes, final, managed, after, bool(policies)
 
 
 def plan_config(current_text, models=(), *, purge=False, remove=(), router_settings=None, strict=False):
@@ -730,7 +776,7 @@ def plan_config(current_text, models=(), *, purge=False, remove=(), router_setti
     Entries the operator wrote are never changed or removed. Raises ``ConfigError`` for a broken
     config, invalid input, an ownership conflict or any fallback leak in the result.
     """
-    current, end = load_plain_with_end(current_text)
+    current, ends = load_plain_with_ends(current_text)
     errors, warnings = check_models(models, strict=strict)
     names = [model["model_name"] for model in models] if not errors else []
     remove_names, remove_errors = _requested_names(remove)
@@ -744,10 +790,10 @@ def plan_config(current_text, models=(), *, purge=False, remove=(), router_setti
     if errors:
         raise ConfigError(errors)
 
-    quick = _quick_plan(current_text, current, end, models, purge, remove_names, router_settings)
+    quick = _quick_plan(current_text, current, ends, models, purge, remove_names, router_settings)
     if quick is not None:
-        changes, final, managed, after = quick
-        return _result(current_text, after, changes, final, managed, models, warnings, [], False)
+        changes, final, managed, after, router_settings_changed = quick
+        return _result(current_text, after, changes, final, managed, models, warnings, [], router_settings_changed)
 
     doc = parse_config(current_text)
     before = plain(doc)

@@ -196,6 +196,8 @@ def parse_config(text):
     return _checked_document(doc)
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+
 if HAS_PYYAML:
 
     class _PlainLoader(getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)):
@@ -204,7 +206,11 @@ if HAS_PYYAML:
         def construct_mapping(self, node, deep=False):
             seen = {}
             for key_node, _value in node.value:
-                key = self.construct_object(key_node, deep=deep)
+                # A plain string key is its own value: no need to construct it twice.
+                if key_node.tag == _STR_TAG and isinstance(key_node, pyyaml.ScalarNode):
+                    key = key_node.value
+                else:
+                    key = self.construct_object(key_node, deep=deep)
                 try:
                     if key in seen:
                         raise _duplicate_key_error(key, [seen[key], key_node.start_mark.line + 1])
@@ -239,6 +245,14 @@ def load_plain(text):
     return _read_plain(text)[0]
 
 
+def read_back(text):
+    """Plain data of ``text`` as LiteLLM reads it (PyYAML's safe loader, libyaml's parser when present),
+    unchecked: for reading back text this collection wrote itself, which a plain read decides."""
+    if not HAS_PYYAML:
+        return plain(_yaml(YamlStyle()).load(text))
+    return pyyaml.load(text, Loader=getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader))
+
+
 def load_lenient(text):
     """Plain data of any YAML text, unchecked; None when it does not parse (a digest still needs
     the references of a config LiteLLM would refuse)."""
@@ -253,12 +267,37 @@ def load_lenient(text):
         return None
 
 
-def load_plain_with_end(text):
-    """``(load_plain(text), the line where appended model_list entries go)``; see ``model_list_end``."""
+def load_plain_with_ends(text):
+    """``(load_plain(text), ends)``: where entries appended to the block collections the plan may
+    extend go. ``ends`` maps ``model_list`` to ``model_list_end`` and ``model_group_retry_policy``
+    to ``(line, column)`` of ``router_settings.model_group_retry_policy`` (``mapping_end``); None
+    where the text cannot take an append there."""
     if not HAS_PYYAML:
-        return plain(parse_config(text)), None
+        return plain(parse_config(text)), {"model_list": None, "model_group_retry_policy": None}
     doc, root = _read_plain(text)
-    return doc, model_list_end(root)
+    return doc, {
+        "model_list": model_list_end(root),
+        "model_group_retry_policy": mapping_end(root, ("router_settings", "model_group_retry_policy")),
+    }
+
+
+def _child(node, key):
+    if isinstance(node, pyyaml.MappingNode):
+        for key_node, value in node.value:
+            if getattr(key_node, "value", None) == key:
+                return value
+    return None
+
+
+def _content_end(node):
+    """The line (0-based) after the last line of ``node``'s content; None after a block scalar, which
+    takes the comment lines that follow it along (the round trip decides there)."""
+    while isinstance(node, (pyyaml.MappingNode, pyyaml.SequenceNode)) and node.value and not node.flow_style:
+        last = node.value[-1]
+        node = last[1] if isinstance(last, tuple) else last
+    if getattr(node, "style", None) in ("|", ">"):
+        return None
+    return node.end_mark.line + 1
 
 
 def model_list_end(root):
@@ -268,23 +307,22 @@ def model_list_end(root):
     last item, before the lines that follow it (comments, a blank line), as the round trip does.
     None when model_list is no non-empty block list, or its last value is a block scalar.
     """
-    if not isinstance(root, pyyaml.MappingNode):
+    value = _child(root, "model_list")
+    if not isinstance(value, pyyaml.SequenceNode) or value.flow_style or not value.value:
         return None
-    for key, value in root.value:
-        if getattr(key, "value", None) == "model_list":
-            if not isinstance(value, pyyaml.SequenceNode) or value.flow_style or not value.value:
-                return None
-            node = value.value[-1]
-            while isinstance(node, (pyyaml.MappingNode, pyyaml.SequenceNode)) and node.value:
-                if node.flow_style:
-                    break
-                last = node.value[-1]
-                node = last[1] if isinstance(last, tuple) else last
-            if getattr(node, "style", None) in ("|", ">"):
-                return None  # a block scalar takes the comment lines after it along: the round trip decides
-            end = node.end_mark
-            return end.line + 1
-    return None
+    return _content_end(value.value[-1])
+
+
+def mapping_end(root, path):
+    """``(line, column)`` for keys appended to the block mapping at ``path``: the line after its last
+    content and the column of its keys. None when it is missing, empty or in flow style."""
+    node = root
+    for key in path:
+        node = _child(node, key)
+    if not isinstance(node, pyyaml.MappingNode) or node.flow_style or not node.value:
+        return None
+    end = _content_end(node)
+    return None if end is None else (end, node.value[0][0].start_mark.column)
 
 
 def yaml_type(value):

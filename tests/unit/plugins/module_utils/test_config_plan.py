@@ -1055,3 +1055,62 @@ def test_entries_of_an_earlier_run_for_retired_models_are_named_until_removed():
     assert not any("mistral-small-latest" in w for w in plan.warnings)
     removed = cp.plan_config(earlier, current, purge=True)
     assert not any("added by an earlier run" in w for w in removed.warnings)
+
+
+def _policies(models, retries=2):
+    return {"model_group_retry_policy": {m["model_name"]: {"RateLimitErrorRetries": retries} for m in models}}
+
+
+def _round_trip_plan(text, models, **kwargs):
+    """plan_config with the quick path switched off: the reference for what the splice must write."""
+    original = cp._quick_plan
+    cp._quick_plan = lambda *args: None
+    try:
+        return cp.plan_config(text, models, **kwargs)
+    finally:
+        cp._quick_plan = original
+
+
+@pytest.mark.parametrize("fixture", ["story-config.yaml", "mixed-config.yaml"])
+def test_a_model_and_its_retry_policy_are_spliced_as_the_round_trip_writes_them(fixture, monkeypatch):
+    """The role adds a model with its model_group_retry_policy entry: no round trip for that."""
+    text = cp.plan_config(
+        (FIXTURES / fixture).read_text(), QUICK_NEW[:1], router_settings=_policies(QUICK_NEW[:1])
+    ).after
+    new = {
+        "model_name": "groq/openai/gpt-oss-20b",
+        "litellm_params": {"model": "groq/openai/gpt-oss-20b", "api_key": "os.environ/GROQ_API_KEY", "rpm": 30},
+    }
+    models = [QUICK_NEW[0], new]
+    expected = _round_trip_plan(text, models, router_settings=_policies(models))
+    monkeypatch.setattr(cp, "parse_config", lambda _text: pytest.fail("the round trip was used"))
+    plan = cp.plan_config(text, models, router_settings=_policies(models))
+    assert plan.after == expected.after
+    assert plan.added == ["groq/openai/gpt-oss-20b"] and plan.router_settings_changed
+    assert parse_config(plan.after)["router_settings"]["model_group_retry_policy"]["groq/openai/gpt-oss-20b"] == {
+        "RateLimitErrorRetries": 2
+    }
+
+
+def test_a_changed_retry_policy_takes_the_round_trip(monkeypatch):
+    text = cp.plan_config(STORY, QUICK_NEW[:1], router_settings=_policies(QUICK_NEW[:1])).after
+    used = []
+    real = cp.parse_config
+    monkeypatch.setattr(cp, "parse_config", lambda text: used.append(1) or real(text))
+    plan = cp.plan_config(text, QUICK_NEW[:1], router_settings=_policies(QUICK_NEW[:1], retries=0))
+    assert used and plan.changed
+
+
+def test_a_retry_policy_mapping_in_flow_style_takes_the_round_trip(monkeypatch):
+    text = (
+        "model_list:\n  - model_name: a\n    litellm_params:\n      model: openai/a\n\n"
+        "router_settings:\n  model_group_retry_policy: {a: {RateLimitErrorRetries: 1}}\n"
+    )
+    used = []
+    real = cp.parse_config
+    monkeypatch.setattr(cp, "parse_config", lambda text: used.append(1) or real(text))
+    plan = cp.plan_config(text, QUICK_NEW[:1], router_settings=_policies(QUICK_NEW[:1]))
+    assert used and parse_config(plan.after)["router_settings"]["model_group_retry_policy"] == {
+        "a": {"RateLimitErrorRetries": 1},
+        "groq/openai/gpt-oss-120b": {"RateLimitErrorRetries": 2},
+    }
