@@ -187,6 +187,17 @@ class Sandbox:
         return sorted(set(found))
 
 
+# The story's fallback chain, and the parallel models the default presets add (litellm_preset_set: current).
+STORY_CHAIN = ["vllm-qwen", "ollama-qwen", "openai-gpt4o"]
+CURRENT_MODELS = [
+    "groq/openai/gpt-oss-120b",
+    "groq/openai/gpt-oss-20b",
+    "gemini/gemini-3.5-flash-lite",
+    "gemini/gemini-3.8-flash",
+    "mistral/mistral-small-latest",
+]
+
+
 # The shape of the keys each provider issues today (sandbox/provider_catalog.py KEY_FORMAT): prefix, length.
 ISSUED_KEY_SHAPE = {"groq": ("gsk_", 52), "gemini": ("AQ.", 50), "mistral": ("", 32)}
 

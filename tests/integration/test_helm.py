@@ -16,24 +16,24 @@ import base64
 import gzip
 import hashlib
 import json
-import random
-import string
 
 import pytest
 import yaml
 
-from tests.conftest import ansible_tmp_leaks, decoded_base64, leaked, vault_keys, write_vault
+from tests.conftest import (
+    CURRENT_MODELS,
+    STORY_CHAIN,
+    ansible_tmp_leaks,
+    decoded_base64,
+    issued_key,
+    leaked,
+    vault_keys,
+    write_vault,
+)
 
 pytestmark = pytest.mark.litellm
 
-CHAIN = ["vllm-qwen", "ollama-qwen", "openai-gpt4o"]
-PARALLEL = [
-    "groq/openai/gpt-oss-120b",
-    "groq/openai/gpt-oss-20b",
-    "gemini/gemini-3.5-flash-lite",
-    "gemini/gemini-3.8-flash",
-    "mistral/mistral-small-latest",
-]
+CHAIN, PARALLEL = STORY_CHAIN, CURRENT_MODELS
 GROQ_MODEL = "groq/openai/gpt-oss-20b"
 HELM_WARNING = (
     "ConfigMap ml/litellm-config is managed by Helm (release litellm): the next helm upgrade renders it from the "
@@ -61,10 +61,6 @@ def said(result) -> str:
 
 def sha(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
-
-
-def new_groq_key() -> str:
-    return "gsk_" + "".join(random.choices(string.ascii_letters + string.digits, k=52))
 
 
 def versions(sandbox) -> dict[str, str]:
@@ -150,7 +146,7 @@ def test_second_run_changes_nothing_and_does_not_restart(sandbox):
 
 
 def test_rotation_restarts_litellm_on_the_new_key(sandbox, keys, tmp_path):
-    new_key = new_groq_key()
+    new_key = issued_key("groq")
     sandbox.accept_keys("groq", [keys["GROQ_API_KEY"], new_key])
     generation, pods = sandbox.generation(), pod_names(sandbox)
     result = sandbox.playbook(
@@ -172,7 +168,7 @@ def test_rotation_restarts_litellm_on_the_new_key(sandbox, keys, tmp_path):
 
 def test_a_rejected_key_is_rolled_back_and_leaves_no_trace(sandbox, keys, tmp_path):
     good = sandbox.secret_value("GROQ_API_KEY")
-    bad = new_groq_key()
+    bad = issued_key("groq")
     result = sandbox.playbook(
         "rotate_keys.yml",
         "-e",

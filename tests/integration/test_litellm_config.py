@@ -17,6 +17,8 @@ import json
 import pytest
 import yaml
 
+from tests.conftest import STORY_CHAIN
+
 pytestmark = pytest.mark.litellm
 
 STORY_MODELS = [
@@ -33,7 +35,7 @@ RETIRED = {
     "gemini/gemini-1.5-flash": ("Google", "gemini/gemini-3.5-flash-lite"),
     "gemini/gemini-1.5-pro": ("Google", "gemini/gemini-3.8-flash"),
 }
-CHAIN = ["vllm-qwen", "ollama-qwen", "openai-gpt4o"]
+CHAIN = STORY_CHAIN
 FALLBACKS_LINE = '  fallbacks: [{"vllm-qwen": ["ollama-qwen"]}, {"ollama-qwen": ["openai-gpt4o"]}]'
 
 

@@ -22,11 +22,11 @@ import secrets
 import pytest
 import yaml
 
-from tests.conftest import issued_key
+from tests.conftest import STORY_CHAIN, issued_key
 
 pytestmark = pytest.mark.litellm
 
-CHAIN = ["vllm-qwen", "ollama-qwen", "openai-gpt4o"]
+CHAIN = STORY_CHAIN
 CHAIN_PROVIDER = {"vllm-qwen": "vllm", "ollama-qwen": "ollama", "openai-gpt4o": "openai"}
 # Its key (GROQ_API_KEY) has Groq's format but Groq never issued it.
 GROQ_MODEL = "groq/openai/gpt-oss-120b"

@@ -10,12 +10,10 @@ mode is a warning; the verification after the rollout is then the net.
 from __future__ import annotations
 
 import json
-import random
-import string
 
 import pytest
 
-from tests.conftest import leaked, vault_keys
+from tests.conftest import issued_key, leaked, vault_keys
 
 pytestmark = pytest.mark.litellm
 
@@ -44,7 +42,7 @@ def story(sandbox):
 
 
 def test_a_rejected_key_is_refused_before_any_write(sandbox, story, tmp_path, trickle):
-    bad = "gsk_" + "".join(random.choices(string.ascii_letters + string.digits, k=52))  # right shape, not issued
+    bad = issued_key("groq")  # right shape, never accepted
     before = state(sandbox)
     with trickle(interval=0.3, models=("vllm-qwen", GROQ_MODEL)) as load:
         result = site(sandbox, tmp_path, {"litellm_api_keys": dict(story, GROQ_API_KEY=bad)}, "-vvv")

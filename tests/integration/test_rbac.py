@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import re
 import shlex
-import string
 import subprocess
 from types import SimpleNamespace
 
 import pytest
 
-from tests.conftest import KUBECTL, REPO_ROOT, decoded_base64, leaked, vault_keys, write_vault
+from tests.conftest import KUBECTL, REPO_ROOT, decoded_base64, issued_key, leaked, vault_keys, write_vault
 
 pytestmark = pytest.mark.litellm
 
@@ -141,7 +139,7 @@ def all_secrets(sandbox) -> dict[str, str]:
 
 def new_groq_key(sandbox) -> str:
     """A new Groq key the fake provider accepts, next to the vault's."""
-    key = "gsk_" + "".join(random.choices(string.ascii_letters + string.digits, k=52))
+    key = issued_key("groq")
     sandbox.accept_keys("groq", [vault_keys()["GROQ_API_KEY"], sandbox.secret_value("GROQ_API_KEY"), key])
     return key
 

@@ -14,9 +14,7 @@ import base64
 import contextlib
 import json
 import os
-import random
 import signal
-import string
 import subprocess
 import time
 from pathlib import Path
@@ -24,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO_ROOT, ansible_tmp_leaks, leaked, vault_keys
+from tests.conftest import REPO_ROOT, ansible_tmp_leaks, issued_key, leaked, vault_keys
 
 pytestmark = pytest.mark.litellm
 
@@ -51,10 +49,6 @@ ENV_OF = {"groq": "GROQ_API_KEY", "gemini": "GEMINI_API_KEY", "mistral": "MISTRA
 # The steady load below sends Groq more than its free-tier 30 requests a minute; LiteLLM would
 # (rightly) hold the excess. These tests are about interruptions, not rate limits.
 LOAD_LIMITS = {"litellm_limits": {"groq": {"rpm": 1200, "tpm": 1000000}}}
-
-
-def new_groq_key() -> str:
-    return "gsk_" + "".join(random.choices(string.ascii_letters + string.digits, k=52))
 
 
 def extra_model(name: str, api_bases: dict) -> dict:
@@ -148,7 +142,7 @@ CASES = [(step, signal) for signal in ("INT", "KILL") for step in STEPS]
 @pytest.mark.parametrize("step,signal", CASES, ids=[f"{s}-{g}" for s, g in CASES])
 def test_interrupted_run_then_plain_rerun_ends_verified(sandbox, story, tmp_path, trickle, step, signal):
     model = EXTRA_MODELS[CASES.index((step, signal))]
-    key = new_groq_key()
+    key = issued_key("groq")
     sandbox.accept_keys("groq", [sandbox.secret_value("GROQ_API_KEY"), key])
     extra = {
         "litellm_api_keys": dict(story, GROQ_API_KEY=key),
@@ -333,7 +327,7 @@ def test_refused_before_any_write_and_never_restarted(sandbox, story, tmp_path, 
         kind: sandbox.resource_version(kind, name)
         for kind, name in (("configmap", "litellm-config"), ("secret", "litellm-secrets"))
     }
-    result = run_site(sandbox, tmp_path, dict(extra, litellm_api_keys=dict(story, GROQ_API_KEY=new_groq_key())))
+    result = run_site(sandbox, tmp_path, dict(extra, litellm_api_keys=dict(story, GROQ_API_KEY=issued_key("groq"))))
     assert result.returncode != 0
     assert expected in result.stdout, result.stdout[-3000:]
     assert "Nothing was written" in result.stdout
@@ -346,7 +340,7 @@ def test_refused_before_any_write_and_never_restarted(sandbox, story, tmp_path, 
 
 
 def test_literal_key_in_a_model_entry_is_refused_and_never_printed(sandbox, story, tmp_path):
-    literal = new_groq_key()
+    literal = issued_key("groq")
     bases = api_bases(sandbox)
     model = dict(extra_model("groq/groq/compound-mini", bases))
     model["litellm_params"] = dict(model["litellm_params"], api_key=literal)

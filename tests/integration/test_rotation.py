@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 import shutil
-import string
 import subprocess
 import time
 
 import pytest
 
-from tests.conftest import REPO_ROOT, VAULT_PASSWORD, leaked, vault_keys, write_vault
+from tests.conftest import REPO_ROOT, VAULT_PASSWORD, issued_key, leaked, vault_keys, write_vault
 
 pytestmark = pytest.mark.litellm
 
@@ -35,10 +33,6 @@ LOAD_LIMITS = json.dumps({"litellm_limits": {"groq": {"rpm": 1200, "tpm": 100000
 
 def sha(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
-
-
-def new_groq_key() -> str:
-    return "gsk_" + "".join(random.choices(string.ascii_letters + string.digits, k=52))
 
 
 def groq_keys_sent_since(sandbox, count_before: int) -> set[str]:
@@ -58,7 +52,7 @@ def rotate(sandbox, keys: dict, path, *args: str):
 
 
 def test_check_mode_of_a_rotation_changes_nothing(sandbox, story, tmp_path):
-    new_keys = dict(story, GROQ_API_KEY=new_groq_key())
+    new_keys = dict(story, GROQ_API_KEY=issued_key("groq"))
     sandbox.accept_keys("groq", [story["GROQ_API_KEY"], new_keys["GROQ_API_KEY"]])
     before = sandbox.resource_version("secret", "litellm-secrets")
     generation = sandbox.generation()
@@ -71,7 +65,7 @@ def test_check_mode_of_a_rotation_changes_nothing(sandbox, story, tmp_path):
 
 
 def test_rotate_to_a_valid_key_under_load(sandbox, story, tmp_path, trickle):
-    new_key = new_groq_key()
+    new_key = issued_key("groq")
     sandbox.accept_keys("groq", [story["GROQ_API_KEY"], new_key])  # the provider issued a second key
     sent_before = len(sandbox.provider_requests())
     with trickle(interval=0.2, models=("vllm-qwen",) + GROQ_MODELS) as load:
@@ -100,7 +94,7 @@ def test_rotate_to_a_valid_key_under_load(sandbox, story, tmp_path, trickle):
 def test_without_the_provider_check_a_rejected_key_is_rolled_back(sandbox, story, tmp_path, trickle):
     """The net when the provider cannot be asked from the controller: verify after the rollout."""
     good = sandbox.secret_value("GROQ_API_KEY")
-    bad = new_groq_key()
+    bad = issued_key("groq")
     with trickle(interval=0.2, models=("vllm-qwen", GROQ_MODELS[0])) as load:
         started = time.monotonic()
         result = sandbox.playbook(

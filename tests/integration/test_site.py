@@ -16,18 +16,11 @@ import json
 import pytest
 import yaml
 
-from tests.conftest import ansible_tmp_leaks, leaked, vault_keys
+from tests.conftest import CURRENT_MODELS, STORY_CHAIN, ansible_tmp_leaks, leaked, vault_keys
 
 pytestmark = pytest.mark.litellm
 
-CHAIN = ["vllm-qwen", "ollama-qwen", "openai-gpt4o"]
-PARALLEL = [
-    "groq/openai/gpt-oss-120b",
-    "groq/openai/gpt-oss-20b",
-    "gemini/gemini-3.5-flash-lite",
-    "gemini/gemini-3.8-flash",
-    "mistral/mistral-small-latest",
-]
+CHAIN, PARALLEL = STORY_CHAIN, CURRENT_MODELS
 
 
 def replicasets(sandbox) -> list[str]:

@@ -14,6 +14,9 @@ crashes, or never completes), the kubelet's pod logs (``logs``) and the Service 
 callable standing in for LiteLLM). Hooks make it misbehave on purpose: ``interfere`` lets another
 writer win a race (the next write then meets 409), ``fail`` answers a request with an error,
 ``deny`` refuses a right in SelfSubjectAccessReview, ``on_write`` runs any callable before a write.
+
+The unit tests run under ansible-test on the built collection, which does not ship ``sandbox/``: so
+this file has its own merge patch and story Deployment rather than importing the sandbox's.
 """
 
 from __future__ import annotations
