@@ -53,17 +53,25 @@ options:
 
     RUN = r"""
 options:
-  run_id:
+  lock:
     description:
-      - Id of the run that holds the run lock (the Lease C(homelab-litellm-<deployment>), taken by
-        M(homelab.litellm.litellm_plan)). When given, the module renews the lock before it writes and
-        while it waits, and refuses to write when the run no longer holds it.
-      - Leave it out to use the module on its own, without the lock.
-    type: str
-  lock_duration:
-    description: Seconds the run lock stays valid after each renewal (the Lease's C(leaseDurationSeconds)).
+      - Take the run lock of this LiteLLM (the Lease C(homelab-litellm-<deployment>)) for the module's own
+        duration when it writes, so that it never writes while a run of the role (or another module) is
+        changing LiteLLM. It waits up to O(lock_timeout) seconds for it.
+      - V(false) only where the playbook coordinates the writes itself.
+    type: bool
+    default: true
+  lock_timeout:
+    description: Seconds to wait for the run lock when another run holds it.
     type: int
-    default: 60
+    default: 300
+  lock_duration:
+    description:
+      - Seconds the run lock stays valid after each renewal (the Lease's C(leaseDurationSeconds)). It is
+        renewed every 5 seconds (a third of it, when shorter) while held, so a holder that dies frees it
+        within this time; no process or host test decides that a holder is gone.
+    type: int
+    default: 15
 """
 
     ACTION_GROUP = r"""

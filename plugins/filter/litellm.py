@@ -1,16 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, homelab.litellm developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The filters the litellm role decides with: presets to model entries, rate-limit settings, the
-rollback's scope, the failure message and the run report. The logic is in module_utils (tested
-there); here it only gets Ansible's error type."""
+"""The filters the litellm role decides with: presets to model entries and rate-limit settings. The
+logic is in module_utils (tested there); here it only gets Ansible's error type."""
 
 from __future__ import annotations
 
 import functools
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.homelab.litellm.plugins.module_utils import _outcome, _presets, _rate_limits
+from ansible_collections.homelab.litellm.plugins.module_utils import _presets, _rate_limits
 
 
 def _filter_errors(function, error):
@@ -39,7 +38,4 @@ class FilterModule:
                 _rate_limits.rate_limit_warnings, _rate_limits.RateLimitSettingsError
             ),
             "redis_router_settings": _filter_errors(_rate_limits.redis_settings, _rate_limits.RateLimitSettingsError),
-            "own_writes": _outcome.own_writes,
-            "failure_report": _outcome.failure_report,
-            "run_report": _outcome.run_report,
         }

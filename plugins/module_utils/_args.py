@@ -25,10 +25,11 @@ TARGET_ARG_SPEC = {
 """Where LiteLLM is: the Deployment, and optionally the names discovery would otherwise read from it."""
 
 RUN_ARG_SPEC = {
-    "run_id": {"type": "str"},
-    "lock_duration": {"type": "int", "default": 60},
+    "lock": {"type": "bool", "default": True},
+    "lock_timeout": {"type": "int", "default": 300},
+    "lock_duration": {"type": "int", "default": 15},
 }
-"""The run lock: the id of the run that holds it (the modules renew it and refuse to write without it)."""
+"""The run lock: a module that writes takes it for its own duration (a Lease renewed while it is held)."""
 
 
 def argument_spec(**specific):

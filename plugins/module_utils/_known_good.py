@@ -160,3 +160,8 @@ def apply_key_values(secret, values):
         else:
             data[key] = _encode(value)
     return dict(secret, data=data)
+
+
+def decoded(b64):
+    """The plain value of a Secret's base64 data value; None for None (an absent key)."""
+    return None if b64 is None else _decode(b64)

@@ -4,10 +4,13 @@
 """Internal to homelab.litellm, not a public API: one run at a time per LiteLLM, with a Lease.
 
 A run that will write takes a ``coordination.k8s.io/v1`` Lease in LiteLLM's namespace and holds
-it until it has verified (or rolled back) what it wrote. Every module of the run renews it before
-it writes (a fence: a run that lost its lock writes nothing more) and while it waits. A runner that
-dies stops renewing; the Lease expires ``leaseDurationSeconds`` after its last renewal and the next
-run takes it over. Check mode takes no lock.
+it until it has verified (or rolled back) what it wrote. The holder is known by renewal only, as
+client-go's leader election does it: a random identity per run, a short lease, renewed often by a
+keeper thread and before every write (a fence: a run that lost its lock writes nothing more). No
+PID or host test ever decides that a holder is gone: a process in another PID namespace, container
+or host looks dead from here while it is alive. A runner that dies stops renewing; the Lease is
+free ``leaseDurationSeconds`` after its last renewal, and the next run takes it over and says so.
+Check mode takes no lock.
 
 ``acquire_step`` decides what to do with the Lease as read (pure); ``RunLock`` does it through a
 ``_k8s.Kube``-like object (``get``/``create``/``replace``), with an injectable clock for tests.
@@ -75,12 +78,11 @@ def expired(lease, now):
     return not holder or renewed is None or now > renewed + duration
 
 
-def acquire_step(lease, holder, now, duration, holder_gone=False):
+def acquire_step(lease, holder, now, duration):
     """What to do to hold the Lease as ``holder``: ``(action, spec)``.
 
-    ``create`` when there is no Lease, ``renew`` when ``holder`` has it, ``take`` when it is free,
-    expired or ``holder_gone`` (its run is known to be dead; the transitions count goes up),
-    ``wait`` while somebody else holds it (spec None).
+    ``create`` when there is no Lease, ``renew`` when ``holder`` has it, ``take`` when it is free or
+    expired (the transitions count goes up), ``wait`` while somebody else holds it (spec None).
     """
     current_holder = lease_holder(lease)[0] if lease else ""
     stamp = micro_time(now)
@@ -96,7 +98,7 @@ def acquire_step(lease, holder, now, duration, holder_gone=False):
     if current_holder == holder:
         spec.update(renewTime=stamp, leaseDurationSeconds=duration)
         return RENEW, spec
-    if expired(lease, now) or holder_gone:
+    if expired(lease, now):
         spec.update(
             holderIdentity=holder,
             leaseDurationSeconds=duration,
@@ -126,23 +128,51 @@ def busy_message(target, lease, now, waited):
     return (
         "Another run is changing LiteLLM %s: %s holds its lock (Lease %s) since %s, last renewed %s. Waited "
         "%d s (litellm_lock_timeout); nothing was changed. Run again when it has finished; if that run was "
-        "killed, its lock expires %d s after its last renewal."
+        "killed, its lock is free %d s after its last renewal."
         % (target, holder, (lease.get("metadata") or {}).get("name"), since, renewed_ago, waited, duration)
     )
 
 
+def takeover_message(lease, now):
+    """What taking over an expired Lease means, in words (its last holder and how long it was silent)."""
+    holder, _acquired, renewed, duration = lease_holder(lease)
+    if not holder:
+        return None
+    silent = "%d s" % max(now - renewed, 0) if renewed else "ever"
+    return (
+        "Took over the run lock from %s, which had not renewed it for %s (lease %d s): that run was killed "
+        "or cut off. This run checks what it left behind against the last verified state." % (holder, silent, duration)
+    )
+
+
+class Aborted(LockError):
+    """The wait for the lock was given up (the run is being stopped); the lock was not taken."""
+
+
 class RunLock:
-    """The Lease of one LiteLLM, held by ``holder`` (``user@host run <id>``)."""
+    """The Lease of one LiteLLM, held by ``holder`` (``user@host run=<random token>``).
+
+    ``abort`` (a ``threading.Event``) ends a wait for the lock at once: a run that is being
+    stopped while it waits never takes the lock afterwards. ``took_over`` says, after
+    ``acquire``, whose expired lock this run took (None when it was free).
+    """
+
+    DEFAULT_DURATION = 15
+    RENEW_EVERY = 5.0
 
     def __init__(
-        self, kube, namespace, name, holder, duration=60, run="", clock=time.time, sleep=time.sleep, holder_gone=None
+        self, kube, namespace, name, holder, duration=DEFAULT_DURATION, run="", clock=time.time, sleep=None, abort=None
     ):
         self.kube, self.namespace, self.name = kube, namespace, name
         self.holder, self.duration, self.run = holder, duration, run
-        self.clock, self.sleep = clock, sleep
-        self.holder_gone = holder_gone or (lambda holder: False)
+        self.clock = clock
+        self.abort = abort or threading.Event()
+        self.sleep = sleep or self.abort.wait
+        self.took_over = None
+        self.held = False
         self._keeper = None
         self._lost = None
+        self._guard = threading.Lock()
 
     def _write(self, action, spec, lease):
         body = lease_body(self.namespace, self.name, spec, lease, self.run)
@@ -150,21 +180,30 @@ class RunLock:
             return self.kube.create("leases", self.namespace, body)
         return self.kube.replace("leases", self.namespace, body)
 
+    def _check_abort(self):
+        if self.abort.is_set():
+            raise Aborted("The run was stopped while it waited for the run lock; it never took it and changed nothing.")
+
     def acquire(self, timeout, poll=1.0):
         """Hold the Lease, waiting up to ``timeout`` seconds for another holder; raises LockError."""
         started = self.clock()
         while True:
+            self._check_abort()
             lease = self.kube.get("leases", self.namespace, self.name)
             now = self.clock()
-            current = lease_holder(lease)[0] if lease else ""
-            gone = bool(current) and current != self.holder and self.holder_gone(current)
-            action, spec = acquire_step(lease, self.holder, now, self.duration, gone)
+            action, spec = acquire_step(lease, self.holder, now, self.duration)
             if action != WAIT:
+                self._check_abort()
                 try:
-                    return self._write(action, spec, lease)
+                    written = self._write(action, spec, lease)
                 except KubeError as err:
                     if err.status != 409:
                         raise
+                else:
+                    self.held = True
+                    if action == TAKE:
+                        self.took_over = takeover_message(lease, now)
+                    return written
                 # Somebody else wrote the Lease in between: look again, unless the time is up.
                 if now - started >= timeout:
                     raise LockError(
@@ -181,18 +220,27 @@ class RunLock:
 
     def renew(self):
         """Renew the Lease, or raise LockError when this run no longer holds it (the write fence)."""
+        with self._guard:
+            return self._renew()
+
+    def _renew(self):
         if self._lost:
             raise LockError(self._lost)
         lease = self.kube.get("leases", self.namespace, self.name)
         now = self.clock()
-        holder = lease_holder(lease)[0] if lease else ""
-        if holder != self.holder:
+        holder, _acquired, renewed, duration = lease_holder(lease) if lease else ("", None, None, 0)
+        if holder != self.holder or (renewed is not None and now > renewed + duration):
+            self.held = False
             self._lost = (
                 "This run (%s) no longer holds the lock of LiteLLM: %s. Did the run pause for longer "
                 "than %d s? Nothing more was written by it; run again."
                 % (
                     self.holder,
-                    ("%s holds it now" % holder) if holder else "the Lease was released or deleted",
+                    ("%s holds it now" % holder)
+                    if holder and holder != self.holder
+                    else "it expired before it was renewed"
+                    if holder
+                    else "the Lease was released or deleted",
                     self.duration,
                 )
             )
@@ -203,34 +251,44 @@ class RunLock:
         except KubeError as err:
             if err.status != 409:
                 raise
-        # Renewed by this run's own keeper thread in between, or taken: look once more.
+        # Written by someone else in between (taken, or deleted and made again): look once more.
         lease = self.kube.get("leases", self.namespace, self.name)
         if lease is None or lease_holder(lease)[0] != self.holder:
-            return self.renew()
+            return self._renew()
         return lease
 
     def release(self):
         """Free the Lease if this run holds it (holder emptied, history kept); True when released."""
-        lease = self.kube.get("leases", self.namespace, self.name)
-        if lease is None or lease_holder(lease)[0] != self.holder:
-            return False
-        spec = dict(
-            lease.get("spec") or {}, holderIdentity=None, leaseDurationSeconds=1, renewTime=micro_time(self.clock())
-        )
-        try:
-            self._write(RENEW, spec, lease)
-        except KubeError as err:
-            if err.status != 409:
-                raise
-            return self.release()  # our keeper renewed it in between: read it again
-        return True
+        self.stop_keeping()
+        with self._guard:
+            for _attempt in range(5):
+                lease = self.kube.get("leases", self.namespace, self.name)
+                if lease is None or lease_holder(lease)[0] != self.holder:
+                    self.held = False
+                    return False
+                spec = dict(
+                    lease.get("spec") or {},
+                    holderIdentity=None,
+                    leaseDurationSeconds=1,
+                    renewTime=micro_time(self.clock()),
+                )
+                try:
+                    self._write(RENEW, spec, lease)
+                except KubeError as err:
+                    if err.status != 409:
+                        raise
+                    continue
+                self.held = False
+                return True
+        return False
 
     def keep(self):
-        """Renew in the background every third of the duration until ``stop_keeping``."""
+        """Renew in the background every ``RENEW_EVERY`` seconds (at most a third of the duration)."""
         stop = threading.Event()
+        interval = max(min(self.RENEW_EVERY, self.duration / 3.0), 0.5)
 
         def run():
-            while not stop.wait(max(self.duration / 3.0, 1.0)):
+            while not stop.wait(interval):
                 try:
                     self.renew()
                 except LockError:
@@ -246,3 +304,8 @@ class RunLock:
         if self._keeper:
             self._keeper[0].set()
             self._keeper = None
+
+    @property
+    def lost(self):
+        """Why this run no longer holds the lock (None while it does)."""
+        return self._lost

@@ -3,17 +3,18 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Internal to homelab.litellm, not a public API: what a run did, in words and as a report.
 
-Pure functions, no ansible import and no I/O; the role's filters. They take the registered results
-of the role's steps (plain dicts; a skipped step is a dict without the fields) and decide:
+Pure functions, no ansible import and no I/O (``cause_of`` only looks at an exception's type):
 
-* ``own_writes``: which objects a rollback may put back, with the resourceVersion this run left
-  them at (what it wrote, and the unverified state it took over);
-* ``failure_report``: the message of a failed run, the original cause first, then what the
+* the one-line summary of each step and of the run (``run_summary``), printed on every run;
+* ``adopted_keys``: which keys differing from the record a run takes over as unverified;
+* ``failure_message``: the message of a failed run, the original cause first, then what the
   rollback did, and whether that failed too;
-* ``run_report``: the JSON report of a run.
+* ``run_report``: the JSON report of a run (the ``litellm_report`` file).
 """
 
 from __future__ import annotations
+
+import base64
 
 
 def _get(result, *path, default=None):
@@ -24,98 +25,231 @@ def _get(result, *path, default=None):
     return result
 
 
-def own_writes(plan, config_result=None, secret_result=None):
-    """``{"configmaps": {name: rv}, "secrets": {name: rv}}``: what this run wrote or took over.
+def _names(items):
+    return ", ".join(items)
 
-    A rollback puts the last verified state back only over these, and only while they still
-    have the resourceVersion this run left them at.
+
+def _count(number, word):
+    return "%d %s%s" % (number, word, "" if number == 1 else "s")
+
+
+def plan_summary(plan):
+    """What the plan found to do, in a few words."""
+    work = plan.work
+    if not work["any"]:
+        return "nothing to do"
+    return "to do: " + ", ".join(step for step in ("config", "secret", "rollout", "verify", "record") if work[step])
+
+
+def preflight_summary(checked):
+    if not checked:
+        return "owners and rights checked"
+    return "asked %s" % _names(sorted({entry.get("provider") or "?" for entry in checked}))
+
+
+def config_summary(config):
+    parts = []
+    for marker in ("added", "updated", "removed"):
+        if config.get(marker):
+            parts.append("%s %s" % (marker, _count(len(config[marker]), "model")))
+    return ", ".join(parts) or "config rewritten"
+
+
+def written_variables(plan, marker):
+    """The key variables this plan writes as ``marker`` (``added`` or ``updated``: rotated), by name."""
+    written = set()
+    for secret, change in plan.secrets.items():
+        for name, where in plan.target["key_targets"].items():
+            if where["secret"] == secret and where["key"] in change[marker]:
+                written.add(name)
+    return sorted(written)
+
+
+def keys_summary(plan):
+    parts = []
+    for marker, verb in (("added", "added"), ("updated", "rotated")):
+        names = written_variables(plan, marker)
+        if names:
+            parts.append("%s %s" % (verb, _names(names)))
+    return ", ".join(parts)
+
+
+def verify_summary(verified):
+    return "verified %s in %.1f s" % (_count(len(verified.get("smoke") or []), "model"), verified.get("seconds") or 0)
+
+
+def adopted_keys(plan, observed, readers):
+    """The keys found differing from this Deployment's record that this run takes over as unverified.
+
+    A live value that another Deployment loading the same Secret has in its own record was verified
+    by that Deployment's run (a shared Secret rotated there): it is not this run's to roll back.
     """
-    expected = {"configmaps": {}, "secrets": {}}
-    configmap = _get(plan, "target", "configmap")
-    if _get(config_result, "changed") and _get(config_result, "resource_version"):
-        expected["configmaps"][configmap] = config_result["resource_version"]
-    elif _get(plan, "unverified", "config") or _get(plan, "unverified", "failing_rollout"):
-        expected["configmaps"][configmap] = _get(plan, "resource_versions", "configmaps", configmap)
-    read = _get(plan, "resource_versions", "secrets", default={}) or {}
-    adopted = {_get(plan, "managed_keys", name, "secret") for name in _get(plan, "unverified", "keys", default=[])}
-    if _get(plan, "unverified", "failing_rollout"):
-        adopted |= {where.get("secret") for where in (_get(plan, "managed_keys", default={}) or {}).values()}
-    for secret in sorted(name for name in adopted if name in read):
-        expected["secrets"][secret] = read[secret]
-    for secret, info in sorted((_get(secret_result, "secrets", default={}) or {}).items()):
-        if info.get("changed") and info.get("resource_version"):
-            expected["secrets"][secret] = info["resource_version"]
-    return expected
+    held = set()
+    for record in readers.values():
+        for secret, key, value in (record.keys if record else {}).values():
+            held.add((secret, key, value))
+    adopted = []
+    for name in plan.unverified["keys"]:
+        where = plan.managed_keys.get(name)
+        if not where:
+            continue
+        data = (observed.objects.get(("secret", where["secret"])) or {}).get("data") or {}
+        live = data.get(where["key"])
+        value = base64.b64decode(live).decode("utf-8", "replace") if live is not None else None
+        if (where["secret"], where["key"], value) not in held:
+            adopted.append(name)
+    return adopted
 
 
-def _step_failed(result):
-    return isinstance(result, dict) and bool(result.get("failed"))
-
-
-def failure_report(cause, rollback=True, restore=None, rollout=None, verify=None):
-    """The message of a failed run: the original cause, then the rollback's outcome (never instead).
-
-    ``restore``/``rollout``/``verify`` are the registered results of the rollback steps (skipped
-    or missing when they did not run).
-    """
-    cause = (cause or "A step failed").rstrip(". ") + "."
-    if not rollback:
-        return cause + " Rollback is off (litellm_rollback: false): the cluster is left as it is."
-    if not isinstance(restore, dict) or restore.get("skipped") or not restore:
-        return cause + " This run had written nothing and restarted nothing, so nothing was rolled back."
-    parts = [cause]
-    restored = restore.get("restored") or []
-    if _step_failed(restore):
-        parts.append("Rolling back failed too: %s." % (restore.get("msg") or "no message").rstrip(". "))
-    elif restored:
-        keys = restore.get("secret_keys") or []
+def run_summary(result):
+    """The one line a run prints, e.g. ``added 1 model, rotated GROQ_API_KEY, restarted in 7.4 s, verified
+    2 models in 0.3 s`` or ``no change: 5 models, 3 keys as recorded``."""
+    steps = {step["step"]: step for step in result.get("steps") or []}
+    parts = []
+    if "config" in steps:
+        parts.append(steps["config"]["summary"])
+    if "keys" in steps:
+        parts.append(steps["keys"]["summary"])
+    if "rollout" in steps:
         parts.append(
-            "Put back the last verified state (recorded %s): %s%s."
+            "%s in %.1f s"
+            % ("restarted" if result.get("restarted") else "waited for the rollout", steps["rollout"]["seconds"])
+        )
+    if "verify" in steps:
+        parts.append(steps["verify"]["summary"])
+    if parts:
+        return ", ".join(parts)
+    models, keys = len(result.get("expected_models") or []), len(result.get("managed_keys") or {})
+    if result.get("would_change"):
+        return "check mode: would %s" % plan_words(result)
+    return "no change: %s, %s as recorded" % (_count(models, "model"), _count(keys, "key"))
+
+
+def plan_words(result):
+    config = result.get("config") or {}
+    verbs = {"added": "add", "updated": "update", "removed": "remove"}
+    words = ["%s %s" % (verbs[marker], _names(config[marker])) for marker in verbs if config.get(marker)]
+    rotated = [key for change in (result.get("secrets") or {}).values() for key in change["added"] + change["updated"]]
+    if rotated:
+        words.append("write %s" % _names(sorted(rotated)))
+    if (result.get("rollout") or {}).get("restart"):
+        words.append("restart LiteLLM")
+    return ", ".join(words) or "change nothing"
+
+
+def cause_of(err, stopping, steps):
+    """The original cause of a failed run, in one sentence."""
+    from ._k8s import KubeError
+
+    done = [step["step"] for step in steps]
+    after = " (after: %s)" % ", ".join(done) if done else ""
+    if stopping:
+        return "The run was stopped: %s%s" % (stopping, after)
+    if isinstance(err, KeyboardInterrupt):
+        return "The run was interrupted%s" % after
+    if isinstance(err, KubeError):
+        return "Kubernetes API error %s %s: %s%s" % (err.status, err.reason, err.message, after)
+    text = str(err) or type(err).__name__
+    return (
+        text
+        if type(err).__name__ in ("StepFailed", "RunFailure", "LockError")
+        else "%s: %s"
+        % (
+            type(err).__name__,
+            text,
+        )
+    )
+
+
+def rollback_summary(report):
+    if report.get("invalid_record"):
+        return "record invalid: nothing restored"
+    if report.get("failed"):
+        return "failed"
+    restored = report.get("restored") or []
+    return ("restored " + _names(restored)) if restored else "nothing to restore"
+
+
+def failure_message(cause, report):
+    """The message of a failed run: the original cause first, then what the rollback did (never instead)."""
+    cause = (cause or "A step failed").rstrip(". ") + "."
+    if report.get("lock_lost"):
+        lost = " This run lost its lock, so it wrote nothing more and restored nothing: another run may be changing"
+        return cause + lost + " LiteLLM."
+    if report.get("off"):
+        return cause + " Rollback is off (litellm_rollback: false): the cluster is left as it is."
+    if report.get("failed"):
+        return cause + " Rolling back failed too: %s." % report["failed"].rstrip(". ")
+    if report.get("invalid_record"):
+        return "%s %s." % (cause, report["invalid_record"].rstrip(". "))
+    parts = [cause]
+    restored = report.get("restored") or []
+    if not report.get("wrote_anything") and not report.get("had_restarted") and not restored:
+        parts.append("This run had written nothing and restarted nothing, so nothing was rolled back.")
+    elif restored:
+        keys = report.get("secret_keys") or []
+        parts.append(
+            "Put back %s: %s%s."
             % (
-                restore.get("recorded_at") or "?",
+                report.get("described") or "the last verified state",
                 ", ".join(restored),
                 " (the verified values of %s)" % ", ".join(keys) if keys else "",
             )
         )
     else:
         parts.append("Nothing this run wrote differed from the last verified state.")
-    for note in restore.get("left_alone") or []:
+    for note in report.get("left_alone") or []:
         parts.append("Left alone: %s." % note.rstrip(". "))
-    if isinstance(rollout, dict) and not rollout.get("skipped") and rollout:
-        if _step_failed(rollout):
-            parts.append("Rolling LiteLLM back failed too: %s." % (rollout.get("msg") or "no message").rstrip(". "))
-        elif isinstance(verify, dict) and _step_failed(verify):
+    if report.get("restarted"):
+        verified = report.get("verify")
+        if report.get("rollout_failed"):
+            parts.append("Rolling LiteLLM back failed too: %s." % report["rollout_failed"].rstrip(". "))
+        elif verified is not None and not verified.get("passed"):
             parts.append(
-                "LiteLLM was rolled back, but does not serve as before: %s."
-                % (verify.get("msg") or "no message").rstrip(". ")
+                "LiteLLM was rolled back, but does not serve as before: %s." % verified["summary"].rstrip(". ")
             )
-        elif isinstance(verify, dict) and not verify.get("skipped") and verify:
-            parts.append("LiteLLM runs it again and serves %d models." % len(verify.get("models") or []))
+        elif verified is not None:
+            asked = [entry["model"] for entry in verified.get("smoke") or []]
+            parts.append(
+                "LiteLLM runs it again and serves %d models%s."
+                % (len(verified.get("models") or []), "; a request to %s was answered" % _names(asked) if asked else "")
+            )
         else:
-            parts.append("LiteLLM was rolled back onto it.")
-    elif not _step_failed(restore):
+            parts.append("LiteLLM was rolled back onto it (not verified: litellm_verify is false).")
+    else:
         parts.append("LiteLLM was not restarted: it still runs what it ran before.")
     return " ".join(parts)
 
 
-def run_report(plan, config=None, secret=None, rollout=None, verify=None, record=None, failure=None):
-    """The run report (JSON-ready): what was planned, done and proved; names only, never a value."""
+def run_report(result, failure=None):
+    """The run report (JSON-ready) of an apply result: what was planned, done and proved; names only."""
+    steps = {step["step"]: step for step in _get(result, "steps", default=[]) or []}
+    verified = _get(result, "verify", default={}) or {}
     return {
-        "target": _get(plan, "target", default={}),
-        "models": _get(plan, "expected_models", default=[]),
-        "added": _get(plan, "config", "added", default=[]),
-        "updated": _get(plan, "config", "updated", default=[]),
-        "removed": _get(plan, "config", "removed", default=[]),
-        "config_changed": bool(_get(config, "changed", default=False)),
-        "keys_changed": sorted(set(_get(secret, "added", default=[]) + _get(secret, "updated", default=[]))),
-        "unverified": _get(plan, "unverified", default={}),
-        "provider_check": _get(plan, "provider_check", default=[]),
-        "warnings": _get(plan, "warnings_list", default=[]),
-        "restarted": bool(_get(rollout, "restarted", default=False)),
-        "rollout_seconds": _get(rollout, "rollout_seconds"),
-        "ready": _get(verify, "ready"),
-        "served_models": _get(verify, "models", default=[]),
-        "smoke": _get(verify, "smoke", default=[]),
-        "recorded": bool(_get(record, "changed", default=False)) or bool(_get(record, "recorded_at")),
+        "summary": _get(result, "summary"),
+        "steps": _get(result, "steps", default=[]),
+        "target": _get(result, "target", default={}),
+        "models": _get(result, "expected_models", default=[]),
+        "added": _get(result, "config", "added", default=[]),
+        "updated": _get(result, "config", "updated", default=[]),
+        "removed": _get(result, "config", "removed", default=[]),
+        "config_changed": "config" in steps,
+        "keys_changed": sorted(
+            key
+            for change in (_get(result, "secrets", default={}) or {}).values()
+            for key in change["added"] + change["updated"]
+        )
+        if "keys" in steps
+        else [],
+        "unverified": _get(result, "unverified", default={}),
+        "provider_check": _get(result, "provider_check", default=[]),
+        "warnings": _get(result, "warnings_list", default=[]),
+        "restarted": bool(_get(result, "restarted", default=False)),
+        "rollout_seconds": steps["rollout"]["seconds"] if "rollout" in steps else None,
+        "ready": verified.get("ready"),
+        "served_models": verified.get("models", []),
+        "smoke": verified.get("smoke", []),
+        "recorded": bool(_get(result, "recorded", default=False)),
+        "rollback": _get(result, "rollback"),
         "failure": failure,
     }

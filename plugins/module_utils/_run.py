@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Internal to homelab.litellm, not a public API: what the modules of one run share.
 
-The run lock of this run (who holds it, when its holder is gone), the fence every write goes
-through, recording the verified state, and the failures the modules explain themselves. The
+Who holds the run lock (a random token per run), the lock of a module used on its own, recording
+the verified state, and the failures the modules explain themselves. The
 decisions are in the pure modules (``_lock``, ``_known_good``, ``_plan``); this glues them to a
 ``_k8s.Kube``.
 """
@@ -12,10 +12,11 @@ decisions are in the pure modules (``_lock``, ``_known_good``, ``_plan``); this 
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime
 import getpass
 import os
-import re
+import secrets
 import socket
 
 from . import _known_good as kg
@@ -23,9 +24,6 @@ from . import _lock
 from . import _wiring as wiring
 from ._config_plan import ConfigError
 from ._plan import PlanError
-
-PLAYBOOK = "ansible-playbook"
-_HOLDER = re.compile(r"^(?P<user>[^@\s]*)@(?P<host>\S+) pid=(?P<pid>\d+) run=(?P<run>\S+)$")
 
 
 class RunFailure(Exception):
@@ -40,92 +38,36 @@ EXPECTED = (RunFailure, PlanError, ConfigError, wiring.WiringError, _lock.LockEr
 """Failures a module reports with their own message (``_k8s.run_with_kube(expected=...)``)."""
 
 
-def _runs_playbook(pid, proc):
-    try:
-        with open("%s/%d/cmdline" % (proc, pid), "rb") as handle:
-            words = handle.read().split(b"\0")
-    except OSError:
-        return False
-    return any(os.path.basename(word.decode("utf-8", "replace")) == PLAYBOOK for word in words[:2])
+def new_run_token():
+    """A random token that names one run (the lock holder is known by it, never by a pid)."""
+    return secrets.token_hex(8)
 
 
-def _parent(pid, proc):
-    try:
-        with open("%s/%d/stat" % (proc, pid)) as handle:
-            return int(handle.read().rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
-def playbook_pid(start=None, proc="/proc"):
-    """The pid of the ansible-playbook process this module runs under, or 0 when it cannot be told.
-
-    Walks up the parents (Linux /proc) to the outermost process running ansible-playbook: its
-    task workers are forks of it with the same command line, and each task has another one.
-    """
-    pid, found = start or os.getpid(), 0
-    for _depth in range(64):
-        if _runs_playbook(pid, proc):
-            found = pid
-        elif found:
-            return found
-        pid = _parent(pid, proc)
-        if pid <= 1:
-            return found
-    return found
-
-
-def holder_identity(run_id, pid=None):
-    """``user@host pid=N run=ID``: who holds the lock, readable in ``kubectl get lease``."""
+def holder_identity(token):
+    """``user@host run=TOKEN``: who holds the lock, readable in ``kubectl get lease``; only the token decides."""
     try:
         user = getpass.getuser()
     except Exception:
         user = str(os.getuid())
-    return "%s@%s pid=%d run=%s" % (user, socket.gethostname(), playbook_pid() if pid is None else pid, run_id)
+    return "%s@%s run=%s" % (user, socket.gethostname(), token)
 
 
-def holder_gone(holder, proc="/proc"):
-    """True when ``holder`` ran on this host and its ansible-playbook process is gone (Ctrl-C, kill).
-
-    Another host's run cannot be seen from here: its lock expires on its own.
-    """
-    found = _HOLDER.match(holder or "")
-    if not found or found.group("host") != socket.gethostname() or found.group("pid") == "0":
-        return False
-    return not _runs_playbook(int(found.group("pid")), proc)
-
-
-def run_lock(kube, namespace, deployment, params):
-    """The run lock of this run (``run_id`` of the module's parameters)."""
-    return _lock.RunLock(
-        kube,
-        namespace,
-        _lock.lease_name(deployment),
-        holder_identity(params["run_id"]),
-        duration=params["lock_duration"],
-        run=params["run_id"],
-        holder_gone=holder_gone,
+@contextlib.contextmanager
+def module_lock(kube, namespace, deployment, take=True, timeout=300, duration=_lock.RunLock.DEFAULT_DURATION):
+    """The run lock for the duration of one module used on its own: yields the fence for its writes
+    (None with ``take`` false: the caller coordinates the writes itself)."""
+    if not take:
+        yield None
+        return
+    lock = _lock.RunLock(
+        kube, namespace, _lock.lease_name(deployment), holder_identity(new_run_token()), duration=duration
     )
-
-
-def fence_for(kube, params):
-    """``fence()`` for ``Kube.guarded_update``: renew the run lock, or raise when the run lost it.
-
-    Without a ``run_id`` (a module used on its own) there is no lock and no fence.
-    """
-    if not params.get("run_id"):
-        return None
-    lock = run_lock(kube, params["namespace"], params["deployment"], params)
-    return lock.renew
-
-
-def keep_lock(kube, params):
-    """The run lock, renewed in the background while a long step waits (None without a run_id)."""
-    if not params.get("run_id"):
-        return None
-    lock = run_lock(kube, params["namespace"], params["deployment"], params)
-    lock.renew()
-    return lock.keep()
+    lock.acquire(timeout)
+    lock.keep()
+    try:
+        yield lock.renew
+    finally:
+        lock.release()
 
 
 def now_text():
@@ -222,25 +164,3 @@ def config_target(kube, params):
     container = wiring.litellm_container(deployment, params.get("container"))
     source = wiring.config_source(deployment, container)
     return params.get("configmap") or source.configmap, params.get("config_key") or source.key
-
-
-def find_service(kube, namespace, deployment, container, service, port):
-    """(service, port) that reaches the container: the given ones, else the Service selecting its pods."""
-    if service and port:
-        return service, port
-    labels = (((deployment.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
-    ports = container.get("ports") or []
-    for candidate in kube.list("services", namespace):
-        spec = candidate.get("spec") or {}
-        selector = spec.get("selector") or {}
-        if service and candidate["metadata"]["name"] != service:
-            continue
-        if not selector or any(labels.get(k) != v for k, v in selector.items()):
-            continue
-        for entry in spec.get("ports") or []:
-            target = entry.get("targetPort", entry.get("port"))
-            if port and entry.get("port") != port:
-                continue
-            if any(target in (p.get("containerPort"), p.get("name")) for p in ports) or len(spec.get("ports")) == 1:
-                return candidate["metadata"]["name"], entry.get("port")
-    return service or deployment["metadata"]["name"], port or 4000

@@ -315,6 +315,19 @@ def classify_smoke(model, reply, max_latency, secrets=(), cooldown_waited=None):
     )
 
 
+def after_slow_retry(first, second):
+    """The smoke result of a model asked twice because its first answer came late (``first`` SLOW).
+
+    A model's first request after a restart pays for cold caches and connections, and a busy
+    machine adds to it: one late answer judges the machine, not LiteLLM. The second answer decides;
+    the message gives both times. An error answer is never asked again (it fails at once).
+    """
+    result = dict(second)
+    result["first_latency"] = first["latency"]
+    result["message"] = "%s (asked again: the first answer took %.2fs)" % (second["message"], first["latency"])
+    return result
+
+
 def not_tried(model, why):
     """The smoke result of a model that was not asked because an earlier check failed."""
     return dict(

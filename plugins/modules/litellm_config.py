@@ -28,9 +28,9 @@ description:
   - Several entries may share a C(model_name) on purpose, as one model group LiteLLM load-balances
     (two keys, or two providers of one model) - each names its deployment in
     C(model_info.deployment). Any other repeated name is refused.
-  - Writes use the read resourceVersion; on a conflict the module reads again and plans again. With
-    O(run_id) it writes only while its run holds the run lock. Keep a copy for a rollback with
-    M(homelab.litellm.litellm_known_good).
+  - Writes use the read resourceVersion; on a conflict the module reads again and plans again. It takes
+    the run lock of the LiteLLM Deployment for its own duration (O(lock)), so it never writes during a
+    run of the role. Record the verified state with M(homelab.litellm.litellm_known_good).
   - Warns about retired or deprecated upstream models, with the suggested replacement.
   - The module does not restart LiteLLM; see M(homelab.litellm.litellm_rollout).
 extends_documentation_fragment:
@@ -306,9 +306,17 @@ def run(module, kube):
     module.no_log_values.update(value for value in cp.literal_credentials(params["models"]) if len(value) >= 4)
     namespace = params["namespace"]
     name, key = _run.config_target(kube, params)
-    result, written = kube.guarded_update(
-        "configmaps", namespace, name, planner(module, namespace, name, key), fence=_run.fence_for(kube, params)
-    )
+    with _run.module_lock(
+        kube,
+        namespace,
+        params["deployment"],
+        take=params["lock"] and not module.check_mode,
+        timeout=params["lock_timeout"],
+        duration=params["lock_duration"],
+    ) as fence:
+        result, written = kube.guarded_update(
+            "configmaps", namespace, name, planner(module, namespace, name, key), fence=fence
+        )
     if written is not None:
         result["resource_version"] = written["metadata"]["resourceVersion"]
     return result, result["warnings_list"]

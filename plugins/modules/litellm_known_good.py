@@ -24,8 +24,10 @@ description:
   - With O(state=restored), puts the record back, but only over what O(expected) says this run
     wrote (or took over as unverified), compared by resourceVersion. An object somebody else
     changed since is left alone and reported, and the module fails; nothing is clobbered.
+  - The record is input like any other: before anything is restored from it, it is checked as a live
+    config is (it parses, no key twice, the same schema). An invalid record is never written back.
   - Run M(homelab.litellm.litellm_rollout) afterwards so that LiteLLM runs the restored state.
-  - O(release_lock) frees the run lock afterwards (the happy end of a run).
+  - Writes take the run lock of the Deployment for the module's own duration (O(lock)).
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - homelab.litellm.target
@@ -64,10 +66,6 @@ options:
         left them at. C(configmaps) and C(secrets), each name to resourceVersion.
     type: dict
     default: {}
-  release_lock:
-    description: Free the run lock (O(run_id)) when done.
-    type: bool
-    default: false
 requirements:
   - kubernetes >= 24.2.0
 seealso:
@@ -75,19 +73,16 @@ seealso:
   - module: homelab.litellm.litellm_rollout"""
 
 EXAMPLES = r"""
-- name: Record what was just verified, and end the run
+- name: Record what was just verified
   homelab.litellm.litellm_known_good:
     namespace: ml
-    run_id: "{{ run_id }}"
     managed_keys: "{{ plan.managed_keys }}"
     models: "{{ plan.expected_models }}"
-    release_lock: true
 
 - name: Put the last verified state back over what this run wrote
   homelab.litellm.litellm_known_good:
     namespace: ml
     state: restored
-    run_id: "{{ run_id }}"
     expected:
       configmaps: {litellm-config: "{{ config_result.resource_version }}"}
 """
@@ -121,11 +116,6 @@ left_alone:
   type: list
   elements: str
   sample: []
-lock_released:
-  description: Whether the run lock was released.
-  returned: always
-  type: bool
-  sample: true
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -143,7 +133,6 @@ def argument_spec():
         managed_keys=dict(type="dict", default={}, no_log=False),
         models=dict(type="list", elements="str", default=[]),
         expected=dict(type="dict", default={}),
-        release_lock=dict(type="bool", default=False),
     )
 
 
@@ -168,7 +157,7 @@ def record(module, kube):
             "Not recorded: the live config or keys changed after LiteLLM was rolled out onto them "
             "(the Deployment's digest differs), so they are not what was verified. Run again."
         )
-    new = kg.KnownGood(text, configmap, key, keys, list(params["models"]), "true", _run.now_text(), params["run_id"])
+    new = kg.KnownGood(text, configmap, key, keys, list(params["models"]), "true", _run.now_text(), None)
     existing = kube.get("secrets", namespace, kg.record_name(name))
     previous = kg.read_record(existing)
     changed = previous is None or (previous.config_text, previous.keys) != (text, keys)
@@ -190,14 +179,15 @@ def record(module, kube):
     if module.check_mode:
         result["recorded_at"] = previous.recorded_at if previous else None
         return result
-    fence = _run.fence_for(kube, params)
-    if fence:
-        fence()
-    kube.write("secrets", namespace, kg.record_body(namespace, name, new, existing=existing))
+    with _run.module_lock(
+        kube, namespace, name, take=params["lock"], timeout=params["lock_timeout"], duration=params["lock_duration"]
+    ) as fence:
+        fence and fence()
+        kube.write("secrets", namespace, kg.record_body(namespace, name, new, existing=existing))
     return result
 
 
-def restore(module, kube):
+def restore(module, kube, fence):
     params = module.params
     namespace, name = params["namespace"], params["deployment"]
     existing = kube.get("secrets", namespace, kg.record_name(name))
@@ -215,12 +205,18 @@ def restore(module, kube):
             "there is no last verified state (Secret %s/%s) to go back to" % (namespace, kg.record_name(name))
         )
         return result
+    errors = kg.record_errors(saved)
+    if errors:
+        raise _run.RunFailure(
+            "The record of the last verified state (Secret %s/%s) cannot be used: %s. Nothing was restored; fix "
+            "or delete that Secret" % (namespace, kg.record_name(name), "; ".join(errors)),
+            result,
+        )
     expected = params["expected"] or {}
     configmap = kube.get("configmaps", namespace, saved.configmap)
     live_text = ((configmap or {}).get("data") or {}).get(saved.config_key)
     secrets = {secret: kube.get("secrets", namespace, secret) for secret, _key, _value in saved.keys.values()}
     config_text, secret_values = kg.restore_writes(saved, live_text, secrets)
-    fence = None if module.check_mode else _run.fence_for(kube, params)
     diff_before, diff_after, conflicts = [], [], []
 
     def owned(kind, obj_name, obj):
@@ -283,11 +279,17 @@ def restore(module, kube):
 
 def run(module, kube):
     params = module.params
-    result = record(module, kube) if params["state"] == "recorded" else restore(module, kube)
-    result["lock_released"] = False
-    if params["release_lock"] and params["run_id"] and not module.check_mode:
-        result["lock_released"] = _run.run_lock(kube, params["namespace"], params["deployment"], params).release()
-    return result
+    if params["state"] == "recorded":
+        return record(module, kube)
+    with _run.module_lock(
+        kube,
+        params["namespace"],
+        params["deployment"],
+        take=params["lock"] and not module.check_mode,
+        timeout=params["lock_timeout"],
+        duration=params["lock_duration"],
+    ) as fence:
+        return restore(module, kube, fence)
 
 
 def main():

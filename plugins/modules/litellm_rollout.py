@@ -17,8 +17,8 @@ description:
     digest of the config and of the values of the variables it references (read where the pod gets
     them, see the target options), and puts it on the Deployment's pod template (annotation
     C(homelab.litellm/config-digest)). The Deployment controller rolls only when the digest changed
-    (or with O(force=true)). With O(run_id) the module patches only while its run holds the run
-    lock, and renews the lock while it waits.
+    (or with O(force=true)). The module holds the run lock of the Deployment while it patches and
+    waits (O(lock)), so it never restarts LiteLLM during a run of the role.
   - Then it waits until the rollout is complete (every replica updated and available, every old pod
     gone or terminating, as C(kubectl rollout status) decides, since a terminating pod gets no new requests)
     and fails fast when a new pod crashes (CrashLoopBackOff, too many restarts, a missing
@@ -199,10 +199,7 @@ from ansible_collections.homelab.litellm.plugins.module_utils import _plan as pl
 from ansible_collections.homelab.litellm.plugins.module_utils import _rollout as rt
 from ansible_collections.homelab.litellm.plugins.module_utils import _wiring as wiring
 from ansible_collections.homelab.litellm.plugins.module_utils._args import argument_spec as shared_spec
-
-# While the Deployment's status is not complete, look at the pods this often to see a crash.
-POD_CHECK_SECONDS = 3.0
-LOG_LINES = 20
+from ansible_collections.homelab.litellm.plugins.module_utils.run import rollout as ro
 
 
 def argument_spec():
@@ -240,88 +237,7 @@ def read_inputs(kube, params):
     return deployment, container, data[key], objects
 
 
-def wait_for_rollout(module, kube, deadline, clock=time.monotonic, sleep=time.sleep, deployment=None, watch=True):
-    """Poll until done or failed or the deadline; return (assessment, deployment, pods, replicasets).
-
-    ``deployment``, when given, is a fresh copy to assess first (no GET). Between two
-    looks the module waits for a change seen on a watch of the Deployment and its pods,
-    at most ``poll_interval`` seconds (only that, with ``watch=False``).
-    """
-    params = module.params
-    namespace, name = params["namespace"], params["deployment"]
-    last_pod_check = None
-    pods = replicasets = pods_version = None
-    pods_changed = False
-    changes = None
-    try:
-        while True:
-            if deployment is None:
-                deployment = kube.get("deployments", namespace, name)
-            if deployment is None:
-                return rt.Assessment(rt.FAILED, "the Deployment was deleted while waiting"), {}, None, None
-            now = clock()
-            selector = rt.selector_string(deployment)
-            if (
-                rt.status_complete(deployment)
-                or pods_changed
-                or last_pod_check is None
-                or now - last_pod_check >= POD_CHECK_SECONDS
-            ):
-                pods, pods_version = kube.list_with_version("pods", namespace, label_selector=selector)
-                replicasets = kube.list("replicasets", namespace, label_selector=selector)
-                last_pod_check = now
-                assessment = rt.assess_rollout(deployment, pods, replicasets, params["max_restarts"])
-            else:
-                assessment = rt.assess_rollout(deployment, None, None, params["max_restarts"])
-            if assessment.state != rt.PROGRESSING:
-                return assessment, deployment, pods, replicasets
-            if clock() >= deadline:
-                return (
-                    rt.Assessment(
-                        rt.FAILED, "not complete after %d s; last seen: %s" % (params["timeout"], assessment.message)
-                    ),
-                    deployment,
-                    pods,
-                    replicasets,
-                )
-            interval = min(max(params["poll_interval"], 0.05), max(deadline - clock(), 0.05))
-            if watch and changes is None:
-                # From the versions just read, so that no change in between is missed.
-                changes = _k8s.Changes(kube)
-                changes.watch(
-                    "deployment",
-                    "deployments",
-                    namespace,
-                    (deployment.get("metadata") or {}).get("resourceVersion"),
-                    timeout_seconds=params["timeout"],
-                    field_selector="metadata.name=" + name,
-                )
-                changes.watch(
-                    "pods",
-                    "pods",
-                    namespace,
-                    pods_version,
-                    timeout_seconds=params["timeout"],
-                    label_selector=selector or None,
-                )
-            if changes is not None:
-                pods_changed = "pods" in changes.wait(interval)
-            else:
-                sleep(interval)
-            deployment = None
-    finally:
-        if changes is not None:
-            changes.stop()
-
-
-def pod_log_tail(kube, namespace, pod):
-    # A crashed container's output is in its previous run's log on a real kubelet.
-    return kube.pod_log(namespace, pod, tail_lines=LOG_LINES, previous=True) or kube.pod_log(
-        namespace, pod, tail_lines=LOG_LINES
-    )
-
-
-def run(module, kube, clock=time.monotonic, sleep=time.sleep):
+def run(module, kube):
     params = module.params
     namespace, name = params["namespace"], params["deployment"]
     deployment, container, config_text, objects = read_inputs(kube, params)
@@ -361,46 +277,50 @@ def run(module, kube, clock=time.monotonic, sleep=time.sleep):
     if module.check_mode:
         return result, warnings
 
-    started = clock()
-    if restart:
-        restarted_at = None
-        if reason == rt.REASON_FORCED:
-            restarted_at = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        fence = _run.fence_for(kube, params)
-        if fence:
-            fence()
-        deployment = kube.patch("deployments", namespace, name, rt.restart_patch(digest, restarted_at))
-        result["restarted"] = True
-        result["deployment"] = rt.deployment_summary(deployment)
-    if not params["wait"]:
-        return result, warnings
-
-    # The Deployment just read (or patched) is the first look: no GET for it. The run lock is
-    # renewed meanwhile: a rollout may take longer than the lock's duration.
-    lock = _run.keep_lock(kube, params)
-    try:
-        assessment, deployment, pods, replicasets = wait_for_rollout(
-            module, kube, started + params["timeout"], clock, sleep, deployment=deployment
-        )
-    finally:
-        if lock:
-            lock.stop_keeping()
-    elapsed = round(clock() - started, 2)
+    wait = ro.Wait(namespace, name, params["timeout"], params["poll_interval"], params["max_restarts"])
+    with _run.module_lock(
+        kube,
+        namespace,
+        name,
+        take=params["lock"] and restart,
+        timeout=params["lock_timeout"],
+        duration=params["lock_duration"],
+    ) as fence:
+        if restart:
+            restarted_at = None
+            if reason == rt.REASON_FORCED:
+                restarted_at = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            if not params["wait"]:
+                fence and fence()
+                deployment = kube.patch("deployments", namespace, name, rt.restart_patch(digest, restarted_at))
+                result.update(restarted=True, deployment=rt.deployment_summary(deployment))
+                return result, warnings
+            assessment, deployment, pods, replicasets, seconds = ro.restart_and_wait(
+                kube, wait, digest, restarted_at, fence=fence
+            )
+            result["restarted"] = True
+        elif not params["wait"]:
+            return result, warnings
+        else:
+            started = time.monotonic()
+            assessment, deployment, pods, replicasets = ro.wait_for_rollout(
+                kube, wait, started + params["timeout"], deployment=deployment
+            )
+            seconds = round(time.monotonic() - started, 2)
     if deployment:
         result["deployment"] = rt.deployment_summary(deployment)
         result["revision"] = result["deployment"]["revision"]
     result["rollout"] = dict(state=assessment.state, message=assessment.message)
     if assessment.state == rt.DONE:
         if restart:
-            result["rollout_seconds"] = elapsed
+            result["rollout_seconds"] = seconds
         result["ready_at"] = rt.ready_at(deployment, pods, replicasets)
         return result, warnings
-    log_text = pod_log_tail(kube, namespace, assessment.pod) if assessment.pod else ""
     for warning in warnings:
         module.warn(warning)
     result["failed_pod"] = assessment.pod
-    result["wait_seconds"] = elapsed
-    module.fail_json(msg=rt.failure_message(namespace, name, assessment, log_text, secret_values), **result)
+    result["wait_seconds"] = seconds
+    module.fail_json(msg=ro.failure_of(kube, wait, assessment, secret_values), **result)
 
 
 def main():

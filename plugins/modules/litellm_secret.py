@@ -27,8 +27,9 @@ description:
     (C(changeme), C(sk-placeholder...), C(xxx...), C(<your-key>), C(TODO), an unrendered
     C({{ ... }}), ...), and key names that are not valid environment variable names. The errors
     name the key, never the value.
-  - Writes use the read resourceVersion; on a conflict the module reads again and plans again. With
-    O(run_id) it writes only while its run holds the run lock.
+  - Writes use the read resourceVersion; on a conflict the module reads again and plans again. It takes
+    the run lock of the LiteLLM Deployment for its own duration (O(lock)), so it never writes during a
+    run of the role.
   - The module does not restart LiteLLM; see M(homelab.litellm.litellm_rollout).
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
@@ -273,18 +274,9 @@ def planner(module, namespace, secret_name, wanted, outcome, values):
     return plan
 
 
-def run(module, kube):
-    params = module.params
-    namespace = params["namespace"]
-    names = sorted(params["data"] or {}) if params["state"] == "present" else sorted(set(params["keys"]))
-    targets = targets_of(kube, params, names)
-    by_secret = {}
-    for variable, (secret, key) in targets.items():
-        by_secret.setdefault(secret, {})[key] = variable
-    outcome = {}
-    values = sp.secret_values(plain=params["data"])
-    warnings = []
-    fence = _run.fence_for(kube, params)
+def write_secrets(module, kube, by_secret, outcome, values, warnings, fence):
+    """Plan and write each Secret (read, plan, write; again after a 409)."""
+    namespace = module.params["namespace"]
     for secret, wanted in sorted(by_secret.items()):
         # The API server may echo a request body: every form of every value stays out of messages.
         try:
@@ -296,6 +288,28 @@ def run(module, kube):
         if changed and written is not None:
             outcome[secret]["secret"]["resource_version"] = written["metadata"]["resourceVersion"]
             warnings += owners.owner_messages("Secret", namespace, secret, written)
+
+
+def run(module, kube):
+    params = module.params
+    namespace = params["namespace"]
+    names = sorted(params["data"] or {}) if params["state"] == "present" else sorted(set(params["keys"]))
+    targets = targets_of(kube, params, names)
+    by_secret = {}
+    for variable, (secret, key) in targets.items():
+        by_secret.setdefault(secret, {})[key] = variable
+    outcome = {}
+    values = sp.secret_values(plain=params["data"])
+    warnings = []
+    with _run.module_lock(
+        kube,
+        namespace,
+        params["deployment"],
+        take=params["lock"] and not module.check_mode,
+        timeout=params["lock_timeout"],
+        duration=params["lock_duration"],
+    ) as fence:
+        write_secrets(module, kube, by_secret, outcome, values, warnings, fence)
     lists = {
         marker: sorted(name for entry in outcome.values() for name in entry[marker])
         for marker in ("added", "updated", "removed", "unchanged")

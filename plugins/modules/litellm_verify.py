@@ -42,7 +42,9 @@ description:
     Secret, and anything shaped like a key or a bearer token, is removed from the returned messages.
   - A model that answers 200 with empty content counts as served - a reasoning model (such as
     Groq's C(openai/gpt-oss-120b)) spends a small O(max_tokens) on reasoning.
-  - With O(run_id) the run lock is renewed while the module waits.
+  - A request answered successfully but later than O(max_latency) is asked once more before the module
+    fails (a first request after a restart pays for cold caches); both times are reported.
+  - It only reads and takes no lock (O(lock) is ignored).
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - homelab.litellm.target
@@ -240,26 +242,29 @@ smoke:
         answered instead.
       type: str
       sample: groq/openai/gpt-oss-120b
+    first_latency:
+      description: Seconds of a first successful answer that came later than O(max_latency); the model
+        was asked again and this entry is the second answer.
+      type: float
+      returned: when the first answer was late
+      sample: 6.3
+seconds:
+  description: Seconds the whole verification took.
+  returned: always
+  type: float
+  sample: 0.42
 """
 
-import base64
-import json
-import socket
-import time
 import traceback
-from urllib.error import HTTPError, URLError
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.homelab.litellm.plugins.module_utils import _k8s, _run
 from ansible_collections.homelab.litellm.plugins.module_utils import _plan as pl
-from ansible_collections.homelab.litellm.plugins.module_utils import _secret_plan as sp
 from ansible_collections.homelab.litellm.plugins.module_utils import _verify as v
 from ansible_collections.homelab.litellm.plugins.module_utils import _wiring as wiring
 from ansible_collections.homelab.litellm.plugins.module_utils._args import argument_spec as shared_spec
-
-READINESS_POLL_INTERVAL = 1.0
-# LiteLLM's default cooldown is 5 s; a longer one is reported rather than waited out.
-COOLDOWN_WAIT_LIMIT = 15.0
+from ansible_collections.homelab.litellm.plugins.module_utils.run import observe as obs
+from ansible_collections.homelab.litellm.plugins.module_utils.run import verify as vf
 
 
 def argument_spec():
@@ -276,58 +281,6 @@ def argument_spec():
         request_timeout=dict(type="int", default=30),
         fail_on_error=dict(type="bool", default=True),
     )
-
-
-def service_proxy_sender(kube, namespace, service, port):
-    """send(method, path, body, headers, timeout) -> Reply, through the API server's service proxy."""
-
-    def send(method, path, body, headers, timeout):
-        started = time.monotonic()
-        try:
-            status, data, seconds = kube.service_proxy(
-                namespace, service, port, path, method=method, body=body, headers=headers, timeout=timeout
-            )
-        except Exception as exc:  # urllib3 timeouts and refused connections to the API server
-            return v.Reply(
-                None, b"", time.monotonic() - started, "Kubernetes API server: %s: %s" % (type(exc).__name__, exc)
-            )
-        return v.Reply(status, data, seconds, None)
-
-    return send
-
-
-def url_sender(base_url, validate_certs, ca_path):
-    """send(method, path, body, headers, timeout) -> Reply, straight to LiteLLM at base_url."""
-    # Imported here: through the service proxy (the default) it is not needed, and importing it
-    # costs ~40 ms of every run.
-    from ansible.module_utils.urls import Request, make_context
-
-    # One TLS context for all requests: building it costs ~20 ms, which would count as latency.
-    # No redirects: one would carry the key to wherever it points.
-    client = Request(context=make_context(cafile=ca_path, validate_certs=validate_certs), follow_redirects="none")
-
-    def send(method, path, body, headers, timeout):
-        request_headers = dict(headers, Accept="application/json")
-        if body is not None:
-            request_headers["Content-Type"] = "application/json"
-        started = time.monotonic()
-        try:
-            response = client.open(
-                method,
-                base_url.rstrip("/") + path,
-                headers=request_headers,
-                data=json.dumps(body) if body is not None else None,
-                timeout=timeout,
-            )
-            data = response.read()
-            return v.Reply(response.getcode(), data, time.monotonic() - started, None)
-        except HTTPError as err:
-            data = err.read() if err.fp else b""
-            return v.Reply(err.code, data, time.monotonic() - started, None)
-        except (URLError, socket.timeout, OSError) as err:
-            return v.Reply(None, b"", time.monotonic() - started, "%s: %s" % (type(err).__name__, err))
-
-    return send
 
 
 def master_key_location(kube, params):
@@ -376,95 +329,11 @@ def read_master_key(module, kube):
     params = module.params
     if params["master_key"]:
         return params["master_key"], {params["master_key"]}
-    namespace = params["namespace"]
     name, key = master_key_location(kube, params)
-    secret = kube.get("secrets", namespace, name)
-    if secret is None:
-        raise _run.RunFailure(
-            "Secret %s/%s, where LiteLLM's master key should be, is not found; give "
-            "master_key_secret (and master_key_name), or master_key." % (namespace, name)
-        )
-    data = secret.get("data") or {}
-    if not data.get(key):
-        raise _run.RunFailure(
-            "Secret %s/%s has no key %s (keys: %s): set master_key_name."
-            % (namespace, name, key, ", ".join(sorted(data)) or "none")
-        )
-    master_key = base64.b64decode(data[key]).decode("utf-8", "replace").strip()
-    return master_key, sp.secret_values(data_b64=data) | {master_key}
-
-
-def wait_ready(send, request, timeout):
-    """Poll readiness until 200 or timeout seconds: (ready, seconds, last reply)."""
-    started = time.monotonic()
-    while True:
-        reply = send(request)
-        elapsed = time.monotonic() - started
-        if v.is_ready(reply) or elapsed >= timeout:
-            return v.is_ready(reply), elapsed, reply
-        time.sleep(min(READINESS_POLL_INTERVAL, timeout - elapsed))
-
-
-def verify(params, send, master_key, via, secrets):
-    """Run the planned requests with send(); return the result dict (no secret in it)."""
-    plan = v.plan_requests(params["smoke_models"], params["max_tokens"])
-    readiness, models_request, smoke_requests = plan[0], plan[1], plan[2:]
-    headers = v.auth_headers(master_key, via)
-
-    def send_planned(request):
-        return send(
-            request.method,
-            request.path,
-            request.body,
-            headers if request.authenticated else {},
-            params["request_timeout"],
-        )
-
-    ready, readiness_seconds, reply = wait_ready(send_planned, readiness, params["readiness_timeout"])
-    readiness_error = None if ready else v.classify_failure(reply, secrets)[1]
-    served, models_error, smoke = [], None, []
-    if ready:
-        reply = send_planned(models_request)
-        listed = v.served_models(reply)
-        if listed is None:
-            models_error = v.classify_failure(reply, secrets)[1]
-        else:
-            served = listed
-        for request in smoke_requests:
-            reply = send_planned(request)
-            waited = v.cooldown_seconds(reply)
-            if waited is not None and waited <= COOLDOWN_WAIT_LIMIT:
-                # A recent failure put the model in cooldown: ask once more to learn the real cause.
-                time.sleep(waited + 0.5)
-                reply = send_planned(request)
-            else:
-                waited = None
-            smoke.append(v.classify_smoke(request.model, reply, params["max_latency"], secrets, waited))
-    else:
-        smoke = [v.not_tried(request.model, "LiteLLM is not ready") for request in smoke_requests]
-
-    missing, extra = v.compare_models(served, params["expected_models"])
-    summary = v.summarize(ready, readiness_error, missing, models_error, smoke)
-    passed = summary is None
-    if passed:
-        summary = "LiteLLM ready; %d models served, %d expected present; %d smoke models ok" % (
-            len(served),
-            len(params["expected_models"]),
-            len(smoke),
-        )
-    return dict(
-        changed=False,
-        passed=passed,
-        summary=summary,
-        via=via,
-        ready=ready,
-        readiness_seconds=round(readiness_seconds, 3),
-        models=served,
-        missing_models=missing,
-        extra_models=extra,
-        models_error=models_error,
-        smoke=smoke,
-    )
+    try:
+        return vf.master_key_from(kube.get("secrets", params["namespace"], name), params["namespace"], name, key)
+    except vf.VerifyError as err:
+        raise _run.RunFailure(str(err))
 
 
 def main():
@@ -474,11 +343,8 @@ def main():
     if not (params["url"] and params["master_key"]):
         _k8s.check_libraries(module)
         kube = _k8s.Kube.from_module(module)
-    lock = None
     try:
         master_key, secrets = read_master_key(module, kube)
-        if kube is not None and not module.check_mode:
-            lock = _run.keep_lock(kube, params)
     except _k8s.KubeError as err:
         module.fail_json(
             msg="Kubernetes API error %s %s while reading the master key: %s" % (err.status, err.reason, err.message),
@@ -491,7 +357,7 @@ def main():
     module.no_log_values.update(value for value in secrets if len(value) >= 8)
     if params["url"]:
         validate_certs = params.get("validate_certs") is not False
-        send, via = url_sender(params["url"], validate_certs, params.get("ca_cert")), v.VIA_URL
+        send, via = vf.url_sender(params["url"], validate_certs, params.get("ca_cert")), v.VIA_URL
     else:
         service, port = params["service"], params["port"]
         if not (service and port):
@@ -499,14 +365,18 @@ def main():
                 "metadata": {"name": params["deployment"]}
             }
             container = wiring.litellm_container(deployment, params["container"]) if deployment.get("spec") else {}
-            service, port = _run.find_service(kube, params["namespace"], deployment, container, service, port)
-        send = service_proxy_sender(kube, params["namespace"], service, port)
+            service, port = obs.find_service(kube, params["namespace"], deployment, container, service, port)
+        send = vf.service_proxy_sender(kube, params["namespace"], service, port)
         via = v.VIA_SERVICE_PROXY
-    try:
-        result = verify(params, send, master_key, via, secrets)
-    finally:
-        if lock:
-            lock.stop_keeping()
+    checks = vf.Checks(
+        expected_models=params["expected_models"],
+        smoke_models=params["smoke_models"],
+        max_tokens=params["max_tokens"],
+        max_latency=params["max_latency"],
+        readiness_timeout=params["readiness_timeout"],
+        request_timeout=params["request_timeout"],
+    )
+    result = vf.verify(checks, send, master_key, via, secrets)
     if not result["passed"] and params["fail_on_error"]:
         module.fail_json(msg="LiteLLM verification failed: " + result["summary"], **result)
     module.exit_json(**result)

@@ -1,0 +1,114 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, homelab.litellm developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    """The options of a run (litellm_apply, and litellm_plan which plans the same run): ``run/apply.py OPTIONS``."""
+
+    DOCUMENTATION = r"""
+options:
+  models:
+    description:
+      - The parallel models, as LiteLLM C(model_list) entries (C(model_name), C(litellm_params),
+        optional C(model_info)). See M(homelab.litellm.litellm_config).
+    type: list
+    elements: dict
+    default: []
+  purge:
+    description: Also remove the models this collection added earlier that are not in O(models).
+    type: bool
+    default: false
+  remove:
+    description: Names of models this collection added earlier to remove.
+    type: list
+    elements: str
+    default: []
+  router_settings:
+    description: Settings merged into C(router_settings); see M(homelab.litellm.litellm_config).
+    type: dict
+  strict:
+    description: Refuse C(litellm_params) keys LiteLLM 1.108.7 does not know (by default only near misses).
+    type: bool
+    default: false
+  manage_config:
+    description: Merge the models. V(false) manages keys, rollout and verification only (key rotation).
+    type: bool
+    default: true
+  api_keys:
+    description: Provider keys to write, environment variable name to value (from the vault). Never shown.
+    type: dict
+    default: {}
+  force:
+    description: Restart LiteLLM even when nothing changed.
+    type: bool
+    default: false
+  smoke_scope:
+    description:
+      - Which models get a request after the rollout when O(smoke_models) is empty. V(changed) the
+        models this run adds or changes or rotates a key of; V(all) every parallel model; V(rotated)
+        only those whose key changes. Models found unverified are always added.
+    type: str
+    choices: [changed, all, rotated]
+    default: changed
+  smoke_models:
+    description: The models to send a request to, instead of O(smoke_scope).
+    type: list
+    elements: str
+    default: []
+  smoke:
+    description: Send the smoke requests (V(false) checks readiness and the model list only).
+    type: bool
+    default: true
+  provider_check:
+    description:
+      - Ask each provider whose key or models change for its model list before anything is written.
+        V(auto) goes on with a warning when a provider cannot be reached; V(required) fails then; V(off) asks nobody.
+    type: str
+    choices: [auto, required, "off"]
+    default: auto
+  provider_timeout:
+    description: Seconds to wait for each provider's answer.
+    type: float
+    default: 5.0
+  access_check:
+    description: Ask the API server whether this identity may do everything the planned steps need.
+    type: bool
+    default: true
+  foreign_owner:
+    description: What to do when Helm, Argo CD or Flux manages an object this run would write.
+    type: str
+    choices: [warn, refuse, allow]
+    default: warn
+  rollback:
+    description:
+      - Put the last verified state back when the run fails. V(false) leaves the cluster as the failure left it.
+    type: bool
+    default: true
+  rollout_timeout:
+    description: Seconds to wait for a rollout (also for the rollback's).
+    type: int
+    default: 300
+  verify:
+    description: Verify after the rollout (and after a rollback). V(false) records without proof.
+    type: bool
+    default: true
+  verify_url:
+    description: Reach LiteLLM at this URL instead of through the API server's service proxy.
+    type: str
+  verify_master_key:
+    description: LiteLLM's master key, when it is not in a Secret the run can read. Never shown.
+    type: str
+  max_latency:
+    description:
+      - Seconds within which each smoke request must be answered. A successful answer that comes later is
+        asked once more before the run fails; both times are reported. An error answer fails at once.
+    type: float
+    default: 5.0
+  max_tokens:
+    description: C(max_tokens) of each smoke request (reasoning models may answer 200 with empty content).
+    type: int
+    default: 16
+"""

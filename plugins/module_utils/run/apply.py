@@ -1,0 +1,96 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, homelab.litellm developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Internal to homelab.litellm, not a public API: litellm_apply's options, and the run they ask for.
+
+Pure apart from the re-exports: the options (one meaning each, shared with the role's argument
+specs) and ``settings_of``, which turns the module's parameters into a ``transaction.Settings`` and
+the set of values to keep out of every message.
+"""
+
+from __future__ import annotations
+
+from .. import _config_plan as config_plan
+from .. import _owners as owners
+from .. import _plan as pl
+from .. import _provider_check as provider_check
+from .. import _verify as verify_rules
+from . import verify as vf
+from .controller import find_controller  # noqa: F401 - the module's one entry point
+from .transaction import Settings, Transaction  # noqa: F401 - the module's one entry point
+
+OPTIONS = dict(
+    models=dict(type="list", elements="dict", default=[]),
+    purge=dict(type="bool", default=False),
+    remove=dict(type="list", elements="str", default=[]),
+    router_settings=dict(type="dict"),
+    strict=dict(type="bool", default=False),
+    manage_config=dict(type="bool", default=True),
+    api_keys=dict(type="dict", default={}, no_log=True),
+    force=dict(type="bool", default=False),
+    smoke_scope=dict(type="str", choices=list(pl.SMOKE_SCOPES), default="changed"),
+    smoke_models=dict(type="list", elements="str", default=[]),
+    smoke=dict(type="bool", default=True),
+    provider_check=dict(type="str", choices=list(provider_check.MODES), default="auto"),
+    provider_timeout=dict(type="float", default=5.0),
+    access_check=dict(type="bool", default=True),
+    foreign_owner=dict(type="str", choices=list(owners.POLICIES), default="warn"),
+    rollback=dict(type="bool", default=True),
+    rollout_timeout=dict(type="int", default=300),
+    verify=dict(type="bool", default=True),
+    verify_url=dict(type="str"),
+    verify_master_key=dict(type="str", no_log=True),
+    max_latency=dict(type="float", default=5.0),
+    max_tokens=dict(type="int", default=verify_rules.SMOKE_MAX_TOKENS, no_log=False),
+)
+"""litellm_apply's own options (the target, run lock and auth options come from ``_args``)."""
+
+
+def settings_of(params, check_mode=False, diff=False):
+    """``(Settings, secrets)``: the run the parameters ask for, and every value to keep out of messages."""
+    request = pl.Request(
+        models=params["models"],
+        purge=params["purge"],
+        remove=params["remove"],
+        router_settings=params["router_settings"],
+        strict=params["strict"],
+        manage_config=params["manage_config"],
+        api_keys=params["api_keys"] or {},
+        force=params["force"],
+        smoke_scope=params["smoke_scope"],
+        smoke_models=params["smoke_models"],
+        container=params["container"],
+        configmap=params["configmap"],
+        config_key=params["config_key"],
+        secret=params["secret"],
+    )
+    secrets = {str(value) for value in request.api_keys.values() if value}
+    # A key pasted into a model entry is masked wherever it might show up, also when refused.
+    secrets |= {value for value in config_plan.literal_credentials(request.models) if len(value) >= 4}
+    if params["verify_master_key"]:
+        secrets.add(params["verify_master_key"])
+    settings = Settings(
+        namespace=params["namespace"],
+        deployment=params["deployment"],
+        request=request,
+        provider_check=params["provider_check"],
+        provider_timeout=params["provider_timeout"],
+        access_check=params["access_check"],
+        foreign_owner=params["foreign_owner"],
+        lock_timeout=params["lock_timeout"],
+        lock_duration=params["lock_duration"],
+        rollback=params["rollback"],
+        rollout_timeout=params["rollout_timeout"],
+        verify=params["verify"],
+        smoke=params["smoke"],
+        checks=vf.Checks(max_tokens=params["max_tokens"], max_latency=params["max_latency"]),
+        verify_url=params["verify_url"],
+        verify_master_key=params["verify_master_key"],
+        validate_certs=params.get("validate_certs") is not False,
+        ca_cert=params.get("ca_cert"),
+        service=params["service"],
+        port=params["port"],
+        check_mode=check_mode,
+        diff=diff,
+    )
+    return settings, secrets
