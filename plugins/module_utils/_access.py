@@ -44,6 +44,9 @@ def rights_needed(target, work, lease_exists=True, record_exists=True):
     if not any(work.get(step) for step in ("config", "secret", "rollout", "verify", "record")):
         return _unique(rights)
     rights.append(Right("update", COORDINATION, "leases", None, target["lease"], "hold the run lock"))
+    rights.append(
+        Right("list", APPS, "deployments", None, None, "find the other Deployments that load a Secret it writes")
+    )
     if not lease_exists:
         rights.append(Right("create", COORDINATION, "leases", None, None, "create the run lock"))
     rights.append(Right("update", "", "secrets", None, target["record"], "record the verified state"))

@@ -85,8 +85,8 @@ def adopted_keys(plan, observed, readers):
     by that Deployment's run (a shared Secret rotated there): it is not this run's to roll back.
     """
     held = set()
-    for record in readers.values():
-        for secret, key, value in (record.keys if record else {}).values():
+    for reader in readers.values():
+        for secret, key, value in (reader.record.keys if reader.record else {}).values():
             held.add((secret, key, value))
     adopted = []
     for name in plan.unverified["keys"]:

@@ -11,11 +11,14 @@ Deployments that load a Secret this run may write.
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 from .. import _known_good as kg
 from .. import _lock
 from .. import _plan as pl
 from .. import _rollout as rt
 from .. import _wiring as wiring
+from .._k8s import KubeError
 
 
 def observe(kube, namespace, name, request, deployment=None):
@@ -100,18 +103,28 @@ def secrets_loaded(deployment):
     return names
 
 
+Reader = namedtuple("Reader", "secrets record")
+Reader.__doc__ = """Another Deployment loading a Secret this run may write: the ``secrets`` it loads, and the last
+verified state its own runs recorded (a ``KnownGood``; None when it has none or it cannot be read)."""
+
+
 def other_readers(kube, namespace, name, secrets):
-    """``{deployment: record or None}``: the other Deployments that load one of ``secrets``, each with
-    the last verified state its own runs recorded (a ``KnownGood``; None when it has none)."""
+    """``{deployment: Reader}``: the other Deployments in the namespace that load one of ``secrets``."""
     if not secrets:
         return {}
     readers = {}
     for deployment in kube.list("deployments", namespace):
         other = deployment["metadata"]["name"]
-        if other == name or not (secrets_loaded(deployment) & set(secrets)):
+        loaded = secrets_loaded(deployment) & set(secrets)
+        if other == name or not loaded:
             continue
         try:
-            readers[other] = kg.read_record(kube.get("secrets", namespace, kg.record_name(other)))
+            record = kg.read_record(kube.get("secrets", namespace, kg.record_name(other)))
         except kg.RecordError:
-            readers[other] = None
+            record = None
+        except KubeError as err:
+            if err.status != 403:
+                raise
+            record = None  # not readable with this identity: as good as unknown, so nothing shared is restored
+        readers[other] = Reader(sorted(loaded), record)
     return readers

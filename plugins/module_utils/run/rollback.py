@@ -147,13 +147,12 @@ class Rollback:
 
     def _neighbour_objection(self, secret, key, value):
         """Why ``value`` may not go back into ``secret``/``key`` (another Deployment loads it), or None."""
-        for reader, record in sorted(self.tx.readers.items()):
-            live_deployment = self.kube.get("deployments", self.s.namespace, reader)
-            if live_deployment is None or secret not in obs.secrets_loaded(live_deployment):
+        for reader, found in sorted(self.tx.readers.items()):
+            if secret not in found.secrets:
                 continue
             held = None
-            if record is not None:
-                held = {(s, k): v for s, k, v in record.keys.values()}.get((secret, key), "<not recorded>")
+            if found.record is not None:
+                held = {(s, k): v for s, k, v in found.record.keys.values()}.get((secret, key), "<not recorded>")
             if held != value:
                 return (
                     "Secret %s/%s key %s is also loaded by Deployment %s, whose last verified state does not hold the "
