@@ -1,11 +1,14 @@
 """site.yml under what operators meet: Ctrl-C, kill -9, two runs at once, hand edits.
 
-Each interruption hits a run that adds a model and rotates the Groq key, at a chosen step
-(tests/integration/callback_plugins/interrupt.py sends the signal to the run's process group, as
-a terminal's Ctrl-C does). A plain re-run must end in a verified state (the record equals what
-is live, a further run has nothing to do), no ReplicaSet with a crash-looping pod may keep
-replicas, and a steady load on the chain and on the rotated provider's model must get no
-failed request. No secret may show up in the output or be left in ~/.ansible/tmp.
+Each interruption hits a run that adds a model and rotates the Groq key, at a chosen step. The run
+is one module process, so the step is seen from outside, in the cluster, as an operator would see
+it: the ConfigMap's or the Secret's resourceVersion moving, the Deployment's generation moving (the
+restart), the fake provider getting the smoke request (the verification). The signal then goes to
+ansible-playbook's process group, as a terminal's Ctrl-C does (the module runs in the worker's own
+session, so it learns of it by its controller going away). A plain re-run must end in a verified
+state (the record equals what is live, a further run has nothing to do), no ReplicaSet with a
+crash-looping pod may keep replicas, and a steady load on the chain and on the rotated provider's
+model must get no failed request. No secret may show up in the output or be left in ~/.ansible/tmp.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -26,13 +30,13 @@ from tests.conftest import REPO_ROOT, ansible_tmp_leaks, issued_key, leaked, vau
 
 pytestmark = pytest.mark.litellm
 
-CALLBACKS = str(Path(__file__).parent / "callback_plugins")
 GROQ_MODEL = "groq/openai/gpt-oss-120b"
+# What each step looks like from the cluster, and how long after it was seen the signal goes.
 STEPS = {
-    "config written": ("Merge the parallel models", "after", 0),
-    "secret written": ("Patch the provider API keys", "after", 0),
-    "during the rollout": ("Restart LiteLLM", "during", 3.0),
-    "during verify": ("Check readiness, the served models", "during", 0.2),
+    "config written": ("configmap", 0),
+    "secret written": ("secret", 0),
+    "during the rollout": ("generation", 3.0),
+    "during verify": ("smoke request", 0),
 }
 # Models the strict fakes serve that the presets do not add: one per interruption case.
 EXTRA_MODELS = [
@@ -59,28 +63,39 @@ def extra_model(name: str, api_bases: dict) -> dict:
     }
 
 
+def step_seen(sandbox, what: str, model: str | None = None):
+    """A function that is true once the run has reached ``what`` (see STEPS), from the cluster's side."""
+    if what == "configmap":
+        before = sandbox.resource_version("configmap", "litellm-config")
+        return lambda: sandbox.resource_version("configmap", "litellm-config") != before
+    if what == "secret":
+        before = sandbox.resource_version("secret", "litellm-secrets")
+        return lambda: sandbox.resource_version("secret", "litellm-secrets") != before
+    if what == "generation":
+        before = sandbox.generation()
+        return lambda: sandbox.generation() != before
+    sent = len(sandbox.provider_requests())
+    wanted = (model or "").split("/", 1)[-1]
+    return lambda: any(wanted and wanted in json.dumps(r) for r in sandbox.provider_requests()[sent:])
+
+
 def run_site(sandbox, tmp_path: Path, extra: dict, *args: str, interrupt=None) -> subprocess.CompletedProcess:
     """site.yml with ``extra`` vars (a file: keys must not be on the command line), maybe interrupted.
 
-    An interrupted run that is still there a minute later gets what an operator would give it:
-    Ctrl-C again, then kill -9.
+    ``interrupt`` is (step seen, delay, signal name): the signal goes to the run's process group
+    ``delay`` seconds after the step was seen. An interrupted run that is still there a minute later
+    gets what an operator would give it: Ctrl-C again, then kill -9.
     """
     extra_file = tmp_path / f"extra-{time.monotonic_ns()}.yml"
     extra_file.write_text(yaml.safe_dump(dict(LOAD_LIMITS, **extra)))
     if not interrupt:
         return sandbox.playbook("site.yml", "-e", f"@{extra_file}", *args)
-    task, when, delay, sent = interrupt
+    seen, delay, sent = interrupt
     environment = dict(
         os.environ,
         SANDBOX_DIR=str(sandbox.state_dir),
         ANSIBLE_NOCOLOR="1",
         ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"),
-        ANSIBLE_CALLBACK_PLUGINS=CALLBACKS,
-        ANSIBLE_CALLBACKS_ENABLED="interrupt",
-        INTERRUPT_TASK=task,
-        INTERRUPT_WHEN=when,
-        INTERRUPT_DELAY=str(delay),
-        INTERRUPT_SIGNAL=sent,
     )
     process = subprocess.Popen(
         [str(REPO_ROOT / ".venv/bin/ansible-playbook"), "playbooks/site.yml", "-e", f"@{extra_file}", *args],
@@ -91,16 +106,30 @@ def run_site(sandbox, tmp_path: Path, extra: dict, *args: str, interrupt=None) -
         cwd=REPO_ROOT,
         start_new_session=True,
     )
+
+    def watch() -> None:
+        deadline = time.monotonic() + 240
+        while process.poll() is None and time.monotonic() < deadline:
+            if seen():
+                time.sleep(delay)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, getattr(signal, "SIG" + sent))
+                return
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
     for escalation in (None, signal.SIGINT, signal.SIGKILL):
         if escalation is not None:
             print(f"interrupted run still there: sending {escalation.name}")
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, escalation)
         try:
-            stdout, stderr = process.communicate(timeout=60 if escalation is None else 20)
+            stdout, stderr = process.communicate(timeout=300 if escalation is None else 20)
             break
         except subprocess.TimeoutExpired:
             continue
+    watcher.join(timeout=5)
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
@@ -149,10 +178,10 @@ def test_interrupted_run_then_plain_rerun_ends_verified(sandbox, story, tmp_path
         "litellm_parallel_models": [extra_model(model, api_bases(sandbox))],
     }
     secrets = dict(sandbox.secrets(), new_groq_key=key)
-    task, when, delay = STEPS[step]
+    what, delay = STEPS[step]
     with trickle(interval=0.2, models=("vllm-qwen", GROQ_MODEL)) as load:
         started = time.monotonic()
-        cut = run_site(sandbox, tmp_path, extra, "-vvv", interrupt=(task, when, delay, signal))
+        cut = run_site(sandbox, tmp_path, extra, "-vvv", interrupt=(step_seen(sandbox, what, model), delay, signal))
         assert cut.returncode != 0, "the run was not interrupted: " + cut.stdout[-2000:]
         assert leaked(cut.stdout + cut.stderr, secrets) == []
         assert ansible_tmp_leaks(secrets) == []
@@ -173,9 +202,11 @@ def test_interrupted_crashing_config_is_rolled_back_by_the_rerun(sandbox, story,
     extra = {"litellm_api_keys": story, "litellm_router_settings": {"routing_strategy": "nonsense"}}
     with trickle(interval=0.2) as load:
         started = time.monotonic()
-        cut = run_site(sandbox, tmp_path, extra, interrupt=("Merge the parallel models", "after", 0, "INT"))
+        cut = run_site(sandbox, tmp_path, extra, interrupt=(step_seen(sandbox, "configmap"), 0, "INT"))
         assert cut.returncode != 0
-        assert "nonsense" in sandbox.config_text()
+        # The interrupted run undoes its own write before it lets go of the lock.
+        wait_for_no_holder(sandbox)
+        assert sandbox.config_text() == before
         rerun = run_site(sandbox, tmp_path, extra)
         converged = time.monotonic() - started
     output = rerun.stdout + rerun.stderr
@@ -206,6 +237,18 @@ def start_site(sandbox, tmp_path: Path, extra: dict) -> subprocess.Popen:
         env=environment,
         cwd=REPO_ROOT,
     )
+
+
+def lease_holder(sandbox) -> str:
+    found = sandbox.kubectl("-n", "ml", "get", "lease", "homelab-litellm-litellm", "-o", "json", check=False)
+    return (json.loads(found.stdout)["spec"].get("holderIdentity") or "") if found.returncode == 0 else ""
+
+
+def wait_for_no_holder(sandbox, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while lease_holder(sandbox):
+        assert time.monotonic() < deadline, "the interrupted run never let go of the lock"
+        time.sleep(0.2)
 
 
 def wait_for_holder(sandbox, timeout: float = 60) -> str:
