@@ -145,6 +145,12 @@ class Transaction:
         self._install_handlers()
         try:
             return self._run()
+        except (Stopped, KeyboardInterrupt) as err:
+            # Stopped before this run took the lock (or while it waited for it): it wrote nothing.
+            raise _run.RunFailure(
+                "Nothing was written. %s." % outcome.cause_of(err, self.stopping, self.steps),
+                {"steps": self.steps, "warnings_list": self.warnings},
+            )
         finally:
             self._restore_handlers()
 
@@ -198,14 +204,18 @@ class Transaction:
             duration=s.lock_duration,
         )
         self.run_token = self.lock.holder.rsplit("run=", 1)[1]
-        self.lock.acquire(s.lock_timeout)
-        self.lock.keep()
-        if self.lock.took_over:
-            self.warnings.append(self.lock.took_over)
-        self._step("lock", started, "took over an expired lock" if self.lock.took_over else "lock taken")
+        if self.stopping:
+            self.lock.abort.set()
         try:
+            self.lock.acquire(s.lock_timeout)
+            self.lock.keep()
+            if self.lock.took_over:
+                self.warnings.append(self.lock.took_over)
+            self._step("lock", started, "took over an expired lock" if self.lock.took_over else "lock taken")
             return self._under_lock(result, checked)
         finally:
+            # From here on a signal is noted, not raised: the lock is freed whatever comes.
+            self.rolling_back = True
             self.lock.release()
 
     def _preflight(self, plan, observed, lease, record_secret, service, known=None):
@@ -214,7 +224,7 @@ class Transaction:
         problems = pre.owner_problems(plan, observed, s.foreign_owner)
         if problems and s.foreign_owner == "refuse":
             raise pl.PlanError(problems + ["litellm_foreign_owner is refuse"])
-        self.warnings += problems
+        self.warnings += [problem for problem in problems if problem not in self.warnings]
         if plan.work["any"] and s.access_check and known is None:
             skipped, missing = pre.check_access(self.kube, plan, lease, record_secret, service, self._params())
             self.warnings += skipped
