@@ -1,4 +1,4 @@
-"""Command line of the sandbox cluster: ``python -m sandbox up|down|status|serve``.
+"""Command line of the sandbox cluster: ``python -m sandbox up|down|status|serve|faults``.
 
 ``up`` stops any running sandbox of the same state directory, wipes the state,
 starts ``serve`` in the background and waits until every replica of the LiteLLM
@@ -8,7 +8,9 @@ the fake providers and the service listeners on one event loop.
 
 ``--shape default|helm`` (env SANDBOX_SHAPE) picks how the before state is
 installed (sandbox/seed.py); ``--redis`` (env SANDBOX_REDIS=1) adds a real
-Redis server and runs LiteLLM at 2 replicas.
+Redis server and runs LiteLLM at 2 replicas. ``faults --set '<json>'`` /
+``--clear`` makes the running API server fail or hold requests
+(sandbox/apiserver/faults.py); without either it shows the rules in force.
 """
 
 from __future__ import annotations
@@ -156,6 +158,30 @@ def status(state_dir: Path) -> int:
     return 0
 
 
+def faults(state_dir: Path, rules_json: str | None, clear: bool) -> int:
+    """Set, clear or show the API server's fault rules (the file is re-read on every request)."""
+    from .apiserver import faults as api_faults
+
+    if not state_dir.is_dir():
+        print(f"sandbox: no state directory {state_dir}", file=sys.stderr)
+        return 1
+    path = state_dir / api_faults.FAULTS_FILE
+    if clear:
+        print("sandbox: faults cleared" if api_faults.clear_rules(state_dir) else "sandbox: there were no faults")
+        return 0
+    if rules_json is None:
+        print(path.read_text().rstrip() if path.exists() else "sandbox: no faults")
+        return 0
+    try:
+        rules = json.loads(rules_json)
+        api_faults.write_rules(state_dir, rules)
+    except ValueError as err:
+        print(f"sandbox: faults not set: {err}", file=sys.stderr)
+        return 2
+    print(f"sandbox: {len(rules)} fault rule(s) in {path}")
+    return 0
+
+
 def kubeconfig(api_url: str, token: str, ca_pem: str) -> dict:
     import base64
 
@@ -191,6 +217,7 @@ async def serve(state_dir: Path, litellm_bin: str, shape: str = "default", with_
     from aiohttp import web
 
     from . import apiserver, providers, redis_server, seed, tls
+    from .apiserver import faults
     from .cluster import Cluster
     from .store import Store
 
@@ -207,7 +234,9 @@ async def serve(state_dir: Path, litellm_bin: str, shape: str = "default", with_
     cluster = Cluster(store, state_dir, litellm_bin)
     provider_runner, providers_url = await start(providers.build_app(state_dir))
     ssl_context, ca_pem = tls.make_server_tls(state_dir / "pki")
-    api_runner, api_url = await start(apiserver.build_app(store, token, cluster), ssl_context)
+    api_runner, api_url = await start(
+        apiserver.build_app(store, token, cluster, faults_file=state_dir / faults.FAULTS_FILE), ssl_context
+    )
     redis = await redis_server.start(state_dir, cluster.kubelet.pid_dir) if with_redis else None
     replicas = 2 if redis else 1
     generated = seed.seed(
@@ -290,7 +319,7 @@ async def serve(state_dir: Path, litellm_bin: str, shape: str = "default", with_
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["up", "down", "status", "serve"])
+    parser.add_argument("command", choices=["up", "down", "status", "serve", "faults"])
     parser.add_argument("--state-dir", type=Path, default=Path(os.environ.get("SANDBOX_DIR", ".sandbox")))
     parser.add_argument(
         "--litellm-bin",
@@ -308,8 +337,15 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("SANDBOX_REDIS", "").lower() in ("1", "true", "yes"),
         help="run a Redis server and 2 LiteLLM replicas (env SANDBOX_REDIS=1)",
     )
+    rules = parser.add_mutually_exclusive_group()
+    rules.add_argument("--set", metavar="JSON", help="faults: the rules to put in force (a JSON list)")
+    rules.add_argument("--clear", action="store_true", help="faults: remove every rule")
     args = parser.parse_args(argv)
     state_dir = args.state_dir
+    if args.command != "faults" and (args.set is not None or args.clear):
+        parser.error("--set and --clear belong to the faults command")
+    if args.command == "faults":
+        return faults(state_dir, args.set, args.clear)
     if args.command == "up":
         return up(state_dir, args.shape, args.redis)
     if args.command == "down":

@@ -87,6 +87,27 @@ def not_found(resource: str, name: str, group: str | None = None) -> ApiError:
     return ApiError(404, "NotFound", f'{qualified(resource, group)} "{name}" not found', details(resource, name, group))
 
 
+def already_exists(resource: str, name: str, group: str | None = None) -> ApiError:
+    """The 409 a create of an existing name gets (apimachinery errors.NewAlreadyExists)."""
+    return ApiError(
+        409, "AlreadyExists", f'{qualified(resource, group)} "{name}" already exists', details(resource, name, group)
+    )
+
+
+# k8s.io/apiserver/pkg/storage/errors.go OptimisticLockErrorMsg: why a stale write is refused.
+OPTIMISTIC_LOCK_MESSAGE = "the object has been modified; please apply your changes to the latest version and try again"
+
+
+def conflict(resource: str, name: str, group: str | None = None, cause: str = OPTIMISTIC_LOCK_MESSAGE) -> ApiError:
+    """The 409 a write gets that lost a race (errors.NewConflict); by default from a stale resourceVersion."""
+    return ApiError(
+        409,
+        "Conflict",
+        f'Operation cannot be fulfilled on {qualified(resource, group)} "{name}": {cause}',
+        details(resource, name, group),
+    )
+
+
 @dataclass
 class Event:
     resource_version: int
@@ -150,9 +171,7 @@ class Store:
             )
         key = (resource, namespace, name)
         if key in self._objects:
-            raise ApiError(
-                409, "AlreadyExists", f'{qualified(resource)} "{name}" already exists', details(resource, name)
-            )
+            raise already_exists(resource, name)
         if namespace:
             meta["namespace"] = namespace
             if ("namespaces", "", namespace) not in self._objects and resource != "namespaces":
@@ -187,13 +206,7 @@ class Store:
             raise not_found(resource, name)
         sent_rv = meta.get("resourceVersion")
         if sent_rv and sent_rv != current["metadata"]["resourceVersion"]:
-            raise ApiError(
-                409,
-                "Conflict",
-                f'Operation cannot be fulfilled on {qualified(resource)} "{name}": the object has been '
-                "modified; please apply your changes to the latest version and try again",
-                details(resource, name),
-            )
+            raise conflict(resource, name)
         if subresource == "status":
             new = copy.deepcopy(current)
             new["status"] = obj.get("status", {})

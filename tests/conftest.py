@@ -9,6 +9,7 @@ touch a sandbox the developer has running in .sandbox/, and stops it afterwards;
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import re
@@ -25,6 +26,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from sandbox.apiserver.faults import clear_rules, write_rules
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 KUBECTL = os.environ.get("KUBECTL", "/usr/bin/kubectl")
@@ -160,6 +163,26 @@ class Sandbox:
             timeout=timeout,
             start_new_session=new_session,
         )
+
+    def api_faults(self, rules: list[dict]) -> contextlib.ExitStack:
+        """Have the API server fail or hold the requests ``rules`` match (sandbox/README.md, Faults on demand).
+
+        In force at once, until cleared; ``with sandbox.api_faults([...]):`` clears them on leaving the block.
+        """
+        write_rules(self.state_dir, rules)
+        cleared = contextlib.ExitStack()
+        cleared.callback(self.clear_api_faults)
+        return cleared
+
+    def clear_api_faults(self) -> None:
+        clear_rules(self.state_dir)
+
+    def api_faults_applied(self) -> list[int]:
+        """How many requests each rule in force has failed or held so far (the API server's metrics)."""
+        request = urllib.request.Request(self.api_url + "/sandbox/metrics")
+        request.add_header("Authorization", f"Bearer {self.token}")
+        with urllib.request.urlopen(request, timeout=10, context=self.api_ssl) as response:
+            return json.loads(response.read())["faults_applied"]
 
     def accept_keys(self, provider: str, keys: list[str]) -> None:
         """What the provider's console does: decide which keys are valid."""

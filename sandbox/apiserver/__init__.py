@@ -19,7 +19,8 @@ top of :class:`sandbox.store.Store`. One module per concern:
   output for ``kubectl get``;
 * ``bodies`` -- JSON request bodies, plus (``protobuf``) the protobuf bodies of
   ``kubectl create configmap|secret|namespace``; ``responses`` -- JSON and
-  Status responses; ``errors`` -- the Status errors beyond the store's.
+  Status responses; ``errors`` -- the Status errors beyond the store's;
+  ``faults`` -- requests failed or held on demand (``<state-dir>/api-faults.json``).
 
 Serve the app over HTTPS (``sandbox.tls``): kubectl never sends a
 kubeconfig's bearer token to an ``http://`` server.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
+from pathlib import Path
 from typing import Callable
 
 import yaml
@@ -27,6 +28,7 @@ from .bodies import APPLY_PATCH, check_body, dry_run, read_json
 from .decoding import DecodeError, decode_error_message
 from .discovery import SERVER_VERSION, discovery_groups, discovery_resource_list, openapi_v3_document, openapi_v3_root
 from .errors import bad_request, method_not_allowed, not_served
+from .faults import Faults
 from .patches import apply_patch, strategic_merge
 from .resources import GROUP_VERSIONS, RESOURCES, ResourceType
 from .responses import error_response, json_response, object_response, status_success
@@ -48,9 +50,10 @@ Admit = Callable[[dict], None]
 class ApiServer:
     """The request handlers; one instance per aiohttp application."""
 
-    def __init__(self, store: Store, token: str, hooks: Hooks | None) -> None:
+    def __init__(self, store: Store, token: str, hooks: Hooks | None, faults_file: Path | None = None) -> None:
         self.store = store
         self.hooks = hooks
+        self.faults = Faults(faults_file)
         self.authenticator = Authenticator(store, token)
         self.authorizer = RBACAuthorizer(store)
         self.request_counts: Counter[str] = Counter()
@@ -126,7 +129,8 @@ class ApiServer:
         self.request_counts[verb] += 1
 
     async def on_shutdown(self, _app: web.Application) -> None:
-        """End open watches so the server stops without waiting for their timeouts."""
+        """End open watches and held requests so the server stops without waiting for them."""
+        self.faults.release()
         for watcher in list(self._watchers):
             watcher.queue.put_nowait(None)
 
@@ -146,6 +150,7 @@ class ApiServer:
                 "total": sum(self.request_counts.values()),
                 "resourceVersion": str(self.store.resource_version),
                 "watches": len(self._watchers),
+                "faults_applied": self.faults.applied(),
             }
         )
 
@@ -199,6 +204,10 @@ class ApiServer:
         return json_response(body)
 
     async def _handle(self, request: web.Request, route: ApiRoute) -> web.StreamResponse:
+        """A resource request, unless api-faults.json has it fail or be held (faults.py)."""
+        return await self.faults.handle(request, route, lambda: self._serve(request, route))
+
+    async def _serve(self, request: web.Request, route: ApiRoute) -> web.StreamResponse:
         method = request.method
         if route.subresource == "token":
             self._count("create")
@@ -463,10 +472,11 @@ def _owned_by_uid(obj: dict, uid: str | None) -> bool:
 API_SERVER = web.AppKey("api_server", ApiServer)
 
 
-def build_app(store: Store, token: str, hooks: Hooks | None = None) -> web.Application:
-    """The aiohttp application of the API server; ``hooks=None`` serves no proxy and no logs."""
+def build_app(store: Store, token: str, hooks: Hooks | None = None, faults_file: Path | None = None) -> web.Application:
+    """The aiohttp application of the API server; ``hooks=None`` serves no proxy and no logs,
+    ``faults_file=None`` injects no faults."""
     ensure_bootstrap_policy(store)
-    server = ApiServer(store, token, hooks)
+    server = ApiServer(store, token, hooks, faults_file)
     app = web.Application(middlewares=[server.middleware], client_max_size=MAX_BODY)
     app[API_SERVER] = server
     for path in sorted(UNAUTHENTICATED_PATHS):

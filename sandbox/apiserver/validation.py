@@ -58,12 +58,15 @@ class Invalid:
         )
 
     def raise_if_any(self) -> None:
-        if not self.causes:
-            return
+        if self.causes:
+            raise self.error()
+
+    def error(self) -> ApiError:
+        """The 422 of the causes collected so far (errors.NewInvalid)."""
         errors = [f"{c['field']}: {c['message']}" for c in self.causes]
         listed = errors[0] if len(errors) == 1 else "[" + ", ".join(errors) + "]"
         kind = f"{self.rtype.kind}.{self.rtype.group}" if self.rtype.group else self.rtype.kind
-        raise ApiError(
+        return ApiError(
             422,
             "Invalid",
             f'{kind} "{self.name}" is invalid: {listed}',
