@@ -157,6 +157,9 @@ def api_client(**auth):
         headers = create_headers(None, **auth)
     except kubernetes.config.ConfigException as exc:
         raise CoreException(f"Could not create API client: {exc}") from exc
+    # urllib3 would re-send a request that timed out (three more times): a PUT that did reach etcd
+    # then comes back as a 409 nobody sees, and the run cannot tell what it wrote. Never re-send.
+    configuration.retries = False
     client = kubernetes.client.ApiClient(configuration)
     for header, value in headers.items():
         set_header(client, header, value)
