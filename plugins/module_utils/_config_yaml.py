@@ -372,14 +372,22 @@ def load_plain(text):
 
 def read_back(text):
     """Plain data of ``text`` as LiteLLM reads it (PyYAML's safe loader, libyaml's parser when present),
-    unchecked: for reading back text this collection wrote itself, which a plain read decides.
+    unchecked: for reading back text this collection wrote itself, which a plain read decides; None
+    when it does not parse (a splice after an alias, whose node lies where its anchor is, can land
+    in the wrong place).
 
     Only an alias bomb is refused (ConfigError); the size of a text to write is
     ``config_size_errors``' to judge, with a message about the write.
     """
     if not HAS_PYYAML:
-        return plain(_round_trip_load(text))
-    return _pyyaml_load(text, _SafeLoader)[0]
+        try:
+            return plain(_round_trip_load(text))
+        except YAMLError:
+            return None
+    try:
+        return _pyyaml_load(text, _SafeLoader)[0]
+    except pyyaml.YAMLError:
+        return None
 
 
 def load_lenient(text):

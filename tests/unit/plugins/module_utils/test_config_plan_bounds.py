@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, homelab.litellm developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit tests for plugins/module_utils/_config_plan.py: a plan never yields a config no ConfigMap can hold.
+"""Unit tests for plugins/module_utils/_config_plan.py at the edges of what a ConfigMap holds: a plan
+never yields a config larger than one can hold, and copes with the aliases one may hold.
 
 (test_config_plan.py holds the rest of plan_config's tests; it is long enough.)
 """
@@ -57,3 +58,20 @@ def test_a_config_at_the_limit_is_planned_and_one_that_grows_to_it_too():
     assert not plan.changed and plan.after == current
     grown = cp.plan_config(story_padded_to(MAX_CONFIG_BYTES - 200), groq_models(1))
     assert grown.changed and MAX_CONFIG_BYTES - 200 < len(grown.after.encode("utf-8")) <= MAX_CONFIG_BYTES
+
+
+def test_an_entry_is_added_after_one_that_ends_in_an_alias():
+    """PyYAML's node for ``*shared`` is the anchored one, with its marks: the splice would land after
+    the anchor, the read-back of that text fails to parse, and the round trip takes over."""
+    current = (
+        "x-shared: &shared [a, b]\n"
+        "model_list:\n"
+        "  - model_name: mine\n"
+        "    litellm_params:\n"
+        "      model: groq/mine\n"
+        "      tags: *shared\n"
+    )
+    plan = cp.plan_config(current, groq_models(1))
+    assert plan.added == ["groq/m0"]
+    assert plan.after.startswith(current)
+    assert [entry["model_name"] for entry in plan.document["model_list"]] == ["mine", "groq/m0"]

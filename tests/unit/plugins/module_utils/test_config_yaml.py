@@ -284,6 +284,10 @@ def test_config_size_errors_name_the_size_and_the_limit():
     ]
 
 
+def test_read_back_of_a_text_that_does_not_parse_is_none():
+    assert cy.read_back("a: [\n") is None
+
+
 # The alias bomb, read by each entry point in a process of its own: its memory is the process's
 # (ru_maxrss), and limits there stop a regression at 1 GiB more or 20 s of CPU instead of the
 # 5.86 GB the planning process reached in 89 s before the bound. One line per entry point read.
