@@ -312,6 +312,7 @@ def parse_config(text):
 
 
 _STR_TAG = "tag:yaml.org,2002:str"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 if HAS_PYYAML:
     _SafeLoader = getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)
@@ -322,6 +323,10 @@ if HAS_PYYAML:
         def construct_mapping(self, node, deep=False):
             seen = {}
             for key_node, _value in node.value:
+                if key_node.tag == _MERGE_TAG:
+                    # "<<: *defaults" brings in keys the mapping's own may override, as PyYAML (and
+                    # LiteLLM) reads it; the base class merges them, and has no constructor for "<<" itself.
+                    continue
                 # A plain string key is its own value: no need to construct it twice.
                 if key_node.tag == _STR_TAG and isinstance(key_node, pyyaml.ScalarNode):
                     key = key_node.value

@@ -239,18 +239,30 @@ def test_aliases_are_read_up_to_the_bound_and_refused_past_it(read):
     ]
 
 
-def test_shared_litellm_params_are_read():
-    text = (
-        "x-groq: &groq {model: groq/b, api_key: os.environ/GROQ_API_KEY, timeout: 30}\nmodel_list:\n"
-        "  - model_name: a\n    litellm_params:\n      <<: *groq\n      model: groq/a\n"
-        "  - model_name: b\n    litellm_params: *groq\n"
-    )
-    assert cy.load_lenient(text)["model_list"][0]["litellm_params"]["timeout"] == 30
-    assert cy.plain(cy.parse_config(text))["model_list"][1]["litellm_params"] == {
-        "model": "groq/b",
-        "api_key": "os.environ/GROQ_API_KEY",
-        "timeout": 30,
-    }
+SHARED_PARAMS = (
+    "x-groq: &groq {model: groq/b, api_key: os.environ/GROQ_API_KEY, timeout: 30}\nmodel_list:\n"
+    "  - model_name: a\n    litellm_params:\n      <<: *groq\n      model: groq/a\n"
+    "  - model_name: b\n    litellm_params: *groq\n"
+)
+
+
+@pytest.mark.parametrize(
+    "read",
+    [cy.load_plain, cy.load_lenient, cy.read_back, lambda text: cy.plain(cy.parse_config(text))],
+    ids=["load_plain", "load_lenient", "read_back", "parse_config"],
+)
+def test_shared_litellm_params_are_read_as_litellm_reads_them(read):
+    """An alias, and a merge key whose keys the entry's own override (PyYAML's safe_load, LiteLLM's reader)."""
+    assert [entry["litellm_params"] for entry in read(SHARED_PARAMS)["model_list"]] == [
+        {"model": "groq/a", "api_key": "os.environ/GROQ_API_KEY", "timeout": 30},
+        {"model": "groq/b", "api_key": "os.environ/GROQ_API_KEY", "timeout": 30},
+    ]
+
+
+def test_a_key_given_twice_beside_a_merge_key_is_still_refused():
+    with pytest.raises(cy.ConfigError) as caught:
+        cy.load_plain("x: &x {a: 1}\ny:\n  <<: *x\n  b: 2\n  b: 3\n")
+    assert caught.value.errors[0].startswith("config.yaml has the key 'b' twice in one mapping (lines 4 and 5)")
 
 
 @pytest.mark.parametrize("read", [cy.load_plain, cy.load_plain_with_ends, cy.parse_config])
