@@ -336,6 +336,10 @@ def observe(kube, namespace, name, request, deployment=None):
             "secrets" if kind == wiring.SECRET else "configmaps", namespace, object_name
         )
     record_secret = kube.get("secrets", namespace, kg.record_name(name))
+    try:
+        record = kg.read_record(record_secret)
+    except kg.RecordError as err:
+        raise pl.PlanError([str(err)])
     pods = replicasets = None
     if not rt.status_complete(deployment):
         selector = rt.selector_string(deployment)
@@ -345,7 +349,7 @@ def observe(kube, namespace, name, request, deployment=None):
         deployment=deployment,
         configmap=kube.get("configmaps", namespace, configmap_name),
         objects=objects,
-        record=kg.read_record(record_secret),
+        record=record,
         pods=pods,
         replicasets=replicasets,
     )
