@@ -289,6 +289,12 @@ def _round_trip_load(text):
     return yaml.constructor.construct_document(root) if root is not None else None
 
 
+_TOO_DEEP = (
+    "config.yaml nests mappings and lists deeper than a YAML reader goes: refused before it is read; "
+    "no LiteLLM config needs that depth; restore the config by hand"
+)
+
+
 def parse_config(text):
     """Parse config.yaml into a round-trip ``CommentedMap`` (comments, order and quotes kept).
 
@@ -308,6 +314,8 @@ def parse_config(text):
         ) from None
     except YAMLError as exc:
         raise _syntax_error(exc) from None
+    except RecursionError:
+        raise ConfigError([_TOO_DEEP]) from None
     return _checked_document(doc)
 
 
@@ -361,6 +369,8 @@ def _read_plain(text):
         doc, root = _pyyaml_load(text, _PlainLoader)
     except pyyaml.YAMLError as exc:
         raise _syntax_error(exc) from None
+    except RecursionError:
+        raise ConfigError([_TOO_DEEP]) from None
     return _checked_document(doc), root
 
 

@@ -424,3 +424,10 @@ def test_to_node_is_block_style():
     doc = cy.parse_config("a: 1\n")
     cy.append_to_mapping(doc, "b", {"c": [1, {"d": 2}]})
     assert cy.render_config(doc) == "a: 1\nb:\n  c:\n    - 1\n    - d: 2\n"
+
+
+@pytest.mark.parametrize("depth", [900, 5000])
+def test_nesting_deeper_than_the_reader_goes_is_refused_not_a_crash(depth):
+    deep = "model_list:\n  - model_name: a\n    litellm_params: {model: x}\nx: " + "[" * depth + "]" * depth + "\n"
+    with pytest.raises(cy.ConfigError, match="deeper than a YAML reader goes|YAML"):
+        cy.parse_config(deep)
