@@ -143,6 +143,8 @@ def cause_of(err, stopping, steps):
 
     done = [step["step"] for step in steps]
     after = " (after: %s)" % ", ".join(done) if done else ""
+    if not stopping and type(err).__name__ == "Stopped":
+        stopping = str(err)
     if stopping:
         return "The run was stopped: %s%s" % (stopping, after)
     if isinstance(err, KeyboardInterrupt):

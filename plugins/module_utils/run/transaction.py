@@ -145,6 +145,15 @@ class Transaction:
         self._install_handlers()
         try:
             return self._run()
+        except Stopped as err:
+            if self.journal:
+                raise
+            # Stopped before its first write (after it, ``_fail`` answers): a message, not a traceback.
+            report = {"wrote_anything": False, "had_restarted": False, "restored": []}
+            raise _run.RunFailure(
+                outcome.failure_message(outcome.cause_of(err, self.stopping, self.steps), report),
+                {"steps": self.steps, "rollback": report, "warnings_list": self.warnings},
+            )
         finally:
             self._restore_handlers()
 
