@@ -157,9 +157,9 @@ class Transaction:
         finally:
             self._restore_handlers()
 
-    def _observe_and_plan(self):
+    def _observe_and_plan(self, deployment=None):
         s = self.s
-        observed, lease, record_secret = obs.observe(self.kube, s.namespace, s.deployment, s.request)
+        observed, lease, record_secret = obs.observe(self.kube, s.namespace, s.deployment, s.request, deployment)
         self.secrets.update(_run.secret_values_of(observed.objects))
         plan = pl.plan_run(s.namespace, observed, s.request)
         return observed, lease, record_secret, plan
@@ -167,8 +167,11 @@ class Transaction:
     def _run(self):
         s = self.s
         started = self.clock()
+        deployment = None
         try:
-            observed, lease, record_secret, plan = self._observe_and_plan()
+            # The Deployment first: when a later read is refused, its wiring names the rights the run needs.
+            deployment = self.kube.get("deployments", s.namespace, s.deployment)
+            observed, lease, record_secret, plan = self._observe_and_plan(deployment)
             container = wiring.litellm_container(observed.deployment, s.request.container)
             service = (
                 (None, None)
@@ -177,7 +180,7 @@ class Transaction:
             )
         except _k8s.KubeError as err:
             if err.status == 403 and s.access_check:
-                raise pl.PlanError([pre.forbidden_read_message(self.kube, err, self._params(), s.request)])
+                raise pl.PlanError([pre.forbidden_read_message(self.kube, err, self._params(), s.request, deployment)])
             raise
         self.service = service
         self._step("plan", started, outcome.plan_summary(plan))
