@@ -33,6 +33,7 @@ class Rollback:
         self.s = transaction.s
         self.kube = transaction.kube
         self.used_by_live_config = None
+        self.deployments = None
         self.report = {
             "restored": [],
             "secret_keys": [],
@@ -160,8 +161,11 @@ class Rollback:
 
     def _neighbour_objection(self, secret, key, value):
         """Why ``value`` may not go back into ``secret``/``key`` (another Deployment loads it), or None."""
+        if self.deployments is None:
+            # Listed, not read by name: the run's Role may list Deployments, not read the others.
+            self.deployments = {d["metadata"]["name"]: d for d in self.kube.list("deployments", self.s.namespace)}
         for reader, record in sorted(self.tx.readers.items()):
-            live_deployment = self.kube.get("deployments", self.s.namespace, reader)
+            live_deployment = self.deployments.get(reader)
             if live_deployment is None or secret not in obs.secrets_loaded(live_deployment):
                 continue
             held = None
