@@ -35,6 +35,7 @@ from ._config_yaml import (
     ConfigError,
     append_to_mapping,
     config_digest,
+    config_size_errors,
     give_trailing_comment,
     guess_yaml_style,
     load_plain,
@@ -846,6 +847,10 @@ def plan_config(current_text, models=(), *, purge=False, remove=(), router_setti
 
 
 def _result(current_text, after, changes, document, managed, models, warnings, notes, router_settings_changed):
+    # Both ways of planning end here; the API server would refuse to store a larger text.
+    size_errors = config_size_errors(after)
+    if size_errors:
+        raise ConfigError(size_errors)
     final_list = [entry for entry in document.get("model_list") or [] if isinstance(entry, dict)]
     return ConfigPlan(
         changed=after != current_text,

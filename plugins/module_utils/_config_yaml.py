@@ -49,6 +49,16 @@ else:
 
 CRASH = "LiteLLM exits at start-up on it and the pod goes into CrashLoopBackOff"
 
+MAX_CONFIG_BYTES = 1024 * 1024
+"""The most a config text may hold, in bytes (UTF-8): Kubernetes refuses a ConfigMap whose data is
+larger (1 MiB), so a longer text cannot have been read from one, nor written to one."""
+
+MAX_EXPANDED_NODES = 1000000
+"""The most nodes a config may have with every YAML alias expanded. A 1 MiB text without aliases
+holds at most about 524,000 (``[a,a,...]``, one per two bytes); this leaves room for anchors that
+share litellm_params between entries, while an alias bomb (9 levels of 9 aliases: 387 million in
+1 KB) is refused before a single object is built for it."""
+
 
 class ConfigError(Exception):
     """The config or the request cannot be planned; ``errors`` says what and how to fix each part."""
@@ -175,6 +185,110 @@ def _refuse_empty(text):
         raise ConfigError(["config.yaml is empty; %s; restore the config (at least a model_list) by hand" % CRASH])
 
 
+def _size_text(size):
+    return "%d bytes (%.1f KiB), more than Kubernetes lets a ConfigMap hold (%d bytes, 1 MiB)" % (
+        size,
+        size / 1024.0,
+        MAX_CONFIG_BYTES,
+    )
+
+
+def _refuse_oversized(text):
+    """Refuse a text no ConfigMap can hold before any parser sees it (it came from elsewhere)."""
+    size = len(text.encode("utf-8"))
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            ["config.yaml is %s: refused before it is read; restore the config by hand" % _size_text(size)]
+        )
+
+
+def config_size_errors(text):
+    """Errors for a config text about to be written that no ConfigMap could hold ([] when it fits).
+
+    The API server would refuse the write; saying so before it spares a half-done run. Other keys
+    of the same ConfigMap count towards the limit too, so a text that fits may still be refused.
+    """
+    size = len(text.encode("utf-8"))
+    if size <= MAX_CONFIG_BYTES:
+        return []
+    return [
+        "config.yaml after the merge would be %s, so the API server would refuse the write; request "
+        "fewer models or shorten the rest of the config" % _size_text(size)
+    ]
+
+
+def expanded_size(root, limit):
+    """How many nodes the document of ``root`` has with every alias expanded, or ``limit + 1`` as
+    soon as it is more than ``limit``.
+
+    ``root`` is a composed node, PyYAML's or ruamel's (an alias is the anchored node object itself).
+    Each node is counted once and its expanded size kept by identity, so the time is linear in the
+    text, whatever the aliases would expand to. An alias inside its own anchor expands without end.
+    Iterative, so that deep nesting does not hit the recursion limit.
+    """
+    if isinstance(root.value, str):
+        return 1
+    sizes = {}
+    pending = {}  # id -> (own size and scalars, nested collections) of a node whose children are counted
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        key = id(node)
+        if key in sizes:
+            continue
+        if key in pending:
+            total, nested = pending.pop(key)
+            total += sum(sizes[id(child)] for child in nested)
+            if total > limit:
+                return limit + 1
+            sizes[key] = total
+            continue
+        # Most nodes are scalars: counted here, without a round through the stack (a third of the time).
+        total, nested = 1, []
+        for item in node.value:  # a mapping's (key node, value node) pairs, a sequence's nodes
+            for child in item if isinstance(item, tuple) else (item,):
+                if isinstance(child.value, str):
+                    total += 1
+                elif child is node or id(child) in pending:  # an alias inside its own anchor
+                    return limit + 1
+                else:
+                    nested.append(child)
+        if nested:
+            pending[key] = (total, nested)
+            stack.append(node)
+            stack.extend(nested)
+        else:
+            sizes[key] = total
+    return sizes[id(root)]
+
+
+def _refuse_alias_bomb(text, root):
+    """Refuse a composed document that expands past ``MAX_EXPANDED_NODES``, before it is constructed.
+
+    Without an anchor (``&``) and an alias (``*``) in the text nothing expands: the usual config
+    costs two scans of the text, not a walk of its nodes.
+    """
+    if root is None or "&" not in text or "*" not in text:
+        return
+    if expanded_size(root, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES:
+        raise ConfigError(
+            [
+                "config.yaml expands to more than %d nodes through YAML aliases (an alias bomb?): refused "
+                "before it is read, since building or walking it takes gigabytes of memory; aliases for "
+                "shared parts such as litellm_params are fine, nested ones that multiply are not; rewrite "
+                "those by hand" % MAX_EXPANDED_NODES
+            ]
+        )
+
+
+def _round_trip_load(text):
+    """``YAML(typ="rt").load(text)`` in two steps, so that the aliases are counted in between."""
+    yaml = _yaml(YamlStyle())
+    root = yaml.compose(text)
+    _refuse_alias_bomb(text, root)
+    return yaml.constructor.construct_document(root) if root is not None else None
+
+
 def parse_config(text):
     """Parse config.yaml into a round-trip ``CommentedMap`` (comments, order and quotes kept).
 
@@ -184,8 +298,9 @@ def parse_config(text):
     mapping or lacks ``model_name``, ``litellm_params`` or ``litellm_params.model``.
     """
     _refuse_empty(text)
+    _refuse_oversized(text)
     try:
-        doc = _yaml(YamlStyle()).load(text)
+        doc = _round_trip_load(text)
     except DuplicateKeyError as exc:
         found = _DUPLICATE_KEY.search(getattr(exc, "problem", None) or "")
         raise _duplicate_key_error(
@@ -197,15 +312,21 @@ def parse_config(text):
 
 
 _STR_TAG = "tag:yaml.org,2002:str"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 if HAS_PYYAML:
+    _SafeLoader = getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)
 
-    class _PlainLoader(getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)):
+    class _PlainLoader(_SafeLoader):
         """PyYAML's safe loader (libyaml's parser when there is one) that refuses a key given twice."""
 
         def construct_mapping(self, node, deep=False):
             seen = {}
             for key_node, _value in node.value:
+                if key_node.tag == _MERGE_TAG:
+                    # "<<: *defaults" brings in keys the mapping's own may override, as PyYAML (and
+                    # LiteLLM) reads it; the base class merges them, and has no constructor for "<<" itself.
+                    continue
                 # A plain string key is its own value: no need to construct it twice.
                 if key_node.tag == _STR_TAG and isinstance(key_node, pyyaml.ScalarNode):
                     key = key_node.value
@@ -220,17 +341,26 @@ if HAS_PYYAML:
             return super().construct_mapping(node, deep)
 
 
+def _pyyaml_load(text, loader_class):
+    """(document, root node) of ``text`` read with ``loader_class``: composed, its aliases counted,
+    then constructed. Raises PyYAML's errors, and ConfigError for an alias bomb."""
+    loader = loader_class(text)
+    try:
+        root = loader.get_single_node()
+        _refuse_alias_bomb(text, root)
+        return (loader.construct_document(root) if root is not None else None), root
+    finally:
+        loader.dispose()
+
+
 def _read_plain(text):
     """(document, root node) of ``text`` with PyYAML, checked like ``parse_config``."""
     _refuse_empty(text)
-    loader = _PlainLoader(text)
+    _refuse_oversized(text)
     try:
-        root = loader.get_single_node()
-        doc = loader.construct_document(root) if root is not None else None
+        doc, root = _pyyaml_load(text, _PlainLoader)
     except pyyaml.YAMLError as exc:
         raise _syntax_error(exc) from None
-    finally:
-        loader.dispose()
     return _checked_document(doc), root
 
 
@@ -247,23 +377,39 @@ def load_plain(text):
 
 def read_back(text):
     """Plain data of ``text`` as LiteLLM reads it (PyYAML's safe loader, libyaml's parser when present),
-    unchecked: for reading back text this collection wrote itself, which a plain read decides."""
+    unchecked: for reading back text this collection wrote itself, which a plain read decides; None
+    when it does not parse (a splice after an alias, whose node lies where its anchor is, can land
+    in the wrong place).
+
+    Only an alias bomb is refused (ConfigError); the size of a text to write is
+    ``config_size_errors``' to judge, with a message about the write.
+    """
     if not HAS_PYYAML:
-        return plain(_yaml(YamlStyle()).load(text))
-    return pyyaml.load(text, Loader=getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader))
+        try:
+            return plain(_round_trip_load(text))
+        except YAMLError:
+            return None
+    try:
+        return _pyyaml_load(text, _SafeLoader)[0]
+    except pyyaml.YAMLError:
+        return None
 
 
 def load_lenient(text):
     """Plain data of any YAML text, unchecked; None when it does not parse (a digest still needs
-    the references of a config LiteLLM would refuse)."""
+    the references of a config LiteLLM would refuse), and when no ConfigMap could hold it or it is
+    an alias bomb: its callers treat None as a config LiteLLM cannot load, which it is then too."""
+    text = text or ""
+    if config_size_errors(text):
+        return None
     if HAS_PYYAML:
         try:
-            return pyyaml.load(text or "", Loader=getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader))
-        except (pyyaml.YAMLError, ValueError):
+            return _pyyaml_load(text, _SafeLoader)[0]
+        except (ConfigError, pyyaml.YAMLError, ValueError):
             return None
     try:
-        return plain(_yaml(YamlStyle()).load(text or ""))
-    except (YAMLError, ValueError):
+        return plain(_round_trip_load(text))
+    except (ConfigError, YAMLError, ValueError):
         return None
 
 

@@ -24,6 +24,9 @@ import hashlib
 import json
 from collections import namedtuple
 
+from ._config_plan import read_config
+from ._config_yaml import MAX_CONFIG_BYTES
+
 SUFFIX = "-known-good"
 DATA_KEY = "state.json"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "homelab.litellm"}
@@ -35,10 +38,18 @@ KEYS = "homelab.litellm/keys"
 MODELS = "homelab.litellm/models"
 CONFIG_DIGEST = "homelab.litellm/config-digest"
 
+MAX_RECORD_BYTES = MAX_CONFIG_BYTES
+"""The most ``state.json`` may hold, in bytes: Kubernetes refuses a Secret whose data is larger (1 MiB)."""
+
 KnownGood = namedtuple("KnownGood", "config_text configmap config_key keys models verified recorded_at run")
 KnownGood.__doc__ = """A record: the config text and where it lives, ``keys`` as ``{variable: (secret, key,
 value or None)}`` (None: the key was absent), the model names, how it was verified (``true``: a run
 proved it; ``baseline``: the state a first run found while LiteLLM was healthy), when and by which run."""
+
+
+class RecordError(Exception):
+    """A record Secret this collection refuses to read: larger than a Secret can be, or not of the
+    shape ``record_body`` writes."""
 
 
 def record_name(deployment):
@@ -54,31 +65,105 @@ def _encode(text):
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
+def _where(secret):
+    metadata = secret.get("metadata") or {}
+    return "Secret %s/%s key %s" % (metadata.get("namespace") or "?", metadata.get("name") or "?", DATA_KEY)
+
+
 def read_record(secret):
-    """The record in a Secret as read, or None when there is none yet (no Secret, or an empty one)."""
+    """The record in a Secret as read, or None when there is none yet (no Secret, or an empty one).
+
+    Raises ``RecordError`` for a ``state.json`` larger than ``MAX_RECORD_BYTES``, before it is
+    parsed, and for one that is no record (not a JSON object of the shape ``record_body`` writes);
+    ``record_errors`` checks what a record holds.
+    """
     data = (secret or {}).get("data") or {}
     if not data.get(DATA_KEY):
         return None
     try:
-        state = json.loads(_decode(data[DATA_KEY]))
+        raw = base64.b64decode(data[DATA_KEY])
     except ValueError:
         return None
+    if len(raw) > MAX_RECORD_BYTES:
+        raise RecordError(
+            "The last verified state (%s) is %d bytes (%.1f KiB), more than Kubernetes lets a Secret hold "
+            "(%d bytes, 1 MiB): refused before it is read, so it is neither compared nor restored; "
+            "homelab.litellm did not write it; delete the Secret, and a run while LiteLLM is healthy records "
+            "what it finds" % (_where(secret), len(raw), len(raw) / 1024.0, MAX_RECORD_BYTES)
+        )
+    try:
+        state = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the decoder goes
+        return None
+    shaped = isinstance(state, dict)
+    if shaped:
+        config, keys, models = state.get("config") or {}, state.get("keys") or {}, state.get("models") or []
+        shaped = (
+            isinstance(config, dict)
+            and isinstance(keys, dict)
+            and all(isinstance(item, dict) for item in keys.values())
+            and isinstance(models, list)
+        )
+    if not shaped:
+        raise RecordError(
+            "The last verified state (%s) is not a record homelab.litellm wrote (a JSON object with config, "
+            "keys and models): refused, so it is neither compared nor restored; delete the Secret, and a run "
+            "while LiteLLM is healthy records what it finds" % _where(secret)
+        )
     annotations = (secret.get("metadata") or {}).get("annotations") or {}
-    config = state.get("config") or {}
-    keys = {
-        name: (item.get("secret"), item.get("key"), item.get("value"))
-        for name, item in (state.get("keys") or {}).items()
-    }
+    keys = {name: (item.get("secret"), item.get("key"), item.get("value")) for name, item in keys.items()}
     return KnownGood(
         config.get("text") or "",
         config.get("configmap"),
         config.get("key"),
         keys,
-        list(state.get("models") or []),
+        list(models),
         annotations.get(VERIFIED) or "baseline",
         annotations.get(RECORDED_AT),
         annotations.get(RUN),
     )
+
+
+def record_errors(record):
+    """What makes a record (a KnownGood) unfit to be restored, as messages; [] when it is fit.
+
+    Its config text is checked as a live config is (``read_config``: size, aliases, whatever makes
+    LiteLLM exit); the ConfigMap and its key, every variable, Secret and key name must be non-empty
+    strings and each value a string or None (None: the key was absent), so that a restore writes
+    only what a run could have verified. Values are never shown.
+    """
+    if isinstance(record.config_text, str):
+        _doc, config_errors = read_config(record.config_text)
+        errors = ["the last verified config cannot be used: %s" % message for message in config_errors or ()]
+    else:
+        errors = ["the last verified config is a %s, not a text" % type(record.config_text).__name__]
+    if not _names(record.configmap, record.config_key):
+        errors.append(
+            "the last verified state names ConfigMap %s key %s, which are not two names"
+            % (_shown(record.configmap), _shown(record.config_key))
+        )
+    for name, (secret, key, value) in record.keys.items():
+        if not _names(name, secret, key):
+            errors.append(
+                "the last verified state has variable %s in Secret %s key %s, which are not three names"
+                % (_shown(name), _shown(secret), _shown(key))
+            )
+        if value is not None and not isinstance(value, str):
+            errors.append(
+                "the last verified value of %s is a %s, not a text (value not shown)" % (name, type(value).__name__)
+            )
+    if not _names(*record.models):
+        errors.append("the last verified state lists models that are not names")
+    return errors
+
+
+def _names(*values):
+    return all(isinstance(value, str) and value for value in values)
+
+
+def _shown(name):
+    """A name as quoted text; anything else only by its type, as it could be a value put in its place."""
+    return repr(name) if name is None or isinstance(name, str) else "a %s" % type(name).__name__
 
 
 def record_body(namespace, deployment, record, existing=None):

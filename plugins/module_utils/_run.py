@@ -34,7 +34,7 @@ class RunFailure(Exception):
         self.result = result or {}
 
 
-EXPECTED = (RunFailure, PlanError, ConfigError, wiring.WiringError, _lock.LockError)
+EXPECTED = (RunFailure, PlanError, ConfigError, wiring.WiringError, _lock.LockError, kg.RecordError)
 """Failures a module reports with their own message (``_k8s.run_with_kube(expected=...)``)."""
 
 

@@ -6,9 +6,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from ansible_collections.homelab.litellm.plugins.module_utils import _config_yaml as cy
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -165,6 +170,198 @@ def test_config_digest():
 )
 def test_yaml_type(value, expected):
     assert cy.yaml_type(value) == expected
+
+
+# -- bounds: size and alias expansion -------------------------------------------------------------
+
+
+def alias_bomb(levels=9, width=9):
+    """The YAML "billion laughs" (321 bytes here): each level an anchored list of ``width`` aliases to
+    the level before, the last one inside a model entry that is otherwise valid."""
+    lines = ["l0: &l0 [%s]" % ", ".join(["lol"] * width)]
+    lines += [
+        "l%d: &l%d [%s]" % (level, level, ", ".join(["*l%d" % (level - 1)] * width)) for level in range(1, levels)
+    ]
+    entry = "model_list:\n  - model_name: a\n    litellm_params:\n      model: groq/a\n      tags: *l%d\n"
+    return "\n".join(lines) + "\n" + entry % (levels - 1)
+
+
+def padded(size):
+    """A valid config of exactly ``size`` bytes (UTF-8), padded with a comment of two-byte characters,
+    so that a bound counting characters instead of bytes would let it through."""
+    head = "model_list: []\n# "
+    filler = size - len(head.encode("utf-8")) - 1
+    return head + "\u00e9" * (filler // 2) + "x" * (filler % 2) + "\n"
+
+
+def round_trip_root(text):
+    return cy._yaml(cy.YamlStyle()).compose(text)
+
+
+def pyyaml_root(text):
+    return yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+@pytest.mark.parametrize("compose", [pyyaml_root, round_trip_root], ids=["pyyaml", "ruamel"])
+@pytest.mark.parametrize(
+    "text, size",
+    [
+        ("just text\n", 1),
+        ("a: 1\n", 3),
+        ("a: &x [1, 2]\nb: *x\n", 9),
+        ("a: &x [1, 2]\nb: *x\nc: [*x, *x]\n", 17),
+        ("a: &x {k: v}\nb: {<<: *x, z: 1}\n", 13),
+        ("a: &a [*a]\n", 1001),
+        ("a: &a {b: [c, *a]}\n", 1001),
+        (alias_bomb(), 1001),
+    ],
+)
+def test_expanded_size_counts_each_alias_as_what_it_expands_to(compose, text, size):
+    assert cy.expanded_size(compose(text), 1000) == size
+
+
+def shared_list(copies):
+    """A config whose aliases expand to 4 + 1000 * (copies + 1) nodes: an anchored list of 999
+    scalars (1,000 nodes) and a list of ``copies`` aliases to it."""
+    return "a: &x [%s]\nb: [%s]\n" % (", ".join(["s"] * 999), ", ".join(["*x"] * copies))
+
+
+@pytest.mark.parametrize("read", [cy.load_plain, cy.parse_config, cy.read_back])
+def test_aliases_are_read_up_to_the_bound_and_refused_past_it(read):
+    assert cy.MAX_EXPANDED_NODES == 1000000
+    assert len(read(shared_list(998))["b"]) == 998  # 999,004 nodes
+    with pytest.raises(cy.ConfigError) as caught:
+        read(shared_list(999))  # 1,000,004 nodes
+    assert caught.value.errors == [
+        "config.yaml expands to more than 1000000 nodes through YAML aliases (an alias bomb?): refused before it "
+        "is read, since building or walking it takes gigabytes of memory; aliases for shared parts such as "
+        "litellm_params are fine, nested ones that multiply are not; rewrite those by hand"
+    ]
+
+
+SHARED_PARAMS = (
+    "x-groq: &groq {model: groq/b, api_key: os.environ/GROQ_API_KEY, timeout: 30}\nmodel_list:\n"
+    "  - model_name: a\n    litellm_params:\n      <<: *groq\n      model: groq/a\n"
+    "  - model_name: b\n    litellm_params: *groq\n"
+)
+
+
+@pytest.mark.parametrize(
+    "read",
+    [cy.load_plain, cy.load_lenient, cy.read_back, lambda text: cy.plain(cy.parse_config(text))],
+    ids=["load_plain", "load_lenient", "read_back", "parse_config"],
+)
+def test_shared_litellm_params_are_read_as_litellm_reads_them(read):
+    """An alias, and a merge key whose keys the entry's own override (PyYAML's safe_load, LiteLLM's reader)."""
+    assert [entry["litellm_params"] for entry in read(SHARED_PARAMS)["model_list"]] == [
+        {"model": "groq/a", "api_key": "os.environ/GROQ_API_KEY", "timeout": 30},
+        {"model": "groq/b", "api_key": "os.environ/GROQ_API_KEY", "timeout": 30},
+    ]
+
+
+def test_a_key_given_twice_beside_a_merge_key_is_still_refused():
+    with pytest.raises(cy.ConfigError) as caught:
+        cy.load_plain("x: &x {a: 1}\ny:\n  <<: *x\n  b: 2\n  b: 3\n")
+    assert caught.value.errors[0].startswith("config.yaml has the key 'b' twice in one mapping (lines 4 and 5)")
+
+
+@pytest.mark.parametrize("read", [cy.load_plain, cy.load_plain_with_ends, cy.parse_config])
+def test_a_text_no_configmap_can_hold_is_refused_before_it_is_read(read):
+    assert cy.MAX_CONFIG_BYTES == 1048576
+    read(padded(cy.MAX_CONFIG_BYTES))
+    text = padded(cy.MAX_CONFIG_BYTES + 1)
+    assert len(text) < cy.MAX_CONFIG_BYTES, "the bound counts bytes, not characters"
+    with pytest.raises(cy.ConfigError) as caught:
+        read(text)
+    assert caught.value.errors == [
+        "config.yaml is 1048577 bytes (1024.0 KiB), more than Kubernetes lets a ConfigMap hold (1048576 bytes, "
+        "1 MiB): refused before it is read; restore the config by hand"
+    ]
+
+
+def test_load_lenient_reads_nothing_past_the_bounds():
+    assert cy.load_lenient(padded(cy.MAX_CONFIG_BYTES)) == {"model_list": []}
+    assert cy.load_lenient(padded(cy.MAX_CONFIG_BYTES + 1)) is None
+    assert cy.load_lenient(shared_list(998))["b"][0][0] == "s"
+    assert cy.load_lenient(shared_list(999)) is None
+    assert cy.load_lenient(alias_bomb()) is None
+
+
+def test_config_size_errors_name_the_size_and_the_limit():
+    assert cy.config_size_errors(padded(cy.MAX_CONFIG_BYTES)) == []
+    assert cy.config_size_errors(padded(cy.MAX_CONFIG_BYTES + 1536)) == [
+        "config.yaml after the merge would be 1050112 bytes (1025.5 KiB), more than Kubernetes lets a ConfigMap "
+        "hold (1048576 bytes, 1 MiB), so the API server would refuse the write; request fewer models or shorten "
+        "the rest of the config"
+    ]
+
+
+def test_read_back_of_a_text_that_does_not_parse_is_none():
+    assert cy.read_back("a: [\n") is None
+
+
+# The alias bomb, read by each entry point in a process of its own: its memory is the process's
+# (ru_maxrss), and limits there stop a regression at 1 GiB more or 20 s of CPU instead of the
+# 5.86 GB the planning process reached in 89 s before the bound. One line per entry point read.
+BOMB_CHILD = """
+import json, resource, sys, time
+from ansible_collections.homelab.litellm.plugins.module_utils import _config_plan as cp, _config_yaml as cy
+
+ENTRY_POINTS = {
+    "read_config": lambda text: "; ".join(cp.read_config(text)[1] or ["read"]),
+    "load_lenient": cy.load_lenient,
+    "parse_config": cy.parse_config,
+    "plan_config": lambda text: cp.plan_config(text, []),
+}
+bomb = sys.stdin.read()
+for read in ENTRY_POINTS.values():  # imports and first-use caches are not the bomb's
+    read("model_list: []\\n")
+cpu = resource.getrusage(resource.RUSAGE_SELF).ru_utime
+resource.setrlimit(resource.RLIMIT_CPU, (int(cpu) + 20, resource.getrlimit(resource.RLIMIT_CPU)[1]))
+try:
+    with open("/proc/self/statm") as statm:
+        address_space = int(statm.read().split()[0]) * resource.getpagesize()
+    resource.setrlimit(resource.RLIMIT_AS, (address_space + 2**30, resource.getrlimit(resource.RLIMIT_AS)[1]))
+except (OSError, ValueError):
+    pass
+for name, read in ENTRY_POINTS.items():
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    try:
+        outcome = read(bomb)
+        outcome = outcome if isinstance(outcome, str) else type(outcome).__name__
+    except cy.ConfigError as err:
+        outcome = "; ".join(err.errors)
+    except MemoryError:
+        outcome = "MemoryError"
+    seconds = time.perf_counter() - started
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    print(json.dumps({"name": name, "seconds": seconds, "grown_kib": grown, "outcome": outcome}), flush=True)
+"""
+
+
+@pytest.fixture(scope="module")
+def bomb_reads():
+    """{entry point: its read of the bomb}, and the child's stderr (why the missing ones are missing)."""
+    # The directory that holds ansible_collections/homelab/litellm/plugins/module_utils/_config_yaml.py
+    root = Path(cy.__file__).parents[5]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root)] + sys.path))
+    done = subprocess.run(
+        [sys.executable, "-c", BOMB_CHILD], input=alias_bomb(), capture_output=True, text=True, env=env, timeout=120
+    )
+    reads = {read["name"]: read for read in map(json.loads, done.stdout.splitlines())}
+    return reads, done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("entry_point", ["read_config", "load_lenient", "parse_config", "plan_config"])
+def test_the_alias_bomb_is_refused_in_a_second_with_little_memory(bomb_reads, entry_point):
+    reads, stderr = bomb_reads
+    assert entry_point in reads, "the child process died on the bomb: %s" % stderr
+    read = reads[entry_point]
+    expected = "None" if entry_point == "load_lenient" else "config.yaml expands to more than 1000000 nodes"
+    assert read["outcome"].startswith(expected), read
+    assert read["seconds"] < 1.0, read
+    assert read["grown_kib"] < 50 * 1024, read
 
 
 # -- plain data, comparison, in-place sync ----------------------------------------------------------

@@ -221,3 +221,143 @@ def test_apply_key_values_sets_and_removes_without_changing_the_input():
 
 def test_apply_key_values_to_a_secret_without_data():
     assert kg.apply_key_values({"metadata": {"name": "s"}}, {"A": "a"})["data"] == {"A": b64("a")}
+
+
+# -- bounds and fitness ----------------------------------------------------------------------------
+
+VALID_CONFIG = "model_list:\n  - model_name: a\n    litellm_params:\n      model: groq/a\n"
+FIT = RECORD._replace(config_text=VALID_CONFIG)
+# The "billion laughs" of YAML: 9 levels of 9 aliases each, 387 million nodes in 321 bytes.
+ALIAS_BOMB = "l0: &l0 [%s]\n" % ", ".join(["lol"] * 9) + "".join(
+    "l%d: &l%d [%s]\n" % (level, level, ", ".join(["*l%d" % (level - 1)] * 9)) for level in range(1, 9)
+)
+
+
+def record_secret_of(state_text):
+    return {"metadata": {"name": "litellm-known-good", "namespace": "ml"}, "data": {"state.json": b64(state_text)}}
+
+
+def state_of_size(size):
+    """state.json of FIT, its config text padded with a comment to make it ``size`` bytes."""
+    state = unb64(kg.record_body("ml", "litellm", FIT)["data"]["state.json"])
+    padding = size - len(state.encode("utf-8"))
+    padded = FIT._replace(config_text=VALID_CONFIG + "#" * padding)
+    state = unb64(kg.record_body("ml", "litellm", padded)["data"]["state.json"])
+    assert len(state.encode("utf-8")) == size
+    return state
+
+
+def test_a_record_larger_than_a_secret_can_hold_is_refused_before_it_is_read():
+    assert kg.read_record(record_secret_of(state_of_size(kg.MAX_RECORD_BYTES))).config_text.startswith(VALID_CONFIG)
+    with pytest.raises(kg.RecordError) as caught:
+        kg.read_record(record_secret_of(state_of_size(kg.MAX_RECORD_BYTES + 1)))
+    assert str(caught.value) == (
+        "The last verified state (Secret ml/litellm-known-good key state.json) is 1048577 bytes (1024.0 KiB), more "
+        "than Kubernetes lets a Secret hold (1048576 bytes, 1 MiB): refused before it is read, so it is neither "
+        "compared nor restored; homelab.litellm did not write it; delete the Secret, and a run while LiteLLM is "
+        "healthy records what it finds"
+    )
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        [],
+        "text",
+        {"config": "model_list: []\n"},
+        {"keys": ["GROQ_API_KEY"]},
+        {"keys": {"GROQ_API_KEY": GROQ_KEY}},
+        {"models": "vllm-qwen"},
+    ],
+)
+def test_a_state_that_is_no_record_is_refused(state):
+    with pytest.raises(kg.RecordError) as caught:
+        kg.read_record(record_secret_of(json.dumps(state)))
+    assert str(caught.value).startswith(
+        "The last verified state (Secret ml/litellm-known-good key state.json) is not a record homelab.litellm wrote"
+    )
+    assert GROQ_KEY not in str(caught.value)
+
+
+def test_a_state_nested_deeper_than_json_reads_is_no_record():
+    assert kg.read_record(record_secret_of("[" * 100000 + "]" * 100000)) is None
+
+
+def test_a_record_as_written_is_fit():
+    assert kg.record_errors(FIT) == []
+    assert kg.record_errors(kg.read_record(kg.record_body("ml", "litellm", FIT))) == []
+
+
+@pytest.mark.parametrize(
+    "change, errors",
+    [
+        (
+            {"config_text": ALIAS_BOMB},
+            [
+                "the last verified config cannot be used: config.yaml expands to more than 1000000 nodes through "
+                "YAML aliases (an alias bomb?): refused before it is read, since building or walking it takes "
+                "gigabytes of memory; aliases for shared parts such as litellm_params are fine, nested ones that "
+                "multiply are not; rewrite those by hand"
+            ],
+        ),
+        (
+            {"config_text": VALID_CONFIG + "#" * (1024 * 1024) + "\n"},
+            [
+                "the last verified config cannot be used: config.yaml is 1048647 bytes (1024.1 KiB), more than "
+                "Kubernetes lets a ConfigMap hold (1048576 bytes, 1 MiB): refused before it is read; restore the "
+                "config by hand"
+            ],
+        ),
+        (
+            {"config_text": "model_list:\n  - model_name: a\n"},
+            [
+                "the last verified config cannot be used: model_list[0] (model_name 'a') has no litellm_params "
+                "mapping; LiteLLM exits at start-up on it and the pod goes into CrashLoopBackOff; add "
+                "litellm_params with at least 'model: <provider>/<model>' or remove the entry"
+            ],
+        ),
+        ({"config_text": 7}, ["the last verified config is a int, not a text"]),
+        (
+            {"configmap": None},
+            ["the last verified state names ConfigMap None key 'config.yaml', which are not two names"],
+        ),
+        (
+            {"config_key": ""},
+            ["the last verified state names ConfigMap 'litellm-config' key '', which are not two names"],
+        ),
+        (
+            {"keys": {"GROQ_API_KEY": (None, "GROQ_API_KEY", GROQ_KEY)}},
+            [
+                "the last verified state has variable 'GROQ_API_KEY' in Secret None key 'GROQ_API_KEY', which are "
+                "not three names"
+            ],
+        ),
+        (
+            {"keys": {"": ("litellm-secrets", "GROQ_API_KEY", GROQ_KEY)}},
+            [
+                "the last verified state has variable '' in Secret 'litellm-secrets' key 'GROQ_API_KEY', which are "
+                "not three names"
+            ],
+        ),
+        (
+            {"keys": {"GROQ_API_KEY": ("litellm-secrets", "GROQ_API_KEY", [GROQ_KEY])}},
+            ["the last verified value of GROQ_API_KEY is a list, not a text (value not shown)"],
+        ),
+        ({"models": ["vllm-qwen", 3]}, ["the last verified state lists models that are not names"]),
+    ],
+)
+def test_record_errors(change, errors):
+    assert kg.record_errors(FIT._replace(**change)) == errors
+
+
+def test_record_errors_of_a_record_read_from_a_secret_written_by_hand():
+    state = {
+        "config": {"configmap": "litellm-config", "key": "config.yaml", "text": ALIAS_BOMB},
+        "keys": {"GROQ_API_KEY": {"secret": {"value": GROQ_KEY}, "key": 5, "value": GROQ_KEY}},
+    }
+    errors = kg.record_errors(kg.read_record(record_secret_of(json.dumps(state))))
+    assert errors[0].startswith("the last verified config cannot be used: config.yaml expands")
+    assert errors[1:] == [
+        "the last verified state has variable 'GROQ_API_KEY' in Secret a dict key a int, which are not three names"
+    ]
+    assert GROQ_KEY not in " ".join(errors)

@@ -41,6 +41,10 @@ MINI = {
     "litellm_params": {"model": "openai/gpt-4o-mini", "api_key": "os.environ/OPENAI_API_KEY"},
 }
 SECRET_VALUES = set(STORY_SECRETS.values()) | {GROQ_KEY, NEW_OPENAI_KEY}
+# The "billion laughs" of YAML: 9 levels of 9 aliases each, 387 million nodes in 321 bytes.
+ALIAS_BOMB = "l0: &l0 [%s]\n" % ", ".join(["lol"] * 9) + "".join(
+    "l%d: &l%d [%s]\n" % (level, level, ", ".join(["*l%d" % (level - 1)] * 9)) for level in range(1, 9)
+)
 
 
 def with_version(obj, version):
@@ -307,6 +311,17 @@ def test_a_missing_secret_to_write_into_is_refused():
             "The live config (ConfigMap ml/litellm-config key config.yaml) cannot be used",
         ),
         (observed(config=STORY_CONFIG + "router_settings: {}\n"), "has the key 'router_settings' twice"),
+        (
+            observed(config=ALIAS_BOMB),
+            "The live config (ConfigMap ml/litellm-config key config.yaml) cannot be used: config.yaml expands to "
+            "more than 1000000 nodes through YAML aliases (an alias bomb?): refused before it is read",
+        ),
+        (
+            observed(config=STORY_CONFIG + "#" * (1024 * 1024)),
+            "The live config (ConfigMap ml/litellm-config key config.yaml) cannot be used: config.yaml is 1049583 "
+            "bytes (1025.0 KiB), more than Kubernetes lets a ConfigMap hold (1048576 bytes, 1 MiB): refused before "
+            "it is read",
+        ),
     ],
 )
 def test_a_live_config_that_cannot_be_used_is_refused(state, fragment):

@@ -229,3 +229,26 @@ def test_restoring_is_fenced(cluster, run_module):
     )
     assert result.failed and "no longer holds the lock" in result["msg"]
     assert cluster.writes() == []
+
+
+def bloat_the_record(cluster):
+    """A state.json one byte larger than any Secret the API server would store."""
+    cluster.edit(
+        "secrets",
+        "litellm-known-good",
+        lambda obj: obj["data"].update({"state.json": b64('{"config": {"text": "%s"}}' % ("#" * kg.MAX_RECORD_BYTES))}),
+    )
+
+
+def test_a_record_no_secret_can_hold_is_neither_restored_nor_overwritten(cluster, run_module):
+    settled_story(cluster, secret_values=SECRETS, managed=["GROQ_API_KEY"])
+    bloat_the_record(cluster)
+    recorded = run_module(litellm_known_good, RECORD)
+    expected = run_wrote_both(cluster)
+    restored = run_module(litellm_known_good, {"namespace": "ml", "state": "restored", "expected": expected})
+    for result in (recorded, restored):
+        assert result.failed and result["msg"].startswith(
+            "The last verified state (Secret ml/litellm-known-good key state.json) is 1048600 bytes (1024.0 KiB), "
+            "more than Kubernetes lets a Secret hold (1048576 bytes, 1 MiB): refused before it is read"
+        )
+    assert cluster.writes() == []

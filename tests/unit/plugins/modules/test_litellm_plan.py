@@ -560,3 +560,16 @@ def test_a_whole_run_finds_the_service_itself(story, run_module, monkeypatch):
     assert [r.path for r in story.requests if r.sub and r.sub.startswith("proxy")][
         0
     ] == "/api/v1/namespaces/ml/services/litellm:4000/proxy/health/readiness"
+
+
+def test_a_record_that_is_no_record_fails_the_plan_before_anything_is_written(cluster, run_module):
+    settled_story(cluster)
+    cluster.edit("secrets", "litellm-known-good", lambda obj: obj["data"].update({"state.json": b64("[]")}))
+    result = run_module(litellm_plan, dict(ADD_GROQ, run_id="r1"))
+    assert result.failed and result["errors"] == [
+        "The last verified state (Secret ml/litellm-known-good key state.json) is not a record homelab.litellm "
+        "wrote (a JSON object with config, keys and models): refused, so it is neither compared nor restored; "
+        "delete the Secret, and a run while LiteLLM is healthy records what it finds"
+    ]
+    assert result["msg"].startswith("Nothing was written. The last verified state")
+    assert cluster.writes() == []
