@@ -25,10 +25,10 @@ KEY_TARGETS = {
 }
 
 
-def plan(work=WORK_ALL, secrets=None, unverified_keys=(), managed=None):
-    """The parts of a ``_plan.Plan`` the summaries read."""
+def plan(work=None, secrets=None, unverified_keys=(), managed=None):
+    """The parts of a ``_plan.Plan`` the summaries read (``work`` WORK_ALL when not given)."""
     return SimpleNamespace(
-        work=work,
+        work=WORK_ALL if work is None else work,
         secrets=secrets or {},
         target={"key_targets": KEY_TARGETS},
         unverified={"keys": list(unverified_keys)},

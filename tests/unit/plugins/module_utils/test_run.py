@@ -25,7 +25,7 @@ HOST = socket.gethostname()
 
 
 def test_new_run_token_is_random_and_readable():
-    tokens = {_run.new_run_token() for _ in range(50)}
+    tokens = {_run.new_run_token() for _run_number in range(50)}
     assert len(tokens) == 50
     assert all(len(token) == 16 and int(token, 16) >= 0 for token in tokens)
 
