@@ -59,6 +59,7 @@ def rights_needed(target, work, lease_exists=True, record_exists=True):
         for name in target["secrets_written"]
     ]
     rights += [
+        Right("list", APPS, "deployments", None, None, "find the other LiteLLMs that load a Secret this run writes"),
         Right("patch", APPS, "deployments", None, target["deployment"], "restart LiteLLM on a change"),
         Right("watch", APPS, "deployments", None, target["deployment"], "follow the rollout"),
         Right("list", APPS, "replicasets", None, None, "tell new pods from old ones"),

@@ -143,6 +143,8 @@ def cause_of(err, stopping, steps):
 
     done = [step["step"] for step in steps]
     after = " (after: %s)" % ", ".join(done) if done else ""
+    if not stopping and type(err).__name__ == "Stopped":
+        stopping = str(err)
     if stopping:
         return "The run was stopped: %s%s" % (stopping, after)
     if isinstance(err, KeyboardInterrupt):
@@ -196,6 +198,8 @@ def failure_message(cause, report):
                 " (the verified values of %s)" % ", ".join(keys) if keys else "",
             )
         )
+    elif report.get("left_alone"):
+        parts.append("Nothing was put back.")
     else:
         parts.append("Nothing this run wrote differed from the last verified state.")
     for note in report.get("left_alone") or []:
@@ -211,8 +215,12 @@ def failure_message(cause, report):
         elif verified is not None:
             asked = [entry["model"] for entry in verified.get("smoke") or []]
             parts.append(
-                "LiteLLM runs it again and serves %d models%s."
-                % (len(verified.get("models") or []), "; a request to %s was answered" % _names(asked) if asked else "")
+                "LiteLLM %s %d models%s."
+                % (
+                    "runs it again and serves" if restored else "serves",
+                    len(verified.get("models") or []),
+                    "; a request to %s was answered" % _names(asked) if asked else "",
+                )
             )
         else:
             parts.append("LiteLLM was rolled back onto it (not verified: litellm_verify is false).")

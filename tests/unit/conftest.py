@@ -9,10 +9,14 @@
 * ``run_module``: runs a module's ``main()`` the way Ansible does (arguments patched in, the real
   ``exit_json``/``fail_json``, no_log masking included) with ``_k8s.Kube.from_module`` giving a
   ``Kube`` of ``cluster``; returns the JSON the module exited with.
+* ``quick_rollouts``: a run's rollout waits look at the Deployment and its pods every 10 ms, without a
+  watch (the fake API server's watches never report a change, so a real wait would sleep its whole poll
+  interval, and look at the pods only every few seconds).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 
 import pytest
@@ -20,6 +24,7 @@ from ansible.module_utils import _internal as ansible_internal
 from ansible.module_utils.common import warnings as ansible_warnings
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.homelab.litellm.plugins.module_utils import _k8s
+from ansible_collections.homelab.litellm.plugins.module_utils.run import rollout as run_rollout
 from ansible_collections.homelab.litellm.tests.unit.fake_kube import (
     STORY_CONFIG,
     STORY_SECRETS,
@@ -76,6 +81,12 @@ def run_module(cluster, capsys, monkeypatch):
         return ModuleExit(exited.value.code, capsys.readouterr().out)
 
     return run
+
+
+@pytest.fixture
+def quick_rollouts(monkeypatch):
+    monkeypatch.setattr(run_rollout, "Wait", functools.partial(run_rollout.Wait, poll_interval=0.01, watch=False))
+    monkeypatch.setattr(run_rollout, "POD_CHECK_SECONDS", 0.01)
 
 
 @pytest.fixture

@@ -50,13 +50,13 @@ STORY_SECRETS = {
 }
 """What the story's Secret litellm-secrets holds before any provider key is added."""
 
-OTHER_HOLDER = "bob@build-server pid=77 run=other-run"
-"""Another run's lock holder, on another host (so it is never found gone from here)."""
+OTHER_HOLDER = "bob@build-server run=0the5run0token00"
+"""Another run's lock holder (a random token, like every holder)."""
 
 
-def holder_of(run_id):
-    """The lock holder of this process's run ``run_id`` in the module tests (pid fixed to 4242)."""
-    return "alice@%s pid=4242 run=%s" % (socket.gethostname(), run_id)
+def holder_of(token):
+    """The lock holder of this process's run with the token ``token`` in the module tests (user alice)."""
+    return "alice@%s run=%s" % (socket.gethostname(), token)
 
 
 KINDS = {

@@ -16,8 +16,11 @@ from .. import _plan as pl
 from .. import _provider_check as provider_check
 from .. import _verify as verify_rules
 from . import verify as vf
-from .controller import find_controller  # noqa: F401 - the module's one entry point
-from .transaction import Settings, Transaction  # noqa: F401 - the module's one entry point
+from .controller import find_controller
+from .transaction import Settings, Transaction
+
+__all__ = ["OPTIONS", "Settings", "Transaction", "find_controller", "settings_of"]
+"""What litellm_apply and litellm_plan take from here: their options and the run, in one import."""
 
 OPTIONS = dict(
     models=dict(type="list", elements="dict", default=[]),

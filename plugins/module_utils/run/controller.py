@@ -48,8 +48,9 @@ def _runs_playbook(pid, proc):
 def find_controller(pid=None, proc="/proc"):
     """``(pid, start time)`` of the process this run answers to, or None when it cannot be told.
 
-    The outermost ansible-playbook among the ancestors of ``pid`` (the task workers are forks of it
-    with the same command line); else the direct parent.
+    The outermost of the nearest ansible-playbook processes among the ancestors of ``pid`` (the task
+    workers are forks of it with the same command line), not one further up that ran that playbook
+    as a command; else the direct parent.
     """
     pid = pid or os.getpid()
     own = _stat(pid, proc)
@@ -59,6 +60,8 @@ def find_controller(pid=None, proc="/proc"):
     for _depth in range(64):
         if current != pid and _runs_playbook(current, proc):
             found = current
+        elif found is not None:
+            break
         if parent <= 1:
             break
         current = parent

@@ -9,9 +9,10 @@ anything is restored from it, and an invalid record is never written. Only objec
 journal, or the unverified state it took over, are restored, and only while they are as the run
 left them: a key or config changed by somebody else since stays. A key value in a Secret that
 another LiteLLM Deployment loads is written back only when that Deployment's own record holds it,
-so a rollback never hands a revoked key to a neighbour. What was restored is verified like a
-change: readiness, every recorded model listed, a request to each model whose entry or key came
-back.
+so a rollback never hands a revoked key to a neighbour. A key this run added that the record does
+not know goes back to what the run found (removed), unless the live config still uses it. What was
+restored is verified like a change: readiness, every recorded model listed, a request to each model
+whose entry or key came back.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .. import _plan as pl
 from .. import _rollout as rt
 from .. import _wiring as wiring
 from .._config_plan import changed_model_names, read_config
+from .._envvars import referenced_env_vars
 from . import observe as obs
 from . import rollout as ro
 
@@ -30,6 +32,8 @@ class Rollback:
         self.tx = transaction
         self.s = transaction.s
         self.kube = transaction.kube
+        self.used_by_live_config = None
+        self.deployments = None
         self.report = {
             "restored": [],
             "secret_keys": [],
@@ -128,7 +132,8 @@ class Rollback:
 
     # -- keys -----------------------------------------------------------------
     def _wanted_keys(self, record):
-        """``{secret: {key: (variable, value to restore)}}`` of the recorded keys this run may restore."""
+        """``{secret: {key: (variable, value to restore)}}`` of the keys this run may restore (None: remove),
+        and ``{secret: {key: value this run wrote}}``."""
         tx = self.tx
         written = {}
         for write in tx.journal:
@@ -143,6 +148,15 @@ class Rollback:
         for variable, (secret, key, value) in sorted(record.keys.items()):
             if key in written.get(secret, {}) or (secret, key) in adopted:
                 wanted.setdefault(secret, {})[key] = (variable, value)
+        # A key the record does not know (a provider added after it was recorded) goes back to what this
+        # run found before it wrote it: usually absent, so it is removed again.
+        recorded = {(secret, key) for secret, key, _value in record.keys.values()}
+        variables = {(where["secret"], where["key"]): name for name, where in tx.plan.target["key_targets"].items()}
+        for secret, keys in sorted(written.items()):
+            found = (tx.observed.objects.get((wiring.SECRET, secret)) or {}).get("data") or {}
+            for key in sorted(keys):
+                if (secret, key) not in recorded:
+                    wanted.setdefault(secret, {})[key] = (variables.get((secret, key), key), kg.decoded(found.get(key)))
         return wanted, written
 
     def _neighbour_objection(self, secret, key, value):
@@ -160,6 +174,14 @@ class Rollback:
                     % (self.s.namespace, secret, key, reader)
                 )
         return None
+
+    def _used_by_live_config(self, record):
+        """The variables the live config references (read once, after the config was restored or left)."""
+        if self.used_by_live_config is None:
+            live = self.kube.get("configmaps", self.s.namespace, record.configmap) or {}
+            doc, _errors = read_config(((live.get("data") or {}).get(record.config_key)) or "")
+            self.used_by_live_config = set(referenced_env_vars(doc or {}))
+        return self.used_by_live_config
 
     def restore_keys(self, record):
         tx, namespace = self.tx, self.s.namespace
@@ -187,6 +209,11 @@ class Rollback:
                         self.report["left_alone"].append(
                             "%s key %s was changed by someone else after this run began: what is live there now stays"
                             % (label, key)
+                        )
+                        continue
+                    if value is None and variable in self._used_by_live_config(record):
+                        self.report["left_alone"].append(
+                            "%s key %s stays: the live config still uses %s" % (label, key, variable)
                         )
                         continue
                     objection = self._neighbour_objection(secret, key, value)

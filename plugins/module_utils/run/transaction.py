@@ -146,10 +146,13 @@ class Transaction:
         try:
             return self._run()
         except (Stopped, KeyboardInterrupt) as err:
-            # Stopped before this run took the lock (or while it waited for it): it wrote nothing.
+            if self.journal:
+                raise
+            # Stopped before its first write (after it, ``_fail`` answers): a message, not a traceback.
+            report = {"wrote_anything": False, "had_restarted": False, "restored": []}
             raise _run.RunFailure(
-                "Nothing was written. %s." % outcome.cause_of(err, self.stopping, self.steps),
-                {"steps": self.steps, "warnings_list": self.warnings},
+                outcome.failure_message(outcome.cause_of(err, self.stopping, self.steps), report),
+                {"steps": self.steps, "rollback": report, "warnings_list": self.warnings},
             )
         finally:
             self._restore_handlers()
@@ -166,6 +169,7 @@ class Transaction:
         started = self.clock()
         deployment = None
         try:
+            # The Deployment first: when a later read is refused, its wiring names the rights the run needs.
             deployment = self.kube.get("deployments", s.namespace, s.deployment)
             observed, lease, record_secret, plan = self._observe_and_plan(deployment)
             container = wiring.litellm_container(observed.deployment, s.request.container)

@@ -8,22 +8,17 @@ from __future__ import annotations
 import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.homelab.litellm.plugins.filter.litellm import FilterModule
-from ansible_collections.homelab.litellm.plugins.module_utils import _outcome
 
 FILTERS = FilterModule().filters()
 
 
 def test_the_filters_the_role_uses():
     assert sorted(FILTERS) == [
-        "failure_report",
-        "own_writes",
         "preset_models",
         "rate_limit_router_settings",
         "rate_limit_warnings",
         "redis_router_settings",
-        "run_report",
     ]
-    assert FILTERS["run_report"] is _outcome.run_report
 
 
 def test_a_preset_error_becomes_a_filter_error_with_its_message():

@@ -346,8 +346,15 @@ def bomb_reads():
     # The directory that holds ansible_collections/homelab/litellm/plugins/module_utils/_config_yaml.py
     root = Path(cy.__file__).parents[5]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root)] + sys.path))
+    # check=False: the child's exit status is judged below, entry point by entry point.
     done = subprocess.run(
-        [sys.executable, "-c", BOMB_CHILD], input=alias_bomb(), capture_output=True, text=True, env=env, timeout=120
+        [sys.executable, "-c", BOMB_CHILD],
+        input=alias_bomb(),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
     )
     reads = {read["name"]: read for read in map(json.loads, done.stdout.splitlines())}
     return reads, done.stderr[-2000:]

@@ -4,14 +4,14 @@
 """Unit tests for plugins/module_utils/_lock.py: one run at a time per LiteLLM, with a Lease.
 
 ``RunLock`` runs against the in-memory API server (real resourceVersion conflicts) with a clock and a
-sleep of its own, so waiting and expiry take no real time.
+sleep of its own, so waiting and expiry take no real time; the keeper's waits are recorded and cut to a
+millisecond.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-import types
 
 import pytest
 from ansible_collections.homelab.litellm.plugins.module_utils import _lock
@@ -19,7 +19,7 @@ from ansible_collections.homelab.litellm.plugins.module_utils._k8s import KubeEr
 
 T0 = 1796000000.0  # 2026-11-29T...Z
 LEASE = "homelab-litellm-litellm"
-ME, OTHER = "alice@laptop pid=41 run=r1", "bob@desk pid=77 run=r2"
+ME, OTHER = "alice@laptop run=5f0c2a9e1b7d4c38", "bob@desk run=0d1e2f3a4b5c6d7e"
 
 
 class Clock:
@@ -115,23 +115,21 @@ def test_acquire_step_renews_its_own_lease():
     assert spec["acquireTime"] == _lock.micro_time(T0 - 30) and spec["leaseTransitions"] == 2
 
 
-@pytest.mark.parametrize(
-    "obj, now, gone",
-    [
-        (lease(OTHER, renewed=T0 - 61), T0, False),
-        (lease(None), T0, False),
-        (lease(OTHER), T0, True),
-    ],
-)
-def test_acquire_step_takes_a_free_expired_or_abandoned_lease(obj, now, gone):
-    action, spec = _lock.acquire_step(obj, ME, now, 60, holder_gone=gone)
+@pytest.mark.parametrize("obj", [lease(OTHER, renewed=T0 - 61), lease(None)])
+def test_acquire_step_takes_a_free_or_expired_lease(obj):
+    action, spec = _lock.acquire_step(obj, ME, T0, 60)
     assert action == _lock.TAKE
     assert spec["holderIdentity"] == ME and spec["leaseTransitions"] == 3
-    assert spec["acquireTime"] == spec["renewTime"] == _lock.micro_time(now)
+    assert spec["acquireTime"] == spec["renewTime"] == _lock.micro_time(T0)
 
 
 def test_acquire_step_waits_for_a_live_holder():
     assert _lock.acquire_step(lease(OTHER, renewed=T0 - 59), ME, T0, 60) == (_lock.WAIT, None)
+
+
+def test_acquire_step_never_judges_a_holder_by_anything_but_its_renewals():
+    """A holder on this very host with a pid that no longer runs is still waited for while it renews."""
+    assert _lock.acquire_step(lease("alice@laptop pid=999999 run=x", renewed=T0), ME, T0, 60) == (_lock.WAIT, None)
 
 
 def test_lease_body_of_a_new_and_of_a_read_lease():
@@ -154,8 +152,17 @@ def test_busy_message_says_who_since_when_and_what_to_do():
     assert message == (
         "Another run is changing LiteLLM ml/litellm: %s holds its lock (Lease %s) since %s, last renewed 12 s ago. "
         "Waited 300 s (litellm_lock_timeout); nothing was changed. Run again when it has finished; if that run was "
-        "killed, its lock expires 60 s after its last renewal." % (OTHER, LEASE, _lock.micro_time(T0 - 30)[:19] + "Z")
+        "killed, its lock is free 60 s after its last renewal." % (OTHER, LEASE, _lock.micro_time(T0 - 30)[:19] + "Z")
     )
+
+
+def test_takeover_message_names_the_silent_holder():
+    assert _lock.takeover_message(lease(OTHER, renewed=T0 - 70), T0) == (
+        "Took over the run lock from %s, which had not renewed it for 70 s (lease 60 s): that run was killed "
+        "or cut off. This run checks what it left behind against the last verified state." % OTHER
+    )
+    assert "had not renewed it for ever" in _lock.takeover_message(lease(OTHER, renewed=None), T0)
+    assert _lock.takeover_message(lease(None), T0) is None, "a released lock is taken over from nobody"
 
 
 def test_busy_message_of_a_lease_without_times():
@@ -171,17 +178,9 @@ def fixture_clock():
     return Clock()
 
 
-def run_lock(cluster, clock, holder=ME, gone=None, duration=60):
+def run_lock(cluster, clock, holder=ME, duration=60):
     return _lock.RunLock(
-        cluster.kube(),
-        "ml",
-        LEASE,
-        holder,
-        duration=duration,
-        run=holder[-2:],
-        clock=clock,
-        sleep=clock.sleep,
-        holder_gone=gone,
+        cluster.kube(), "ml", LEASE, holder, duration=duration, run=holder[-2:], clock=clock, sleep=clock.sleep
     )
 
 
@@ -190,11 +189,13 @@ def stored(cluster):
 
 
 def test_acquire_creates_the_lease(cluster, clock):
-    run_lock(cluster, clock).acquire(timeout=5)
+    lock = run_lock(cluster, clock)
+    lock.acquire(timeout=5)
+    assert lock.held is True and lock.took_over is None
     held = stored(cluster)
     assert held["spec"]["holderIdentity"] == ME and held["spec"]["leaseTransitions"] == 0
     assert held["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "homelab.litellm"}
-    assert held["metadata"]["annotations"] == {"homelab.litellm/run": "r1"}
+    assert held["metadata"]["annotations"] == {"homelab.litellm/run": "38"}
     assert [r.method for r in cluster.writes("leases")] == ["POST"]
     assert clock.slept == []
 
@@ -235,19 +236,68 @@ def test_the_last_wait_is_cut_to_the_timeout(cluster, clock):
 
 def test_takeover_after_expiry(cluster, clock):
     cluster.add("leases", lease(OTHER, renewed=T0 - 20))
-    run_lock(cluster, clock).acquire(timeout=300, poll=10)
+    lock = run_lock(cluster, clock)
+    lock.acquire(timeout=300, poll=10)
     assert clock.slept == [10] * 5, "renewed at T0 - 20 for 60 s: free after T0 + 40"
     held = stored(cluster)["spec"]
     assert held["holderIdentity"] == ME and held["leaseTransitions"] == 3
     assert held["acquireTime"] == _lock.micro_time(T0 + 50)
+    assert lock.took_over.startswith("Took over the run lock from %s, which had not renewed it for 70 s" % OTHER)
 
 
-def test_takeover_when_the_holders_run_is_gone(cluster, clock):
-    cluster.add("leases", lease(OTHER, renewed=T0))
-    asked = []
-    run_lock(cluster, clock, gone=lambda holder: asked.append(holder) or True).acquire(timeout=0)
-    assert asked == [OTHER]
-    assert stored(cluster)["spec"]["holderIdentity"] == ME
+def test_acquire_waits_as_long_as_the_holder_renews(cluster, clock):
+    """Its lease is 15 s, the wait 60 s: a holder that keeps renewing is never taken over."""
+    cluster.add("leases", lease(OTHER, renewed=T0, duration=15))
+
+    def other_renews(seconds):
+        clock.sleep(seconds)
+        cluster.edit("leases", LEASE, lambda obj: obj["spec"].update(renewTime=_lock.micro_time(clock.now)))
+
+    lock = run_lock(cluster, clock, duration=15)
+    lock.sleep = other_renews
+    with pytest.raises(_lock.LockError, match="Waited 60 s"):
+        lock.acquire(timeout=60, poll=5)
+    assert clock.now == T0 + 60 and stored(cluster)["spec"]["holderIdentity"] == OTHER
+    assert cluster.writes() == [] and lock.held is False and lock.took_over is None
+
+
+def test_abort_during_the_wait_gives_up_and_never_writes_the_lease(cluster, clock):
+    cluster.add("leases", lease(OTHER, renewed=T0 - 59))
+    lock = run_lock(cluster, clock)
+
+    def stopped_while_waiting(seconds):
+        clock.sleep(seconds)  # the lease expires meanwhile: without the abort, the next look would take it
+        lock.abort.set()
+
+    lock.sleep = stopped_while_waiting
+    with pytest.raises(_lock.Aborted) as caught:
+        lock.acquire(timeout=300, poll=10)
+    assert isinstance(caught.value, _lock.LockError)
+    assert str(caught.value) == (
+        "The run was stopped while it waited for the run lock; it never took it and changed nothing."
+    )
+    assert cluster.writes() == [] and lock.held is False
+    assert stored(cluster)["spec"]["holderIdentity"] == OTHER
+
+
+def test_an_abort_ends_the_default_wait_at_once(cluster):
+    """Without an injected sleep the wait is on ``abort``: setting it from another thread (a signal
+    handler, the controller watch) ends a 30 s wait at once."""
+    cluster.add("leases", lease(OTHER, renewed=time.time(), duration=3600))
+    lock = _lock.RunLock(cluster.kube(), "ml", LEASE, ME, duration=60)
+    threading.Timer(0.02, lock.abort.set).start()
+    started = time.monotonic()
+    with pytest.raises(_lock.Aborted):
+        lock.acquire(timeout=300, poll=30)
+    assert time.monotonic() - started < 2 and cluster.writes() == []
+
+
+def test_an_abort_before_the_first_look_asks_nothing(cluster, clock):
+    lock = run_lock(cluster, clock)
+    lock.abort.set()
+    with pytest.raises(_lock.Aborted):
+        lock.acquire(timeout=5)
+    assert cluster.requests == []
 
 
 def test_a_lease_released_while_waiting_is_taken(cluster, clock):
@@ -262,6 +312,7 @@ def test_a_lease_released_while_waiting_is_taken(cluster, clock):
     lock.sleep = other_finishes
     lock.acquire(timeout=60)
     assert stored(cluster)["spec"]["holderIdentity"] == ME and len(clock.slept) == 1
+    assert lock.took_over is None, "a released lock is no takeover"
 
 
 def test_a_conflict_while_taking_over_reads_the_lease_again(cluster, clock):
@@ -318,11 +369,31 @@ def test_renew_when_lost_raises_and_writes_nothing(cluster, clock, change, fragm
         lock.renew()
     assert fragment in str(caught.value) and ME in str(caught.value)
     assert "Nothing more was written by it" in str(caught.value) and "60 s" in str(caught.value)
+    assert lock.lost == str(caught.value) and lock.held is False
     assert len(cluster.writes()) == writes
     requests = len(cluster.requests)
     with pytest.raises(_lock.LockError):
         lock.renew()
     assert len(cluster.requests) == requests, "once lost, the fence refuses without asking again"
+
+
+def test_renew_of_a_lease_that_expired_before_it_was_renewed(cluster, clock):
+    """Nobody took it yet, but another run could have: a paused run writes nothing more."""
+    lock = run_lock(cluster, clock, duration=15)
+    lock.acquire(timeout=0)
+    clock.now += 16
+    with pytest.raises(
+        _lock.LockError, match="it expired before it was renewed. Did the run pause for longer than 15 s"
+    ):
+        lock.renew()
+    assert [r.method for r in cluster.writes("leases")] == ["POST"] and lock.lost
+
+
+def test_lost_is_none_while_held(cluster, clock):
+    lock = run_lock(cluster, clock)
+    lock.acquire(timeout=0)
+    lock.renew()
+    assert lock.lost is None and lock.held is True
 
 
 def test_renew_when_the_lease_was_deleted(cluster, clock):
@@ -352,7 +423,8 @@ def test_renew_after_a_conflict_with_a_takeover_raises(cluster, clock):
 
 def test_release_by_the_holder_keeps_the_history(cluster, clock):
     cluster.add("leases", lease(ME))
-    assert run_lock(cluster, clock).release() is True
+    lock = run_lock(cluster, clock)
+    assert lock.release() is True and lock.held is False
     spec = stored(cluster)["spec"]
     assert spec["holderIdentity"] is None and spec["leaseDurationSeconds"] == 1
     assert spec["leaseTransitions"] == 2 and spec["acquireTime"] == _lock.micro_time(T0 - 30)
@@ -374,16 +446,33 @@ def test_release_after_a_conflict_with_its_keeper(cluster, clock):
     assert stored(cluster)["spec"]["holderIdentity"] is None
 
 
-class QuickEvent(threading.Event):
-    """Waits a hundredth of a second where the keeper would wait a third of the lease's duration."""
+class KeeperWaits:
+    """Stands in for ``threading`` in ``_lock``: every ``Event.wait(t)`` is recorded, moves the test clock by
+    ``t`` and returns after a millisecond, so the keeper renews at once in its clock's terms."""
 
-    def wait(self, timeout=None):
-        return super().wait(0.01 if timeout else timeout)
+    Thread = threading.Thread
+    Lock = threading.Lock
+
+    def __init__(self, clock):
+        self.waits = []
+        waits = self.waits
+
+        class Event(threading.Event):
+            def wait(self, timeout=None):
+                if timeout is None:
+                    return super().wait()
+                waits.append(timeout)
+                clock.now += timeout
+                return super().wait(0.001)
+
+        self.Event = Event
 
 
-@pytest.fixture(name="quick_keeper")
-def fixture_quick_keeper(monkeypatch):
-    monkeypatch.setattr(_lock, "threading", types.SimpleNamespace(Event=QuickEvent, Thread=threading.Thread))
+@pytest.fixture(name="keeper_waits")
+def fixture_keeper_waits(monkeypatch, clock):
+    waits = KeeperWaits(clock)
+    monkeypatch.setattr(_lock, "threading", waits)
+    return waits
 
 
 def wait_until(condition, seconds=2.0):
@@ -393,12 +482,28 @@ def wait_until(condition, seconds=2.0):
     return condition()
 
 
-def test_keep_renews_in_the_background_until_stopped(cluster, clock, quick_keeper):
+@pytest.mark.parametrize("duration, every", [(15, 5.0), (60, 5.0), (6, 2.0), (1, 0.5)])
+def test_keep_renews_every_renew_every_seconds_at_most_a_third_of_the_lease(
+    cluster, clock, keeper_waits, duration, every
+):
+    lock = run_lock(cluster, clock, duration=duration)
+    lock.acquire(timeout=0)
+    lock.keep()
+    try:
+        assert wait_until(lambda: len(cluster.writes("leases")) >= 4)
+    finally:
+        lock.stop_keeping()
+    assert _lock.RunLock.RENEW_EVERY == 5.0
+    assert set(keeper_waits.waits) == {every}
+    renewed = _lock.parse_time(stored(cluster)["spec"]["renewTime"])
+    assert renewed > T0 and (renewed - T0) % every == 0, "each renewal is one interval after the last"
+
+
+def test_keep_renews_in_the_background_until_stopped(cluster, clock, keeper_waits):
     lock = run_lock(cluster, clock)
     lock.acquire(timeout=0)
-    clock.now += 5
     lock.keep()
-    assert wait_until(lambda: stored(cluster)["spec"]["renewTime"] == _lock.micro_time(T0 + 5))
+    assert wait_until(lambda: stored(cluster)["spec"]["renewTime"] != _lock.micro_time(T0))
     lock.stop_keeping()
     time.sleep(0.03)
     writes = len(cluster.writes())
@@ -406,14 +511,27 @@ def test_keep_renews_in_the_background_until_stopped(cluster, clock, quick_keepe
     assert len(cluster.writes()) == writes
 
 
-def test_keep_stops_when_the_lock_is_lost(cluster, clock, quick_keeper):
+def test_keep_stops_when_the_lock_is_lost(cluster, clock, keeper_waits):
     lock = run_lock(cluster, clock)
     lock.acquire(timeout=0)
     cluster.edit("leases", LEASE, lambda obj: obj["spec"].update(holderIdentity=OTHER))
     lock.keep()
-    assert wait_until(lambda: lock._lost is not None)
+    assert wait_until(lambda: lock.lost is not None)
+    assert "%s holds it now" % OTHER in lock.lost
     requests = len(cluster.requests)
     time.sleep(0.05)
     assert len(cluster.requests) == requests
     assert stored(cluster)["spec"]["holderIdentity"] == OTHER
     lock.stop_keeping()
+
+
+def test_release_stops_the_keeper_and_empties_the_holder(cluster, clock, keeper_waits):
+    lock = run_lock(cluster, clock)
+    lock.acquire(timeout=0)
+    lock.keep()
+    assert lock.release() is True
+    time.sleep(0.03)
+    writes = len(cluster.writes())
+    time.sleep(0.05)
+    assert len(cluster.writes()) == writes, "nothing renews a released lock"
+    assert stored(cluster)["spec"]["holderIdentity"] is None

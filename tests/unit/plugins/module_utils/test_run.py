@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Unit tests for plugins/module_utils/_run.py: what the modules of one run share.
 
-``playbook_pid`` and ``holder_gone`` read a process tree laid out like Linux /proc in tmp_path.
+``module_lock`` and the record run against the in-memory API server.
 """
 
 from __future__ import annotations
@@ -18,77 +18,21 @@ from ansible_collections.homelab.litellm.tests.unit.fake_kube import (
     STORY_CONFIG,
     STORY_SECRETS,
     b64,
-    litellm_deployment,
     secret_object,
-    service_object,
 )
 
 HOST = socket.gethostname()
-PLAYBOOK = ["/usr/bin/python3.11", "/home/alice/.venv/bin/ansible-playbook", "playbooks/site.yml"]
-PROCESSES = {
-    1: ("init", 0, ["/sbin/init"]),
-    100: ("bash", 1, ["-bash"]),
-    200: ("ansible-playboo", 100, PLAYBOOK),
-    300: ("ansible-playboo", 200, PLAYBOOK),  # the task worker, a fork
-    350: ("sh", 300, ["/bin/sh", "-c", "python3 AnsiballZ_litellm_plan.py"]),
-    400: ("python3", 350, ["python3", "/home/alice/.ansible/tmp/AnsiballZ_litellm_plan.py"]),
-    500: ("python3 (odd) name", 1, ["python3", "-m", "pytest"]),
-    600: ("ansible-playbook", 1, ["ansible-playbook", "x.yml"]),  # started directly, no interpreter word
-}
 
 
-@pytest.fixture(name="proc")
-def fixture_proc(tmp_path):
-    for pid, (comm, parent, words) in PROCESSES.items():
-        directory = tmp_path / str(pid)
-        directory.mkdir()
-        (directory / "cmdline").write_bytes(b"\0".join(word.encode() for word in words) + b"\0")
-        (directory / "stat").write_text("%d (%s) S %d %d 0 0 -1 4194560 ...\n" % (pid, comm, parent, pid))
-    return str(tmp_path)
-
-
-@pytest.mark.parametrize(
-    "start, found",
-    [
-        (400, 200),  # the module, under sh under the worker under the playbook
-        (300, 200),
-        (200, 200),
-        (600, 600),
-        (500, 0),  # not run by ansible-playbook
-        (100, 0),
-        (9999, 0),  # no such process
-    ],
-)
-def test_playbook_pid(proc, start, found):
-    assert _run.playbook_pid(start, proc) == found
-
-
-def test_playbook_pid_of_a_broken_stat(proc, tmp_path):
-    (tmp_path / "400" / "stat").write_text("garbage")
-    assert _run.playbook_pid(400, proc) == 0
-
-
-@pytest.mark.parametrize(
-    "holder, gone",
-    [
-        ("alice@%s pid=200 run=r1" % HOST, False),  # its playbook still runs
-        ("alice@%s pid=9999 run=r1" % HOST, True),  # no such process any more
-        ("alice@%s pid=500 run=r1" % HOST, True),  # the pid now runs something else
-        ("alice@%s pid=0 run=r1" % HOST, False),  # no pid was known: only expiry frees it
-        ("alice@another-host pid=9999 run=r1", False),
-        ("@%s pid=9999 run=r1" % HOST, True),
-        ("not a holder of ours", False),
-        ("", False),
-        (None, False),
-    ],
-)
-def test_holder_gone(proc, holder, gone):
-    assert _run.holder_gone(holder, proc) is gone
+def test_new_run_token_is_random_and_readable():
+    tokens = {_run.new_run_token() for _run_number in range(50)}
+    assert len(tokens) == 50
+    assert all(len(token) == 16 and int(token, 16) >= 0 for token in tokens)
 
 
 def test_holder_identity(monkeypatch):
     monkeypatch.setattr(_run.getpass, "getuser", lambda: "alice")
-    assert _run.holder_identity("r1", pid=42) == "alice@%s pid=42 run=r1" % HOST
+    assert _run.holder_identity("5f0c2a9e1b7d4c38") == "alice@%s run=5f0c2a9e1b7d4c38" % HOST
 
 
 def test_holder_identity_without_a_user_name(monkeypatch):
@@ -97,13 +41,7 @@ def test_holder_identity_without_a_user_name(monkeypatch):
 
     monkeypatch.setattr(_run.getpass, "getuser", no_user)
     monkeypatch.setattr(_run.os, "getuid", lambda: 1000)
-    assert _run.holder_identity("r1", pid=7) == "1000@%s pid=7 run=r1" % HOST
-
-
-def test_holder_identity_is_what_holder_gone_reads(proc, monkeypatch):
-    monkeypatch.setattr(_run.getpass, "getuser", lambda: "alice")
-    assert _run.holder_gone(_run.holder_identity("r1", pid=9999), proc) is True
-    assert _run.holder_gone(_run.holder_identity("r1", pid=200), proc) is False
+    assert _run.holder_identity("r1") == "1000@%s run=r1" % HOST
 
 
 def test_secret_values_of():
@@ -137,8 +75,6 @@ PARAMS = {
     "container": None,
     "configmap": None,
     "config_key": None,
-    "run_id": None,
-    "lock_duration": 60,
 }
 
 
@@ -157,37 +93,6 @@ def test_config_target_without_deployment(cluster):
         _run.RunFailure, match="Deployment ml/litellm not found, and configmap/config_key are not given"
     ):
         _run.config_target(cluster.kube(), PARAMS)
-
-
-def test_find_service(story):
-    deployment = story.get("deployments", "litellm")
-    container = wiring.litellm_container(deployment)
-    kube = story.kube()
-    assert _run.find_service(kube, "ml", deployment, container, None, None) == ("litellm", 4000)
-    assert _run.find_service(kube, "ml", deployment, container, "given", 8080) == ("given", 8080)
-    assert _run.find_service(kube, "ml", deployment, container, "litellm", None) == ("litellm", 4000)
-    assert _run.find_service(kube, "ml", deployment, container, None, 9999) == ("litellm", 9999)
-
-
-def test_find_service_picks_the_port_that_reaches_the_container(cluster):
-    other = service_object("other")
-    other["spec"]["selector"] = {"app": "something-else"}
-    multi = service_object("litellm-multi")
-    multi["spec"]["ports"] = [
-        {"name": "metrics", "port": 9090, "targetPort": 9090},
-        {"name": "api", "port": 80, "targetPort": "http"},
-    ]
-    for service in (other, multi):
-        cluster.add("services", service)
-    deployment = litellm_deployment()
-    container = wiring.litellm_container(deployment)
-    assert _run.find_service(cluster.kube(), "ml", deployment, container, None, None) == ("litellm-multi", 80)
-
-
-def test_find_service_falls_back_to_the_deployment_name(cluster):
-    deployment = litellm_deployment()
-    container = wiring.litellm_container(deployment)
-    assert _run.find_service(cluster.kube(), "ml", deployment, container, None, None) == ("litellm", 4000)
 
 
 def test_live_state(story):
@@ -245,45 +150,59 @@ def test_record_state_writes_the_live_state_as_verified(story):
     assert again.run == "r2" and [r.method for r in story.writes("secrets")] == ["POST", "PUT"]
 
 
-def test_without_a_run_id_there_is_no_fence_and_no_keeper(cluster):
-    assert _run.fence_for(cluster.kube(), PARAMS) is None
-    assert _run.keep_lock(cluster.kube(), PARAMS) is None
+LEASE = "homelab-litellm-litellm"
+
+
+def test_module_lock_without_take_asks_nothing_and_gives_no_fence(cluster):
+    with _run.module_lock(cluster.kube(), "ml", "litellm", take=False) as fence:
+        assert fence is None
     assert cluster.requests == []
 
 
-def test_the_fence_of_a_run_that_lost_its_lock_refuses(cluster):
+def test_module_lock_holds_the_lease_while_the_module_writes_and_frees_it(cluster, monkeypatch):
+    monkeypatch.setattr(_run, "new_run_token", lambda: "t1")
+    monkeypatch.setattr(_run.getpass, "getuser", lambda: "alice")
+    with _run.module_lock(cluster.kube(), "ml", "litellm", timeout=0, duration=20) as fence:
+        held = cluster.get("leases", LEASE)["spec"]
+        assert held["holderIdentity"] == "alice@%s run=t1" % HOST and held["leaseDurationSeconds"] == 20
+        fence()
+    assert cluster.get("leases", LEASE)["spec"]["holderIdentity"] is None
+    assert [r.method for r in cluster.writes("leases")] == ["POST", "PUT", "PUT"], "take, the fence, release"
+
+
+def test_module_lock_is_freed_when_the_module_fails(cluster):
+    with pytest.raises(ValueError), _run.module_lock(cluster.kube(), "ml", "litellm", timeout=0):
+        raise ValueError("the write failed")
+    assert cluster.get("leases", LEASE)["spec"]["holderIdentity"] is None
+
+
+def test_module_lock_waits_for_a_run_of_the_role_and_writes_nothing(cluster):
     cluster.add(
         "leases",
         {
-            "metadata": {"name": "homelab-litellm-litellm"},
+            "metadata": {"name": LEASE},
             "spec": {
-                "holderIdentity": "bob@elsewhere pid=1 run=r9",
-                "leaseDurationSeconds": 60,
+                "holderIdentity": "bob@elsewhere run=r9",
+                "leaseDurationSeconds": 15,
                 "renewTime": _lock.micro_time(9999999999),
             },
         },
     )
-    fence = _run.fence_for(cluster.kube(), dict(PARAMS, run_id="r1"))
-    with pytest.raises(_lock.LockError, match="bob@elsewhere pid=1 run=r9 holds it now"):
-        fence()
+    with pytest.raises(_lock.LockError, match="bob@elsewhere run=r9 holds its lock"), _run.module_lock(
+        cluster.kube(), "ml", "litellm", timeout=0
+    ):
+        raise AssertionError("the body never runs without the lock")
     assert cluster.writes() == []
 
 
-def test_the_fence_of_the_holder_renews(cluster, monkeypatch):
-    monkeypatch.setattr(_run, "playbook_pid", lambda: 0)
-    holder = _run.holder_identity("r1")
-    cluster.add(
-        "leases",
-        {
-            "metadata": {"name": "homelab-litellm-litellm"},
-            "spec": {"holderIdentity": holder, "leaseDurationSeconds": 60, "renewTime": "2026-01-01T00:00:00.000000Z"},
-        },
-    )
-    _run.fence_for(cluster.kube(), dict(PARAMS, run_id="r1"))()
-    assert cluster.get("leases", "homelab-litellm-litellm")["spec"]["renewTime"] != "2026-01-01T00:00:00.000000Z"
-    lock = _run.keep_lock(cluster.kube(), dict(PARAMS, run_id="r1"))
-    lock.stop_keeping()
-    assert len(cluster.writes("leases")) == 2
+def test_the_fence_of_a_module_that_lost_its_lock_refuses(cluster):
+    with _run.module_lock(cluster.kube(), "ml", "litellm", timeout=0) as fence:
+        cluster.edit("leases", LEASE, lambda obj: obj["spec"].update(holderIdentity="bob@elsewhere run=r9"))
+        writes = len(cluster.writes())
+        with pytest.raises(_lock.LockError, match="bob@elsewhere run=r9 holds it now"):
+            fence()
+        assert len(cluster.writes()) == writes
+    assert cluster.get("leases", LEASE)["spec"]["holderIdentity"] == "bob@elsewhere run=r9", "not released"
 
 
 def test_expected_failures():

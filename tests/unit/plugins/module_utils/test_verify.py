@@ -512,6 +512,30 @@ def test_cooldown_wait_is_noted():
     )
 
 
+def test_after_slow_retry_the_second_answer_decides_and_both_times_are_told():
+    first = v.classify_smoke("groq-good", reply("groq_ok", 6.2), max_latency=5.0)
+    second = v.classify_smoke("groq-good", reply("groq_ok", 0.4), max_latency=5.0)
+    result = v.after_slow_retry(first, second)
+    assert (result["status"], result["latency"], result["first_latency"]) == (v.OK, 0.4, 6.2)
+    assert result["message"] == "answered in 0.40s (asked again: the first answer took 6.20s)"
+    assert first["status"] == v.SLOW and "first_latency" not in second, "the inputs are not changed"
+
+
+def test_after_slow_retry_slow_twice_stays_slow():
+    first = v.classify_smoke("groq-good", reply("groq_ok", 6.2), max_latency=5.0)
+    result = v.after_slow_retry(first, v.classify_smoke("groq-good", reply("groq_ok", 7.5), max_latency=5.0))
+    assert result["status"] == v.SLOW
+    assert result["message"] == "answered in 7.50s, over the 5.00s limit (asked again: the first answer took 6.20s)"
+
+
+def test_after_slow_retry_an_error_the_second_time_is_that_error():
+    first = v.classify_smoke("groq/x", reply("groq_ok", 6.2), max_latency=5.0)
+    result = v.after_slow_retry(first, v.classify_smoke("groq/x", reply("groq_key_rejected"), max_latency=5.0))
+    assert result["status"] == v.KEY_REJECTED and result["message"].endswith(
+        "(asked again: the first answer took 6.20s)"
+    )
+
+
 def test_not_tried():
     assert v.not_tried("m", "LiteLLM is not ready") == dict(
         model="m",

@@ -1,13 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, homelab.litellm developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""litellm_config through main(): the merge written with optimistic concurrency, check mode, the fence."""
+"""litellm_config through main(): the merge written with optimistic concurrency, check mode, the run lock.
+
+The module takes the run lock (a Lease) for its own duration: ``story.writes("configmaps")`` are its writes
+of the config, the Lease's are counted apart."""
 
 from __future__ import annotations
 
 from ansible_collections.homelab.litellm.plugins.module_utils import _k8s, _lock
 from ansible_collections.homelab.litellm.plugins.modules import litellm_config
-from ansible_collections.homelab.litellm.tests.unit.fake_kube import OTHER_HOLDER, STORY_CONFIG, holder_of
+from ansible_collections.homelab.litellm.tests.unit.fake_kube import OTHER_HOLDER, STORY_CONFIG
 
 GROQ = {
     "model_name": "groq/openai/gpt-oss-120b",
@@ -15,6 +18,7 @@ GROQ = {
 }
 ARGS = {"namespace": "ml", "models": [GROQ]}
 OPERATOR_COMMENT = "# edited by the operator\n"
+LEASE = "homelab-litellm-litellm"
 
 
 def live(cluster):
@@ -29,7 +33,7 @@ def test_the_merge_is_written_to_the_configmap_the_deployment_mounts(story, run_
     assert result["config"] == live(story) and "groq/openai/gpt-oss-120b" in live(story)
     assert result["resource_version"] == story.get("configmaps", "litellm-config")["metadata"]["resourceVersion"]
     assert result["env_vars"] == ["DATABASE_URL", "GROQ_API_KEY", "LITELLM_MASTER_KEY", "OPENAI_API_KEY"]
-    assert [r.method for r in story.writes()] == ["PUT"]
+    assert [r.method for r in story.writes("configmaps")] == ["PUT"]
 
 
 def test_a_second_run_changes_nothing(story, run_module):
@@ -37,7 +41,7 @@ def test_a_second_run_changes_nothing(story, run_module):
     version = story.get("configmaps", "litellm-config")["metadata"]["resourceVersion"]
     result = run_module(litellm_config, ARGS)
     assert result["changed"] is False and result["unchanged"] == ["groq/openai/gpt-oss-120b"]
-    assert result["resource_version"] == version and len(story.writes()) == 1
+    assert result["resource_version"] == version and len(story.writes("configmaps")) == 1
 
 
 def test_a_conflict_is_planned_again_on_the_fresh_object(story, run_module):
@@ -51,7 +55,7 @@ def test_a_conflict_is_planned_again_on_the_fresh_object(story, run_module):
     assert result["changed"] is True
     assert text.startswith(OPERATOR_COMMENT), "the other writer's change survives"
     assert "groq/openai/gpt-oss-120b" in text
-    assert [r.method for r in story.writes()] == ["PUT", "PUT"], "one refused with 409, one written"
+    assert [r.method for r in story.writes("configmaps")] == ["PUT", "PUT"], "one refused with 409, one written"
     assert result["resource_version"] == story.get("configmaps", "litellm-config")["metadata"]["resourceVersion"]
 
 
@@ -102,7 +106,7 @@ def test_a_literal_key_in_models_is_masked_in_the_refusal(story, run_module):
         "Nothing was written. model 'groq/x': litellm_params.api_key is written literally"
     )
     assert result["errors"] and pasted not in result.output
-    assert story.writes() == []
+    assert story.writes("configmaps") == []
 
 
 def test_a_missing_configmap_or_key_is_named(story, run_module):
@@ -114,7 +118,7 @@ def test_a_missing_configmap_or_key_is_named(story, run_module):
         "config.yaml). Set config_key to the one LiteLLM reads as its "
         "config.yaml."
     )
-    assert story.writes() == []
+    assert story.writes("configmaps") == []
 
 
 def test_a_foreign_owner_is_warned(story, run_module):
@@ -133,24 +137,42 @@ def hold(cluster, who, renewed=9999999999):
     cluster.add(
         "leases",
         {
-            "metadata": {"name": "homelab-litellm-litellm"},
-            "spec": {"holderIdentity": who, "leaseDurationSeconds": 60, "renewTime": _lock.micro_time(renewed)},
+            "metadata": {"name": LEASE},
+            "spec": {"holderIdentity": who, "leaseDurationSeconds": 15, "renewTime": _lock.micro_time(renewed)},
         },
     )
 
 
-def test_a_run_whose_lock_another_run_holds_writes_nothing(story, run_module):
+def test_a_module_whose_lock_a_run_of_the_role_holds_writes_nothing(story, run_module):
     hold(story, OTHER_HOLDER)
-    result = run_module(litellm_config, dict(ARGS, run_id="r1"))
+    result = run_module(litellm_config, dict(ARGS, lock_timeout=0))
     assert result.failed
     assert result["msg"].startswith(
-        "This run (%s) no longer holds the lock of LiteLLM: %s holds it now." % (holder_of("r1"), OTHER_HOLDER)
+        "Another run is changing LiteLLM ml/litellm: %s holds its lock (Lease %s)" % (OTHER_HOLDER, LEASE)
     )
     assert story.writes() == [] and live(story) == STORY_CONFIG
 
 
-def test_the_holder_renews_its_lock_before_writing(story, run_module):
-    hold(story, holder_of("r1"), renewed=1796000000)
-    result = run_module(litellm_config, dict(ARGS, run_id="r1"))
+def test_the_lock_is_taken_renewed_before_the_write_and_released(story, run_module):
+    result = run_module(litellm_config, ARGS)
     assert result["changed"] is True
-    assert [(r.method, r.resource) for r in story.writes()] == [("PUT", "leases"), ("PUT", "configmaps")]
+    assert [(r.method, r.resource) for r in story.writes()] == [
+        ("POST", "leases"),
+        ("PUT", "leases"),
+        ("PUT", "configmaps"),
+        ("PUT", "leases"),
+    ]
+    assert story.get("leases", LEASE)["spec"]["holderIdentity"] is None
+
+
+def test_the_lock_is_taken_over_from_a_silent_holder(story, run_module):
+    hold(story, OTHER_HOLDER, renewed=1000000000)
+    assert run_module(litellm_config, ARGS)["changed"] is True
+    assert story.get("leases", LEASE)["spec"]["leaseTransitions"] == 1
+
+
+def test_lock_false_takes_no_lock(story, run_module):
+    hold(story, OTHER_HOLDER)
+    result = run_module(litellm_config, dict(ARGS, lock=False))
+    assert result["changed"] is True
+    assert [(r.method, r.resource) for r in story.writes()] == [("PUT", "configmaps")]

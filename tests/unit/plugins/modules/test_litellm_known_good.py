@@ -1,7 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, homelab.litellm developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""litellm_known_good through main(): record the verified state, put it back over this run's writes only."""
+"""litellm_known_good through main(): record the verified state, put it back over this run's writes only.
+
+The module takes the run lock (a Lease) for its own duration; ``own_writes`` are its writes without the Lease's."""
 
 from __future__ import annotations
 
@@ -13,7 +15,6 @@ from ansible_collections.homelab.litellm.tests.unit.fake_kube import (
     STORY_CONFIG,
     STORY_SECRETS,
     b64,
-    holder_of,
     settled_story,
     unb64,
 )
@@ -24,6 +25,7 @@ MANAGED = {"GROQ_API_KEY": {"secret": "litellm-secrets", "key": "GROQ_API_KEY"}}
 SECRETS = dict(STORY_SECRETS, GROQ_API_KEY=GROQ_KEY)
 CHANGED_CONFIG = STORY_CONFIG.replace("timeout: 120", "timeout: 60")
 RECORD = {"namespace": "ml", "managed_keys": MANAGED, "models": ["vllm-qwen", "ollama-qwen", "openai-gpt4o"]}
+LEASE = "homelab-litellm-litellm"
 
 
 def record_of(cluster):
@@ -34,14 +36,18 @@ def version(cluster, resource, name):
     return cluster.get(resource, name)["metadata"]["resourceVersion"]
 
 
-def hold(cluster, who, renewed=1796000000):
+def hold(cluster, who, renewed=9999999999):
     cluster.add(
         "leases",
         {
-            "metadata": {"name": "homelab-litellm-litellm"},
-            "spec": {"holderIdentity": who, "leaseDurationSeconds": 60, "renewTime": _lock.micro_time(renewed)},
+            "metadata": {"name": LEASE},
+            "spec": {"holderIdentity": who, "leaseDurationSeconds": 15, "renewTime": _lock.micro_time(renewed)},
         },
     )
+
+
+def own_writes(cluster):
+    return [(r.method, r.resource) for r in cluster.writes() if r.resource != "leases"]
 
 
 def values_in(text):
@@ -54,13 +60,12 @@ def values_in(text):
 
 def test_the_verified_live_state_is_recorded(cluster, run_module):
     settled_story(cluster, secret_values=SECRETS, record=False)
-    hold(cluster, holder_of("r1"))
-    result = run_module(litellm_known_good, dict(RECORD, run_id="r1"), diff=True)
+    result = run_module(litellm_known_good, RECORD, diff=True)
     assert result.rc == 0 and result["changed"] is True
     assert (result["record"], result["secret_keys"], result["restored"]) == ("litellm-known-good", ["GROQ_API_KEY"], [])
     assert result["diff"]["before"] == "" and result["diff"]["after"] == STORY_CONFIG
     record = record_of(cluster)
-    assert (record.config_text, record.verified, record.run) == (STORY_CONFIG, "true", "r1")
+    assert (record.config_text, record.verified) == (STORY_CONFIG, "true")
     assert record.keys == {"GROQ_API_KEY": ("litellm-secrets", "GROQ_API_KEY", GROQ_KEY)}
     assert record.models == RECORD["models"] and record.recorded_at == result["recorded_at"]
     assert values_in(result.output) == []
@@ -68,10 +73,11 @@ def test_the_verified_live_state_is_recorded(cluster, run_module):
 
 def test_recording_the_same_state_again_is_no_change(cluster, run_module):
     settled_story(cluster, secret_values=SECRETS, managed=["GROQ_API_KEY"])
-    hold(cluster, holder_of("r2"))
-    result = run_module(litellm_known_good, dict(RECORD, run_id="r2"))
+    result = run_module(litellm_known_good, RECORD)
     assert result["changed"] is False
-    assert record_of(cluster).run == "r2", "the record still says which run proved it last"
+    assert record_of(cluster).recorded_at == result["recorded_at"] != "2026-12-01T10:00:00Z", (
+        "the record still says when it was proved last"
+    )
 
 
 def test_a_state_changed_after_the_rollout_is_not_recorded(cluster, run_module):
@@ -91,26 +97,31 @@ def test_check_mode_records_nothing(cluster, run_module):
     assert cluster.writes() == []
 
 
-def test_a_run_that_lost_its_lock_records_nothing(cluster, run_module):
+def test_a_module_whose_lock_a_run_of_the_role_holds_records_nothing(cluster, run_module):
     settled_story(cluster, secret_values=SECRETS, record=False)
-    hold(cluster, OTHER_HOLDER, renewed=9999999999)
-    result = run_module(litellm_known_good, dict(RECORD, run_id="r1", release_lock=True))
-    assert result.failed and "no longer holds the lock" in result["msg"]
-    assert cluster.writes() == []
+    hold(cluster, OTHER_HOLDER)
+    result = run_module(litellm_known_good, dict(RECORD, lock_timeout=0))
+    assert result.failed and "%s holds its lock" % OTHER_HOLDER in result["msg"]
+    assert cluster.writes() == [] and record_of(cluster) is None
 
 
-def test_the_lock_is_released_when_asked(cluster, run_module):
+def test_the_record_is_written_under_the_lock_and_the_lock_freed(cluster, run_module):
     settled_story(cluster, secret_values=SECRETS, record=False)
-    hold(cluster, holder_of("r1"))
-    result = run_module(litellm_known_good, dict(RECORD, run_id="r1", release_lock=True))
-    assert result["lock_released"] is True
-    assert cluster.get("leases", "homelab-litellm-litellm")["spec"]["holderIdentity"] is None
-    again = run_module(
-        litellm_known_good, {"namespace": "ml", "state": "restored", "run_id": "r1", "release_lock": True}
-    )
-    assert again.rc == 0 and again["lock_released"] is False, "only a lock this run holds is released"
-    hold_check = run_module(litellm_known_good, dict(RECORD, run_id="r1", release_lock=True), check_mode=True)
-    assert hold_check["lock_released"] is False
+    assert run_module(litellm_known_good, RECORD).rc == 0
+    assert [(r.method, r.resource) for r in cluster.writes()] == [
+        ("POST", "leases"),
+        ("PUT", "leases"),
+        ("POST", "secrets"),
+        ("PUT", "leases"),
+    ]
+    assert cluster.get("leases", LEASE)["spec"]["holderIdentity"] is None
+
+
+def test_lock_false_records_without_the_lock(cluster, run_module):
+    settled_story(cluster, secret_values=SECRETS, record=False)
+    hold(cluster, OTHER_HOLDER)
+    assert run_module(litellm_known_good, dict(RECORD, lock=False)).rc == 0
+    assert [(r.method, r.resource) for r in cluster.writes()] == [("POST", "secrets")]
 
 
 # -- restored --------------------------------------------------------------------------------------
@@ -175,7 +186,7 @@ def test_what_this_run_did_not_write_is_left_alone(cluster, run_module):
         "Secret ml/litellm-secrets differs from the last verified state, but this run did not write it"
     ]
     assert unb64(cluster.get("secrets", "litellm-secrets")["data"]["GROQ_API_KEY"]) == ROTATED
-    assert [r.resource for r in cluster.writes()] == ["configmaps"]
+    assert own_writes(cluster) == [("PUT", "configmaps")]
 
 
 def test_nothing_differs_nothing_is_written(cluster, run_module):
@@ -189,7 +200,7 @@ def test_nothing_differs_nothing_is_written(cluster, run_module):
         },
     )
     assert (result["changed"], result["restored"], result["left_alone"]) == (False, [], [])
-    assert cluster.writes() == []
+    assert own_writes(cluster) == []
 
 
 def test_without_a_record_there_is_nothing_to_go_back_to(story, run_module):
@@ -205,7 +216,7 @@ def test_a_deleted_object_is_left_alone(cluster, run_module):
         litellm_known_good,
         {"namespace": "ml", "state": "restored", "expected": {"configmaps": {"litellm-config": "5"}}},
     )
-    assert result["left_alone"] == ["ConfigMap ml/litellm-config is gone"] and cluster.writes() == []
+    assert result["left_alone"] == ["ConfigMap ml/litellm-config is gone"] and own_writes(cluster) == []
 
 
 def test_check_mode_shows_what_would_be_put_back_without_values(cluster, run_module):
@@ -220,14 +231,14 @@ def test_check_mode_shows_what_would_be_put_back_without_values(cluster, run_mod
     assert values_in(result.output) == []
 
 
-def test_restoring_is_fenced(cluster, run_module):
+def test_restoring_waits_for_a_run_of_the_role(cluster, run_module):
     settled_story(cluster, secret_values=SECRETS, managed=["GROQ_API_KEY"])
     expected = run_wrote_both(cluster)
-    hold(cluster, OTHER_HOLDER, renewed=9999999999)
+    hold(cluster, OTHER_HOLDER)
     result = run_module(
-        litellm_known_good, {"namespace": "ml", "state": "restored", "expected": expected, "run_id": "r1"}
+        litellm_known_good, {"namespace": "ml", "state": "restored", "expected": expected, "lock_timeout": 0}
     )
-    assert result.failed and "no longer holds the lock" in result["msg"]
+    assert result.failed and "%s holds its lock" % OTHER_HOLDER in result["msg"]
     assert cluster.writes() == []
 
 
@@ -251,4 +262,22 @@ def test_a_record_no_secret_can_hold_is_neither_restored_nor_overwritten(cluster
             "The last verified state (Secret ml/litellm-known-good key state.json) is 1048600 bytes (1024.0 KiB), "
             "more than Kubernetes lets a Secret hold (1048576 bytes, 1 MiB): refused before it is read"
         )
-    assert cluster.writes() == []
+    assert own_writes(cluster) == []
+
+
+def test_restoring_is_fenced(cluster, run_module):
+    """Another run takes the lock over while this one restores: what is left is not written."""
+    settled_story(cluster, secret_values=SECRETS, managed=["GROQ_API_KEY"])
+    expected = run_wrote_both(cluster)
+
+    def taken_after_the_config(cluster_, request):
+        if request.resource == "configmaps":
+            cluster_.edit("leases", LEASE, lambda obj: obj["spec"].update(holderIdentity=OTHER_HOLDER))
+            return True
+        return False
+
+    cluster.on_write(taken_after_the_config)
+    result = run_module(litellm_known_good, {"namespace": "ml", "state": "restored", "expected": expected})
+    assert result.failed and "%s holds it now" % OTHER_HOLDER in result["msg"]
+    assert own_writes(cluster) == [("PUT", "configmaps")]
+    assert unb64(cluster.get("secrets", "litellm-secrets")["data"]["GROQ_API_KEY"]) == ROTATED

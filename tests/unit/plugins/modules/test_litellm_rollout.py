@@ -4,7 +4,8 @@
 """litellm_rollout through main(): restart on a changed digest, follow the rollout, explain a crash.
 
 The in-memory API server plays the Deployment controller (a new ReplicaSet and pod at the next read
-after a template change); the module gets a clock that moves a second per look and a sleep of its own.
+after a template change); the restart's wait gets a clock that moves a second per look and a sleep of its
+own. The module takes the run lock (a Lease) only when it restarts.
 """
 
 from __future__ import annotations
@@ -14,18 +15,19 @@ import functools
 import pytest
 from ansible_collections.homelab.litellm.plugins.module_utils import _lock
 from ansible_collections.homelab.litellm.plugins.module_utils import _rollout as rt
+from ansible_collections.homelab.litellm.plugins.module_utils.run import rollout as ro
 from ansible_collections.homelab.litellm.plugins.modules import litellm_rollout
 from ansible_collections.homelab.litellm.tests.unit.fake_kube import (
     OTHER_HOLDER,
     STORY_CONFIG,
     STORY_SECRETS,
-    holder_of,
     running_digest,
     settled_story,
 )
 
 ARGS = {"namespace": "ml", "poll_interval": 0.05}
 DIGEST = running_digest(STORY_CONFIG, STORY_SECRETS)
+LEASE = "homelab-litellm-litellm"
 
 
 class Clock:
@@ -44,7 +46,7 @@ class Clock:
 @pytest.fixture(name="clock")
 def fixture_clock(monkeypatch):
     clock = Clock()
-    monkeypatch.setattr(litellm_rollout, "run", functools.partial(litellm_rollout.run, clock=clock, sleep=clock.sleep))
+    monkeypatch.setattr(ro, "restart_and_wait", functools.partial(ro.restart_and_wait, clock=clock, sleep=clock.sleep))
     return clock
 
 
@@ -74,8 +76,8 @@ def test_a_changed_digest_restarts_and_waits_for_the_new_pods(story, run_module,
     assert result["rollout_seconds"] > 0 and result["ready_at"] == "2026-12-01T10:00:40Z"
     assert template_annotations(story) == {rt.DIGEST_ANNOTATION: DIGEST}
     assert result["deployment"]["generation"] == 2 and result["revision"] == "2"
-    [patch] = story.writes()
-    assert (patch.method, patch.resource) == ("PATCH", "deployments")
+    [patch] = story.writes("deployments")
+    assert patch.method == "PATCH"
     assert patch.headers["Content-Type"] == "application/merge-patch+json"
     assert patch.body == rt.restart_patch(DIGEST)
 
@@ -101,6 +103,12 @@ def test_wait_false_returns_after_the_patch(story, run_module, clock):
     result = run_module(litellm_rollout, dict(ARGS, wait=False))
     assert result["restarted"] is True and "rollout" not in result
     assert not [r for r in story.requests if r.resource == "pods"]
+    assert [(r.method, r.resource) for r in story.writes()] == [
+        ("POST", "leases"),
+        ("PUT", "leases"),
+        ("PATCH", "deployments"),
+        ("PUT", "leases"),
+    ]
 
 
 def test_a_crashing_new_pod_fails_fast_with_its_scrubbed_log(story, run_module, clock):
@@ -128,40 +136,47 @@ def test_a_rollout_that_never_completes_times_out(story, run_module, clock):
     assert result["wait_seconds"] >= 5
 
 
-def test_the_patch_is_fenced_by_the_run_lock(story, run_module, clock):
-    story.add(
+def hold(cluster, who):
+    cluster.add(
         "leases",
         {
-            "metadata": {"name": "homelab-litellm-litellm"},
-            "spec": {
-                "holderIdentity": OTHER_HOLDER,
-                "leaseDurationSeconds": 60,
-                "renewTime": _lock.micro_time(9999999999),
-            },
+            "metadata": {"name": LEASE},
+            "spec": {"holderIdentity": who, "leaseDurationSeconds": 15, "renewTime": _lock.micro_time(9999999999)},
         },
     )
-    result = run_module(litellm_rollout, dict(ARGS, run_id="r1"))
-    assert result.failed and "no longer holds the lock" in result["msg"]
+
+
+def test_a_restart_waits_for_a_run_of_the_role_and_patches_nothing(story, run_module, clock):
+    hold(story, OTHER_HOLDER)
+    result = run_module(litellm_rollout, dict(ARGS, lock_timeout=0))
+    assert result.failed and "%s holds its lock" % OTHER_HOLDER in result["msg"]
     assert story.writes() == [] and template_annotations(story) == {}
 
 
-def test_the_holder_renews_before_patching(story, run_module, clock):
-    story.add(
-        "leases",
-        {
-            "metadata": {"name": "homelab-litellm-litellm"},
-            "spec": {
-                "holderIdentity": holder_of("r1"),
-                "leaseDurationSeconds": 60,
-                "renewTime": _lock.micro_time(1796000000),
-            },
-        },
-    )
-    result = run_module(litellm_rollout, dict(ARGS, run_id="r1"))
+def test_the_lock_is_renewed_before_the_patch_and_freed_after_the_wait(story, run_module, clock):
+    result = run_module(litellm_rollout, ARGS)
     assert result["restarted"] is True
-    writes = [(r.method, r.resource) for r in story.writes()]
-    assert writes[:2] == [("PUT", "leases"), ("PATCH", "deployments")]
-    assert writes[2:] == [("PUT", "leases")], "renewed once more when the wait begins"
+    assert [(r.method, r.resource) for r in story.writes()] == [
+        ("POST", "leases"),
+        ("PUT", "leases"),
+        ("PATCH", "deployments"),
+        ("PUT", "leases"),
+    ]
+    assert story.get("leases", LEASE)["spec"]["holderIdentity"] is None
+
+
+def test_a_wait_without_a_restart_takes_no_lock(cluster, run_module, clock):
+    settled_story(cluster)
+    hold(cluster, OTHER_HOLDER)
+    result = run_module(litellm_rollout, ARGS)
+    assert result["restarted"] is False and result["rollout"]["state"] == "done"
+    assert cluster.writes() == []
+
+
+def test_the_lock_is_freed_when_the_rollout_fails(story, run_module, clock):
+    story.rollout = "crash"
+    result = run_module(litellm_rollout, ARGS)
+    assert result.failed and story.get("leases", LEASE)["spec"]["holderIdentity"] is None
 
 
 def test_a_referenced_variable_the_pod_does_not_get_is_warned(story, run_module, clock):

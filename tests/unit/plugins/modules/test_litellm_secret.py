@@ -24,6 +24,7 @@ from ansible_collections.homelab.litellm.tests.unit.fake_kube import (
 GROQ_KEY = "gsk_" + "S3cr" * 12
 MISTRAL_KEY = "M1str" * 6 + "al"
 ARGS = {"namespace": "ml", "data": {"GROQ_API_KEY": GROQ_KEY}}
+LEASE = "homelab-litellm-litellm"
 
 
 def stored(cluster, name="litellm-secrets"):
@@ -183,7 +184,7 @@ def test_an_immutable_secret_is_refused(story, run_module):
     story.edit("secrets", "litellm-secrets", lambda obj: obj.update(immutable=True))
     result = run_module(litellm_secret, ARGS)
     assert result.failed and result["msg"].startswith("Secret ml/litellm-secrets is immutable")
-    assert story.writes() == []
+    assert story.writes("secrets") == []
 
 
 def test_a_conflict_is_planned_again(story, run_module):
@@ -199,21 +200,39 @@ def test_a_conflict_reports_each_key_once(story, run_module):
     assert result["added"] == ["GROQ_API_KEY"] and len(result["diff"]) == 1
 
 
-def test_a_run_that_lost_its_lock_writes_no_key(story, run_module):
-    story.add(
+def hold(cluster, who):
+    cluster.add(
         "leases",
         {
-            "metadata": {"name": "homelab-litellm-litellm"},
-            "spec": {
-                "holderIdentity": OTHER_HOLDER,
-                "leaseDurationSeconds": 60,
-                "renewTime": _lock.micro_time(9999999999),
-            },
+            "metadata": {"name": LEASE},
+            "spec": {"holderIdentity": who, "leaseDurationSeconds": 15, "renewTime": _lock.micro_time(9999999999)},
         },
     )
-    result = run_module(litellm_secret, dict(ARGS, run_id="r1"))
-    assert result.failed and "no longer holds the lock" in result["msg"]
+
+
+def test_a_module_whose_lock_a_run_of_the_role_holds_writes_no_key(story, run_module):
+    hold(story, OTHER_HOLDER)
+    result = run_module(litellm_secret, dict(ARGS, lock_timeout=0))
+    assert result.failed and "%s holds its lock" % OTHER_HOLDER in result["msg"]
     assert story.writes() == [] and stored(story) == STORY_SECRETS
+
+
+def test_the_keys_are_written_under_the_lock_and_it_is_released(story, run_module):
+    assert run_module(litellm_secret, ARGS)["changed"] is True
+    assert [(r.method, r.resource) for r in story.writes()] == [
+        ("POST", "leases"),
+        ("PUT", "leases"),
+        ("PUT", "secrets"),
+        ("PUT", "leases"),
+    ]
+    assert story.get("leases", LEASE)["spec"]["holderIdentity"] is None
+
+
+def test_check_mode_and_lock_false_take_no_lock(story, run_module):
+    hold(story, OTHER_HOLDER)
+    assert run_module(litellm_secret, ARGS, check_mode=True)["changed"] is True
+    assert run_module(litellm_secret, dict(ARGS, lock=False))["changed"] is True
+    assert [(r.method, r.resource) for r in story.writes()] == [("PUT", "secrets")]
 
 
 def test_a_secret_helm_manages_is_warned_after_the_write(story, run_module):

@@ -6,17 +6,19 @@ API server's service proxy to a fake LiteLLM (only /health/readiness, /v1/models
 
 from __future__ import annotations
 
+import functools
 import json
 
 import pytest
 from ansible_collections.homelab.litellm.plugins.module_utils import _lock
+from ansible_collections.homelab.litellm.plugins.module_utils.run import verify as vf
 from ansible_collections.homelab.litellm.plugins.modules import litellm_verify
 from ansible_collections.homelab.litellm.tests.unit.fake_kube import (
+    OTHER_HOLDER,
     STORY_CONFIG,
     STORY_SECRETS,
     TOKEN,
     b64,
-    holder_of,
 )
 
 MASTER_KEY = STORY_SECRETS["LITELLM_MASTER_KEY"]
@@ -125,7 +127,7 @@ def test_a_rejected_provider_key_is_named(story, litellm, run_module):
 
 def test_a_model_in_cooldown_is_asked_once_more_after_the_wait(story, litellm, run_module, monkeypatch):
     waits = []
-    monkeypatch.setattr(litellm_verify.time, "sleep", waits.append)
+    monkeypatch.setattr(vf, "verify", functools.partial(vf.verify, sleep=waits.append))
     litellm.chat["groq/openai/gpt-oss-120b"] = [
         error(
             429,
@@ -197,22 +199,22 @@ def test_an_api_error_while_reading_the_master_key(story, run_module):
     )
 
 
-def test_the_run_lock_is_kept_while_verifying(story, litellm, run_module):
+def test_verifying_writes_nothing_and_needs_no_lock(story, litellm, run_module):
+    """It only reads: a run of the role holding the lock does not stop it."""
     story.add(
         "leases",
         {
             "metadata": {"name": "homelab-litellm-litellm"},
             "spec": {
-                "holderIdentity": holder_of("r1"),
-                "leaseDurationSeconds": 60,
-                "renewTime": _lock.micro_time(1796000000),
+                "holderIdentity": OTHER_HOLDER,
+                "leaseDurationSeconds": 15,
+                "renewTime": _lock.micro_time(9999999999),
             },
         },
     )
-    assert run_module(litellm_verify, dict(ARGS, run_id="r1"))["passed"] is True
-    assert [(r.method, r.resource) for r in story.writes()] == [("PUT", "leases")]
-    assert run_module(litellm_verify, dict(ARGS, run_id="r1"), check_mode=True)["passed"] is True
-    assert len(story.writes()) == 1, "check mode renews nothing"
+    assert run_module(litellm_verify, ARGS)["passed"] is True
+    assert run_module(litellm_verify, ARGS, check_mode=True)["passed"] is True
+    assert story.writes() == []
 
 
 def test_a_url_and_a_master_key_need_no_cluster(cluster, run_module, monkeypatch):
@@ -229,57 +231,8 @@ def test_a_url_and_a_master_key_need_no_cluster(cluster, run_module, monkeypatch
 
         return send
 
-    monkeypatch.setattr(litellm_verify, "url_sender", url_sender)
+    monkeypatch.setattr(vf, "url_sender", url_sender)
     result = run_module(litellm_verify, dict(ARGS, url="https://litellm.example", master_key=MASTER_KEY))
     assert result["passed"] is True and result["via"] == "url"
     assert seen == [("https://litellm.example", True, None)]
     assert cluster.requests == []
-
-
-# -- the two transports ----------------------------------------------------------------------------
-
-
-def test_the_url_sender_sends_the_key_as_authorization_and_returns_http_errors(local_server):
-    litellm = local_server(
-        {
-            "/v1/models": (401, {}, b'{"error": {"message": "Authentication Error"}}'),
-            "/v1/chat/completions": (200, {}, b'{"choices": []}'),
-        }
-    )
-    send = litellm_verify.url_sender(litellm.url + "/", True, None)
-    reply = send("GET", "/v1/models", None, {"Authorization": "Bearer " + MASTER_KEY}, 5)
-    assert (reply.status, reply.error) == (401, None) and b"Authentication Error" in reply.body
-    reply = send("POST", "/v1/chat/completions", {"model": "m"}, {}, 5)
-    assert reply.status == 200
-    method, path, headers, body = litellm.seen[1]
-    assert (method, path, headers["Content-Type"], json.loads(body)) == (
-        "POST",
-        "/v1/chat/completions",
-        "application/json",
-        {"model": "m"},
-    )
-    assert litellm.seen[0][2]["Authorization"] == "Bearer " + MASTER_KEY
-
-
-def test_the_url_sender_follows_no_redirect(local_server):
-    """A redirect would carry the master key to wherever it points."""
-    elsewhere = local_server({"/v1/models": (200, {}, b'{"data": []}')})
-    litellm = local_server({"/v1/models": (302, {"Location": elsewhere.url + "/v1/models"}, b"")})
-    reply = litellm_verify.url_sender(litellm.url, True, None)(
-        "GET", "/v1/models", None, {"Authorization": "Bearer " + MASTER_KEY}, 5
-    )
-    assert reply.status == 302 and elsewhere.seen == []
-
-
-def test_the_url_sender_reports_a_refused_connection():
-    reply = litellm_verify.url_sender("http://127.0.0.1:9", True, None)("GET", "/health/readiness", None, {}, 2)
-    assert reply.status is None and reply.error
-
-
-def test_the_service_proxy_sender_turns_a_transport_failure_into_no_answer():
-    class Broken:
-        def service_proxy(self, *args, **kwargs):
-            raise TimeoutError("read timed out")
-
-    reply = litellm_verify.service_proxy_sender(Broken(), "ml", "litellm", 4000)("GET", "/x", None, {}, 1)
-    assert (reply.status, reply.error) == (None, "Kubernetes API server: TimeoutError: read timed out")
