@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from .. import _lock
 from .. import _known_good as kg
+from .. import _lock
 from .. import _plan as pl
 from .. import _rollout as rt
 from .. import _wiring as wiring
