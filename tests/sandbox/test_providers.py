@@ -1,4 +1,4 @@
-"""Tests of the fake LLM providers (sandbox/providers.py, sandbox/provider_catalog.py).
+"""Tests of the fake LLM providers (sandbox/providers/, sandbox/provider_catalog.py).
 
 Most tests talk to the fake directly, each provider in its own native protocol, through a
 server on a free port in a background thread. The tests marked ``litellm`` put the real
@@ -364,8 +364,8 @@ def test_gemini_list_pages(server: ProviderServer) -> None:
 
 
 def test_gemini_page_size_defaults_and_cap(server: ProviderServer, monkeypatch) -> None:
-    monkeypatch.setattr(providers, "GEMINI_DEFAULT_PAGE_SIZE", 3)
-    monkeypatch.setattr(providers, "GEMINI_MAX_PAGE_SIZE", 4)
+    monkeypatch.setattr(providers.server, "GEMINI_DEFAULT_PAGE_SIZE", 3)
+    monkeypatch.setattr(providers.server, "GEMINI_MAX_PAGE_SIZE", 4)
     assert len(server.get("gemini", "/models").json()["models"]) == 3
     assert len(server.get("gemini", "/models", params={"pageSize": 0}).json()["models"]) == 3
     capped = server.get("gemini", "/models", params={"pageSize": 999}).json()
@@ -874,7 +874,7 @@ def test_rpm_limit_answers_429_in_provider_shape(server: ProviderServer, provide
 
 
 def test_rate_limit_scopes_and_window(server: ProviderServer, monkeypatch) -> None:
-    monkeypatch.setattr(providers, "RATE_WINDOW_S", 0.5)
+    monkeypatch.setattr(providers.server, "RATE_WINDOW_S", 0.5)
     server.write_knobs({"rate_limit": {"groq": {"rpm": 5}, "groq/openai/gpt-oss-20b": {"rpm": 1}}})
     assert server.chat("groq", KEYS["groq"], "openai/gpt-oss-20b").status_code == 200
     assert server.chat("groq", KEYS["groq"], "openai/gpt-oss-20b").status_code == 429
