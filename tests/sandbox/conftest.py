@@ -5,6 +5,9 @@ and ``kube-system``, and ``build_app``; no controller) on a free 127.0.0.1
 port, in a background thread with its own event loop, so that real clients
 (kubectl, the kubernetes Python client, ansible) can talk to it from the test
 process.
+
+``server`` runs the fake LLM providers alone (``provider_server.ProviderServer``, every
+provider's test key valid) on a free port, in a state directory of its own, for one test.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import secrets
 import socket
 import subprocess
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -30,6 +34,11 @@ from sandbox.apiserver import API_SERVER, build_app
 from sandbox.apiserver.server import ApiServer
 from sandbox.store import Store
 from sandbox.tls import make_server_tls
+
+# The helper modules check what they read with assert: rewrite those as pytest does a test's.
+pytest.register_assert_rewrite("tests.sandbox.provider_server")
+
+from tests.sandbox.provider_server import KEYS, ProviderServer  # noqa: E402
 
 KUBECTL = os.environ.get("KUBECTL", "/usr/bin/kubectl")
 
@@ -151,3 +160,11 @@ def apiserver(tmp_path_factory) -> RunningApiServer:
     loop.call_soon_threadsafe(loop.stop)
     thread.join(timeout=10)
     loop.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ProviderServer]:
+    running = ProviderServer(tmp_path)
+    running.write_keys({provider: [key] for provider, key in KEYS.items()})
+    yield running
+    running.stop()
