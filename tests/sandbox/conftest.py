@@ -8,6 +8,9 @@ process.
 
 ``server`` runs the fake LLM providers alone (``provider_server.ProviderServer``, every
 provider's test key valid) on a free port, in a state directory of its own, for one test.
+
+``ci`` is ServiceAccount ``ml/ci`` on ``apiserver``, with the Role the RBAC tests check, its
+token and a kubeconfig; ``ci_client`` a kubernetes Python client using it.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import pytest
 import requests
 import yaml
 from aiohttp import web
+from kubernetes import config
 
 from sandbox.__main__ import kubeconfig as kubeconfig_for
 from sandbox.apiserver import API_SERVER, build_app
@@ -36,9 +40,11 @@ from sandbox.store import Store
 from sandbox.tls import make_server_tls
 
 # The helper modules check what they read with assert: rewrite those as pytest does a test's.
-pytest.register_assert_rewrite("tests.sandbox.provider_server")
+pytest.register_assert_rewrite("tests.sandbox.provider_server", "tests.sandbox.rbac_setup")
 
 from tests.sandbox.provider_server import KEYS, ProviderServer  # noqa: E402
+from tests.sandbox.rbac_setup import NS, RBAC, admin_create, binding, role, token_for  # noqa: E402
+from tests.sandbox.rbac_setup import kubeconfig_for as token_kubeconfig  # noqa: E402
 
 KUBECTL = os.environ.get("KUBECTL", "/usr/bin/kubectl")
 
@@ -168,3 +174,49 @@ def server(tmp_path: Path) -> Iterator[ProviderServer]:
     running.write_keys({provider: [key] for provider, key in KEYS.items()})
     yield running
     running.stop()
+
+
+# Session-scoped, as ``apiserver`` is: the test_rbac_* files share ServiceAccount ci, which can be
+# created only once on the one API server.
+@pytest.fixture(scope="session")
+def ci(apiserver, tmp_path_factory):
+    """ServiceAccount ml/ci with Role ci (below), its token and a kubeconfig for it."""
+    admin_create(
+        apiserver,
+        f"/api/v1/namespaces/{NS}/serviceaccounts",
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "ci"}},
+    )
+    admin_create(
+        apiserver,
+        f"/apis/{RBAC}/v1/namespaces/{NS}/roles",
+        role(
+            "ci",
+            [
+                {
+                    "apiGroups": [""],
+                    "resources": ["configmaps"],
+                    "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+                },
+                {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"], "resourceNames": ["ci-allowed"]},
+                {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list"]},
+                {"apiGroups": ["apps"], "resources": ["deployments/scale"], "verbs": ["get", "patch"]},
+                {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]},
+                {
+                    "apiGroups": [""],
+                    "resources": ["services/proxy"],
+                    "verbs": ["get"],
+                    "resourceNames": ["litellm:4000"],
+                },
+                {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["*"]},
+            ],
+        ),
+    )
+    admin_create(apiserver, f"/apis/{RBAC}/v1/namespaces/{NS}/rolebindings", binding("ci", "Role", "ci"))
+    token = token_for(apiserver, NS, "ci")
+    kubeconfig = token_kubeconfig(apiserver, token, tmp_path_factory.mktemp("ci") / "kubeconfig")
+    return {"token": token, "kubeconfig": kubeconfig}
+
+
+@pytest.fixture(scope="session")
+def ci_client(ci):
+    return config.new_client_from_config(config_file=str(ci["kubeconfig"]))
