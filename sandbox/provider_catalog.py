@@ -14,7 +14,7 @@ Per provider:
     how many tokens the fake model "thinks" before it answers (0 for a plain model).
 ``RETIRED``
     Model names the provider no longer serves to such an account, and how it refuses them
-    (``refusal`` selects the provider's error shape in providers.py).
+    (``refusal`` selects the provider's error shape in providers/errors.py).
 ``KEY_FORMAT``
     The shape of keys the provider issues today; any other string is rejected as a bad key.
 """
@@ -300,7 +300,7 @@ OPENAI_MODELS = {
 VLLM_MODELS = {"Qwen/Qwen2.5-7B-Instruct": {"owned_by": "vllm", "created": 1700000000}}
 OLLAMA_MODELS = {"qwen2.5:7b": {}}
 
-# --- indexes used by providers.py ------------------------------------------------------------
+# --- indexes used by providers/ --------------------------------------------------------------
 
 MODELS = {
     "groq": GROQ_MODELS,

@@ -5,6 +5,12 @@ and ``kube-system``, and ``build_app``; no controller) on a free 127.0.0.1
 port, in a background thread with its own event loop, so that real clients
 (kubectl, the kubernetes Python client, ansible) can talk to it from the test
 process.
+
+``server`` runs the fake LLM providers alone (``provider_server.ProviderServer``, every
+provider's test key valid) on a free port, in a state directory of its own, for one test.
+
+``ci`` is ServiceAccount ``ml/ci`` on ``apiserver``, with the Role the RBAC tests check, its
+token and a kubeconfig; ``ci_client`` a kubernetes Python client using it.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import secrets
 import socket
 import subprocess
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -24,12 +31,20 @@ import pytest
 import requests
 import yaml
 from aiohttp import web
+from kubernetes import config
 
 from sandbox.__main__ import kubeconfig as kubeconfig_for
 from sandbox.apiserver import API_SERVER, build_app
 from sandbox.apiserver.server import ApiServer
 from sandbox.store import Store
 from sandbox.tls import make_server_tls
+
+# The helper modules check what they read with assert: rewrite those as pytest does a test's.
+pytest.register_assert_rewrite("tests.sandbox.provider_server", "tests.sandbox.rbac_setup")
+
+from tests.sandbox.provider_server import KEYS, ProviderServer  # noqa: E402
+from tests.sandbox.rbac_setup import NS, RBAC, admin_create, binding, role, token_for  # noqa: E402
+from tests.sandbox.rbac_setup import kubeconfig_for as token_kubeconfig  # noqa: E402
 
 KUBECTL = os.environ.get("KUBECTL", "/usr/bin/kubectl")
 
@@ -151,3 +166,57 @@ def apiserver(tmp_path_factory) -> RunningApiServer:
     loop.call_soon_threadsafe(loop.stop)
     thread.join(timeout=10)
     loop.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ProviderServer]:
+    running = ProviderServer(tmp_path)
+    running.write_keys({provider: [key] for provider, key in KEYS.items()})
+    yield running
+    running.stop()
+
+
+# Session-scoped, as ``apiserver`` is: the test_rbac_* files share ServiceAccount ci, which can be
+# created only once on the one API server.
+@pytest.fixture(scope="session")
+def ci(apiserver, tmp_path_factory):
+    """ServiceAccount ml/ci with Role ci (below), its token and a kubeconfig for it."""
+    admin_create(
+        apiserver,
+        f"/api/v1/namespaces/{NS}/serviceaccounts",
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "ci"}},
+    )
+    admin_create(
+        apiserver,
+        f"/apis/{RBAC}/v1/namespaces/{NS}/roles",
+        role(
+            "ci",
+            [
+                {
+                    "apiGroups": [""],
+                    "resources": ["configmaps"],
+                    "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+                },
+                {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"], "resourceNames": ["ci-allowed"]},
+                {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list"]},
+                {"apiGroups": ["apps"], "resources": ["deployments/scale"], "verbs": ["get", "patch"]},
+                {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]},
+                {
+                    "apiGroups": [""],
+                    "resources": ["services/proxy"],
+                    "verbs": ["get"],
+                    "resourceNames": ["litellm:4000"],
+                },
+                {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["*"]},
+            ],
+        ),
+    )
+    admin_create(apiserver, f"/apis/{RBAC}/v1/namespaces/{NS}/rolebindings", binding("ci", "Role", "ci"))
+    token = token_for(apiserver, NS, "ci")
+    kubeconfig = token_kubeconfig(apiserver, token, tmp_path_factory.mktemp("ci") / "kubeconfig")
+    return {"token": token, "kubeconfig": kubeconfig}
+
+
+@pytest.fixture(scope="session")
+def ci_client(ci):
+    return config.new_client_from_config(config_file=str(ci["kubeconfig"]))
