@@ -24,6 +24,8 @@ import hashlib
 import json
 from collections import namedtuple
 
+from ._config_plan import read_config
+
 SUFFIX = "-known-good"
 DATA_KEY = "state.json"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "homelab.litellm"}
@@ -79,6 +81,22 @@ def read_record(secret):
         annotations.get(RECORDED_AT),
         annotations.get(RUN),
     )
+
+
+def record_errors(record):
+    """Why ``record`` (a KnownGood) must not be put back, checked as a live config is; [] when it may.
+
+    The record is input like any other: a config LiteLLM would exit on (bad YAML, a key twice, an
+    entry without model_name or litellm_params.model, an empty text), or a record that does not say
+    where its config or a key belongs, is never written back.
+    """
+    errors = list(read_config(record.config_text)[1] or [])
+    if not record.configmap or not record.config_key:
+        errors.append("it does not name the ConfigMap and key its config belongs in")
+    for name, (secret, key, _value) in sorted(record.keys.items()):
+        if not secret or not key:
+            errors.append("%s does not name the Secret and key it belongs in" % name)
+    return errors
 
 
 def record_body(namespace, deployment, record, existing=None):

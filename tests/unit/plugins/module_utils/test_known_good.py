@@ -221,3 +221,27 @@ def test_apply_key_values_sets_and_removes_without_changing_the_input():
 
 def test_apply_key_values_to_a_secret_without_data():
     assert kg.apply_key_values({"metadata": {"name": "s"}}, {"A": "a"})["data"] == {"A": b64("a")}
+
+
+USABLE = RECORD._replace(config_text=CONFIG + "    litellm_params: {model: groq/openai/gpt-oss-120b}\n")
+
+
+def test_record_errors_of_a_usable_record():
+    assert kg.record_errors(USABLE) == []
+
+
+@pytest.mark.parametrize(
+    "change,expected",
+    [
+        ({"config_text": "model_list: [\n"}, "config.yaml is not valid YAML"),
+        ({"config_text": ""}, "config.yaml is empty"),
+        ({"config_text": USABLE.config_text + "model_list: []\n"}, "config.yaml has the key 'model_list' twice"),
+        ({"config_text": "model_list:\n  - litellm_params: {model: groq/x}\n"}, "model_list[0] has no model_name"),
+        ({"configmap": None}, "it does not name the ConfigMap and key its config belongs in"),
+        ({"keys": {"GROQ_API_KEY": (None, "GROQ_API_KEY", GROQ_KEY)}}, "GROQ_API_KEY does not name the Secret"),
+    ],
+    ids=["bad-yaml", "empty", "key-twice", "entry-without-name", "no-configmap", "key-without-secret"],
+)
+def test_record_errors_refuse_what_a_live_config_would_be_refused_for(change, expected):
+    errors = kg.record_errors(USABLE._replace(**change))
+    assert len(errors) == 1 and errors[0].startswith(expected), errors
