@@ -453,11 +453,18 @@ def decoded_base64(text: str) -> str:
 
 
 def ansible_tmp_leaks(secrets: dict[str, str]) -> list[str]:
-    """Files under ~/.ansible/tmp (where Ansible writes modules and their arguments) holding a secret."""
-    root = Path.home() / ".ansible" / "tmp"
+    """Files under ~/.ansible/tmp (where Ansible writes modules and their arguments) holding a secret.
+
+    Other runs on the machine create and delete their directories there meanwhile: os.walk skips a
+    directory that vanishes (Path.rglob raises), and a file that vanishes before it is read is skipped.
+    """
     found = []
-    for path in root.rglob("*") if root.exists() else ():
-        if path.is_file():
-            names = leaked(path.read_text(errors="replace"), secrets)
-            found += [f"{path}: {name}" for name in names]
+    for directory, _subdirectories, files in os.walk(Path.home() / ".ansible" / "tmp"):
+        for file in files:
+            path = Path(directory) / file
+            try:
+                text = path.read_text(errors="replace")
+            except OSError:
+                continue
+            found += [f"{path}: {name}" for name in leaked(text, secrets)]
     return found
