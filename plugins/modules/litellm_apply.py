@@ -22,7 +22,7 @@ description:
     listed, a request to each changed model within O(max_latency) seconds), records the verified
     state and frees the lock.
   - Every write is journalled as it happens. Any failure, SIGINT or SIGTERM, or the end of the
-    ansible-playbook that started the module (noticed within a second, also after C(kill -9) of its
+    ansible-playbook that started the module (noticed within 2 s, also after C(kill -9) of its
     process group) rolls back from that journal - the last verified state is put back over this
     run's own writes only, never over what somebody else changed since, and what was put back is
     verified with a request to each model whose entry or key came back. An invalid record is never
