@@ -29,7 +29,7 @@ description:
     written back. C(kill -9) of the module itself is repaired by the next run from the record.
   - The run lock is a C(coordination.k8s.io/v1) Lease held under a random token, renewed every
     5 seconds; a holder that dies frees it after O(lock_duration) seconds. Taking over an expired
-    lock is said in the warnings. O(lock) is ignored: this module always takes the lock when it writes.
+    lock is said in the warnings. O(lock) is ignored; this module always takes the lock when it writes.
   - A key in a Secret that another Deployment also loads is written back by a rollback only when
     that Deployment's own record holds the same value.
   - The provider keys are arguments of this task: the module refuses to run (its action plugin, before

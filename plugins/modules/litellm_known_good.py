@@ -24,7 +24,7 @@ description:
   - With O(state=restored), puts the record back, but only over what O(expected) says this run
     wrote (or took over as unverified), compared by resourceVersion. An object somebody else
     changed since is left alone and reported, and the module fails; nothing is clobbered.
-  - The record is input like any other: before anything is restored from it, it is checked as a live
+  - The record is input like any other; before anything is restored from it, it is checked as a live
     config is (it parses, no key twice, the same schema). An invalid record is never written back.
   - Run M(homelab.litellm.litellm_rollout) afterwards so that LiteLLM runs the restored state.
   - Writes take the run lock of the Deployment for the module's own duration (O(lock)).

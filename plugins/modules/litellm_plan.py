@@ -32,7 +32,7 @@ description:
     the API server (SelfSubjectAccessReview) whether this identity has every right the planned steps
     need (O(access_check)); and says which other tool (Helm, Argo CD, Flux) owns the ConfigMap or a
     Secret it would write (O(foreign_owner)).
-  - It only reads: it takes no lock and writes nothing (M(homelab.litellm.litellm_apply) does the
+  - It only reads; it takes no lock and writes nothing (M(homelab.litellm.litellm_apply) does the
     whole run, planned the same way). C(playbooks/rbac.yml) uses it to know which objects to grant.
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
