@@ -32,7 +32,7 @@ description:
     lock is said in the warnings. O(lock) is ignored; this module always takes the lock when it writes.
   - A key in a Secret that another Deployment also loads is written back by a rollback only when
     that Deployment's own record holds the same value.
-  - The provider keys are arguments of this task: the module refuses to run (its action plugin, before
+  - The provider keys are arguments of this task, so the module refuses to run (its action plugin, before
     anything is sent) when Ansible would write them to a file on the target (pipelining off,
     C(ANSIBLE_KEEP_REMOTE_FILES)).
 extends_documentation_fragment:
