@@ -113,6 +113,11 @@ class Sandbox:
     def pods(self) -> list[dict]:
         return json.loads(self.kubectl("-n", "ml", "get", "pods", "-o", "json").stdout)["items"]
 
+    def serving_pods(self) -> list[str]:
+        """Names of the pods not on their way out: an old pod still terminating after a rollout (which is
+        complete once old pods terminate, as kubectl says) is gone a moment later, with no restart."""
+        return sorted(p["metadata"]["name"] for p in self.pods() if not p["metadata"].get("deletionTimestamp"))
+
     def rollout_status(self, timeout: str = "120s", check: bool = True) -> subprocess.CompletedProcess:
         return self.kubectl(
             "-n", "ml", "rollout", "status", "deployment/litellm", f"--timeout={timeout}", check=check, timeout=300

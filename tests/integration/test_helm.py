@@ -90,7 +90,7 @@ def groq_keys_sent_since(sandbox, count_before: int) -> set[str]:
 
 
 def pod_names(sandbox) -> list[str]:
-    return sorted(pod["metadata"]["name"] for pod in sandbox.pods())
+    return sandbox.serving_pods()
 
 
 def test_refuse_stops_before_any_write_naming_helm(sandbox):

@@ -154,10 +154,10 @@ def test_native_check_written_legacy_migrated_chain_untouched(sandbox, throttled
     assert params_of(config, TPM_MODEL)["tpm"] == TPM
     for chain_model in config["model_list"][:3]:
         assert not {"rpm", "tpm", "max_budget"} & set(chain_model["litellm_params"]), chain_model
-    pods = sorted(p["metadata"]["name"] for p in sandbox.pods())
+    pods = sandbox.serving_pods()
     again = site(sandbox)
     assert again.returncode == 0 and "changed=0" in again.stdout, again.stdout[-3000:]
-    assert sorted(p["metadata"]["name"] for p in sandbox.pods()) == pods
+    assert sandbox.serving_pods() == pods
 
 
 def test_throttle_admits_exactly_rpm_per_minute_and_holds_the_rest(sandbox, throttled):
