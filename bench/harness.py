@@ -236,7 +236,7 @@ class Bench:
 
     def give_peer_what_ours_wrote(self, before_text: str, after_text: str) -> dict:
         """The peer's desired state: the model entries and router settings ours' first run wrote."""
-        from ansible_collections.homelab.litellm.plugins.module_utils._config_schema import is_managed
+        from ansible_collections.homelab.litellm.plugins.module_utils.config.schema import is_managed
 
         before, after = yaml.safe_load(before_text), yaml.safe_load(after_text)
         self.peer_models = [entry for entry in after.get("model_list") or [] if is_managed(entry)]

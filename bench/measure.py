@@ -163,8 +163,8 @@ def bench_plan(repeats: int = 3, models: int = 1000) -> dict:
     the default rate-limit mode asks for (a retry policy per limited model). "add one": every
     parallel model plus a new one; "unchanged": the call of a no-op run.
     """
-    from ansible_collections.homelab.litellm.plugins.module_utils import _config_plan as cp
-    from ansible_collections.homelab.litellm.plugins.module_utils import _rate_limits as rl
+    from ansible_collections.homelab.litellm.plugins.module_utils.config import plan as config_plan
+    from ansible_collections.homelab.litellm.plugins.module_utils.config import rate_limits
 
     from sandbox import seed
 
@@ -174,17 +174,19 @@ def bench_plan(repeats: int = 3, models: int = 1000) -> dict:
 
     parallel = [entry("groq/bench-%04d" % i, {"rpm": 30, "tpm": 8000}) for i in range(models - 3)]
     wanted = [*parallel, entry("groq/bench-new", {})]
-    settings = rl.rate_limit_router_settings(parallel, "throttle")
-    current = cp.plan_config(seed.before_config("http://127.0.0.1:9"), parallel, router_settings=settings).after
+    settings = rate_limits.rate_limit_router_settings(parallel, "throttle")
+    current = config_plan.plan_config(
+        seed.before_config("http://127.0.0.1:9"), parallel, router_settings=settings
+    ).after
 
     def timed(desired):
         times = []
         for _ in range(repeats):
             started = time.perf_counter()
-            plan = cp.plan_config(current, desired, router_settings=settings)
+            plan = config_plan.plan_config(current, desired, router_settings=settings)
             times.append(time.perf_counter() - started)
         tracemalloc.start()
-        cp.plan_config(current, desired, router_settings=settings)
+        config_plan.plan_config(current, desired, router_settings=settings)
         _size, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         return {"seconds": times, "peak_bytes": peak, "changed": plan.changed, "added": plan.added}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.homelab.litellm.plugins.module_utils import _presets, _rate_limits
+from ansible_collections.homelab.litellm.plugins.module_utils.config import presets, rate_limits
 
 
 def _filter_errors(function, error):
@@ -30,12 +30,10 @@ class FilterModule:
 
     def filters(self):
         return {
-            "preset_models": _filter_errors(_presets.preset_models, _presets.PresetError),
+            "preset_models": _filter_errors(presets.preset_models, presets.PresetError),
             "rate_limit_router_settings": _filter_errors(
-                _rate_limits.rate_limit_router_settings, _rate_limits.RateLimitSettingsError
+                rate_limits.rate_limit_router_settings, rate_limits.RateLimitSettingsError
             ),
-            "rate_limit_warnings": _filter_errors(
-                _rate_limits.rate_limit_warnings, _rate_limits.RateLimitSettingsError
-            ),
-            "redis_router_settings": _filter_errors(_rate_limits.redis_settings, _rate_limits.RateLimitSettingsError),
+            "rate_limit_warnings": _filter_errors(rate_limits.rate_limit_warnings, rate_limits.RateLimitSettingsError),
+            "redis_router_settings": _filter_errors(rate_limits.redis_settings, rate_limits.RateLimitSettingsError),
         }

@@ -24,8 +24,8 @@ import hashlib
 import json
 from collections import namedtuple
 
-from ._config_plan import read_config
-from ._config_yaml import MAX_CONFIG_BYTES
+from .config.document import MAX_CONFIG_BYTES
+from .config.plan import read_config
 
 SUFFIX = "-known-good"
 DATA_KEY = "state.json"

@@ -7,7 +7,7 @@ Pure functions, no ansible import and no I/O. ``litellm_plan`` reads the Deploym
 the Secrets the pod loads, the record of the last verified state and the run lock once, and
 ``plan_run`` decides from them what every later step has to do:
 
-* config: the merge of the parallel models (``_config_plan``);
+* config: the merge of the parallel models (``config.plan``);
 * secret: which provider keys change, in the Secret and key that really reach the pod (``_wiring``);
 * rollout: whether the digest of config and referenced keys on the pod template changes, or a
   rollout is still under way or failing;
@@ -26,12 +26,12 @@ from dataclasses import dataclass, field
 
 from . import _rollout as rt
 from . import _wiring as wiring
-from ._config_plan import changed_model_names, plan_config, read_config
-from ._config_yaml import ConfigError
-from ._envvars import referenced_env_vars
 from ._known_good import differing_keys, live_key_values
-from ._rate_limits import shared_counter_warnings
 from ._secret_plan import MARK_ADDED, MARK_NEW, MARK_UNCHANGED, encode_value, validate_secret_data
+from .config.document import ConfigError
+from .config.envvars import referenced_env_vars
+from .config.plan import changed_model_names, plan_config, read_config
+from .config.rate_limits import shared_counter_warnings
 
 SMOKE_SCOPES = ("changed", "all", "rotated")
 

@@ -30,9 +30,8 @@ import time
 from collections import namedtuple
 from urllib.parse import urlencode
 
-from ._config_plan import lifecycle_message
-from ._model_lifecycle import MODEL_LIFECYCLE
 from ._secret_plan import scrub
+from .config.lifecycle import MODEL_LIFECYCLE, lifecycle_message
 
 MODES = ("auto", "required", "off")
 GEMINI_PAGE_SIZE = 1000

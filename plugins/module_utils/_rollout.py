@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import hashlib
 
-from ._config_yaml import config_digest, load_lenient
-from ._envvars import referenced_env_vars
 from ._secret_plan import keys_digest, scrub
 from ._wiring import master_key_var
+from .config.document import config_digest, load_lenient
+from .config.envvars import referenced_env_vars
 
 DIGEST_ANNOTATION = "homelab.litellm/config-digest"
 RESTARTED_AT_ANNOTATION = "homelab.litellm/restarted-at"

@@ -22,8 +22,8 @@ import socket
 from . import _known_good as kg
 from . import _lock
 from . import _wiring as wiring
-from ._config_plan import ConfigError
 from ._plan import PlanError
+from .config.document import ConfigError
 
 
 class RunFailure(Exception):

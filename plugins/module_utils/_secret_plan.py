@@ -18,7 +18,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from ._envvars import is_env_var_name, suggested_env_var_name
+from .config.envvars import is_env_var_name, suggested_env_var_name
 
 # Values that are obviously not a real credential: (what it looks like, pattern).
 # Matched case-insensitively against the whole value with surrounding

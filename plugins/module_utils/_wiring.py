@@ -25,7 +25,7 @@ import posixpath
 import shlex
 from collections import namedtuple
 
-from ._envvars import is_env_var_name
+from .config.envvars import is_env_var_name
 
 SECRET, CONFIGMAP, LITERAL, FIELD, MISSING = "Secret", "ConfigMap", "value", "field", "missing"
 

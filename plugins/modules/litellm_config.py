@@ -223,11 +223,12 @@ resource_version:
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.homelab.litellm.plugins.module_utils import _config_plan as cp
-from ansible_collections.homelab.litellm.plugins.module_utils import _config_yaml as cy
 from ansible_collections.homelab.litellm.plugins.module_utils import _k8s, _run
 from ansible_collections.homelab.litellm.plugins.module_utils import _owners as owners
 from ansible_collections.homelab.litellm.plugins.module_utils._args import argument_spec as shared_spec
+from ansible_collections.homelab.litellm.plugins.module_utils.config import checks as config_checks
+from ansible_collections.homelab.litellm.plugins.module_utils.config import document as config_document
+from ansible_collections.homelab.litellm.plugins.module_utils.config import plan as config_plan
 
 
 def argument_spec():
@@ -264,7 +265,7 @@ def planner(module, namespace, name, key):
         else:
             models, remove = params["models"], params["remove"]
         try:
-            plan = cp.plan_config(
+            plan = config_plan.plan_config(
                 data[key],
                 models,
                 purge=params["purge"],
@@ -272,7 +273,7 @@ def planner(module, namespace, name, key):
                 router_settings=params["router_settings"],
                 strict=params["strict"],
             )
-        except cy.ConfigError as err:
+        except config_document.ConfigError as err:
             raise _run.RunFailure("Nothing was written. " + str(err), {"errors": list(err.errors)})
         warnings = list(plan.warnings) + owners.owner_messages("ConfigMap", namespace, name, configmap)
         result = dict(
@@ -303,7 +304,9 @@ def planner(module, namespace, name, key):
 def run(module, kube):
     params = module.params
     # A key pasted into a model entry is masked wherever it might show up, also when refused.
-    module.no_log_values.update(value for value in cp.literal_credentials(params["models"]) if len(value) >= 4)
+    module.no_log_values.update(
+        value for value in config_checks.literal_credentials(params["models"]) if len(value) >= 4
+    )
     namespace = params["namespace"]
     name, key = _run.config_target(kube, params)
     with _run.module_lock(
@@ -324,8 +327,8 @@ def run(module, kube):
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if not cy.HAS_RUAMEL:
-        module.fail_json(msg=missing_required_lib("ruamel.yaml"), exception=cy.RUAMEL_IMPORT_ERROR)
+    if not config_document.HAS_RUAMEL:
+        module.fail_json(msg=missing_required_lib("ruamel.yaml"), exception=config_document.RUAMEL_IMPORT_ERROR)
     _k8s.run_with_kube(module, run, expected=_run.EXPECTED)
 
 

@@ -187,9 +187,9 @@ warnings_list:
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.homelab.litellm.plugins.module_utils import _config_yaml as config_yaml
 from ansible_collections.homelab.litellm.plugins.module_utils import _k8s, _run
 from ansible_collections.homelab.litellm.plugins.module_utils._args import argument_spec as shared_spec
+from ansible_collections.homelab.litellm.plugins.module_utils.config import document as config_document
 from ansible_collections.homelab.litellm.plugins.module_utils.run import apply as run_apply
 
 
@@ -212,8 +212,8 @@ def run(module, kube):
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if not config_yaml.HAS_RUAMEL:
-        module.fail_json(msg=missing_required_lib("ruamel.yaml"), exception=config_yaml.RUAMEL_IMPORT_ERROR)
+    if not config_document.HAS_RUAMEL:
+        module.fail_json(msg=missing_required_lib("ruamel.yaml"), exception=config_document.RUAMEL_IMPORT_ERROR)
     _k8s.run_with_kube(module, run, expected=_run.EXPECTED)
 
 

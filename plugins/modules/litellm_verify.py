@@ -318,7 +318,7 @@ def master_key_location(kube, params):
 
 
 def yaml_load(text):
-    from ansible_collections.homelab.litellm.plugins.module_utils._config_plan import read_config
+    from ansible_collections.homelab.litellm.plugins.module_utils.config.plan import read_config
 
     doc, _errors = read_config(text)
     return doc or {}

@@ -78,7 +78,7 @@ def test_tarball_ships_no_dev_only_files(installed):
         "CHANGELOG.rst",
         "playbooks/rbac.yml",
         "playbooks/templates/rbac.yml.j2",
-        "tests/unit/plugins/module_utils/test_config_plan.py",
+        "tests/unit/plugins/module_utils/config/test_config_plan.py",
     ):
         assert shipped in names, shipped
 

@@ -5,7 +5,7 @@ kind of bad input, each of which must leave the ConfigMap byte-identical.
 
 The models are the story's own request. Four of them have been shut down by
 their providers since; the module has no provider access, so it writes them as
-asked and warns about each with the replacement (plugins/module_utils/_model_lifecycle.py).
+asked and warns about each with the replacement (plugins/module_utils/config/lifecycle.py).
 The module writes only the ConfigMap it merges into: the last verified state is
 litellm_known_good's record, not a copy kept beside the ConfigMap.
 """

@@ -18,7 +18,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 MAP = REPO_ROOT / ".venv-litellm/lib/python3.11/site-packages/litellm/model_prices_and_context_window_backup.json"
 sys.path.insert(0, str(REPO_ROOT / ".collections"))
 
-from ansible_collections.homelab.litellm.plugins.module_utils._model_lifecycle import MODEL_LIFECYCLE  # noqa: E402
+from ansible_collections.homelab.litellm.plugins.module_utils.config.lifecycle import MODEL_LIFECYCLE  # noqa: E402
 
 
 def named_models() -> set[str]:

@@ -10,11 +10,11 @@ the set of values to keep out of every message.
 
 from __future__ import annotations
 
-from .. import _config_plan as config_plan
 from .. import _owners as owners
 from .. import _plan as pl
 from .. import _provider_check as provider_check
 from .. import _verify as verify_rules
+from ..config import checks as config_checks
 from . import verify as vf
 from .controller import find_controller
 from .transaction import Settings, Transaction
@@ -69,7 +69,7 @@ def settings_of(params, check_mode=False, diff=False):
     )
     secrets = {str(value) for value in request.api_keys.values() if value}
     # A key pasted into a model entry is masked wherever it might show up, also when refused.
-    secrets |= {value for value in config_plan.literal_credentials(request.models) if len(value) >= 4}
+    secrets |= {value for value in config_checks.literal_credentials(request.models) if len(value) >= 4}
     if params["verify_master_key"]:
         secrets.add(params["verify_master_key"])
     settings = Settings(

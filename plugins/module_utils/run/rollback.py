@@ -21,8 +21,8 @@ from .. import _known_good as kg
 from .. import _plan as pl
 from .. import _rollout as rt
 from .. import _wiring as wiring
-from .._config_plan import changed_model_names, read_config
-from .._envvars import referenced_env_vars
+from ..config.envvars import referenced_env_vars
+from ..config.plan import changed_model_names, read_config
 from . import observe as obs
 from . import rollout as ro
 

@@ -17,7 +17,7 @@ from ansible_collections.homelab.litellm.plugins.module_utils import _known_good
 from ansible_collections.homelab.litellm.plugins.module_utils import _plan as pl
 from ansible_collections.homelab.litellm.plugins.module_utils import _rollout as rt
 from ansible_collections.homelab.litellm.plugins.module_utils import _wiring as wiring
-from ansible_collections.homelab.litellm.plugins.module_utils._config_yaml import ConfigError
+from ansible_collections.homelab.litellm.plugins.module_utils.config.document import ConfigError
 from ansible_collections.homelab.litellm.tests.unit.fake_kube import (
     STORY_CONFIG,
     STORY_SECRETS,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ._config_schema import CHAIN_SETTINGS, DEPLOYMENT_FALLBACK_PARAMS, SETTINGS_SECTIONS, is_managed
+from .schema import CHAIN_SETTINGS, DEPLOYMENT_FALLBACK_PARAMS, SETTINGS_SECTIONS, is_managed
 
 # ---------------------------------------------------------------------------------------------
 # Fallback leaks

@@ -33,6 +33,10 @@ bundled model map and lists where they disagree.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from .schema import is_managed
+
 GROQ_DEPRECATIONS = "https://console.groq.com/docs/deprecations"
 GEMINI_DEPRECATIONS = "https://ai.google.dev/gemini-api/docs/deprecations"
 MISTRAL_MODELS = "https://docs.mistral.ai/getting-started/models/"
@@ -223,3 +227,75 @@ MODEL_LIFECYCLE = {
         "read": "2026-12-01",
     },
 }
+
+
+def lifecycle_message(model_string, fact):
+    """What to tell about a model the lifecycle data knows, with the replacement."""
+    date = fact["date"]
+    when = ("on " if len(date) == 10 else "in ") + date
+    scope = " for %s" % fact["scope"] if fact.get("scope") else ""
+    if fact["status"] == "shut_down":
+        return "%s was shut down by %s %s%s (it answers %s); use %s instead" % (
+            model_string,
+            fact["provider"],
+            when,
+            scope,
+            fact["answer"],
+            fact["replacement"],
+        )
+    if fact["status"] == "restricted":
+        return "%s refuses %s on %s (%s, reported %s); use %s instead" % (
+            fact["provider"],
+            model_string,
+            fact.get("scope", "some plans"),
+            fact["answer"],
+            date,
+            fact["replacement"],
+        )
+    return "%s is deprecated by %s and shuts down %s; use %s instead" % (
+        model_string,
+        fact["provider"],
+        when,
+        fact["replacement"],
+    )
+
+
+def lifecycle_warnings(models, lifecycle=None):
+    """Warnings for requested models whose ``litellm_params.model`` is shut down, restricted or deprecated
+    (by ``lifecycle``, ``MODEL_LIFECYCLE`` unless given)."""
+    lifecycle = MODEL_LIFECYCLE if lifecycle is None else lifecycle
+    warnings = []
+    seen = set()
+    for model in models:
+        if not isinstance(model, Mapping) or not isinstance(model.get("litellm_params"), Mapping):
+            continue
+        model_string = model["litellm_params"].get("model")
+        fact = lifecycle.get(model_string) if isinstance(model_string, str) else None
+        if fact is None or model_string in seen:
+            continue
+        seen.add(model_string)
+        name = model.get("model_name")
+        prefix = "model %r: " % name if name != model_string else ""
+        warnings.append(prefix + lifecycle_message(model_string, fact))
+    return warnings
+
+
+def left_over_warnings(entries, models, lifecycle=None):
+    """Warnings for entries this collection added earlier that are no longer requested and whose model
+    the lifecycle data (``lifecycle``, ``MODEL_LIFECYCLE`` unless given) knows (e.g. the story's models
+    after an upgrade): they stay until removed."""
+    lifecycle = MODEL_LIFECYCLE if lifecycle is None else lifecycle
+    requested = {model.get("model_name") for model in models if isinstance(model, Mapping)}
+    warnings = []
+    for entry in entries:
+        params = entry.get("litellm_params")
+        model_string = params.get("model") if isinstance(params, Mapping) else None
+        fact = lifecycle.get(model_string) if isinstance(model_string, str) else None
+        name = entry.get("model_name")
+        if fact is None or name in requested or not is_managed(entry):
+            continue
+        warnings.append(
+            "%s, added by an earlier run and no longer listed, is still in the config: %s. Remove it with "
+            "litellm_remove_models: [%s] (or litellm_purge: true)" % (name, lifecycle_message(model_string, fact), name)
+        )
+    return warnings

@@ -27,7 +27,7 @@ pre_call_checks/model_rate_limit_check.py, router.py):
 
 ``usage-based-routing-v2``, which homelab.litellm 0.1.0 used, is not written any more: LiteLLM's
 docs advise against it in production, it changes routing for every model, and together with the
-pre-call check it admits fewer requests than the limit (``_config_plan`` migrates it away).
+pre-call check it admits fewer requests than the limit (``plan`` migrates it away).
 """
 
 from __future__ import annotations

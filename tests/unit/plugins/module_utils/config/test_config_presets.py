@@ -1,9 +1,9 @@
-"""Provider presets -> LiteLLM model entries (plugins/module_utils/_presets.py)."""
+"""Provider presets -> LiteLLM model entries (plugins/module_utils/config/presets.py)."""
 
 from __future__ import annotations
 
 import pytest
-from ansible_collections.homelab.litellm.plugins.module_utils import _presets as presets
+from ansible_collections.homelab.litellm.plugins.module_utils.config import presets
 
 PRESETS = {
     "groq": {

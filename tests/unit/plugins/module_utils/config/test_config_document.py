@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, homelab.litellm developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit tests for plugins/module_utils/_config_yaml.py: config.yaml text <-> round-trip document."""
+"""Unit tests for plugins/module_utils/config/document.py: config.yaml text <-> round-trip document."""
 
 from __future__ import annotations
 
@@ -14,16 +14,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ansible_collections.homelab.litellm.plugins.module_utils import _config_yaml as cy
+from ansible_collections.homelab.litellm.plugins.module_utils.config import document as config_document
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parent.parent / "fixtures"
 STORY = (FIXTURES / "story-config.yaml").read_text()
 MIXED = (FIXTURES / "mixed-config.yaml").read_text()
 
 
 def parse_errors(text):
-    with pytest.raises(cy.ConfigError) as caught:
-        cy.parse_config(text)
+    with pytest.raises(config_document.ConfigError) as caught:
+        config_document.parse_config(text)
     assert caught.value.errors == caught.value.messages
     return caught.value.errors
 
@@ -32,11 +32,11 @@ def parse_errors(text):
 
 
 def test_story_round_trip_is_byte_identical():
-    assert cy.render_config(cy.parse_config(STORY)) == STORY
+    assert config_document.render_config(config_document.parse_config(STORY)) == STORY
 
 
 def test_parse_keeps_structure_and_flow_style():
-    doc = cy.parse_config(STORY)
+    doc = config_document.parse_config(STORY)
     assert [entry["model_name"] for entry in doc["model_list"]] == ["vllm-qwen", "ollama-qwen", "openai-gpt4o"]
     assert list(doc) == ["model_list", "router_settings", "litellm_settings", "general_settings"]
     assert doc["router_settings"]["fallbacks"].fa.flow_style() is True
@@ -45,18 +45,18 @@ def test_parse_keeps_structure_and_flow_style():
 @pytest.mark.parametrize(
     "text, expected",
     [
-        (STORY, cy.YamlStyle(mapping=2, sequence=4, offset=2, explicit_start=False)),
-        ("model_list:\n- model_name: a\n  litellm_params:\n    model: b\n", cy.YamlStyle(2, 2, 0, False)),
+        (STORY, config_document.YamlStyle(mapping=2, sequence=4, offset=2, explicit_start=False)),
+        ("model_list:\n- model_name: a\n  litellm_params:\n    model: b\n", config_document.YamlStyle(2, 2, 0, False)),
         (
             "---\nmodel_list:\n    -   model_name: a\n        litellm_params:\n            model: b\n",
-            cy.YamlStyle(4, 8, 4, True),
+            config_document.YamlStyle(4, 8, 4, True),
         ),
-        ("general_settings:\n    master_key: x\n", cy.YamlStyle(4, 4, 2, False)),
-        ("# only comments first\n\nkey: value\n", cy.YamlStyle(2, 4, 2, False)),
+        ("general_settings:\n    master_key: x\n", config_document.YamlStyle(4, 4, 2, False)),
+        ("# only comments first\n\nkey: value\n", config_document.YamlStyle(2, 4, 2, False)),
     ],
 )
 def test_guess_yaml_style(text, expected):
-    assert cy.guess_yaml_style(text) == expected
+    assert config_document.guess_yaml_style(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -69,12 +69,19 @@ def test_guess_yaml_style(text, expected):
     ],
 )
 def test_round_trip_with_guessed_style(text):
-    assert cy.render_config(cy.parse_config(text), cy.guess_yaml_style(text)) == text
+    assert (
+        config_document.render_config(config_document.parse_config(text), config_document.guess_yaml_style(text))
+        == text
+    )
 
 
 def test_render_is_deterministic():
-    doc = cy.parse_config(STORY)
-    assert cy.render_config(doc) == cy.render_config(doc) == cy.render_config(cy.parse_config(STORY))
+    doc = config_document.parse_config(STORY)
+    assert (
+        config_document.render_config(doc)
+        == config_document.render_config(doc)
+        == config_document.render_config(config_document.parse_config(STORY))
+    )
 
 
 @pytest.mark.parametrize(
@@ -146,13 +153,13 @@ def test_parse_config_reports_every_broken_entry():
 
 
 def test_null_model_list_is_accepted():
-    assert cy.parse_config("model_list:\ngeneral_settings: {}\n")["model_list"] is None
+    assert config_document.parse_config("model_list:\ngeneral_settings: {}\n")["model_list"] is None
 
 
 def test_config_digest():
-    assert cy.config_digest("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-    assert cy.config_digest(STORY) == hashlib.sha256(STORY.encode("utf-8")).hexdigest()
-    assert cy.config_digest(STORY) != cy.config_digest(STORY + "\n")
+    assert config_document.config_digest("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    assert config_document.config_digest(STORY) == hashlib.sha256(STORY.encode("utf-8")).hexdigest()
+    assert config_document.config_digest(STORY) != config_document.config_digest(STORY + "\n")
 
 
 @pytest.mark.parametrize(
@@ -169,7 +176,7 @@ def test_config_digest():
     ],
 )
 def test_yaml_type(value, expected):
-    assert cy.yaml_type(value) == expected
+    assert config_document.yaml_type(value) == expected
 
 
 # -- bounds: size and alias expansion -------------------------------------------------------------
@@ -195,7 +202,7 @@ def padded(size):
 
 
 def round_trip_root(text):
-    return cy._yaml(cy.YamlStyle()).compose(text)
+    return config_document._yaml(config_document.YamlStyle()).compose(text)
 
 
 def pyyaml_root(text):
@@ -217,7 +224,7 @@ def pyyaml_root(text):
     ],
 )
 def test_expanded_size_counts_each_alias_as_what_it_expands_to(compose, text, size):
-    assert cy.expanded_size(compose(text), 1000) == size
+    assert config_document.expanded_size(compose(text), 1000) == size
 
 
 def shared_list(copies):
@@ -226,11 +233,11 @@ def shared_list(copies):
     return "a: &x [%s]\nb: [%s]\n" % (", ".join(["s"] * 999), ", ".join(["*x"] * copies))
 
 
-@pytest.mark.parametrize("read", [cy.load_plain, cy.parse_config, cy.read_back])
+@pytest.mark.parametrize("read", [config_document.load_plain, config_document.parse_config, config_document.read_back])
 def test_aliases_are_read_up_to_the_bound_and_refused_past_it(read):
-    assert cy.MAX_EXPANDED_NODES == 1000000
+    assert config_document.MAX_EXPANDED_NODES == 1000000
     assert len(read(shared_list(998))["b"]) == 998  # 999,004 nodes
-    with pytest.raises(cy.ConfigError) as caught:
+    with pytest.raises(config_document.ConfigError) as caught:
         read(shared_list(999))  # 1,000,004 nodes
     assert caught.value.errors == [
         "config.yaml expands to more than 1000000 nodes through YAML aliases (an alias bomb?): refused before it "
@@ -248,7 +255,12 @@ SHARED_PARAMS = (
 
 @pytest.mark.parametrize(
     "read",
-    [cy.load_plain, cy.load_lenient, cy.read_back, lambda text: cy.plain(cy.parse_config(text))],
+    [
+        config_document.load_plain,
+        config_document.load_lenient,
+        config_document.read_back,
+        lambda text: config_document.plain(config_document.parse_config(text)),
+    ],
     ids=["load_plain", "load_lenient", "read_back", "parse_config"],
 )
 def test_shared_litellm_params_are_read_as_litellm_reads_them(read):
@@ -260,18 +272,20 @@ def test_shared_litellm_params_are_read_as_litellm_reads_them(read):
 
 
 def test_a_key_given_twice_beside_a_merge_key_is_still_refused():
-    with pytest.raises(cy.ConfigError) as caught:
-        cy.load_plain("x: &x {a: 1}\ny:\n  <<: *x\n  b: 2\n  b: 3\n")
+    with pytest.raises(config_document.ConfigError) as caught:
+        config_document.load_plain("x: &x {a: 1}\ny:\n  <<: *x\n  b: 2\n  b: 3\n")
     assert caught.value.errors[0].startswith("config.yaml has the key 'b' twice in one mapping (lines 4 and 5)")
 
 
-@pytest.mark.parametrize("read", [cy.load_plain, cy.load_plain_with_ends, cy.parse_config])
+@pytest.mark.parametrize(
+    "read", [config_document.load_plain, config_document.load_plain_with_ends, config_document.parse_config]
+)
 def test_a_text_no_configmap_can_hold_is_refused_before_it_is_read(read):
-    assert cy.MAX_CONFIG_BYTES == 1048576
-    read(padded(cy.MAX_CONFIG_BYTES))
-    text = padded(cy.MAX_CONFIG_BYTES + 1)
-    assert len(text) < cy.MAX_CONFIG_BYTES, "the bound counts bytes, not characters"
-    with pytest.raises(cy.ConfigError) as caught:
+    assert config_document.MAX_CONFIG_BYTES == 1048576
+    read(padded(config_document.MAX_CONFIG_BYTES))
+    text = padded(config_document.MAX_CONFIG_BYTES + 1)
+    assert len(text) < config_document.MAX_CONFIG_BYTES, "the bound counts bytes, not characters"
+    with pytest.raises(config_document.ConfigError) as caught:
         read(text)
     assert caught.value.errors == [
         "config.yaml is 1048577 bytes (1024.0 KiB), more than Kubernetes lets a ConfigMap hold (1048576 bytes, "
@@ -280,16 +294,16 @@ def test_a_text_no_configmap_can_hold_is_refused_before_it_is_read(read):
 
 
 def test_load_lenient_reads_nothing_past_the_bounds():
-    assert cy.load_lenient(padded(cy.MAX_CONFIG_BYTES)) == {"model_list": []}
-    assert cy.load_lenient(padded(cy.MAX_CONFIG_BYTES + 1)) is None
-    assert cy.load_lenient(shared_list(998))["b"][0][0] == "s"
-    assert cy.load_lenient(shared_list(999)) is None
-    assert cy.load_lenient(alias_bomb()) is None
+    assert config_document.load_lenient(padded(config_document.MAX_CONFIG_BYTES)) == {"model_list": []}
+    assert config_document.load_lenient(padded(config_document.MAX_CONFIG_BYTES + 1)) is None
+    assert config_document.load_lenient(shared_list(998))["b"][0][0] == "s"
+    assert config_document.load_lenient(shared_list(999)) is None
+    assert config_document.load_lenient(alias_bomb()) is None
 
 
 def test_config_size_errors_name_the_size_and_the_limit():
-    assert cy.config_size_errors(padded(cy.MAX_CONFIG_BYTES)) == []
-    assert cy.config_size_errors(padded(cy.MAX_CONFIG_BYTES + 1536)) == [
+    assert config_document.config_size_errors(padded(config_document.MAX_CONFIG_BYTES)) == []
+    assert config_document.config_size_errors(padded(config_document.MAX_CONFIG_BYTES + 1536)) == [
         "config.yaml after the merge would be 1050112 bytes (1025.5 KiB), more than Kubernetes lets a ConfigMap "
         "hold (1048576 bytes, 1 MiB), so the API server would refuse the write; request fewer models or shorten "
         "the rest of the config"
@@ -297,7 +311,7 @@ def test_config_size_errors_name_the_size_and_the_limit():
 
 
 def test_read_back_of_a_text_that_does_not_parse_is_none():
-    assert cy.read_back("a: [\n") is None
+    assert config_document.read_back("a: [\n") is None
 
 
 # The alias bomb, read by each entry point in a process of its own: its memory is the process's
@@ -305,13 +319,14 @@ def test_read_back_of_a_text_that_does_not_parse_is_none():
 # 5.86 GB the planning process reached in 89 s before the bound. One line per entry point read.
 BOMB_CHILD = """
 import json, resource, sys, time
-from ansible_collections.homelab.litellm.plugins.module_utils import _config_plan as cp, _config_yaml as cy
+from ansible_collections.homelab.litellm.plugins.module_utils.config import document as config_document
+from ansible_collections.homelab.litellm.plugins.module_utils.config import plan as config_plan
 
 ENTRY_POINTS = {
-    "read_config": lambda text: "; ".join(cp.read_config(text)[1] or ["read"]),
-    "load_lenient": cy.load_lenient,
-    "parse_config": cy.parse_config,
-    "plan_config": lambda text: cp.plan_config(text, []),
+    "read_config": lambda text: "; ".join(config_plan.read_config(text)[1] or ["read"]),
+    "load_lenient": config_document.load_lenient,
+    "parse_config": config_document.parse_config,
+    "plan_config": lambda text: config_plan.plan_config(text, []),
 }
 bomb = sys.stdin.read()
 for read in ENTRY_POINTS.values():  # imports and first-use caches are not the bomb's
@@ -330,7 +345,7 @@ for name, read in ENTRY_POINTS.items():
     try:
         outcome = read(bomb)
         outcome = outcome if isinstance(outcome, str) else type(outcome).__name__
-    except cy.ConfigError as err:
+    except config_document.ConfigError as err:
         outcome = "; ".join(err.errors)
     except MemoryError:
         outcome = "MemoryError"
@@ -343,8 +358,8 @@ for name, read in ENTRY_POINTS.items():
 @pytest.fixture(scope="module")
 def bomb_reads():
     """{entry point: its read of the bomb}, and the child's stderr (why the missing ones are missing)."""
-    # The directory that holds ansible_collections/homelab/litellm/plugins/module_utils/_config_yaml.py
-    root = Path(cy.__file__).parents[5]
+    # The directory that holds ansible_collections/homelab/litellm/plugins/module_utils/config/document.py
+    root = Path(config_document.__file__).parents[6]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root)] + sys.path))
     # check=False: the child's exit status is judged below, entry point by entry point.
     done = subprocess.run(
@@ -375,10 +390,10 @@ def test_the_alias_bomb_is_refused_in_a_second_with_little_memory(bomb_reads, en
 
 
 def test_plain_values_and_strict_comparison():
-    doc = cy.parse_config("a: &flag true\nb: *flag\nc: 1.5\nd: 'x'\ne: [1, {f: null}]\n")
-    assert cy.plain(doc) == {"a": True, "b": True, "c": 1.5, "d": "x", "e": [1, {"f": None}]}
-    assert cy.plain(doc)["a"] is True
-    assert cy.plain(doc)["d"].__class__ is str, "plain str, not ruamel's quoted scalar"
+    doc = config_document.parse_config("a: &flag true\nb: *flag\nc: 1.5\nd: 'x'\ne: [1, {f: null}]\n")
+    assert config_document.plain(doc) == {"a": True, "b": True, "c": 1.5, "d": "x", "e": [1, {"f": None}]}
+    assert config_document.plain(doc)["a"] is True
+    assert config_document.plain(doc)["d"].__class__ is str, "plain str, not ruamel's quoted scalar"
 
 
 @pytest.mark.parametrize(
@@ -397,44 +412,44 @@ def test_plain_values_and_strict_comparison():
     ],
 )
 def test_same(left, right, equal):
-    assert cy.same(left, right) is equal
+    assert config_document.same(left, right) is equal
 
 
 def test_sync_mapping_keeps_comments_and_order():
-    doc = cy.parse_config("settings:\n  a: 1  # one\n  b: 2\n  # before c\n  c: 3\n")
-    cy.sync_mapping(doc["settings"], {"a": 7, "c": 3, "d": 4}, delete_missing=False)
-    assert cy.render_config(doc) == "settings:\n  a: 7  # one\n  b: 2\n  # before c\n  c: 3\n  d: 4\n"
+    doc = config_document.parse_config("settings:\n  a: 1  # one\n  b: 2\n  # before c\n  c: 3\n")
+    config_document.sync_mapping(doc["settings"], {"a": 7, "c": 3, "d": 4}, delete_missing=False)
+    assert config_document.render_config(doc) == "settings:\n  a: 7  # one\n  b: 2\n  # before c\n  c: 3\n  d: 4\n"
 
 
 def test_sync_mapping_deletes_missing_keys_only_when_asked():
-    doc = cy.parse_config("settings:\n  a: 1\n  b: 2  # keep\n  c: 3\n")
-    cy.sync_mapping(doc["settings"], {"a": 1, "b": 2}, delete_missing=True)
-    assert cy.render_config(doc) == "settings:\n  a: 1\n  b: 2  # keep\n"
+    doc = config_document.parse_config("settings:\n  a: 1\n  b: 2  # keep\n  c: 3\n")
+    config_document.sync_mapping(doc["settings"], {"a": 1, "b": 2}, delete_missing=True)
+    assert config_document.render_config(doc) == "settings:\n  a: 1\n  b: 2  # keep\n"
 
 
 def test_sync_mapping_updates_nested_mappings_key_by_key():
-    doc = cy.parse_config("s:\n  args:\n    ttl: 60  # seconds\n    lowest: 1\n")
-    cy.sync_mapping(doc["s"], {"args": {"ttl": 30}}, delete_missing=False)
-    assert cy.render_config(doc) == "s:\n  args:\n    ttl: 30  # seconds\n    lowest: 1\n"
+    doc = config_document.parse_config("s:\n  args:\n    ttl: 60  # seconds\n    lowest: 1\n")
+    config_document.sync_mapping(doc["s"], {"args": {"ttl": 30}}, delete_missing=False)
+    assert config_document.render_config(doc) == "s:\n  args:\n    ttl: 30  # seconds\n    lowest: 1\n"
 
 
 def test_removed_list_item_leaves_the_comment_lines_at_its_position():
-    doc = cy.parse_config("items:\n  - a\n  - b\n  # about c\n  - c\n")
-    cy.remove_list_item(doc, "items", 1)
-    assert cy.render_config(doc) == "items:\n  - a\n  # about c\n  - c\n"
-    doc = cy.parse_config("items:\n  - a\n  # about b\n  - b\n")
-    cy.remove_list_item(doc, "items", 0)
-    assert cy.render_config(doc) == "items:\n  # about b\n  - b\n"
+    doc = config_document.parse_config("items:\n  - a\n  - b\n  # about c\n  - c\n")
+    config_document.remove_list_item(doc, "items", 1)
+    assert config_document.render_config(doc) == "items:\n  - a\n  # about c\n  - c\n"
+    doc = config_document.parse_config("items:\n  - a\n  # about b\n  - b\n")
+    config_document.remove_list_item(doc, "items", 0)
+    assert config_document.render_config(doc) == "items:\n  # about b\n  - b\n"
 
 
 def test_to_node_is_block_style():
-    doc = cy.parse_config("a: 1\n")
-    cy.append_to_mapping(doc, "b", {"c": [1, {"d": 2}]})
-    assert cy.render_config(doc) == "a: 1\nb:\n  c:\n    - 1\n    - d: 2\n"
+    doc = config_document.parse_config("a: 1\n")
+    config_document.append_to_mapping(doc, "b", {"c": [1, {"d": 2}]})
+    assert config_document.render_config(doc) == "a: 1\nb:\n  c:\n    - 1\n    - d: 2\n"
 
 
 @pytest.mark.parametrize("depth", [900, 5000])
 def test_nesting_deeper_than_the_reader_goes_is_refused_not_a_crash(depth):
     deep = "model_list:\n  - model_name: a\n    litellm_params: {model: x}\nx: " + "[" * depth + "]" * depth + "\n"
-    with pytest.raises(cy.ConfigError, match="deeper than a YAML reader goes|YAML"):
-        cy.parse_config(deep)
+    with pytest.raises(config_document.ConfigError, match="deeper than a YAML reader goes|YAML"):
+        config_document.parse_config(deep)

@@ -5,31 +5,17 @@
 
 Nothing here does I/O or imports Ansible: a module reads the ConfigMap, calls ``plan_config`` and
 writes ``plan.after`` back only when ``plan.changed``. Only the ``model_list`` entries this
-collection owns (``_config_schema.is_managed``) are ever changed or removed; any result with a
-fallback leak (``_fallbacks``) is refused.
+collection owns (``schema.is_managed``) are ever changed or removed; any result with a
+fallback leak (``fallbacks``) is refused.
 """
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ._config_schema import (
-    ALLOWED_LITELLM_PARAMS,
-    CREDENTIAL_PARAMS,
-    DEPLOYMENT_FALLBACK_PARAMS,
-    ENTRY_KEYS,
-    KNOWN_MISSPELLINGS,
-    MANAGED_BY,
-    PROVIDER_KEY_ENV,
-    ROUTER_CREDENTIAL_SETTINGS,
-    ROUTER_SETTINGS_KEYS,
-    is_managed,
-    model_id_for,
-)
-from ._config_yaml import (
-    CRASH,
+from .checks import check_models, group_label, missing_api_key_warnings, router_settings_errors
+from .document import (
     CommentedMap,
     CommentedSeq,
     ConfigError,
@@ -53,9 +39,10 @@ from ._config_yaml import (
     to_node,
     yaml_type,
 )
-from ._envvars import env_reference, is_env_var_name, referenced_env_vars, suggested_env_var_name
-from ._fallbacks import find_fallback_leaks
-from ._model_lifecycle import MODEL_LIFECYCLE
+from .envvars import referenced_env_vars
+from .fallbacks import find_fallback_leaks
+from .lifecycle import left_over_warnings, lifecycle_warnings
+from .schema import MANAGED_BY, is_managed, model_id_for
 
 
 @dataclass(frozen=True)
@@ -98,355 +85,6 @@ def _desired_entry(model):
 
 
 # ---------------------------------------------------------------------------------------------
-# Validation of the requested models
-# ---------------------------------------------------------------------------------------------
-
-
-def _closest(word, candidates):
-    """The known name ``word`` is most likely a slip of, or None."""
-    if word in KNOWN_MISSPELLINGS and KNOWN_MISSPELLINGS[word] in candidates:
-        return KNOWN_MISSPELLINGS[word]
-    matches = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=NEAR_MISS_CUTOFF)
-    return matches[0] if matches else None
-
-
-def provider_of(model_string):
-    """The provider prefix of a LiteLLM model string (``groq`` of ``groq/openai/gpt-oss-120b``), or ''."""
-    return model_string.split("/", 1)[0] if isinstance(model_string, str) and "/" in model_string else ""
-
-
-def _suggested_env_name(model_string, param):
-    if param == "api_key":
-        provider = provider_of(model_string)
-        if provider in PROVIDER_KEY_ENV:
-            return PROVIDER_KEY_ENV[provider]
-        return suggested_env_var_name(provider or "PROVIDER") + "_API_KEY"
-    return suggested_env_var_name(param)
-
-
-def _env_reference_errors(where, value, secret=False):
-    """Errors for an ``os.environ/`` reference with an invalid name. For a ``secret`` field the value is
-    not shown: a key pasted after the prefix would otherwise end up in the logs."""
-    name = env_reference(value)
-    if name is None or is_env_var_name(name):
-        return []
-    shown = (
-        "an invalid environment variable name (value not shown)"
-        if secret
-        else ("%r, which is not a valid environment variable name" % value)
-    )
-    return [
-        "%s references %s; use letters, digits and underscores, not starting with a digit, e.g. "
-        "os.environ/GROQ_API_KEY" % (where, shown)
-    ]
-
-
-def _nested_env_reference_errors(where, value):
-    """LiteLLM resolves os.environ/ only in top-level litellm_params values (Router.set_model_list)."""
-    errors = []
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            errors += _nested_env_reference_errors("%s.%s" % (where, key), item)
-    elif isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            errors += _nested_env_reference_errors("%s[%d]" % (where, index), item)
-    elif env_reference(value) is not None:
-        errors.append(
-            "%s is %r, but LiteLLM resolves os.environ/ only in top-level litellm_params values, so it would "
-            "send this text literally; move the value to a top-level litellm_params key" % (where, value)
-        )
-    return errors
-
-
-def literal_credentials(models):
-    """Every literal value of a credential field (``CREDENTIAL_PARAMS``) in model entries.
-
-    A module adds them to its no_log values, so a key pasted into a model entry is masked in
-    every output, also when the entry is refused. The part after ``os.environ/`` counts too when it
-    is no valid variable name (a key pasted after the prefix).
-    """
-    values = set()
-    for model in models if isinstance(models, (list, tuple)) else ():
-        params = model.get("litellm_params") if isinstance(model, Mapping) else None
-        if not isinstance(params, Mapping):
-            continue
-        for param in CREDENTIAL_PARAMS & set(params):
-            value = params[param]
-            if not isinstance(value, str) or not value:
-                continue
-            name = env_reference(value)
-            if name is None:
-                values.add(value)
-            elif not is_env_var_name(name):
-                values.add(name)
-    return values
-
-
-def _credential_errors(label, model_string, params):
-    errors = []
-    for param in sorted(CREDENTIAL_PARAMS & set(params)):
-        value = params[param]
-        if value is None or env_reference(value) is not None:
-            continue
-        # vertex_credentials may also name a mounted service-account file, which is no secret.
-        if param == "vertex_credentials" and isinstance(value, str) and value.startswith("/"):
-            continue
-        errors.append(
-            "%s: litellm_params.%s is written literally (value not shown); put the secret in the vault, let "
-            "homelab.litellm store it in the Secret and write %s: os.environ/%s"
-            % (label, param, param, _suggested_env_name(model_string, param))
-        )
-    return errors
-
-
-def _wildcard_errors(label, name, model_string):
-    errors = []
-    for what, value in (("model_name", name), ("litellm_params.model", model_string)):
-        if isinstance(value, str) and "*" in value:
-            errors.append(
-                "%s: %s %r is a wildcard; LiteLLM would send requests for any model name that matches it to this "
-                "entry, with this entry's key, to whatever provider the requested name implies (a 'model: \"*\"' "
-                "entry sent a request carrying GROQ_API_KEY to OpenAI); list each model explicitly"
-                % (label, what, value)
-            )
-    return errors
-
-
-def _litellm_params_errors(label, params, strict):
-    """(errors, warnings) for one entry's litellm_params."""
-    errors, warnings = [], []
-    model_string = params.get("model")
-    if not isinstance(model_string, str) or not model_string.strip():
-        errors.append(
-            "%s: litellm_params.model is missing; %s; set it to the LiteLLM model string, e.g. "
-            "'groq/openai/gpt-oss-120b'" % (label, CRASH)
-        )
-    for key in params:
-        key_text = str(key)
-        if key_text in DEPLOYMENT_FALLBACK_PARAMS:
-            errors.append(
-                "%s: litellm_params.%s would give this parallel model its own fallbacks; remove it "
-                "(parallel models never fall back)" % (label, key_text)
-            )
-        elif key_text not in ALLOWED_LITELLM_PARAMS:
-            suggestion = _closest(key_text, ALLOWED_LITELLM_PARAMS)
-            if suggestion:
-                # A slip of a known key (rpm_limit for rpm) would silently not do what it says.
-                errors.append(
-                    "%s: litellm_params.%s is not a LiteLLM parameter; did you mean %r? LiteLLM would forward "
-                    "it to the provider and not apply it" % (label, key_text, suggestion)
-                )
-            elif strict:
-                errors.append(
-                    "%s: litellm_params.%s is not a LiteLLM 1.108.7 parameter (strict: true refuses it); remove "
-                    "it, or set strict: false if the provider or a newer LiteLLM takes it" % (label, key_text)
-                )
-            else:
-                warnings.append(
-                    "%s: litellm_params.%s is not a LiteLLM 1.108.7 parameter; LiteLLM forwards unknown keys to "
-                    "the provider as they are (fine if the provider or a newer LiteLLM takes it)" % (label, key_text)
-                )
-    errors += _credential_errors(label, model_string, params)
-    for key, value in params.items():
-        errors += _env_reference_errors("%s: litellm_params.%s" % (label, key), value, key in CREDENTIAL_PARAMS)
-        if isinstance(value, (Mapping, list, tuple)):
-            errors += _nested_env_reference_errors("%s: litellm_params.%s" % (label, key), value)
-    return errors, warnings
-
-
-NEAR_MISS_CUTOFF = 0.75
-"""How close (difflib ratio) an unknown key must be to a known one to count as a slip of it."""
-
-
-def check_models(models, strict=False):
-    """Check requested ``model_list`` entries: ``(errors, warnings)``, each a list of messages.
-
-    Errors: each entry needs a string ``model_name`` and ``litellm_params.model``, no wildcard in
-    either; names must be unique; a ``litellm_params`` key that is a near miss of a known LiteLLM
-    1.108.7 parameter (``rpm_limit``) is refused, since it would silently not apply; secrets
-    (``CREDENTIAL_PARAMS``) must be ``os.environ/NAME`` references with a valid NAME; a parallel
-    model must not carry its own fallbacks; ``model_info.id``/``managed_by`` are reserved for the
-    ownership marker. Warnings: keys LiteLLM 1.108.7 does not know and nothing known is close to
-    (a newer LiteLLM or the provider may take them); with ``strict`` these are errors too.
-    """
-    if not isinstance(models, (list, tuple)):
-        return [
-            "models must be a list of model entries (model_name, litellm_params, model_info), not a %s"
-            % yaml_type(models)
-        ], []
-    errors, warnings = [], []
-    counts = {}
-    for index, model in enumerate(models):
-        label = "models[%d]" % index
-        if not isinstance(model, Mapping):
-            errors.append("%s is a %s; give a mapping with model_name and litellm_params" % (label, yaml_type(model)))
-            continue
-        name = model.get("model_name")
-        if not isinstance(name, str) or not name.strip():
-            errors.append(
-                "%s: model_name is missing or not a string; set it to the name clients will request, e.g. "
-                "'groq/openai/gpt-oss-120b'" % label
-            )
-        else:
-            label = "model %r" % name
-            counts[name] = counts.get(name, 0) + 1
-        for key in model:
-            if key not in ENTRY_KEYS:
-                suggestion = _closest(str(key), ENTRY_KEYS)
-                hint = "did you mean %r?" % suggestion if suggestion else "remove it"
-                errors.append(
-                    "%s: unknown key %r (an entry has model_name, litellm_params and model_info); %s"
-                    % (label, key, hint)
-                )
-        params = model.get("litellm_params")
-        if params is None:
-            errors.append(
-                "%s has no litellm_params; %s; add litellm_params with at least 'model: <provider>/<model>'"
-                % (label, CRASH)
-            )
-        elif not isinstance(params, Mapping):
-            errors.append(
-                "%s: litellm_params is a %s; make it a mapping with at least 'model'" % (label, yaml_type(params))
-            )
-        else:
-            entry_errors, entry_warnings = _litellm_params_errors(label, params, strict)
-            errors += _wildcard_errors(label, name, params.get("model")) + entry_errors
-            warnings += entry_warnings
-        model_info = model.get("model_info")
-        if model_info is not None and not isinstance(model_info, Mapping):
-            errors.append("%s: model_info is a %s; make it a mapping or leave it out" % (label, yaml_type(model_info)))
-        elif isinstance(model_info, Mapping):
-            for reserved in ("id", "managed_by"):
-                if reserved in model_info:
-                    errors.append(
-                        "%s: model_info.%s is written by homelab.litellm (it marks the entries this collection "
-                        "owns); remove model_info.%s from the request" % (label, reserved, reserved)
-                    )
-    for name, count in counts.items():
-        if count < 2:
-            continue
-        labels = [
-            _group_label(model) for model in models if isinstance(model, Mapping) and model.get("model_name") == name
-        ]
-        if None in labels:
-            errors.append(
-                "model_name %r is given %d times; LiteLLM would silently load-balance between the entries; keep one "
-                "entry per model_name, or make them one model group on purpose by giving each its own "
-                "model_info.deployment" % (name, count)
-            )
-        elif len(set(labels)) != len(labels):
-            errors.append(
-                "model %r: model_info.deployment must differ between the entries of the group (given: %s)"
-                % (name, ", ".join(sorted(labels)))
-            )
-    return errors, warnings
-
-
-def _router_settings_errors(router_settings):
-    if not isinstance(router_settings, Mapping):
-        return ["router_settings must be a mapping of Router settings, not a %s" % yaml_type(router_settings)]
-    errors = []
-    for key, value in router_settings.items():
-        if key not in ROUTER_SETTINGS_KEYS:
-            suggestion = _closest(str(key), ROUTER_SETTINGS_KEYS)
-            hint = "did you mean %r?" % suggestion if suggestion else "remove it"
-            errors.append(
-                "router_settings.%s is not a LiteLLM 1.108.7 Router setting and LiteLLM would ignore it; %s"
-                % (key, hint)
-            )
-        if key in ROUTER_CREDENTIAL_SETTINGS and value is not None and env_reference(value) is None:
-            errors.append(
-                "router_settings.%s is written literally (value not shown); put it in the vault and write "
-                "%s: os.environ/%s" % (key, key, key.upper())
-            )
-        errors += _env_reference_errors("router_settings.%s" % key, value, key in ROUTER_CREDENTIAL_SETTINGS)
-    return errors
-
-
-def lifecycle_message(model_string, fact):
-    """What to tell about a model the lifecycle data knows, with the replacement."""
-    date = fact["date"]
-    when = ("on " if len(date) == 10 else "in ") + date
-    scope = " for %s" % fact["scope"] if fact.get("scope") else ""
-    if fact["status"] == "shut_down":
-        return "%s was shut down by %s %s%s (it answers %s); use %s instead" % (
-            model_string,
-            fact["provider"],
-            when,
-            scope,
-            fact["answer"],
-            fact["replacement"],
-        )
-    if fact["status"] == "restricted":
-        return "%s refuses %s on %s (%s, reported %s); use %s instead" % (
-            fact["provider"],
-            model_string,
-            fact.get("scope", "some plans"),
-            fact["answer"],
-            date,
-            fact["replacement"],
-        )
-    return "%s is deprecated by %s and shuts down %s; use %s instead" % (
-        model_string,
-        fact["provider"],
-        when,
-        fact["replacement"],
-    )
-
-
-def lifecycle_warnings(models, lifecycle=MODEL_LIFECYCLE):
-    """Warnings for requested models whose ``litellm_params.model`` is shut down, restricted or deprecated."""
-    warnings = []
-    seen = set()
-    for model in models:
-        if not isinstance(model, Mapping) or not isinstance(model.get("litellm_params"), Mapping):
-            continue
-        model_string = model["litellm_params"].get("model")
-        fact = lifecycle.get(model_string) if isinstance(model_string, str) else None
-        if fact is None or model_string in seen:
-            continue
-        seen.add(model_string)
-        name = model.get("model_name")
-        prefix = "model %r: " % name if name != model_string else ""
-        warnings.append(prefix + lifecycle_message(model_string, fact))
-    return warnings
-
-
-def left_over_warnings(entries, models, lifecycle=MODEL_LIFECYCLE):
-    """Warnings for entries this collection added earlier that are no longer requested and whose model
-    the lifecycle data knows (e.g. the story's models after an upgrade): they stay until removed."""
-    requested = {model.get("model_name") for model in models if isinstance(model, Mapping)}
-    warnings = []
-    for entry in entries:
-        params = entry.get("litellm_params")
-        model_string = params.get("model") if isinstance(params, Mapping) else None
-        fact = lifecycle.get(model_string) if isinstance(model_string, str) else None
-        name = entry.get("model_name")
-        if fact is None or name in requested or not is_managed(entry):
-            continue
-        warnings.append(
-            "%s, added by an earlier run and no longer listed, is still in the config: %s. Remove it with "
-            "litellm_remove_models: [%s] (or litellm_purge: true)" % (name, lifecycle_message(model_string, fact), name)
-        )
-    return warnings
-
-
-def _missing_api_key_warnings(models):
-    warnings = []
-    for model in models:
-        params = model["litellm_params"]
-        provider = provider_of(params.get("model"))
-        if provider in PROVIDER_KEY_ENV and "api_key" not in params:
-            hint = " (for gemini/ GOOGLE_API_KEY wins over GEMINI_API_KEY)" if provider == "gemini" else ""
-            warnings.append(
-                "model %r has no litellm_params.api_key, so LiteLLM picks the provider's default environment "
-                "variable%s; write api_key: os.environ/%s to make the reference explicit"
-                % (model["model_name"], hint, PROVIDER_KEY_ENV[provider])
-            )
-    return warnings
-
-
-# ---------------------------------------------------------------------------------------------
 # Planning
 # ---------------------------------------------------------------------------------------------
 
@@ -474,13 +112,6 @@ def _requested_names(names):
     return list(dict.fromkeys(found)), errors
 
 
-def _group_label(entry):
-    """The deployment label of an entry in a model group, or None for a lone model."""
-    model_info = entry.get("model_info") if isinstance(entry, Mapping) else None
-    label = model_info.get("deployment") if isinstance(model_info, Mapping) else None
-    return str(label) if label is not None else None
-
-
 def _positions_by_name(model_list):
     positions = {}
     for index, entry in enumerate(model_list):
@@ -495,7 +126,7 @@ def _ownership_errors(name, entries, verb):
             "not own (no model_info.managed_by: %s); the operator owns it, so choose another model_name or "
             "change that entry by hand" % (verb, name, MANAGED_BY)
         ]
-    labels = [_group_label(entry) for entry in entries]
+    labels = [group_label(entry) for entry in entries]
     if len(entries) > 1 and (None in labels or len(set(labels)) != len(labels)):
         return [
             "cannot %s model %r: model_list has %d entries with this model_name marked managed_by: %s that are "
@@ -606,7 +237,7 @@ class _PlannedChanges:
 
 
 def _entry_key(entry):
-    return entry["model_name"], _group_label(entry)
+    return entry["model_name"], group_label(entry)
 
 
 def _decide_entries(model_list, positions, models, purge, remove, normalize=plain):
@@ -623,7 +254,7 @@ def _decide_entries(model_list, positions, models, purge, remove, normalize=plai
     for model in models:
         name, label = _entry_key(model)
         desired = _desired_entry(model)
-        index = next((i for i in positions.get(name, []) if _group_label(model_list[i]) == label), None)
+        index = next((i for i in positions.get(name, []) if group_label(model_list[i]) == label), None)
         if index is None:
             changes.new_entries.append(desired)
             touched.add(name)
@@ -787,7 +418,7 @@ def plan_config(current_text, models=(), *, purge=False, remove=(), router_setti
         for name in sorted(set(names) & set(remove_names))
     ]
     if router_settings is not None:
-        errors += _router_settings_errors(router_settings)
+        errors += router_settings_errors(router_settings)
     if errors:
         raise ConfigError(errors)
 
@@ -865,7 +496,7 @@ def _result(current_text, after, changes, document, managed, models, warnings, n
         warnings=warnings
         + lifecycle_warnings(models)
         + left_over_warnings(final_list, models)
-        + _missing_api_key_warnings(models),
+        + missing_api_key_warnings(models),
         notes=notes,
         router_settings_changed=router_settings_changed,
         model_names=list(dict.fromkeys(entry["model_name"] for entry in final_list)),

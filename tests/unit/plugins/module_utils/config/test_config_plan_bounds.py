@@ -1,10 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, homelab.litellm developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit tests for plugins/module_utils/_config_plan.py at the edges of what a ConfigMap holds: a plan
+"""Unit tests for plugins/module_utils/config/plan.py at the edges of what a ConfigMap holds: a plan
 never yields a config larger than one can hold, and copes with the aliases one may hold.
 
-(test_config_plan.py holds the rest of plan_config's tests; it is long enough.)
+(test_config_plan.py holds the rest of plan_config's tests.)
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import re
 from pathlib import Path
 
 import pytest
-from ansible_collections.homelab.litellm.plugins.module_utils import _config_plan as cp
-from ansible_collections.homelab.litellm.plugins.module_utils._config_yaml import MAX_CONFIG_BYTES, ConfigError
+from ansible_collections.homelab.litellm.plugins.module_utils.config import plan as config_plan
+from ansible_collections.homelab.litellm.plugins.module_utils.config.document import MAX_CONFIG_BYTES, ConfigError
 
-STORY = (Path(__file__).parent / "fixtures" / "story-config.yaml").read_text()
+STORY = (Path(__file__).parent.parent / "fixtures" / "story-config.yaml").read_text()
 TOO_BIG = re.compile(
     r"^config\.yaml after the merge would be (\d+) bytes \(\d+\.\d KiB\), more than Kubernetes lets a ConfigMap "
     r"hold \(1048576 bytes, 1 MiB\), so the API server would refuse the write; request fewer models or shorten "
@@ -47,16 +47,16 @@ def groq_models(count):
 def test_a_plan_whose_result_no_configmap_can_hold_is_refused(router_settings):
     current = story_padded_to(MAX_CONFIG_BYTES - 200)
     with pytest.raises(ConfigError) as caught:
-        cp.plan_config(current, groq_models(5), router_settings=router_settings)
+        config_plan.plan_config(current, groq_models(5), router_settings=router_settings)
     [error] = caught.value.errors
     assert int(TOO_BIG.match(error).group(1)) > MAX_CONFIG_BYTES, error
 
 
 def test_a_config_at_the_limit_is_planned_and_one_that_grows_to_it_too():
     current = story_padded_to(MAX_CONFIG_BYTES)
-    plan = cp.plan_config(current, [])
+    plan = config_plan.plan_config(current, [])
     assert not plan.changed and plan.after == current
-    grown = cp.plan_config(story_padded_to(MAX_CONFIG_BYTES - 200), groq_models(1))
+    grown = config_plan.plan_config(story_padded_to(MAX_CONFIG_BYTES - 200), groq_models(1))
     assert grown.changed and MAX_CONFIG_BYTES - 200 < len(grown.after.encode("utf-8")) <= MAX_CONFIG_BYTES
 
 
@@ -71,7 +71,7 @@ def test_an_entry_is_added_after_one_that_ends_in_an_alias():
         "      model: groq/mine\n"
         "      tags: *shared\n"
     )
-    plan = cp.plan_config(current, groq_models(1))
+    plan = config_plan.plan_config(current, groq_models(1))
     assert plan.added == ["groq/m0"]
     assert plan.after.startswith(current)
     assert [entry["model_name"] for entry in plan.document["model_list"]] == ["mine", "groq/m0"]

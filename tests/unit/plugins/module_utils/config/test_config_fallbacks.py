@@ -1,17 +1,17 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, homelab.litellm developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit tests for plugins/module_utils/_fallbacks.py: every way a parallel model would join a fallback."""
+"""Unit tests for plugins/module_utils/config/fallbacks.py: every way a parallel model would join a fallback."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from ansible_collections.homelab.litellm.plugins.module_utils._config_yaml import parse_config
-from ansible_collections.homelab.litellm.plugins.module_utils._fallbacks import find_fallback_leaks
+from ansible_collections.homelab.litellm.plugins.module_utils.config.document import parse_config
+from ansible_collections.homelab.litellm.plugins.module_utils.config.fallbacks import find_fallback_leaks
 
-STORY = (Path(__file__).parent / "fixtures" / "story-config.yaml").read_text()
+STORY = (Path(__file__).parent.parent / "fixtures" / "story-config.yaml").read_text()
 GROQ = "groq/llama-3.3-70b-versatile"
 
 

@@ -1,9 +1,9 @@
-"""Rate-limit settings for LiteLLM 1.108.7 (plugins/module_utils/_rate_limits.py)."""
+"""Rate-limit settings for LiteLLM 1.108.7 (plugins/module_utils/config/rate_limits.py)."""
 
 from __future__ import annotations
 
 import pytest
-from ansible_collections.homelab.litellm.plugins.module_utils import _rate_limits as rl
+from ansible_collections.homelab.litellm.plugins.module_utils.config import rate_limits
 
 LLAMA = {
     "model_name": "groq/llama-3.3-70b-versatile",
@@ -30,7 +30,7 @@ NAMES = [LLAMA["model_name"], MISTRAL["model_name"]]
     "mode, retries, expected", [("throttle", 2, 2), ("throttle", 5, 5), ("reject", 2, 0), ("reject", 0, 0)]
 )
 def test_modes_switch_on_the_native_check_and_a_retry_policy_per_limited_model(mode, retries, expected):
-    settings = rl.rate_limit_router_settings(MODELS, mode, retries=retries)
+    settings = rate_limits.rate_limit_router_settings(MODELS, mode, retries=retries)
     assert settings == {
         "optional_pre_call_checks": ["enforce_model_rate_limits"],
         "model_group_retry_policy": {name: {"RateLimitErrorRetries": expected} for name in NAMES},
@@ -44,20 +44,20 @@ def test_only_models_with_a_limit_get_a_retry_policy_and_none_gives_no_check():
         "litellm_params": {"model": "gemini/x", "api_key": "os.environ/K"},
         "model_info": {"free_tier_rpd": 20},
     }
-    settings = rl.rate_limit_router_settings([LLAMA, unlimited], "throttle")
+    settings = rate_limits.rate_limit_router_settings([LLAMA, unlimited], "throttle")
     assert list(settings["model_group_retry_policy"]) == [LLAMA["model_name"]]
-    assert rl.rate_limit_router_settings([unlimited], "throttle") == {}
+    assert rate_limits.rate_limit_router_settings([unlimited], "throttle") == {}
 
 
 @pytest.mark.parametrize("off", ["off", False])
 def test_off_passes_only_the_operators_settings(off):
-    assert rl.rate_limit_router_settings(MODELS, off, {"num_retries": 1}) == {"num_retries": 1}
+    assert rate_limits.rate_limit_router_settings(MODELS, off, {"num_retries": 1}) == {"num_retries": 1}
 
 
 def test_redis_settings_come_before_the_operators():
-    redis = rl.redis_settings("redis.ml.svc", 6380, "REDIS_PASSWORD")
+    redis = rate_limits.redis_settings("redis.ml.svc", 6380, "REDIS_PASSWORD")
     assert redis == {"redis_host": "redis.ml.svc", "redis_port": 6380, "redis_password": "os.environ/REDIS_PASSWORD"}
-    settings = rl.rate_limit_router_settings(MODELS, "throttle", {"redis_port": 7000}, redis=redis)
+    settings = rate_limits.rate_limit_router_settings(MODELS, "throttle", {"redis_port": 7000}, redis=redis)
     assert settings["redis_host"] == "redis.ml.svc" and settings["redis_port"] == 7000
     assert settings["optional_pre_call_checks"] == ["enforce_model_rate_limits"]
 
@@ -71,13 +71,13 @@ def test_redis_settings_come_before_the_operators():
     ],
 )
 def test_redis_settings_refuse_what_would_leak_or_make_no_sense(args, message):
-    with pytest.raises(rl.RateLimitSettingsError, match=message):
-        rl.redis_settings(**args)
+    with pytest.raises(rate_limits.RateLimitSettingsError, match=message):
+        rate_limits.redis_settings(**args)
 
 
 def test_redis_url_and_nothing():
-    assert rl.redis_settings(url="os.environ/REDIS_URL") == {"redis_url": "os.environ/REDIS_URL"}
-    assert rl.redis_settings() == {} and rl.redis_settings(port=6379) == {}
+    assert rate_limits.redis_settings(url="os.environ/REDIS_URL") == {"redis_url": "os.environ/REDIS_URL"}
+    assert rate_limits.redis_settings() == {} and rate_limits.redis_settings(port=6379) == {}
 
 
 @pytest.mark.parametrize(
@@ -97,14 +97,14 @@ def test_redis_url_and_nothing():
     ],
 )
 def test_operator_settings_win_key_by_key(user, expected):
-    settings = rl.rate_limit_router_settings(MODELS, "throttle", user)
+    settings = rate_limits.rate_limit_router_settings(MODELS, "throttle", user)
     for key, value in expected.items():
         assert settings[key] == value
 
 
 def test_the_operators_retry_policy_is_the_base_of_each_group_policy():
     policy = {"TimeoutErrorRetries": 3, "RateLimitErrorRetries": 9}
-    settings = rl.rate_limit_router_settings(MODELS, "throttle", {"retry_policy": policy}, retries=2)
+    settings = rate_limits.rate_limit_router_settings(MODELS, "throttle", {"retry_policy": policy}, retries=2)
     assert settings["model_group_retry_policy"][LLAMA["model_name"]] == {
         "TimeoutErrorRetries": 3,
         "RateLimitErrorRetries": 2,
@@ -123,13 +123,13 @@ def test_the_operators_retry_policy_is_the_base_of_each_group_policy():
     ],
 )
 def test_router_settings_refuse_nonsense(mode, retries, user, message):
-    with pytest.raises(rl.RateLimitSettingsError, match=message):
-        rl.rate_limit_router_settings(MODELS, mode, user, retries=retries)
+    with pytest.raises(rate_limits.RateLimitSettingsError, match=message):
+        rate_limits.rate_limit_router_settings(MODELS, mode, user, retries=retries)
 
 
 def test_deep_merge_replaces_lists_and_scalars_and_merges_mappings():
     base = {"a": {"x": 1, "y": [1]}, "b": 1}
-    assert rl.deep_merge(base, {"a": {"y": [2], "z": 3}, "b": {"c": 1}}) == {
+    assert rate_limits.deep_merge(base, {"a": {"y": [2], "z": 3}, "b": {"c": 1}}) == {
         "a": {"x": 1, "y": [2], "z": 3},
         "b": {"c": 1},
     }
@@ -164,7 +164,7 @@ def test_deep_merge_replaces_lists_and_scalars_and_merges_mappings():
     ],
 )
 def test_warnings_name_the_setting_that_defeats_the_mode(mode, models, user, expected):
-    warnings = rl.rate_limit_warnings(models, mode, user)
+    warnings = rate_limits.rate_limit_warnings(models, mode, user)
     assert len(warnings) == len(expected), warnings
     for warning, fragment in zip(warnings, expected):
         assert fragment in warning
@@ -232,7 +232,7 @@ BUDGETED = {"model_list": [{"model_name": "m", "litellm_params": {"model": "groq
     ],
 )
 def test_per_process_counters_warn_only_for_several_processes_without_redis(dep, config, env_names, processes):
-    warnings = rl.shared_counter_warnings(dep, config, env_names)
+    warnings = rate_limits.shared_counter_warnings(dep, config, env_names)
     if processes is None:
         assert warnings == []
     else:

@@ -15,7 +15,7 @@ A preset is data (the role's ``litellm_provider_presets``)::
 
 ``rpm``, ``tpm`` (and ``itpm``/``otpm`` where a provider publishes input and output
 tokens apart) become ``litellm_params``, which LiteLLM's ``enforce_model_rate_limits``
-check enforces (``_rate_limits``). ``rpd`` has no LiteLLM equivalent: it is kept in
+check enforces (``rate_limits``). ``rpd`` has no LiteLLM equivalent: it is kept in
 ``model_info.free_tier_rpd`` for the operator to read; the provider enforces it.
 """
 
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import copy
 
-from ._envvars import is_env_var_name
+from .envvars import is_env_var_name
 
 LITELLM_LIMIT_KEYS = ("rpm", "tpm", "itpm", "otpm")
 KNOWN_LIMITS = LITELLM_LIMIT_KEYS + ("rpd",)
