@@ -185,11 +185,23 @@ class Transaction:
         self.service = service
         self._step("plan", started, outcome.plan_summary(plan))
         self.warnings += plan.warnings
+        record_problems = kg.record_errors(observed.record) if observed.record is not None else []
+        if record_problems:
+            self.warnings.append(
+                "The record of the last verified state (Secret %s/%s) cannot be used: %s. If this run fails, "
+                "nothing can be restored from it; fix or delete that Secret"
+                % (s.namespace, kg.record_name(s.deployment), "; ".join(record_problems))
+            )
         if plan.unverified["config"] or plan.unverified["keys"]:
             self.warnings.append(
-                "The live state differs from the last verified one (recorded %s): %s. This run verifies it "
-                "and rolls it back to that state if it fails."
-                % (plan.unverified["recorded_at"], _run.describe_unverified(plan.unverified))
+                "The live state differs from the last verified one (recorded %s): %s. This run verifies it%s."
+                % (
+                    plan.unverified["recorded_at"],
+                    _run.describe_unverified(plan.unverified),
+                    " (that record cannot be restored)"
+                    if record_problems
+                    else " and rolls it back to that state if it fails",
+                )
             )
         if plan.unverified["failing_rollout"]:
             self.warnings.append("LiteLLM's current rollout is failing: %s" % plan.unverified["failing_rollout"])
