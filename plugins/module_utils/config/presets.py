@@ -21,8 +21,6 @@ check enforces (``rate_limits``). ``rpd`` has no LiteLLM equivalent: it is kept 
 
 from __future__ import annotations
 
-import copy
-
 from .envvars import is_env_var_name
 
 LITELLM_LIMIT_KEYS = ("rpm", "tpm", "itpm", "otpm")
@@ -31,6 +29,21 @@ KNOWN_LIMITS = LITELLM_LIMIT_KEYS + ("rpd",)
 
 class PresetError(ValueError):
     """A preset or an override that cannot produce a valid model entry."""
+
+
+def plain_copy(value):
+    """A copy of nested mappings and lists as plain dicts and lists.
+
+    Not ``copy.deepcopy``: Ansible 2.19 hands a filter its variables as lazy containers, and their
+    ``__deepcopy__`` copies the templar with every variable of the play, once per container; with the
+    entries of ``litellm_parallel_models`` among those variables that is quadratic (measured: 100
+    entries 7 s per templating, 500 several minutes).
+    """
+    if isinstance(value, dict):
+        return {key: plain_copy(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_copy(item) for item in value]
+    return value
 
 
 def _limits(where, preset, model, overrides):
@@ -109,8 +122,8 @@ def preset_models(presets, providers, api_base=None, limits=None, extra_models=(
                 % (extra if not isinstance(extra, dict) else sorted(extra))
             )
         if extra["model_name"] in by_name:
-            entries[by_name[extra["model_name"]]] = copy.deepcopy(extra)
+            entries[by_name[extra["model_name"]]] = plain_copy(extra)
         else:
             by_name[extra["model_name"]] = len(entries)
-            entries.append(copy.deepcopy(extra))
+            entries.append(plain_copy(extra))
     return entries

@@ -119,3 +119,11 @@ def test_an_env_var_the_environment_cannot_hold_is_refused():
     bad = {"groq": dict(PRESETS["groq"], env_var="groq-key")}
     with pytest.raises(presets.PresetError, match=r"litellm_provider_presets\.groq\.env_var 'groq-key' is not a valid"):
         presets.preset_models(bad, ["groq"])
+
+
+def test_extra_models_are_plain_copies_sharing_nothing_with_the_input():
+    extra = {"model_name": "x", "litellm_params": {"model": "groq/x", "tags": ("a", "b")}}
+    entry = presets.preset_models(PRESETS, [], extra_models=[extra])[0]
+    assert entry == {"model_name": "x", "litellm_params": {"model": "groq/x", "tags": ["a", "b"]}}
+    entry["litellm_params"]["model"] = "changed"
+    assert extra["litellm_params"]["model"] == "groq/x"
