@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import base64
 
+from ._wiring import SECRET
+
 
 def _get(result, *path, default=None):
     for key in path:
@@ -93,7 +95,7 @@ def adopted_keys(plan, observed, readers):
         where = plan.managed_keys.get(name)
         if not where:
             continue
-        data = (observed.objects.get(("secret", where["secret"])) or {}).get("data") or {}
+        data = (observed.objects.get((SECRET, where["secret"])) or {}).get("data") or {}
         live = data.get(where["key"])
         value = base64.b64decode(live).decode("utf-8", "replace") if live is not None else None
         if (where["secret"], where["key"], value) not in held:

@@ -161,7 +161,7 @@ def observed_with(values):
     """``Observed.objects`` with the Secrets holding ``values`` ``{(secret, key): value}``."""
     secrets = {}
     for (secret, key), value in values.items():
-        secrets.setdefault(("secret", secret), {"data": {}})["data"][key] = b64(value)
+        secrets.setdefault(("Secret", secret), {"data": {}})["data"][key] = b64(value)
     return SimpleNamespace(objects=secrets)
 
 
