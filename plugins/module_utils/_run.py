@@ -70,6 +70,18 @@ def module_lock(kube, namespace, deployment, take=True, timeout=300, duration=_l
         lock.release()
 
 
+def lock_of(params, kube, take=True):
+    """``module_lock`` as a module's options ask for it (``lock``, ``lock_timeout``, ``lock_duration``)."""
+    return module_lock(
+        kube,
+        params["namespace"],
+        params["deployment"],
+        take=params["lock"] and take,
+        timeout=params["lock_timeout"],
+        duration=params["lock_duration"],
+    )
+
+
 def now_text():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 

@@ -309,14 +309,7 @@ def run(module, kube):
     )
     namespace = params["namespace"]
     name, key = _run.config_target(kube, params)
-    with _run.module_lock(
-        kube,
-        namespace,
-        params["deployment"],
-        take=params["lock"] and not module.check_mode,
-        timeout=params["lock_timeout"],
-        duration=params["lock_duration"],
-    ) as fence:
+    with _run.lock_of(params, kube, take=not module.check_mode) as fence:
         result, written = kube.guarded_update(
             "configmaps", namespace, name, planner(module, namespace, name, key), fence=fence
         )

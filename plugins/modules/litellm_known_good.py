@@ -179,9 +179,7 @@ def record(module, kube):
     if module.check_mode:
         result["recorded_at"] = previous.recorded_at if previous else None
         return result
-    with _run.module_lock(
-        kube, namespace, name, take=params["lock"], timeout=params["lock_timeout"], duration=params["lock_duration"]
-    ) as fence:
+    with _run.lock_of(params, kube) as fence:
         fence and fence()
         kube.write("secrets", namespace, kg.record_body(namespace, name, new, existing=existing))
     return result
@@ -281,14 +279,7 @@ def run(module, kube):
     params = module.params
     if params["state"] == "recorded":
         return record(module, kube)
-    with _run.module_lock(
-        kube,
-        params["namespace"],
-        params["deployment"],
-        take=params["lock"] and not module.check_mode,
-        timeout=params["lock_timeout"],
-        duration=params["lock_duration"],
-    ) as fence:
+    with _run.lock_of(params, kube, take=not module.check_mode) as fence:
         return restore(module, kube, fence)
 
 

@@ -278,14 +278,7 @@ def run(module, kube):
         return result, warnings
 
     wait = ro.Wait(namespace, name, params["timeout"], params["poll_interval"], params["max_restarts"])
-    with _run.module_lock(
-        kube,
-        namespace,
-        name,
-        take=params["lock"] and restart,
-        timeout=params["lock_timeout"],
-        duration=params["lock_duration"],
-    ) as fence:
+    with _run.lock_of(params, kube, take=restart) as fence:
         if restart:
             restarted_at = None
             if reason == rt.REASON_FORCED:

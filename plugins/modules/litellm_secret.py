@@ -292,7 +292,6 @@ def write_secrets(module, kube, by_secret, outcome, values, warnings, fence):
 
 def run(module, kube):
     params = module.params
-    namespace = params["namespace"]
     names = sorted(params["data"] or {}) if params["state"] == "present" else sorted(set(params["keys"]))
     targets = targets_of(kube, params, names)
     by_secret = {}
@@ -301,14 +300,7 @@ def run(module, kube):
     outcome = {}
     values = sp.secret_values(plain=params["data"])
     warnings = []
-    with _run.module_lock(
-        kube,
-        namespace,
-        params["deployment"],
-        take=params["lock"] and not module.check_mode,
-        timeout=params["lock_timeout"],
-        duration=params["lock_duration"],
-    ) as fence:
+    with _run.lock_of(params, kube, take=not module.check_mode) as fence:
         write_secrets(module, kube, by_secret, outcome, values, warnings, fence)
     lists = {
         marker: sorted(name for entry in outcome.values() for name in entry[marker])
