@@ -165,6 +165,15 @@ def cause_of(err, stopping, steps):
     )
 
 
+def unusable_record(namespace, name, errors):
+    """The sentence that says why the record Secret ``name`` cannot be restored (``errors`` from ``record_errors``)."""
+    return "The record of the last verified state (Secret %s/%s) cannot be used: %s" % (
+        namespace,
+        name,
+        "; ".join(error.rstrip(". ") for error in errors),
+    )
+
+
 def rollback_summary(report):
     if report.get("invalid_record"):
         return "record invalid: nothing restored"

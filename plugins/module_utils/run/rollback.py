@@ -18,6 +18,7 @@ whose entry or key came back.
 from __future__ import annotations
 
 from .. import _known_good as kg
+from .. import _outcome as outcome
 from .. import _plan as pl
 from .. import _rollout as rt
 from .. import _wiring as wiring
@@ -77,9 +78,8 @@ class Rollback:
         errors = kg.record_errors(record)
         if errors:
             self.report["invalid_record"] = (
-                "The record of the last verified state (Secret %s/%s) cannot be used: %s. Nothing was restored from "
-                "it and LiteLLM was not restarted onto it; fix or delete that Secret"
-                % (self.s.namespace, kg.record_name(self.s.deployment), "; ".join(errors))
+                "%s. Nothing was restored from it and LiteLLM was not restarted onto it; fix or delete that Secret"
+                % outcome.unusable_record(self.s.namespace, kg.record_name(self.s.deployment), errors)
             )
             return self.report
         restored_config = self.restore_config(record)

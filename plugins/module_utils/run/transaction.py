@@ -187,21 +187,17 @@ class Transaction:
         self.warnings += plan.warnings
         record_problems = kg.record_errors(observed.record) if observed.record is not None else []
         if record_problems:
+            # Not "rolls it back": a failure of this run finds nothing it may restore.
             self.warnings.append(
-                "The record of the last verified state (Secret %s/%s) cannot be used: %s. If this run fails, "
-                "nothing can be restored from it; fix or delete that Secret"
-                % (s.namespace, kg.record_name(s.deployment), "; ".join(record_problems))
+                "%s. If this run fails, nothing can be put back from it; fix or delete that Secret (a run that "
+                "succeeds records a new one)."
+                % outcome.unusable_record(s.namespace, kg.record_name(s.deployment), record_problems)
             )
-        if plan.unverified["config"] or plan.unverified["keys"]:
+        elif plan.unverified["config"] or plan.unverified["keys"]:
             self.warnings.append(
-                "The live state differs from the last verified one (recorded %s): %s. This run verifies it%s."
-                % (
-                    plan.unverified["recorded_at"],
-                    _run.describe_unverified(plan.unverified),
-                    " (that record cannot be restored)"
-                    if record_problems
-                    else " and rolls it back to that state if it fails",
-                )
+                "The live state differs from the last verified one (recorded %s): %s. This run verifies it "
+                "and rolls it back to that state if it fails."
+                % (plan.unverified["recorded_at"], _run.describe_unverified(plan.unverified))
             )
         if plan.unverified["failing_rollout"]:
             self.warnings.append("LiteLLM's current rollout is failing: %s" % plan.unverified["failing_rollout"])

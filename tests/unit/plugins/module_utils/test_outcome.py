@@ -485,3 +485,10 @@ def test_run_report_of_a_failed_run():
 def test_run_report_never_holds_a_value():
     result = dict(RESULT, invocation={"module_args": {"api_keys": {"GROQ_API_KEY": "gsk_live_value"}}})
     assert "gsk_live_value" not in json.dumps(outcome.run_report(result))
+
+
+def test_an_unusable_record_is_named_with_each_reason_once():
+    assert outcome.unusable_record("ml", "litellm-known-good", ["config.yaml is not valid YAML.", "models: none"]) == (
+        "The record of the last verified state (Secret ml/litellm-known-good) cannot be used: "
+        "config.yaml is not valid YAML; models: none"
+    )
