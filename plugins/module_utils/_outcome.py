@@ -209,6 +209,11 @@ def failure_message(cause, report):
                 " (the verified values of %s)" % ", ".join(keys) if keys else "",
             )
         )
+        if report.get("found_keys"):
+            parts.append(
+                "Put back %s as this run found %s: the value another Deployment loading the same Secret verified."
+                % (", ".join(report["found_keys"]), "it" if len(report["found_keys"]) == 1 else "them")
+            )
     elif report.get("left_alone"):
         parts.append("Nothing was put back.")
     else:

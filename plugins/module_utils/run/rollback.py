@@ -38,6 +38,7 @@ class Rollback:
         self.report = {
             "restored": [],
             "secret_keys": [],
+            "found_keys": [],  # put back as this run found them, not as recorded (another Deployment's)
             "left_alone": [],
             "recorded_at": None,
             "restarted": False,
@@ -84,6 +85,7 @@ class Rollback:
             return self.report
         restored_config = self.restore_config(record)
         restored_keys = self.restore_keys(record)
+        self.note_keys_verified_elsewhere(record)
         adopted_failing = bool(self.tx.plan.unverified["failing_rollout"])
         if not (restored_config or restored_keys or self.report["had_restarted"] or adopted_failing):
             return self.report
@@ -209,16 +211,16 @@ class Rollback:
                     self.report["left_alone"].append("%s is gone" % label)
                     break
                 data = live.get("data") or {}
-                values, variables = {}, []
+                values, variables, found_instead = {}, [], []
                 for key, (variable, value) in sorted(keys.items()):
                     current = kg.decoded(data[key]) if key in data else None
                     if current == value:
                         continue
-                    expected = written.get(secret, {}).get(key)
-                    if expected is None:  # taken over, not written: it must be as the run found it
-                        expected = kg.decoded(
-                            ((tx.observed.objects.get((wiring.SECRET, secret)) or {}).get("data") or {}).get(key)
-                        )
+                    found = kg.decoded(
+                        ((tx.observed.objects.get((wiring.SECRET, secret)) or {}).get("data") or {}).get(key)
+                    )
+                    # Written by this run: it must be as written; taken over, not written: as the run found it.
+                    expected = written.get(secret, {}).get(key, found)
                     if current != expected:
                         self.report["left_alone"].append(
                             "%s key %s was changed by someone else after this run began: what is live there now stays"
@@ -231,6 +233,16 @@ class Rollback:
                         )
                         continue
                     objection = self._neighbour_objection(secret, key, value)
+                    # This run's own write must not stay: the value it replaced goes back when every other
+                    # Deployment loading the Secret verified that one (it rotated the key since this record).
+                    if (
+                        objection
+                        and key in written.get(secret, {})
+                        and self._neighbour_objection(secret, key, found) is None
+                    ):
+                        values[key] = found
+                        found_instead.append(variable)
+                        continue
                     if objection:
                         self.report["left_alone"].append(objection)
                         continue
@@ -247,10 +259,35 @@ class Rollback:
                     raise
                 self.report["restored"].append(label)
                 self.report["secret_keys"] += sorted(variables)
+                self.report["found_keys"] += sorted(found_instead)
                 restored_any = True
                 break
-        self.restored_variables = set(self.report["secret_keys"])
+        self.restored_variables = set(self.report["secret_keys"]) | set(self.report["found_keys"])
         return restored_any
+
+    def note_keys_verified_elsewhere(self, record):
+        """Name the recorded keys that differ from what is live, were not this run's to restore, because
+        another Deployment loading the same Secret verified their live value (``outcome.adopted_keys``)."""
+        tx = self.tx
+        written = {(write.name, key) for write in tx.journal if write.kind == "secrets" for key in write.keys}
+        for variable in tx.plan.unverified["keys"]:
+            if variable in tx.adopted["keys"] or variable not in record.keys:
+                continue
+            secret, key, _value = record.keys[variable]
+            if (secret, key) in written:
+                continue  # restore_keys decided about it
+            found = ((tx.observed.objects.get((wiring.SECRET, secret)) or {}).get("data") or {}).get(key)
+            holders = [
+                reader
+                for reader, held in sorted(tx.readers.items())
+                if held is not None and (secret, key, kg.decoded(found)) in held.keys.values()
+            ]
+            if holders:
+                self.report["left_alone"].append(
+                    "Secret %s/%s key %s differs from the last verified state of Deployment %s, but holds the value "
+                    "that Deployment %s, which loads it too, verified since: what is live there stays"
+                    % (self.s.namespace, secret, key, self.s.deployment, ", ".join(holders))
+                )
 
     # -- restart and verify ---------------------------------------------------
     def restart(self):
