@@ -241,7 +241,17 @@ def failure_message(cause, report):
         else:
             parts.append("LiteLLM was rolled back onto it (not verified: litellm_verify is false).")
     else:
-        parts.append("LiteLLM was not restarted: it still runs what it ran before.")
+        verified = report.get("verify")
+        if verified is not None and not verified.get("passed"):
+            parts.append(
+                "LiteLLM was not restarted, but does not serve as before: %s." % verified["summary"].rstrip(". ")
+            )
+        else:
+            asked = [entry["model"] for entry in (verified or {}).get("smoke") or []]
+            parts.append(
+                "LiteLLM was not restarted: it still runs what it ran before%s."
+                % ("; a request to %s was answered" % _names(asked) if asked else "")
+            )
     return " ".join(parts)
 
 

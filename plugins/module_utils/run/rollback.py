@@ -300,7 +300,15 @@ class Rollback:
             secret=s.request.secret,
         )
         observed, _lease, _record = obs.observe(self.kube, s.namespace, s.deployment, request)
-        digest = pl.plan_run(s.namespace, observed, request).rollout["digest_after"]
+        rollout = pl.plan_run(s.namespace, observed, request).rollout
+        digest = rollout["digest_after"]
+        if (
+            not self.report["had_restarted"]
+            and not tx.plan.unverified["failing_rollout"]
+            and rollout["complete"]
+            and digest == rollout["digest_now"]
+        ):
+            return True  # what was put back is what the pods run: this run never restarted them onto its change
         wait = ro.Wait(s.namespace, s.deployment, timeout=s.rollout_timeout)
         assessment, _deployment, _pods, _rs, seconds = ro.restart_and_wait(self.kube, wait, digest, fence=tx._fence)
         self.report["restarted"] = True

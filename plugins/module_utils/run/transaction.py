@@ -35,6 +35,7 @@ from . import verify as vf
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 MAX_PLAN_ATTEMPTS = 3
+OBJECT_KINDS = {"configmaps": "ConfigMap", "secrets": "Secret"}
 
 
 class Stopped(BaseException):
@@ -457,15 +458,22 @@ class Transaction:
     def _put(self, kind, body):
         """PUT with the version read; on an answer that leaves the outcome open (a timeout, a 5xx
         after the write may have reached etcd) read back whether the object now holds the body."""
+        name = body["metadata"]["name"]
         try:
             return self.kube.replace(kind, self.s.namespace, body)
         except _k8s.KubeError as err:
-            if err.conflict or err.status in (400, 403, 404, 422):
-                raise
-            live = self.kube.get(kind, self.s.namespace, body["metadata"]["name"])
-            if live is not None and live.get("data") == body.get("data"):
-                return live
-            raise
+            if err.conflict:
+                raise  # the callers read again and retry
+            if err.status not in (400, 403, 404, 422):
+                live = self.kube.get(kind, self.s.namespace, name)
+                if live is not None and live.get("data") == body.get("data"):
+                    return live
+            # The API server's message does not say which of this run's writes it refused.
+            raise _k8s.KubeError(
+                err.status,
+                err.reason,
+                "writing %s %s/%s: %s" % (OBJECT_KINDS[kind], self.s.namespace, name, err.message),
+            )
 
     def _restart(self, digest, restart):
         s = self.s

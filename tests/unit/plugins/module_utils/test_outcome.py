@@ -522,3 +522,20 @@ def test_a_key_another_deployment_verified_is_not_taken_over():
     )
     assert outcome.adopted_keys(plan, observed, {"litellm2": neighbour}) == ["MISTRAL_API_KEY"]
     assert outcome.adopted_keys(plan, observed, {"litellm2": None}) == ["GROQ_API_KEY", "MISTRAL_API_KEY"]
+
+
+def test_keys_put_back_without_a_restart_are_said_to_run_as_before_and_asked():
+    report = {
+        "restored": ["Secret ml/litellm-secrets"],
+        "secret_keys": ["GROQ_API_KEY"],
+        "wrote_anything": True,
+        "restarted": False,
+        "verify": {"passed": True, "smoke": [{"model": "groq/openai/gpt-oss-120b"}]},
+    }
+    assert outcome.failure_message(
+        "Kubernetes API error 500 InternalError: writing Secret ml/other-secrets", report
+    ) == (
+        "Kubernetes API error 500 InternalError: writing Secret ml/other-secrets. Put back the last verified state: "
+        "Secret ml/litellm-secrets (the verified values of GROQ_API_KEY). LiteLLM was not restarted: it still runs "
+        "what it ran before; a request to groq/openai/gpt-oss-120b was answered."
+    )
