@@ -202,7 +202,10 @@ def run(module, kube):
         module.no_log_values.update(value for value in secrets if len(value) >= 8)
         for warning in transaction.warnings:
             module.warn(warning)
+        if isinstance(err, _run.EXPECTED) and not isinstance(getattr(err, "result", None), dict):
+            err.result = {}
         if isinstance(getattr(err, "result", None), dict):
+            err.result.setdefault("steps", transaction.steps)  # also a refusal's: how long it took
             err.result["report"] = outcome.run_report(dict(err.result, steps=transaction.steps), failure=str(err))
         raise
     module.no_log_values.update(value for value in secrets if len(value) >= 8)

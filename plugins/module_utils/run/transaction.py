@@ -180,8 +180,13 @@ class Transaction:
                 else obs.find_service(self.kube, s.namespace, observed.deployment, container, s.service, s.port)
             )
         except _k8s.KubeError as err:
+            self._step("plan", started, "refused")
             if err.status == 403 and s.access_check:
                 raise pl.PlanError([pre.forbidden_read_message(self.kube, err, self._params(), s.request, deployment)])
+            raise
+        except Exception:
+            # A refused config (an alias bomb, a text no ConfigMap holds) says how long the refusal took.
+            self._step("plan", started, "refused")
             raise
         self.service = service
         self._step("plan", started, outcome.plan_summary(plan))
