@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from types import SimpleNamespace
 
@@ -493,35 +492,6 @@ def test_an_unusable_record_is_named_with_each_reason_once():
         "The record of the last verified state (Secret ml/litellm-known-good) cannot be used: "
         "config.yaml is not valid YAML; models: none"
     )
-
-
-def test_a_key_another_deployment_verified_is_not_taken_over():
-    from types import SimpleNamespace
-
-    from ansible_collections.homelab.litellm.plugins.module_utils import _known_good as kg
-
-    def b64(text):
-        return base64.b64encode(text.encode()).decode()
-
-    where = {"secret": "litellm-secrets", "key": "GROQ_API_KEY"}
-    plan = SimpleNamespace(
-        unverified={"keys": ["GROQ_API_KEY", "MISTRAL_API_KEY"]},
-        managed_keys={"GROQ_API_KEY": where, "MISTRAL_API_KEY": dict(where, key="MISTRAL_API_KEY")},
-    )
-    data = {"GROQ_API_KEY": b64("gsk-rotated-by-litellm2"), "MISTRAL_API_KEY": b64("mistral-by-hand")}
-    observed = SimpleNamespace(objects={("Secret", "litellm-secrets"): {"data": data}})
-    neighbour = kg.KnownGood(
-        "",
-        "c",
-        "config.yaml",
-        {"GROQ_API_KEY": ("litellm-secrets", "GROQ_API_KEY", "gsk-rotated-by-litellm2")},
-        [],
-        "true",
-        None,
-        None,
-    )
-    assert outcome.adopted_keys(plan, observed, {"litellm2": neighbour}) == ["MISTRAL_API_KEY"]
-    assert outcome.adopted_keys(plan, observed, {"litellm2": None}) == ["GROQ_API_KEY", "MISTRAL_API_KEY"]
 
 
 def test_keys_put_back_without_a_restart_are_said_to_run_as_before_and_asked():
