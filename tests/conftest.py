@@ -403,6 +403,16 @@ VAULT_PASSWORD = REPO_ROOT / "inventory" / "sandbox" / "vault-password.txt"
 SANDBOX_VAULT = REPO_ROOT / "inventory" / "sandbox" / "group_vars" / "all" / "vault.yml"
 
 
+class Keys(dict):
+    """Provider keys that show by name only: pytest prints a fixture's value in a failure's traceback."""
+
+    def __repr__(self) -> str:
+        return f"Keys({sorted(self)})"
+
+
+yaml.SafeDumper.add_representer(Keys, yaml.representer.SafeRepresenter.represent_dict)
+
+
 def vault_keys(path: Path = SANDBOX_VAULT, password_file: Path = VAULT_PASSWORD) -> dict[str, str]:
     """The keys in a vault file, decrypted the way a user would."""
     plain = subprocess.run(

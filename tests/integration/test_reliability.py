@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO_ROOT, ansible_tmp_leaks, issued_key, leaked, vault_keys
+from tests.conftest import REPO_ROOT, Keys, ansible_tmp_leaks, issued_key, leaked, vault_keys
 
 pytestmark = pytest.mark.litellm
 
@@ -159,10 +159,10 @@ def assert_verified_and_settled(sandbox, tmp_path: Path, extra: dict, models: li
 
 @pytest.fixture(scope="module")
 def story(sandbox):
-    """site.yml has run once: the current models are in, their state recorded."""
+    """site.yml has run once: the current models are in, their state recorded; the keys, shown by name only."""
     result = sandbox.playbook("site.yml", "-e", json.dumps(LOAD_LIMITS))
     assert result.returncode == 0, result.stdout[-3000:]
-    return vault_keys()
+    return Keys(vault_keys())
 
 
 CASES = [(step, signal) for signal in ("INT", "KILL") for step in STEPS]
@@ -174,7 +174,7 @@ def test_interrupted_run_then_plain_rerun_ends_verified(sandbox, story, tmp_path
     key = issued_key("groq")
     sandbox.accept_keys("groq", [sandbox.secret_value("GROQ_API_KEY"), key])
     extra = {
-        "litellm_api_keys": dict(story, GROQ_API_KEY=key),
+        "litellm_api_keys": Keys(story, GROQ_API_KEY=key),
         "litellm_parallel_models": [extra_model(model, api_bases(sandbox))],
     }
     secrets = dict(sandbox.secrets(), new_groq_key=key)
@@ -370,7 +370,7 @@ def test_refused_before_any_write_and_never_restarted(sandbox, story, tmp_path, 
         kind: sandbox.resource_version(kind, name)
         for kind, name in (("configmap", "litellm-config"), ("secret", "litellm-secrets"))
     }
-    result = run_site(sandbox, tmp_path, dict(extra, litellm_api_keys=dict(story, GROQ_API_KEY=issued_key("groq"))))
+    result = run_site(sandbox, tmp_path, dict(extra, litellm_api_keys=Keys(story, GROQ_API_KEY=issued_key("groq"))))
     assert result.returncode != 0
     assert expected in result.stdout, result.stdout[-3000:]
     assert "Nothing was written" in result.stdout
@@ -399,7 +399,7 @@ def test_literal_key_in_a_model_entry_is_refused_and_never_printed(sandbox, stor
 )
 def test_bad_key_characters_are_refused_naming_the_key(sandbox, story, tmp_path, value, what):
     generation = sandbox.generation()
-    result = run_site(sandbox, tmp_path, {"litellm_api_keys": dict(story, GROQ_API_KEY=value)}, "-vvv")
+    result = run_site(sandbox, tmp_path, {"litellm_api_keys": Keys(story, GROQ_API_KEY=value)}, "-vvv")
     assert result.returncode != 0
     assert f"GROQ_API_KEY: the value contains {'a ' if what.startswith('c') else ''}{what}" in result.stdout
     assert value not in result.stdout and value.strip() not in result.stdout

@@ -33,7 +33,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO_ROOT, ansible_tmp_leaks, decoded_base64, issued_key, leaked, vault_keys
+from tests.conftest import REPO_ROOT, Keys, ansible_tmp_leaks, decoded_base64, issued_key, leaked, vault_keys
 from tests.integration.test_reliability import assert_verified_and_settled
 
 pytestmark = pytest.mark.litellm
@@ -68,16 +68,6 @@ class Event:
     @property
     def name(self) -> str:
         return self.obj["metadata"]["name"]
-
-
-class Keys(dict):
-    """Provider keys that show by name only: pytest prints a fixture's value in a failure's traceback."""
-
-    def __repr__(self) -> str:
-        return f"Keys({sorted(self)})"
-
-
-yaml.SafeDumper.add_representer(Keys, yaml.representer.SafeRepresenter.represent_dict)
 
 
 def holder(lease: dict | None) -> str:
