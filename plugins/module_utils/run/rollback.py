@@ -185,23 +185,9 @@ class Rollback:
             self.used_by_live_config = set(referenced_env_vars(doc or {}))
         return self.used_by_live_config
 
-    def _neighbour_verified(self, record, wanted):
-        """Note the recorded keys that differ but were not taken over: another Deployment verified them."""
-        tx = self.tx
-        for variable in sorted(set(tx.plan.unverified["keys"]) - set(tx.adopted["keys"])):
-            if variable not in record.keys or record.keys[variable][1] in wanted.get(record.keys[variable][0], {}):
-                continue
-            secret, key, _value = record.keys[variable]
-            names = sorted(name for name, reader in tx.readers.items() if secret in reader.secrets and reader.record)
-            self.report["left_alone"].append(
-                "Secret %s/%s key %s differs from this Deployment's last verified state, but holds the value "
-                "Deployment %s verified (a shared Secret): it stays" % (self.s.namespace, secret, key, ", ".join(names))
-            )
-
     def restore_keys(self, record):
         tx, namespace = self.tx, self.s.namespace
         wanted, written = self._wanted_keys(record)
-        self._neighbour_verified(record, wanted)
         restored_any = False
         for secret, keys in sorted(wanted.items()):
             label = "Secret %s/%s" % (namespace, secret)
@@ -279,8 +265,9 @@ class Rollback:
             found = ((tx.observed.objects.get((wiring.SECRET, secret)) or {}).get("data") or {}).get(key)
             holders = [
                 reader
-                for reader, held in sorted(tx.readers.items())
-                if held is not None and (secret, key, kg.decoded(found)) in held.keys.values()
+                for reader, found_there in sorted(tx.readers.items())
+                if found_there.record is not None
+                and (secret, key, kg.decoded(found)) in found_there.record.keys.values()
             ]
             if holders:
                 self.report["left_alone"].append(
