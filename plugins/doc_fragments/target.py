@@ -55,9 +55,12 @@ options:
 options:
   lock:
     description:
-      - Take the run lock of this LiteLLM (the Lease C(homelab-litellm-<deployment>)) for the module's own
-        duration when it writes, so that it never writes while a run of the role (or another module) is
-        changing LiteLLM. It waits up to O(lock_timeout) seconds for it.
+      - Take the run lock of this LiteLLM (the Lease C(homelab-litellm-<deployment>)) when the module
+        writes, so that it never writes while a run of the role (or another module) is changing LiteLLM.
+        It waits up to O(lock_timeout) seconds for it.
+      - The module decides without the lock first. A call that changes nothing (and check mode) never
+        touches the Lease, also while another run holds it. A call that writes takes the lock, reads
+        the cluster again under it, writes what that read asks for, and frees the lock.
       - V(false) only where the playbook coordinates the writes itself.
     type: bool
     default: true

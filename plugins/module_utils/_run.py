@@ -82,6 +82,25 @@ def lock_of(params, kube, take=True):
     )
 
 
+def write_when_needed(params, kube, check_mode, step):
+    """A per-step module's write: decided read-only first, the run lock taken only to write.
+
+    ``step(write, fence)`` reads what it needs, plans, and writes only when ``write`` is true; it returns
+    ``(result, changes)``, ``changes`` telling whether it wrote (with ``write`` false: would write). Without
+    a change, or in check mode, the read-only pass is the answer and the Lease is never touched. With a
+    change the lock is taken and ``step`` runs again under it: it observes again, so what it writes is
+    planned from what is live while no run of the role can change it (``fence`` renews the lock before
+    each write). With ``lock: false`` the one pass writes at once, unlocked.
+    """
+    if not params["lock"]:
+        return step(not check_mode, None)[0]
+    result, changes = step(False, None)
+    if not changes or check_mode:
+        return result
+    with lock_of(params, kube) as fence:
+        return step(True, fence)[0]
+
+
 def now_text():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 

@@ -28,9 +28,9 @@ description:
   - Several entries may share a C(model_name) on purpose, as one model group LiteLLM load-balances
     (two keys, or two providers of one model) - each names its deployment in
     C(model_info.deployment). Any other repeated name is refused.
-  - Writes use the read resourceVersion; on a conflict the module reads again and plans again. It takes
-    the run lock of the LiteLLM Deployment for its own duration (O(lock)), so it never writes during a
-    run of the role. Record the verified state with M(homelab.litellm.litellm_known_good).
+  - Writes use the read resourceVersion; on a conflict the module reads again and plans again. When it
+    writes, it takes the run lock of the LiteLLM Deployment (O(lock)) and reads again under it, so it
+    never writes during a run of the role; a call that changes nothing leaves the lock alone. Record the verified state with M(homelab.litellm.litellm_known_good).
   - Warns about retired or deprecated upstream models, with the suggested replacement.
   - The module does not restart LiteLLM; see M(homelab.litellm.litellm_rollout).
 extends_documentation_fragment:
@@ -244,8 +244,8 @@ def argument_spec():
     )
 
 
-def planner(module, namespace, name, key):
-    """plan(current) for Kube.guarded_update: (ConfigMap to write or None, result)."""
+def planner(module, namespace, name, key, write):
+    """plan(current) for Kube.guarded_update: (ConfigMap to write or None, result); None unless ``write``."""
     params = module.params
 
     def plan(configmap):
@@ -294,7 +294,7 @@ def planner(module, namespace, name, key):
         if module._diff:
             header = "%s/%s %s" % (namespace, name, key)
             result["diff"] = dict(before=plan.before, after=plan.after, before_header=header, after_header=header)
-        if not plan.changed or module.check_mode:
+        if not plan.changed or not write:
             return None, result
         return dict(configmap, data=dict(data, **{key: plan.after})), result
 
@@ -309,12 +309,16 @@ def run(module, kube):
     )
     namespace = params["namespace"]
     name, key = _run.config_target(kube, params)
-    with _run.lock_of(params, kube, take=not module.check_mode) as fence:
+
+    def step(write, fence):
         result, written = kube.guarded_update(
-            "configmaps", namespace, name, planner(module, namespace, name, key), fence=fence
+            "configmaps", namespace, name, planner(module, namespace, name, key, write), fence=fence
         )
-    if written is not None:
-        result["resource_version"] = written["metadata"]["resourceVersion"]
+        if written is not None:
+            result["resource_version"] = written["metadata"]["resourceVersion"]
+        return result, result["changed"]
+
+    result = _run.write_when_needed(params, kube, module.check_mode, step)
     return result, result["warnings_list"]
 
 

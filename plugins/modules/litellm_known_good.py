@@ -27,7 +27,8 @@ description:
   - The record is input like any other; before anything is restored from it, it is checked as a live
     config is (it parses, no key twice, the same schema). An invalid record is never written back.
   - Run M(homelab.litellm.litellm_rollout) afterwards so that LiteLLM runs the restored state.
-  - Writes take the run lock of the Deployment for the module's own duration (O(lock)).
+  - Writes take the run lock of the Deployment (O(lock)); O(state=restored) decides without it first, so
+    a restore with nothing to put back leaves the lock alone, and one that writes reads again under it.
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - homelab.litellm.target
@@ -38,7 +39,7 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Reports what would be recorded or restored; writes nothing and keeps the lock.
+    details: Reports what would be recorded or restored; writes nothing and leaves the lock alone.
   diff_mode:
     support: full
     details: The config text, and the names of the keys that change; never a value.
@@ -185,7 +186,8 @@ def record(module, kube):
     return result
 
 
-def restore(module, kube, fence):
+def restore(module, kube, fence, write):
+    """Put the record back over what ``expected`` names; writes only with ``write`` (else: what it would do)."""
     params = module.params
     namespace, name = params["namespace"], params["deployment"]
     existing = kube.get("secrets", namespace, kg.record_name(name))
@@ -243,7 +245,7 @@ def restore(module, kube, fence):
             result["restored"].append(label)
             diff_before.append(live_text or "")
             diff_after.append(config_text)
-            if not module.check_mode:
+            if write:
                 fence and fence()
                 kube.replace(
                     "configmaps",
@@ -264,7 +266,7 @@ def restore(module, kube, fence):
                 for key, value in sorted(values.items())
             )
         )
-        if not module.check_mode:
+        if write:
             fence and fence()
             kube.replace("secrets", namespace, kg.apply_key_values(secrets[secret], values))
     result["changed"] = bool(result["restored"])
@@ -279,8 +281,17 @@ def run(module, kube):
     params = module.params
     if params["state"] == "recorded":
         return record(module, kube)
-    with _run.lock_of(params, kube, take=not module.check_mode) as fence:
-        return restore(module, kube, fence)
+
+    def step(write, fence):
+        try:
+            result = restore(module, kube, fence, write)
+        except _run.RunFailure as err:
+            if write or not err.result.get("restored"):
+                raise
+            return err.result, True  # the rest is restored under the lock, then the conflicts fail the task
+        return result, result["changed"]
+
+    return _run.write_when_needed(params, kube, module.check_mode, step)
 
 
 def main():

@@ -17,8 +17,9 @@ description:
     digest of the config and of the values of the variables it references (read where the pod gets
     them, see the target options), and puts it on the Deployment's pod template (annotation
     C(homelab.litellm/config-digest)). The Deployment controller rolls only when the digest changed
-    (or with O(force=true)). The module holds the run lock of the Deployment while it patches and
-    waits (O(lock)), so it never restarts LiteLLM during a run of the role.
+    (or with O(force=true)). When it restarts, the module takes the run lock of the Deployment
+    (O(lock)), decides again under it and holds it while it patches and waits, so it never restarts
+    LiteLLM during a run of the role; without a restart it leaves the lock alone.
   - Then it waits until the rollout is complete (every replica updated and available, every old pod
     gone or terminating, as C(kubectl rollout status) decides, since a terminating pod gets no new requests)
     and fails fast when a new pod crashes (CrashLoopBackOff, too many restarts, a missing
@@ -237,7 +238,8 @@ def read_inputs(kube, params):
     return deployment, container, data[key], objects
 
 
-def run(module, kube):
+def decide(module, kube):
+    """What a look at the cluster says: (deployment, digest, restart, reason, warnings, Secret values, result)."""
     params = module.params
     namespace, name = params["namespace"], params["deployment"]
     deployment, container, config_text, objects = read_inputs(kube, params)
@@ -274,11 +276,22 @@ def run(module, kube):
             before_header=header,
             after_header=header,
         )
+    return deployment, digest, restart, reason, warnings, secret_values, result
+
+
+def run(module, kube):
+    params = module.params
+    namespace, name = params["namespace"], params["deployment"]
+    deployment, digest, restart, reason, warnings, secret_values, result = decide(module, kube)
     if module.check_mode:
         return result, warnings
 
     wait = ro.Wait(namespace, name, params["timeout"], params["poll_interval"], params["max_restarts"])
     with _run.lock_of(params, kube, take=restart) as fence:
+        if fence is not None:
+            # Decided without the lock; looked at again under it (a run of the role may have restarted LiteLLM
+            # onto this very state meanwhile), and only then patched.
+            deployment, digest, restart, reason, warnings, secret_values, result = decide(module, kube)
         if restart:
             restarted_at = None
             if reason == rt.REASON_FORCED:

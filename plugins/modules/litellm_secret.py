@@ -27,9 +27,9 @@ description:
     (C(changeme), C(sk-placeholder...), C(xxx...), C(<your-key>), C(TODO), an unrendered
     C({{ ... }}), ...), and key names that are not valid environment variable names. The errors
     name the key, never the value.
-  - Writes use the read resourceVersion; on a conflict the module reads again and plans again. It takes
-    the run lock of the LiteLLM Deployment for its own duration (O(lock)), so it never writes during a
-    run of the role.
+  - Writes use the read resourceVersion; on a conflict the module reads again and plans again. When it
+    writes, it takes the run lock of the LiteLLM Deployment (O(lock)) and reads again under it, so it
+    never writes during a run of the role; a call that changes nothing leaves the lock alone.
   - The module does not restart LiteLLM; see M(homelab.litellm.litellm_rollout).
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
@@ -205,7 +205,7 @@ def targets_of(kube, params, names):
     return wiring.where_keys_go(names, env, container, params["secret"])
 
 
-def planner(module, namespace, secret_name, wanted, outcome, values):
+def planner(module, namespace, secret_name, wanted, outcome, values, write):
     """plan(current) for Kube.guarded_update of one Secret; ``wanted`` maps its keys to variables.
 
     Every value of the Secret as read goes into ``values``, to be kept out of any message.
@@ -253,7 +253,7 @@ def planner(module, namespace, secret_name, wanted, outcome, values):
             ),
         }
         values.update(sp.secret_values(data_b64=current))
-        if not changed or module.check_mode:
+        if not changed or not write:
             return None, changed
         if secret is None:
             return {
@@ -274,18 +274,22 @@ def planner(module, namespace, secret_name, wanted, outcome, values):
     return plan
 
 
-def write_secrets(module, kube, by_secret, outcome, values, warnings, fence):
-    """Plan and write each Secret (read, plan, write; again after a 409)."""
+def write_secrets(module, kube, by_secret, outcome, values, warnings, fence, write):
+    """Plan each Secret and, with ``write``, write it (read, plan, write; again after a 409)."""
     namespace = module.params["namespace"]
     for secret, wanted in sorted(by_secret.items()):
         # The API server may echo a request body: every form of every value stays out of messages.
         try:
             changed, written = kube.guarded_update(
-                "secrets", namespace, secret, planner(module, namespace, secret, wanted, outcome, values), fence=fence
+                "secrets",
+                namespace,
+                secret,
+                planner(module, namespace, secret, wanted, outcome, values, write),
+                fence=fence,
             )
         except _k8s.KubeError as err:
             raise _k8s.KubeError(err.status, err.reason, sp.scrub(err.message, values)) from None
-        if changed and written is not None:
+        if changed and write and written is not None:
             outcome[secret]["secret"]["resource_version"] = written["metadata"]["resourceVersion"]
             warnings += owners.owner_messages("Secret", namespace, secret, written)
 
@@ -293,15 +297,20 @@ def write_secrets(module, kube, by_secret, outcome, values, warnings, fence):
 def run(module, kube):
     params = module.params
     names = sorted(params["data"] or {}) if params["state"] == "present" else sorted(set(params["keys"]))
-    targets = targets_of(kube, params, names)
-    by_secret = {}
-    for variable, (secret, key) in targets.items():
-        by_secret.setdefault(secret, {})[key] = variable
-    outcome = {}
     values = sp.secret_values(plain=params["data"])
     warnings = []
-    with _run.lock_of(params, kube, take=not module.check_mode) as fence:
-        write_secrets(module, kube, by_secret, outcome, values, warnings, fence)
+
+    def step(write, fence):
+        # Under the lock, where each key goes is read again too: the Deployment may have changed meanwhile.
+        targets = targets_of(kube, params, names)
+        by_secret = {}
+        for variable, (secret, key) in targets.items():
+            by_secret.setdefault(secret, {})[key] = variable
+        outcome = {}
+        write_secrets(module, kube, by_secret, outcome, values, warnings, fence, write)
+        return (targets, outcome), any(entry["secret"]["changed"] for entry in outcome.values())
+
+    targets, outcome = _run.write_when_needed(params, kube, module.check_mode, step)
     lists = {
         marker: sorted(name for entry in outcome.values() for name in entry[marker])
         for marker in ("added", "updated", "removed", "unchanged")
