@@ -30,7 +30,8 @@ description:
     C(model_info.deployment). Any other repeated name is refused.
   - Writes use the read resourceVersion; on a conflict the module reads again and plans again. When it
     writes, it takes the run lock of the LiteLLM Deployment (O(lock)) and reads again under it, so it
-    never writes during a run of the role; a call that changes nothing leaves the lock alone. Record the verified state with M(homelab.litellm.litellm_known_good).
+    never writes during a run of the role; a call that changes nothing leaves the lock alone.
+    Record the verified state with M(homelab.litellm.litellm_known_good).
   - Warns about retired or deprecated upstream models, with the suggested replacement.
   - The module does not restart LiteLLM; see M(homelab.litellm.litellm_rollout).
 extends_documentation_fragment:
