@@ -15,6 +15,12 @@ was verified, by which run, and which keys and models it holds.
 A run compares the live state with the record: what differs was written by a run that did not
 finish (Ctrl-C, a killed runner) or by hand, so it is unverified and gets verified; a rollback
 puts the record back.
+
+A per-step module used on its own (litellm_config, litellm_secret) leaves the verified state as it
+is and adds what it wrote to the record as *pending*: the digest of the config text, of each key it
+wrote, and the models it changed, with its name and time. A run that finds the live state differing
+only as the pending part says takes it for the operator's own change: it verifies and records it,
+and a failure of that run undoes only its own writes, back to the state it found.
 """
 
 from __future__ import annotations
@@ -37,14 +43,18 @@ RUN = "homelab.litellm/run"
 KEYS = "homelab.litellm/keys"
 MODELS = "homelab.litellm/models"
 CONFIG_DIGEST = "homelab.litellm/config-digest"
+PENDING = "homelab.litellm/pending"
 
 MAX_RECORD_BYTES = MAX_CONFIG_BYTES
 """The most ``state.json`` may hold, in bytes: Kubernetes refuses a Secret whose data is larger (1 MiB)."""
 
-KnownGood = namedtuple("KnownGood", "config_text configmap config_key keys models verified recorded_at run")
+KnownGood = namedtuple(
+    "KnownGood", "config_text configmap config_key keys models verified recorded_at run pending", defaults=(None,)
+)
 KnownGood.__doc__ = """A record: the config text and where it lives, ``keys`` as ``{variable: (secret, key,
 value or None)}`` (None: the key was absent), the model names, how it was verified (``true``: a run
-proved it; ``baseline``: the state a first run found while LiteLLM was healthy), when and by which run."""
+proved it; ``baseline``: the state a first run found while LiteLLM was healthy), when and by which run;
+``pending``: what per-step modules wrote since, not verified (``with_pending``), or None."""
 
 
 class RecordError(Exception):
@@ -112,6 +122,7 @@ def read_record(secret):
         )
     annotations = (secret.get("metadata") or {}).get("annotations") or {}
     keys = {name: (item.get("secret"), item.get("key"), item.get("value")) for name, item in keys.items()}
+    pending = state.get("pending")
     return KnownGood(
         config.get("text") or "",
         config.get("configmap"),
@@ -121,7 +132,85 @@ def read_record(secret):
         annotations.get(VERIFIED) or "baseline",
         annotations.get(RECORDED_AT),
         annotations.get(RUN),
+        _pending_of(pending),
     )
+
+
+def _pending_of(pending):
+    """The pending part as read (a dict of the shape ``with_pending`` writes), or None for anything else."""
+    if not isinstance(pending, dict):
+        return None
+    by, keys, models = pending.get("by"), pending.get("keys") or {}, pending.get("models") or []
+    if not (isinstance(by, list) and isinstance(keys, dict) and isinstance(models, list)):
+        return None
+    if not all(isinstance(digest, str) for digest in keys.values()):
+        return None
+    config = pending.get("config")
+    return {
+        "by": [str(name) for name in by],
+        "at": str(pending.get("at") or ""),
+        "config": config if isinstance(config, str) else None,
+        "keys": dict(keys),
+        "models": [str(name) for name in models],
+    }
+
+
+def text_digest(text):
+    """SHA-256 of a config text, as the pending part of a record holds it."""
+    return hashlib.sha256((text or "").encode("utf-8")).hexdigest()
+
+
+def key_digest(secret, key, value):
+    """SHA-256 of one key's place and value (None: absent): the pending part never holds a value."""
+    return hashlib.sha256(json.dumps([secret, key, value]).encode("utf-8")).hexdigest()
+
+
+def with_pending(record, by, at, config_text=None, keys=None, models=()):
+    """``record`` with what a per-step module ``by`` wrote at ``at`` added to its pending part.
+
+    ``config_text``: the config it wrote (None: it wrote none); ``keys``: ``{variable: (secret, key,
+    value or None)}`` it wrote. What was pending before and is not written again stays pending.
+    """
+    pending = dict(record.pending or {"by": [], "at": at, "config": None, "keys": {}, "models": []})
+    pending["by"] = list(dict.fromkeys(list(pending["by"]) + [by]))
+    pending["at"] = at
+    if config_text is not None:
+        pending["config"] = text_digest(config_text)
+    pending["keys"] = dict(pending["keys"])
+    for name, (secret, key, value) in sorted((keys or {}).items()):
+        pending["keys"][name] = key_digest(secret, key, value)
+    pending["models"] = list(dict.fromkeys(list(pending["models"]) + list(models)))
+    return record._replace(pending=pending)
+
+
+def pending_explains(record, live_text, live_keys):
+    """Whether every way the live state differs from ``record`` is what its pending part says was written.
+
+    ``live_keys``: ``{variable: (secret, key, value or None)}`` as live. False without a pending part or
+    without any difference (then there is nothing to explain).
+    """
+    pending = record.pending
+    if not pending:
+        return False
+    config_differs = live_text != record.config_text
+    if config_differs and pending["config"] != text_digest(live_text):
+        return False
+    differing = differing_keys(record, live_keys)
+    for name in differing:
+        live = live_keys.get(name)
+        if live is None or pending["keys"].get(name) != key_digest(*live):
+            return False
+    return config_differs or bool(differing)
+
+
+def describe_pending(pending):
+    """``litellm_config at T (models a, b)``: who wrote the pending part, when, and what; no value."""
+    what = []
+    if pending.get("models"):
+        what.append("models %s" % ", ".join(pending["models"]))
+    if pending.get("keys"):
+        what.append("keys %s" % ", ".join(sorted(pending["keys"])))
+    return "%s at %s%s" % (" and ".join(pending["by"]), pending["at"], " (%s)" % "; ".join(what) if what else "")
 
 
 def record_errors(record):
@@ -177,6 +266,8 @@ def record_body(namespace, deployment, record, existing=None):
         },
         "models": list(record.models),
     }
+    if record.pending:
+        state["pending"] = record.pending
     annotations = {
         VERIFIED: record.verified,
         RECORDED_AT: record.recorded_at or "",
@@ -185,9 +276,13 @@ def record_body(namespace, deployment, record, existing=None):
         MODELS: ",".join(record.models),
         CONFIG_DIGEST: hashlib.sha256(record.config_text.encode("utf-8")).hexdigest(),
     }
+    if record.pending:
+        annotations[PENDING] = describe_pending(record.pending)
     if existing is not None:
         metadata = dict(existing.get("metadata") or {})
         metadata["annotations"] = dict(metadata.get("annotations") or {}, **annotations)
+        if not record.pending:
+            metadata["annotations"].pop(PENDING, None)
         metadata["labels"] = dict(metadata.get("labels") or {}, **MANAGED_BY)
         metadata["labels"][OF_LABEL] = deployment
     else:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 
+from . import _known_good as kg
 from ._wiring import SECRET
 
 
@@ -171,6 +172,15 @@ def unusable_record(namespace, name, errors):
         namespace,
         name,
         "; ".join(error.rstrip(". ") for error in errors),
+    )
+
+
+def pending_note(pending):
+    """What a run says when the live state holds per-step modules' changes not verified yet (record's pending)."""
+    return (
+        "Changes made by per-step modules since the last verified state are live but not verified: %s. This run "
+        "verifies and records them; if it fails, they stay as written and only this run's own writes are undone."
+        % kg.describe_pending(pending)
     )
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from . import _rollout as rt
 from . import _wiring as wiring
-from ._known_good import differing_keys, live_key_values
+from ._known_good import differing_keys, live_key_values, pending_explains
 from ._secret_plan import MARK_ADDED, MARK_NEW, MARK_UNCHANGED, encode_value, validate_secret_data
 from .config.document import ConfigError
 from .config.envvars import referenced_env_vars
@@ -380,6 +380,7 @@ def _plan_run(namespace, observed, request):
         "models": [],
         "recorded_at": record.recorded_at if record else None,
         "failing_rollout": failure,
+        "pending": None,
     }
     if record is not None:
         record_doc, _errors = read_config(record.config_text)
@@ -389,6 +390,10 @@ def _plan_run(namespace, observed, request):
         unverified["keys"] = differing_keys(record, live_keys)
     key_models = models_using(cplan.entries, set(unverified["keys"]))
     unverified["models"] = list(dict.fromkeys(unverified["models"] + key_models))
+    if record is not None and pending_explains(record, live_text, live_keys):
+        # What differs is what per-step modules wrote and marked: the operator's change, verified (its
+        # models get a request) and recorded by this run, never taken over to be rolled back.
+        unverified.update(config=False, keys=[], pending=dict(record.pending))
 
     rotated_models = models_using(cplan.entries, set(rotated_vars))
     changed_models = list(cplan.added) + list(cplan.updated)
@@ -398,7 +403,9 @@ def _plan_run(namespace, observed, request):
         "secret": any(changes[secret]["added"] or changes[secret]["updated"] for secret in changes),
         "rollout": restart or not complete,
     }
-    unverified_any = unverified["config"] or bool(unverified["keys"]) or failure is not None
+    unverified_any = (
+        unverified["config"] or bool(unverified["keys"]) or failure is not None or bool(unverified["pending"])
+    )
     work["verify"] = work["config"] or work["secret"] or work["rollout"] or unverified_any
     work["record"] = work["verify"] or record is None
     work["any"] = any(work.values())

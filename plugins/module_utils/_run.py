@@ -101,6 +101,34 @@ def write_when_needed(params, kube, check_mode, step):
         return step(True, fence)[0]
 
 
+def mark_pending(kube, namespace, deployment, by, fence=None, config=None, keys=None, models=()):
+    """Add what the per-step module ``by`` wrote to the record's pending part (``_known_good.with_pending``).
+
+    ``config``: ``(configmap, key, text)`` it wrote, counted only when the record keeps that ConfigMap and
+    key; ``keys``: ``{variable: (secret, key, value or None)}``. Without a record (or with one this
+    collection cannot read) nothing is marked: a run then finds no verified state to compare with.
+    Returns whether the record was marked.
+    """
+
+    def plan(secret):
+        try:
+            record = kg.read_record(secret)
+        except kg.RecordError:
+            return None, False
+        if record is None:
+            return None, False
+        text = None
+        if config is not None and (record.configmap, record.config_key) == tuple(config[:2]):
+            text = config[2]
+        if text is None and not keys:
+            return None, False
+        updated = kg.with_pending(record, by, now_text(), config_text=text, keys=keys, models=models)
+        return kg.record_body(namespace, deployment, updated, existing=secret), True
+
+    marked, _record = kube.guarded_update("secrets", namespace, kg.record_name(deployment), plan, fence=fence)
+    return marked
+
+
 def now_text():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 

@@ -31,7 +31,14 @@ description:
   - Writes use the read resourceVersion; on a conflict the module reads again and plans again. When it
     writes, it takes the run lock of the LiteLLM Deployment (O(lock)) and reads again under it, so it
     never writes during a run of the role; a call that changes nothing leaves the lock alone.
-    Record the verified state with M(homelab.litellm.litellm_known_good).
+  - A write is added to the record of the last verified state (Secret C(<deployment>-known-good)) as
+    pending - the digest of the config it wrote and the models it changed, by name and time - while
+    the verified state in the record stays as it was. The next run of the role then takes the change
+    for the operator's own, not for a run that died half-way - it verifies the models with a request
+    and records them, and if that run fails, it undoes only its own writes and the change stays.
+    Without a record (no run of the role yet) nothing is marked. To record at once, run
+    M(homelab.litellm.litellm_rollout), M(homelab.litellm.litellm_verify), then
+    M(homelab.litellm.litellm_known_good).
   - Warns about retired or deprecated upstream models, with the suggested replacement.
   - The module does not restart LiteLLM; see M(homelab.litellm.litellm_rollout).
 extends_documentation_fragment:
@@ -216,6 +223,14 @@ configmap:
   returned: always
   type: dict
   sample: {name: litellm-config, key: config.yaml}
+pending:
+  description:
+    - Whether the change was added to the record of the last verified state as pending (not verified
+      yet), so that the next run of the role verifies and records it instead of rolling it back.
+    - False when nothing was written, or there is no record yet.
+  returned: always
+  type: bool
+  sample: true
 resource_version:
   description: resourceVersion of the ConfigMap after the run.
   returned: always
@@ -317,6 +332,15 @@ def run(module, kube):
         )
         if written is not None:
             result["resource_version"] = written["metadata"]["resourceVersion"]
+        result["pending"] = bool(write and result["changed"]) and _run.mark_pending(
+            kube,
+            namespace,
+            params["deployment"],
+            "litellm_config",
+            fence,
+            config=(name, key, result["config"]),
+            models=result["added"] + result["updated"] + result["removed"],
+        )
         return result, result["changed"]
 
     result = _run.write_when_needed(params, kube, module.check_mode, step)

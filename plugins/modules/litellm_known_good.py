@@ -17,7 +17,9 @@ description:
     config text and the values of the provider keys this collection manages (O(managed_keys)),
     each with the Secret and key it lives in. Never the master key, C(DATABASE_URL) or any other
     key. It refuses to record when the Deployment does not run the live state (its digest
-    annotation differs), since that state was not what was verified.
+    annotation differs), since that state was not what was verified. A new record has no pending
+    part - what M(homelab.litellm.litellm_config) and M(homelab.litellm.litellm_secret) marked as
+    pending is then part of the verified state.
   - The record is one Secret, C(<deployment>-known-good), written in one request (data
     C(state.json)); its annotations say, without values, when it was recorded, by which run, and
     which keys and models it holds.

@@ -30,6 +30,12 @@ description:
   - Writes use the read resourceVersion; on a conflict the module reads again and plans again. When it
     writes, it takes the run lock of the LiteLLM Deployment (O(lock)) and reads again under it, so it
     never writes during a run of the role; a call that changes nothing leaves the lock alone.
+  - A write is added to the record of the last verified state (Secret C(<deployment>-known-good)) as
+    pending - a digest of each key it wrote, never a value - while the verified values in the record
+    stay. The next run of the role verifies the models using those keys and records them instead of
+    rolling the keys back; if that run fails, it undoes only its own writes. A key the role's
+    C(litellm_api_keys) also sets is still written as the role has it. Without a record nothing is
+    marked.
   - The module does not restart LiteLLM; see M(homelab.litellm.litellm_rollout).
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
@@ -154,6 +160,15 @@ targets:
   returned: always
   type: dict
   sample: {GROQ_API_KEY: {secret: litellm-secrets, key: GROQ_API_KEY}}
+pending:
+  description:
+    - Whether the keys written were added to the record of the last verified state as pending (not
+      verified yet; digests only, never a value), so that the next run of the role verifies and
+      records them instead of rolling them back.
+    - False when nothing was written, or there is no record yet.
+  returned: always
+  type: bool
+  sample: true
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -308,9 +323,20 @@ def run(module, kube):
             by_secret.setdefault(secret, {})[key] = variable
         outcome = {}
         write_secrets(module, kube, by_secret, outcome, values, warnings, fence, write)
-        return (targets, outcome), any(entry["secret"]["changed"] for entry in outcome.values())
+        changed = any(entry["secret"]["changed"] for entry in outcome.values())
+        written = {
+            variable: targets[variable]
+            + ((params["data"] or {}).get(variable) if params["state"] == "present" else None,)
+            for entry in outcome.values()
+            for variable in entry["added"] + entry["updated"] + entry["removed"]
+            if variable in targets
+        }
+        pending = bool(write and written) and _run.mark_pending(
+            kube, params["namespace"], params["deployment"], "litellm_secret", fence, keys=written
+        )
+        return (targets, outcome, pending), changed
 
-    targets, outcome = _run.write_when_needed(params, kube, module.check_mode, step)
+    targets, outcome, pending = _run.write_when_needed(params, kube, module.check_mode, step)
     lists = {
         marker: sorted(name for entry in outcome.values() for name in entry[marker])
         for marker in ("added", "updated", "removed", "unchanged")
@@ -321,6 +347,7 @@ def run(module, kube):
         changed=any(entry["secret"]["changed"] for entry in outcome.values()),
         secrets={secret: entry["secret"] for secret, entry in sorted(outcome.items())},
         targets={name: {"secret": secret, "key": key} for name, (secret, key) in sorted(targets.items())},
+        pending=pending,
         **lists,
     )
     if module._diff:

@@ -52,7 +52,7 @@ class Rollback:
     def target(self):
         """The record to restore, or (without one) what this run found before it wrote."""
         tx = self.tx
-        if tx.record is not None:
+        if tx.record is not None and not tx.plan.unverified.get("pending"):
             return tx.record, "the last verified state (recorded %s)" % tx.record.recorded_at
         plan, observed = tx.plan, tx.observed
         text = ((observed.configmap or {}).get("data") or {}).get(plan.target["config_key"])
@@ -70,6 +70,11 @@ class Rollback:
             None,
             None,
         )
+        if tx.record is not None:
+            # The operator's own change by per-step modules (the record's pending part) is not this run's to undo.
+            return before, "the state this run found (with the changes of %s, which stay)" % (
+                kg.describe_pending(tx.plan.unverified["pending"])
+            )
         return before, "the state this run found (there was no verified state to go back to)"
 
     def run(self):

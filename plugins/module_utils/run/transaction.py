@@ -205,6 +205,8 @@ class Transaction:
                 "and rolls it back to that state if it fails."
                 % (plan.unverified["recorded_at"], _run.describe_unverified(plan.unverified))
             )
+        elif plan.unverified["pending"]:
+            self.warnings.append(outcome.pending_note(plan.unverified["pending"]))
         if plan.unverified["failing_rollout"]:
             self.warnings.append("LiteLLM's current rollout is failing: %s" % plan.unverified["failing_rollout"])
         self.lease = lease

@@ -110,6 +110,7 @@ def test_a_settled_state_without_a_request_is_a_no_op():
         "models": [],
         "recorded_at": "2026-12-01T10:00:00Z",
         "failing_rollout": None,
+        "pending": None,
     }
 
 

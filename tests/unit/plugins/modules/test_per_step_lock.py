@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, homelab.litellm developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The per-step modules take the run lock (a Lease) only when they will write.
+"""The per-step modules take the run lock (a Lease) only when they will write, and mark what they wrote in the record.
 
 Each decides read-only first: a call that changes nothing never touches the Lease (no request that
 writes it, its resourceVersion as it was), also while a run of the role holds it. A call that writes
@@ -12,6 +12,7 @@ renews it, the call fails as before and writes nothing.
 from __future__ import annotations
 
 import pytest
+from ansible_collections.homelab.litellm.plugins.module_utils import _known_good as kg
 from ansible_collections.homelab.litellm.plugins.module_utils import _lock
 from ansible_collections.homelab.litellm.plugins.modules import (
     litellm_config,
@@ -24,6 +25,7 @@ from ansible_collections.homelab.litellm.tests.unit.fake_kube import (
     STORY_CONFIG,
     STORY_SECRETS,
     settled_story,
+    unb64,
 )
 
 LEASE = "homelab-litellm-litellm"
@@ -35,6 +37,13 @@ GROQ = {
 SECRETS = dict(STORY_SECRETS, GROQ_API_KEY=GROQ_KEY)
 CHANGED_CONFIG = STORY_CONFIG.replace("timeout: 120", "timeout: 60")
 OPERATOR_COMMENT = "# edited by the operator\n"
+# What each call that writes writes (the config and the keys also mark the record as pending).
+WRITES = {
+    "config": [("configmaps", "litellm-config"), ("secrets", "litellm-known-good")],
+    "secret": [("secrets", "litellm-secrets"), ("secrets", "litellm-known-good")],
+    "restored": [("configmaps", "litellm-config")],
+    "rollout": [("deployments", "litellm")],
+}
 
 # (module, arguments of a call that changes nothing on the settled story, arguments of one that writes)
 CALLS = {
@@ -112,7 +121,7 @@ def test_a_call_that_writes_takes_the_lease_and_frees_it(cluster, run_module, na
     assert result.rc == 0 and result["changed"] is True, result.output
     methods = [(r.method, r.resource) for r in cluster.writes()]
     assert methods[0] == ("PUT", "leases") and methods[-1] == ("PUT", "leases"), methods
-    assert len([m for m in methods if m[1] != "leases"]) == 1, methods
+    assert [(r.resource, r.name) for r in cluster.writes() if r.resource != "leases"] == WRITES[name]
     assert cluster.get("leases", LEASE)["spec"]["holderIdentity"] is None
 
 
@@ -147,3 +156,23 @@ def test_the_write_is_planned_from_what_is_live_under_the_lock(cluster, run_modu
     text = cluster.get("configmaps", "litellm-config")["data"]["config.yaml"]
     assert text.startswith(OPERATOR_COMMENT) and GROQ["model_name"] in text
     assert [r.method for r in cluster.writes("configmaps")] == ["PUT"], "read again under the lock: no 409"
+
+
+def test_a_key_write_marks_the_record_pending_by_digest_only(cluster, run_module):
+    settled(cluster)
+    result = call(run_module, "secret", writes=True)
+    assert result["pending"] is True
+    record_secret = cluster.get("secrets", "litellm-known-good")
+    record = kg.read_record(record_secret)
+    assert record.keys["GROQ_API_KEY"][2] == GROQ_KEY, "the verified value stays"
+    assert record.pending["by"] == ["litellm_secret"] and list(record.pending["keys"]) == ["GROQ_API_KEY"]
+    assert record.pending["keys"]["GROQ_API_KEY"] == kg.key_digest("litellm-secrets", "GROQ_API_KEY", GROQ_KEY + "x")
+    assert GROQ_KEY + "x" not in unb64(record_secret["data"]["state.json"])
+    assert "GROQ_API_KEY" in record_secret["metadata"]["annotations"][kg.PENDING]
+
+
+def test_without_a_record_nothing_is_marked(cluster, run_module):
+    settled_story(cluster, secret_values=SECRETS, record=False)
+    result = call(run_module, "config", writes=True)
+    assert result["changed"] is True and result["pending"] is False
+    assert cluster.get("secrets", "litellm-known-good") is None
