@@ -393,7 +393,8 @@ def _plan_run(namespace, observed, request):
     if record is not None and pending_explains(record, live_text, live_keys):
         # What differs is what per-step modules wrote and marked: the operator's change, verified (its
         # models get a request) and recorded by this run, never taken over to be rolled back.
-        unverified.update(config=False, keys=[], pending=dict(record.pending))
+        pending = {name: record.pending[name] for name in ("by", "at", "models")}
+        unverified.update(config=False, keys=[], pending=dict(pending, keys=sorted(record.pending["keys"])))
 
     rotated_models = models_using(cplan.entries, set(rotated_vars))
     changed_models = list(cplan.added) + list(cplan.updated)

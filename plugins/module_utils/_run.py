@@ -19,8 +19,8 @@ import os
 import secrets
 import socket
 
+from . import _k8s, _lock
 from . import _known_good as kg
-from . import _lock
 from . import _wiring as wiring
 from ._plan import PlanError
 from .config.document import ConfigError
@@ -107,7 +107,7 @@ def mark_pending(kube, namespace, deployment, by, fence=None, config=None, keys=
     ``config``: ``(configmap, key, text)`` it wrote, counted only when the record keeps that ConfigMap and
     key; ``keys``: ``{variable: (secret, key, value or None)}``. Without a record (or with one this
     collection cannot read) nothing is marked: a run then finds no verified state to compare with.
-    Returns whether the record was marked.
+    Returns whether the record was marked; None when this identity may not update the record (403).
     """
 
     def plan(secret):
@@ -125,8 +125,23 @@ def mark_pending(kube, namespace, deployment, by, fence=None, config=None, keys=
         updated = kg.with_pending(record, by, now_text(), config_text=text, keys=keys, models=models)
         return kg.record_body(namespace, deployment, updated, existing=secret), True
 
-    marked, _record = kube.guarded_update("secrets", namespace, kg.record_name(deployment), plan, fence=fence)
+    try:
+        marked, _record = kube.guarded_update("secrets", namespace, kg.record_name(deployment), plan, fence=fence)
+    except _k8s.KubeError as err:
+        if err.status != 403:
+            raise
+        return None  # the caller warns: the write stands, unmarked
     return marked
+
+
+def unmarked_warning(namespace, deployment):
+    """The warning of a per-step write that this identity may not mark in the record (``mark_pending`` None)."""
+    return (
+        "The write was made, but this identity may not update the record Secret %s/%s to mark it as pending: the "
+        "next run of the role will call it unverified and roll it back if that run fails. Grant update on that "
+        "Secret (playbooks/rbac.yml does), or record the verified state with litellm_known_good"
+        % (namespace, kg.record_name(deployment))
+    )
 
 
 def now_text():

@@ -125,10 +125,14 @@ restarted:
   type: bool
   sample: true
 unverified:
-  description: What differed from the last verified state when the run began (taken over and verified).
+  description:
+    - What differed from the last verified state when the run began (taken over and verified).
+    - C(pending) - the changes per-step modules marked in the record (C(by), C(at), C(models), key names
+      C(keys)) when they explain every difference; verified and recorded, never rolled back; else null.
   returned: always
   type: dict
-  sample: {config: false, keys: [], models: [], recorded_at: "2026-12-01T10:00:00Z", failing_rollout: null}
+  sample: {config: false, keys: [], models: [], recorded_at: "2026-12-01T10:00:00Z", failing_rollout: null,
+           pending: null}
 verify:
   description: The verification (readiness, served models, one result per smoke request).
   returned: when the run verified

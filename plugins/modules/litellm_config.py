@@ -341,6 +341,9 @@ def run(module, kube):
             config=(name, key, result["config"]),
             models=result["added"] + result["updated"] + result["removed"],
         )
+        if result["pending"] is None:
+            result["warnings_list"].append(_run.unmarked_warning(namespace, params["deployment"]))
+            result["pending"] = False
         return result, result["changed"]
 
     result = _run.write_when_needed(params, kube, module.check_mode, step)

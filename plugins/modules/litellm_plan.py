@@ -126,10 +126,14 @@ rollout:
   type: dict
   sample: {restart: true, reason: config or keys changed, complete: true, failure: null}
 unverified:
-  description: What differs from the last verified state (config, key names, models), and a failing rollout.
+  description:
+    - What differs from the last verified state (config, key names, models), and a failing rollout.
+    - C(pending) - the changes per-step modules marked in the record (C(by), C(at), C(models), key names
+      C(keys)) when they explain every difference (then C(config) and C(keys) are empty); else null.
   returned: always
   type: dict
-  sample: {config: false, keys: [], models: [], recorded_at: "2026-12-01T10:00:00Z", failing_rollout: null}
+  sample: {config: false, keys: [], models: [], recorded_at: "2026-12-01T10:00:00Z", failing_rollout: null,
+           pending: null}
 smoke_models:
   description: The models the run must send a request to after the rollout.
   returned: always

@@ -334,7 +334,9 @@ def run(module, kube):
         pending = bool(write and written) and _run.mark_pending(
             kube, params["namespace"], params["deployment"], "litellm_secret", fence, keys=written
         )
-        return (targets, outcome, pending), changed
+        if pending is None:
+            warnings.append(_run.unmarked_warning(params["namespace"], params["deployment"]))
+        return (targets, outcome, bool(pending)), changed
 
     targets, outcome, pending = _run.write_when_needed(params, kube, module.check_mode, step)
     lists = {

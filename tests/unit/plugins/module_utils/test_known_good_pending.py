@@ -71,7 +71,7 @@ def test_a_run_verifies_and_records_a_pending_change_without_taking_it_over():
     state.record = kg.with_pending(state.record, "litellm_config", AT, config_text=EDITED, models=["ollama-qwen"])
     result = plan(state)
     assert result.unverified["config"] is False and result.unverified["keys"] == []
-    assert result.unverified["pending"]["by"] == ["litellm_config"]
+    assert result.unverified["pending"] == {"by": ["litellm_config"], "at": AT, "models": ["ollama-qwen"], "keys": []}
     assert result.unverified["models"] == ["ollama-qwen"] and result.smoke_models == ["ollama-qwen"]
     assert result.work == dict(NOTHING, rollout=True, verify=True, record=True, any=True)
     assert "they stay as written" in outcome.pending_note(result.unverified["pending"])

@@ -176,3 +176,13 @@ def test_without_a_record_nothing_is_marked(cluster, run_module):
     result = call(run_module, "config", writes=True)
     assert result["changed"] is True and result["pending"] is False
     assert cluster.get("secrets", "litellm-known-good") is None
+
+
+def test_a_write_this_identity_may_not_mark_is_kept_and_said(cluster, run_module):
+    settled(cluster)
+    cluster.fail("PUT", "secrets", 403, "secrets is forbidden", name="litellm-known-good")
+    result = call(run_module, "config", writes=True)
+    assert result.rc == 0 and result["changed"] is True and result["pending"] is False
+    assert GROQ["model_name"] in cluster.get("configmaps", "litellm-config")["data"]["config.yaml"]
+    assert any("may not update the record Secret ml/litellm-known-good" in text for text in result.warning_texts)
+    assert kg.read_record(cluster.get("secrets", "litellm-known-good")).pending is None
