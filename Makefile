@@ -22,8 +22,11 @@ export SANDBOX_DIR
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
+# The sandbox inventory's demo-only vault password, by its vault id: only the runs that name it use it.
+SANDBOX_VAULT_ID := sandbox@$(CURDIR)/inventory/sandbox/vault-password.txt
+
 demo: sandbox-up ## set up, start the sandbox, run site.yml, show what it did
-	$(VENV)/bin/ansible-playbook playbooks/site.yml
+	$(VENV)/bin/ansible-playbook --vault-id $(SANDBOX_VAULT_ID) playbooks/site.yml
 	$(VENV)/bin/python -m sandbox.demo_summary --state-dir $(SANDBOX_DIR)
 
 setup: $(VENV)/.installed $(VENV)/.installed-redis $(LITELLM_VENV)/.installed ## create both virtual environments (idempotent)
