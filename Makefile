@@ -70,7 +70,8 @@ test: setup lint changelog-lint sanity units ## the whole test suite (CI runs ex
 VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
 TARBALL := build/homelab-litellm-$(VERSION).tar.gz
 # ansible-test runs on a tree laid out as ansible_collections/NAMESPACE/NAME;
-# it is made from the built tarball, so it checks exactly what is shipped.
+# it is made from the built tarball, so it checks exactly what is shipped, plus the
+# unit tests and sanity ignores from this working tree (they are not shipped).
 AT_ROOT := build/ansible-test/ansible_collections
 AT_TREE := $(AT_ROOT)/homelab/litellm
 KUBERNETES_CORE := $(shell $(VENV)/bin/python -c 'import ansible_collections.kubernetes.core as m; print(list(m.__path__)[0])' 2>/dev/null)
@@ -87,6 +88,7 @@ $(AT_TREE): build
 	rm -rf build/ansible-test
 	mkdir -p $(AT_TREE) $(AT_ROOT)/kubernetes
 	tar -xzf $(TARBALL) -C $(AT_TREE)
+	tar -c --exclude=__pycache__ tests/unit tests/sanity | tar -x -C $(AT_TREE)
 	# ansible-test lists files with git; build/ is ignored by this repository.
 	cd $(AT_TREE) && git init -q && git add -A
 	cp -r $(KUBERNETES_CORE) $(AT_ROOT)/kubernetes/core
