@@ -413,7 +413,6 @@ def trickle(sandbox):
     return lambda interval=0.1, models=("vllm-qwen",): Trickle(sandbox, interval, tuple(models))
 
 
-
 def vault_keys(path: Path = SANDBOX_VAULT, password_file: Path = VAULT_PASSWORD) -> dict[str, str]:
     """The keys in a vault file, decrypted the way a user would."""
     plain = subprocess.run(

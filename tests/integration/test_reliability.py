@@ -98,7 +98,14 @@ def run_site(sandbox, tmp_path: Path, extra: dict, *args: str, interrupt=None) -
         ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"),
     )
     process = subprocess.Popen(
-        [str(REPO_ROOT / ".venv/bin/ansible-playbook"), "playbooks/site.yml", *VAULT_ARGS, "-e", f"@{extra_file}", *args],
+        [
+            str(REPO_ROOT / ".venv/bin/ansible-playbook"),
+            "playbooks/site.yml",
+            *VAULT_ARGS,
+            "-e",
+            f"@{extra_file}",
+            *args,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
