@@ -71,13 +71,13 @@ def run_with_kube(module, run, expected=()):
         outcome = run(module, kube)
     except KubeError as err:
         if err.status == 401:
-            fail_unreachable(module, kube, err)
+            fail_connection(module, kube, err)
         module.fail_json(
             msg="Kubernetes API error %s %s: %s" % (err.status, err.reason, err.message),
             exception=traceback.format_exc(),
         )
     except CONNECTION_ERRORS as err:
-        fail_unreachable(module, kube, err)
+        fail_connection(module, kube, err)
     except (ConflictError,) + tuple(expected) as err:
         module.fail_json(msg=str(err), **dict(getattr(err, "result", None) or {}))
     result, warnings = outcome if isinstance(outcome, tuple) else (outcome, ())
@@ -86,7 +86,7 @@ def run_with_kube(module, run, expected=()):
     module.exit_json(**result)
 
 
-def fail_unreachable(module, kube, err):
+def fail_connection(module, kube, err):
     """Fail the module for an API server that did not answer, or refused the credentials (401)."""
     server = getattr(kube.configuration, "host", None)
     if isinstance(err, KubeError):
