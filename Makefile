@@ -22,8 +22,11 @@ export SANDBOX_DIR
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
+# The sandbox inventory's demo-only vault password, by its vault id: only the runs that name it use it.
+SANDBOX_VAULT_ID := sandbox@$(CURDIR)/inventory/sandbox/vault-password.txt
+
 demo: sandbox-up ## set up, start the sandbox, run site.yml, show what it did
-	$(VENV)/bin/ansible-playbook playbooks/site.yml
+	$(VENV)/bin/ansible-playbook --vault-id $(SANDBOX_VAULT_ID) playbooks/site.yml
 	$(VENV)/bin/python -m sandbox.demo_summary --state-dir $(SANDBOX_DIR)
 
 setup: $(VENV)/.installed $(VENV)/.installed-redis $(LITELLM_VENV)/.installed ## create both virtual environments (idempotent)
@@ -67,7 +70,8 @@ test: setup lint changelog-lint sanity units ## the whole test suite (CI runs ex
 VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
 TARBALL := build/homelab-litellm-$(VERSION).tar.gz
 # ansible-test runs on a tree laid out as ansible_collections/NAMESPACE/NAME;
-# it is made from the built tarball, so it checks exactly what is shipped.
+# it is made from the built tarball, so it checks exactly what is shipped, plus the
+# unit tests and sanity ignores from this working tree (they are not shipped).
 AT_ROOT := build/ansible-test/ansible_collections
 AT_TREE := $(AT_ROOT)/homelab/litellm
 KUBERNETES_CORE := $(shell $(VENV)/bin/python -c 'import ansible_collections.kubernetes.core as m; print(list(m.__path__)[0])' 2>/dev/null)
@@ -84,6 +88,7 @@ $(AT_TREE): build
 	rm -rf build/ansible-test
 	mkdir -p $(AT_TREE) $(AT_ROOT)/kubernetes
 	tar -xzf $(TARBALL) -C $(AT_TREE)
+	tar -c --exclude=__pycache__ tests/unit tests/sanity | tar -x -C $(AT_TREE)
 	# ansible-test lists files with git; build/ is ignored by this repository.
 	cd $(AT_TREE) && git init -q && git add -A
 	cp -r $(KUBERNETES_CORE) $(AT_ROOT)/kubernetes/core

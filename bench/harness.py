@@ -27,6 +27,8 @@ from tests.conftest import Sandbox
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = REPO / ".venv" / "bin" / "python"
 ANSIBLE_PLAYBOOK = REPO / ".venv" / "bin" / "ansible-playbook"
+# The sandbox inventory's vault, opened by its vault id (the repository sets no project-wide password).
+VAULT_ARGS = ("--vault-id", "sandbox@%s" % (REPO / "inventory" / "sandbox" / "vault-password.txt"))
 KUBECTL = os.environ.get("KUBECTL", "/usr/bin/kubectl")
 SITE_PLAYBOOK = "playbooks/site.yml"
 PEER_PLAYBOOK = "bench/peer.yml"
@@ -182,7 +184,7 @@ class Bench:
         started = time.monotonic()
         wall_started = time.time()
         completed = subprocess.run(
-            [str(ANSIBLE_PLAYBOOK), playbook, "-e", "ansible_python_interpreter=%s" % self.wrapper, *args],
+            [str(ANSIBLE_PLAYBOOK), playbook, *VAULT_ARGS, "-e", "ansible_python_interpreter=%s" % self.wrapper, *args],
             capture_output=True,
             text=True,
             env=self.env(timing_file),

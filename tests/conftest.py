@@ -32,6 +32,11 @@ from sandbox.apiserver.faults import clear_rules, write_rules
 REPO_ROOT = Path(__file__).resolve().parent.parent
 KUBECTL = os.environ.get("KUBECTL", "/usr/bin/kubectl")
 LITELLM_BIN = REPO_ROOT / ".venv-litellm" / "bin" / "litellm"
+VAULT_PASSWORD = REPO_ROOT / "inventory" / "sandbox" / "vault-password.txt"
+SANDBOX_VAULT = REPO_ROOT / "inventory" / "sandbox" / "group_vars" / "all" / "vault.yml"
+# The sandbox inventory's demo password reaches only the runs that ask for it by this vault id (no
+# project-wide vault_password_file: a user's own vault must never be opened with it).
+VAULT_ARGS = ("--vault-id", f"sandbox@{VAULT_PASSWORD}")
 
 
 class Sandbox:
@@ -149,9 +154,18 @@ class Sandbox:
         return found
 
     def playbook(
-        self, name: str, *args: str, env: dict | None = None, timeout: float = 900, new_session: bool = False
+        self,
+        name: str,
+        *args: str,
+        env: dict | None = None,
+        timeout: float = 900,
+        new_session: bool = False,
+        vault: bool = True,
     ) -> subprocess.CompletedProcess:
-        """ansible-playbook playbooks/NAME against this sandbox, as a user runs it (sandbox inventory)."""
+        """ansible-playbook playbooks/NAME against this sandbox, as a user runs it (sandbox inventory).
+
+        ``vault`` passes the sandbox vault's id and demo password (``--vault-id sandbox@...``).
+        """
         environment = dict(
             os.environ,
             SANDBOX_DIR=str(self.state_dir),
@@ -160,7 +174,7 @@ class Sandbox:
             **(env or {}),
         )
         return subprocess.run(
-            [str(REPO_ROOT / ".venv/bin/ansible-playbook"), f"playbooks/{name}", *args],
+            [str(REPO_ROOT / ".venv/bin/ansible-playbook"), f"playbooks/{name}", *(VAULT_ARGS if vault else ()), *args],
             capture_output=True,
             text=True,
             env=environment,
@@ -397,10 +411,6 @@ class Trickle:
 def trickle(sandbox):
     """``with trickle(models=(...)) as load:`` keeps a steady request load on LiteLLM."""
     return lambda interval=0.1, models=("vllm-qwen",): Trickle(sandbox, interval, tuple(models))
-
-
-VAULT_PASSWORD = REPO_ROOT / "inventory" / "sandbox" / "vault-password.txt"
-SANDBOX_VAULT = REPO_ROOT / "inventory" / "sandbox" / "group_vars" / "all" / "vault.yml"
 
 
 class Keys(dict):

@@ -21,6 +21,8 @@ import time
 import traceback
 from urllib.parse import quote, urlencode
 
+from ansible_collections.homelab.litellm.plugins.module_utils import _connection
+
 try:
     from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
     from ansible_collections.kubernetes.core.plugins.module_utils.k8s import client as _core_client
@@ -47,6 +49,15 @@ except ImportError:
         """Stand-in so that ``except ApiException`` still parses without the library."""
 
 
+try:
+    import urllib3
+
+    # What the client raises when the API server does not answer: refused, TLS, timed out (never re-sent).
+    CONNECTION_ERRORS = (urllib3.exceptions.HTTPError,)
+except ImportError:
+    CONNECTION_ERRORS = ()
+
+
 def run_with_kube(module, run, expected=()):
     """The common end of a module: connect, ``run(module, kube)``, report.
 
@@ -59,16 +70,30 @@ def run_with_kube(module, run, expected=()):
     try:
         outcome = run(module, kube)
     except KubeError as err:
+        if err.status == 401:
+            fail_connection(module, kube, err)
         module.fail_json(
             msg="Kubernetes API error %s %s: %s" % (err.status, err.reason, err.message),
             exception=traceback.format_exc(),
         )
+    except CONNECTION_ERRORS as err:
+        fail_connection(module, kube, err)
     except (ConflictError,) + tuple(expected) as err:
         module.fail_json(msg=str(err), **dict(getattr(err, "result", None) or {}))
     result, warnings = outcome if isinstance(outcome, tuple) else (outcome, ())
     for warning in warnings:
         module.warn(warning)
     module.exit_json(**result)
+
+
+def fail_connection(module, kube, err):
+    """Fail the module for an API server that did not answer, or refused the credentials (401)."""
+    server = getattr(kube.configuration, "host", None)
+    if isinstance(err, KubeError):
+        msg = _connection.unauthorized_message(kube.target, server, "%s %s" % (err.status, err.message), kube.writes)
+    else:
+        msg = _connection.unreachable_message(kube.target, server, "%s: %s" % (type(err).__name__, err), kube.writes)
+    module.fail_json(msg=msg, exception=traceback.format_exc())
 
 
 API_GROUP_PATHS = {
@@ -195,24 +220,27 @@ def _error_from(exc):
 class Kube:
     """Raw JSON access to the API server through kubernetes.core's authenticated client."""
 
-    def __init__(self, api_client):
+    def __init__(self, api_client, target=None):
         self._api = api_client
         self.requests = 0
+        self.writes = 0
+        self.target = target or _connection.target_of({})
 
     @classmethod
     def from_module(cls, module):
-        from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
-
         # get_api_client(module=...) wants kubernetes.core's own module class
         # (.requires, .server_side_dry_run); the auth options as keywords work the
         # same way, environment fallbacks included.
         auth = {name: module.params.get(name) for name in AUTH_ARG_SPEC}
+        # kubernetes.core marks kubeconfig no_log (it may be a dict holding a token), so Ansible would
+        # print a kubeconfig path as ******** in every message; a path is no secret (a dict stays masked).
+        if isinstance(auth.get("kubeconfig"), str):
+            module.no_log_values.discard(auth["kubeconfig"])
+        target = _connection.target_of(auth)
         try:
-            return cls(api_client(**auth))
-        except CoreException as exc:
-            module.fail_json(msg="Could not connect to Kubernetes: %s" % exc, exception=traceback.format_exc())
-        except Exception as exc:  # kubeconfig parse errors, unreachable servers, ...
-            module.fail_json(msg="Could not connect to Kubernetes: %s" % exc, exception=traceback.format_exc())
+            return cls(api_client(**auth), target)
+        except Exception as exc:  # a missing kubeconfig, an unknown context, a file that is no kubeconfig
+            module.fail_json(msg=_connection.config_error_message(target, exc), exception=traceback.format_exc())
 
     @property
     def configuration(self):
@@ -277,6 +305,8 @@ class Kube:
             method, path, header_params=headers, body=body, auth_settings=["BearerToken"]
         )
         self.requests += 1
+        if method != "GET" and path != SELF_SUBJECT_ACCESS_REVIEWS:
+            self.writes += 1
         try:
             response = self._api.call_api(*serialized, _request_timeout=timeout)
             data = response.read()

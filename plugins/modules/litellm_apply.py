@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: litellm_apply
 short_description: Converge a LiteLLM proxy on Kubernetes in one transaction
-version_added: 0.3.0
+version_added: 0.2.0
 author:
   - homelab.litellm developers (@homelab-litellm)
 description:

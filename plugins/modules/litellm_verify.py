@@ -345,7 +345,11 @@ def main():
         kube = _k8s.Kube.from_module(module)
     try:
         master_key, secrets = read_master_key(module, kube)
+    except _k8s.CONNECTION_ERRORS as err:
+        _k8s.fail_connection(module, kube, err)
     except _k8s.KubeError as err:
+        if err.status == 401:
+            _k8s.fail_connection(module, kube, err)
         module.fail_json(
             msg="Kubernetes API error %s %s while reading the master key: %s" % (err.status, err.reason, err.message),
             exception=traceback.format_exc(),

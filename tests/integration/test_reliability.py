@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO_ROOT, Keys, ansible_tmp_leaks, issued_key, leaked, vault_keys
+from tests.conftest import REPO_ROOT, VAULT_ARGS, Keys, ansible_tmp_leaks, issued_key, leaked, vault_keys
 
 pytestmark = pytest.mark.litellm
 
@@ -98,7 +98,14 @@ def run_site(sandbox, tmp_path: Path, extra: dict, *args: str, interrupt=None) -
         ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"),
     )
     process = subprocess.Popen(
-        [str(REPO_ROOT / ".venv/bin/ansible-playbook"), "playbooks/site.yml", "-e", f"@{extra_file}", *args],
+        [
+            str(REPO_ROOT / ".venv/bin/ansible-playbook"),
+            "playbooks/site.yml",
+            *VAULT_ARGS,
+            "-e",
+            f"@{extra_file}",
+            *args,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -230,7 +237,7 @@ def start_site(sandbox, tmp_path: Path, extra: dict) -> subprocess.Popen:
         ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"),
     )
     return subprocess.Popen(
-        [str(REPO_ROOT / ".venv/bin/ansible-playbook"), "playbooks/site.yml", "-e", f"@{extra_file}"],
+        [str(REPO_ROOT / ".venv/bin/ansible-playbook"), "playbooks/site.yml", *VAULT_ARGS, "-e", f"@{extra_file}"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

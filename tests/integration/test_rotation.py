@@ -184,5 +184,5 @@ def test_playbooks_work_after_a_vault_rekey(sandbox, story, tmp_path):
     assert old.returncode != 0
     env = {"ANSIBLE_VAULT_IDENTITY_LIST": f"sandbox@{new_password}"}
     for name in ("site.yml", "rotate_keys.yml"):
-        result = sandbox.playbook(name, "-i", str(inventory), "-e", LOAD_LIMITS, env=env)
+        result = sandbox.playbook(name, "-i", str(inventory), "-e", LOAD_LIMITS, env=env, vault=False)
         assert result.returncode == 0, result.stdout[-3000:]

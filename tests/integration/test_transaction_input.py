@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO_ROOT, issued_key, vault_keys
+from tests.conftest import REPO_ROOT, VAULT_ARGS, issued_key, vault_keys
 from tests.integration.test_reliability import LOAD_LIMITS
 from tests.integration.test_transaction_rollback import GROQ_MODELS, RECORD, leaks, said, site
 
@@ -81,7 +81,7 @@ class MeasuredRun:
     def __init__(self, sandbox, tmp_path: Path, extra: dict, *args: str, env: dict | None = None) -> None:
         path = tmp_path / f"vars-{time.monotonic_ns()}.yml"
         path.write_text(yaml.safe_dump(dict(LOAD_LIMITS, **extra)))
-        command = [str(REPO_ROOT / ".venv/bin/ansible-playbook"), "playbooks/site.yml", "-e", f"@{path}", *args]
+        command = [str(REPO_ROOT / ".venv/bin/ansible-playbook"), "playbooks/site.yml", *VAULT_ARGS, "-e", f"@{path}", *args]
         environment = dict(
             os.environ,
             SANDBOX_DIR=str(sandbox.state_dir),

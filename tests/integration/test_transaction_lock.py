@@ -33,7 +33,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO_ROOT, Keys, ansible_tmp_leaks, decoded_base64, issued_key, leaked, vault_keys
+from tests.conftest import REPO_ROOT, VAULT_ARGS, Keys, ansible_tmp_leaks, decoded_base64, issued_key, leaked, vault_keys
 from tests.integration.test_reliability import assert_verified_and_settled
 
 pytestmark = pytest.mark.litellm
@@ -201,7 +201,7 @@ class Run:
         )
         with self.log.open("w") as out:
             self.process = subprocess.Popen(
-                [*wrap, str(PLAYBOOK), "playbooks/site.yml", "-e", f"@{extra_file}", *args],
+                [*wrap, str(PLAYBOOK), "playbooks/site.yml", *VAULT_ARGS, "-e", f"@{extra_file}", *args],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env=environment,

@@ -649,9 +649,9 @@ def test_from_module_fails_clearly_when_no_client_can_be_made(monkeypatch):
     monkeypatch.setattr(_k8s, "api_client", broken)
     with pytest.raises(Exited) as exited:
         _k8s.Kube.from_module(Module(dict.fromkeys(_k8s.AUTH_ARG_SPEC)))
-    assert exited.value.args[1]["msg"] == (
-        "Could not connect to Kubernetes: Invalid kube-config file. No configuration found."
-    )
+    assert exited.value.args[1]["msg"].startswith("Could not connect to Kubernetes with kubeconfig ")
+    assert "Invalid kube-config file. No configuration found" in exited.value.args[1]["msg"]
+    assert exited.value.args[1]["msg"].endswith("Nothing was written.")
 
 
 def test_api_client_from_the_auth_options_without_discovery(monkeypatch):
