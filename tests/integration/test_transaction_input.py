@@ -81,7 +81,14 @@ class MeasuredRun:
     def __init__(self, sandbox, tmp_path: Path, extra: dict, *args: str, env: dict | None = None) -> None:
         path = tmp_path / f"vars-{time.monotonic_ns()}.yml"
         path.write_text(yaml.safe_dump(dict(LOAD_LIMITS, **extra)))
-        command = [str(REPO_ROOT / ".venv/bin/ansible-playbook"), "playbooks/site.yml", *VAULT_ARGS, "-e", f"@{path}", *args]
+        command = [
+            str(REPO_ROOT / ".venv/bin/ansible-playbook"),
+            "playbooks/site.yml",
+            *VAULT_ARGS,
+            "-e",
+            f"@{path}",
+            *args,
+        ]
         environment = dict(
             os.environ,
             SANDBOX_DIR=str(sandbox.state_dir),

@@ -33,7 +33,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO_ROOT, VAULT_ARGS, Keys, ansible_tmp_leaks, decoded_base64, issued_key, leaked, vault_keys
+from tests.conftest import (
+    REPO_ROOT,
+    VAULT_ARGS,
+    Keys,
+    ansible_tmp_leaks,
+    decoded_base64,
+    issued_key,
+    leaked,
+    vault_keys,
+)
 from tests.integration.test_reliability import assert_verified_and_settled
 
 pytestmark = pytest.mark.litellm
