@@ -41,6 +41,7 @@ extends_documentation_fragment:
   - homelab.litellm.target.RUN
   - homelab.litellm.target.ACTION_GROUP
   - homelab.litellm.apply
+  - homelab.litellm.apply.GITOPS
   - homelab.litellm.controller
   - ansible.builtin.action_common_attributes
 attributes:
@@ -188,7 +189,7 @@ from ansible_collections.homelab.litellm.plugins.module_utils.run import apply a
 
 
 def argument_spec():
-    return shared_spec(**run_apply.OPTIONS)
+    return shared_spec(**run_apply.OPTIONS, **run_apply.GITOPS_OPTIONS)
 
 
 def run(module, kube):
