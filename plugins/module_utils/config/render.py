@@ -17,7 +17,8 @@ operator commits instead, in one of three forms:
   (BerriAI/litellm ``helm/litellm/values.yaml`` @003ba05b01e2da522e7158d8030a759f4f8c1ae7: ``gateway.config``
   holds ``create: true`` and ``proxy_config: {}``; ``templates/gateway/configmap.yaml``
   @101bba02411e592a91198bd24c9929806bfd0610 renders ``.Values.gateway.config.proxy_config | toYaml`` into
-  ConfigMap ``<gateway fullname>-config``).
+  ConfigMap ``<gateway fullname>-config``, which the backend mounts as well:
+  ``templates/backend/deployment.yaml`` @03f6ace1f102914308f2655ce91f208cae5c4c4e).
 
 Helm coalesces a values file into the chart's defaults map by map, lists replaced whole, so the
 whole merged config goes into the fragment (its model_list replaces the chart's example list).
