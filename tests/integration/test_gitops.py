@@ -6,7 +6,8 @@ keys under litellm_render_path and touches nothing in the cluster (every resourc
 ``verify`` before the sync fails saying what the cluster lacks and leaves it as it is; the test then does
 by hand what Argo CD does after the commit -- the ConfigMap as the chart renders it from the committed
 values (``toYaml`` of ``proxy_config``), the keys put into the Secret, a rollout -- and ``verify`` proves
-LiteLLM and records the state, its only write. A key the provider rejects renders no file.
+LiteLLM and records the state, its only write; a second verify and a render after the sync change
+nothing. A key the provider rejects renders no file.
 """
 
 from __future__ import annotations
@@ -154,3 +155,7 @@ def test_round_trip_render_sync_by_hand_verify(sandbox, tmp_path):
     settled = mode(sandbox, "verify")
     assert settled.returncode == 0 and "changed=0" in said(settled), said(settled)[-2000:]
     assert versions(sandbox)["secret/litellm-known-good"] == after["secret/litellm-known-good"]
+
+    # render, commit, sync, render: the committed file is what the synced cluster renders again
+    cycle = render(sandbox, repo)
+    assert cycle.returncode == 0 and "changed=0" in said(cycle), said(cycle)[-2000:]

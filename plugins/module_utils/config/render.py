@@ -21,7 +21,9 @@ operator commits instead, in one of three forms:
   ``templates/backend/deployment.yaml`` @03f6ace1f102914308f2655ce91f208cae5c4c4e).
 
 Helm coalesces a values file into the chart's defaults map by map, lists replaced whole, so the
-whole merged config goes into the fragment (its model_list replaces the chart's example list).
+whole merged config goes into the fragment (its model_list replaces the chart's example list). The
+fragment is plain data with sorted keys, as Helm's ``toYaml`` puts it into the ConfigMap: comments
+in a chart-rendered ConfigMap do not exist, and the ``configmap`` format keeps the operator's.
 
 Next to it, ``secret-keys.yaml``: which Secret and key each provider key must be in for the pods
 to load it -- names only, the values stay in the vault. ``leaked_values`` is the last gate: a
@@ -32,7 +34,7 @@ from __future__ import annotations
 
 import json
 
-from .document import read_back
+from .document import pyyaml, read_back
 
 FORMATS = ("configmap", "helm-old", "helm-new")
 CONFIG_FILES = {
@@ -50,39 +52,21 @@ class RenderError(Exception):
     """The merged config cannot be rendered into a file for a repository; nothing was written."""
 
 
-def _document_body(text):
-    """The config's lines without a leading ``---`` (a nested document has no document marker)."""
-    lines = text.splitlines()
-    while lines and (not lines[0].strip() or lines[0].startswith("%")):
-        lines.pop(0)
-    if lines and lines[0].rstrip() == "---":
-        lines.pop(0)
-    while lines and lines[-1].rstrip() in ("", "..."):
-        lines.pop()
-    return lines
+def values_text(path, config_text):
+    """The config ``config_text`` as the value of the nested key ``path``, as plain sorted YAML.
 
-
-def nest_under(path, text):
-    """``text`` (a YAML mapping document) as the value of the nested key ``path``, comments kept.
-
-    Indenting every line by the same amount keeps block scalars and comments as they were. The
-    result is read back: it must hold exactly the config at ``path``, else RenderError.
+    Helm renders the ConfigMap from the values with ``toYaml`` (keys sorted, no comments), so after a
+    sync the live config is that text: rendering the data the same way makes render, commit, sync,
+    render a fixed point (no change the second time) instead of a cosmetic diff on every cycle.
     """
-    lines = []
-    for depth, key in enumerate(path):
-        lines.append("%s%s:" % ("  " * depth, key))
-    indent = "  " * len(path)
-    lines += [indent + line if line.strip() else "" for line in _document_body(text)]
-    nested = "\n".join(lines) + "\n"
-    value = read_back(nested)
-    for key in path:
-        value = value.get(key) if isinstance(value, dict) else None
-    if value is None or value != read_back(text):
+    value = read_back(config_text)
+    if not isinstance(value, dict):
         raise RenderError(
-            "the merged config.yaml cannot be nested under %s as it is written (several YAML "
-            "documents?); render it with litellm_render_format: configmap" % ".".join(path)
+            "the merged config.yaml does not read back as a mapping; render it with litellm_render_format: configmap"
         )
-    return nested
+    for key in reversed(path):
+        value = {key: value}
+    return pyyaml.safe_dump(value, sort_keys=True, default_flow_style=False, allow_unicode=True, width=1 << 16)
 
 
 def config_file(fmt, config_text, source):
@@ -96,7 +80,7 @@ def config_file(fmt, config_text, source):
         "# from %s. Commit it as (or merge it into) the values file your GitOps application uses.\n"
         % ("litellm-helm (retired)" if fmt == "helm-old" else "helm/litellm", source)
     )
-    return CONFIG_FILES[fmt], header + nest_under(VALUES_PATHS[fmt], config_text)
+    return CONFIG_FILES[fmt], header + values_text(VALUES_PATHS[fmt], config_text)
 
 
 def keys_file(fmt, namespace, deployment, key_targets, master_key):

@@ -35,7 +35,7 @@ TARGET = {
         ("helm-new", "litellm-values.yaml", ["gateway", "config", "proxy_config"]),
     ],
 )
-def test_a_values_fragment_holds_the_whole_config_at_the_charts_path_with_its_comments(fmt, name, path):
+def test_a_values_fragment_holds_the_whole_config_at_the_charts_path(fmt, name, path):
     files = rd.render_files(fmt, STORY, TARGET, {GROQ_KEY})
     text = files[name]
     value = yaml.safe_load(text)
@@ -43,8 +43,19 @@ def test_a_values_fragment_holds_the_whole_config_at_the_charts_path_with_its_co
         assert list(value) == [key]
         value = value[key]
     assert value == yaml.safe_load(STORY)
-    assert "  # Tier 1: GPU (3s timeout)" in text, "the operator's comments stay"
     assert text.startswith("# The merged LiteLLM config for the ")
+    assert "Tier 1" not in text, "plain data, as Helm's toYaml renders it into the ConfigMap"
+
+
+@pytest.mark.parametrize("fmt", ["helm-old", "helm-new"])
+def test_render_commit_sync_render_is_a_fixed_point(fmt):
+    """After the sync the live config is Helm's toYaml of the committed values: rendering it gives the same file."""
+    first = rd.render_files(fmt, STORY, TARGET, set())
+    committed = yaml.safe_load(first[rd.CONFIG_FILES[fmt]])
+    for key in rd.VALUES_PATHS[fmt]:
+        committed = committed[key]
+    synced = yaml.safe_dump(committed, sort_keys=True, default_flow_style=False)
+    assert rd.render_files(fmt, synced, TARGET, set()) == first
 
 
 def test_the_configmap_format_is_the_config_text_itself():
@@ -88,19 +99,9 @@ def test_a_literal_master_key_is_refused():
         rd.render_files("configmap", STORY, dict(TARGET, master_key_var=None), set())
 
 
-def test_a_document_marker_is_dropped_when_nested():
-    text = rd.nest_under(["proxy_config"], "---\n" + STORY + "...\n")
-    assert yaml.safe_load(text)["proxy_config"] == yaml.safe_load(STORY)
-
-
-def test_a_flow_style_config_nests_as_it_is():
-    flow = '{"model_list": [{"model_name": "a",\n"litellm_params": {"model": "openai/a"}}]}\n'
-    assert yaml.safe_load(rd.nest_under(["proxy_config"], flow))["proxy_config"] == yaml.safe_load(flow)
-
-
-def test_a_text_that_does_not_read_back_the_same_is_refused_and_says_so():
+def test_a_text_that_does_not_read_back_as_one_mapping_is_refused_and_says_so():
     with pytest.raises(rd.RenderError, match="litellm_render_format: configmap"):
-        rd.nest_under(["proxy_config"], "model_list: []\n---\nrouter_settings: {}\n")
+        rd.values_text(["proxy_config"], "model_list: []\n---\nrouter_settings: {}\n")
 
 
 def test_an_unknown_format_is_refused_naming_the_choices():
