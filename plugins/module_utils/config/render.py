@@ -34,7 +34,10 @@ from __future__ import annotations
 
 import json
 
-from .document import pyyaml, read_back
+from .document import HAS_PYYAML, read_back
+
+if HAS_PYYAML:  # kubernetes needs PyYAML, so it is there wherever the modules can run
+    import yaml as pyyaml
 
 FORMATS = ("configmap", "helm-old", "helm-new")
 CONFIG_FILES = {
@@ -59,6 +62,8 @@ def values_text(path, config_text):
     sync the live config is that text: rendering the data the same way makes render, commit, sync,
     render a fixed point (no change the second time) instead of a cosmetic diff on every cycle.
     """
+    if not HAS_PYYAML:
+        raise RenderError("the chart formats need PyYAML (pip install PyYAML) on the host the module runs on")
     value = read_back(config_text)
     if not isinstance(value, dict):
         raise RenderError(
