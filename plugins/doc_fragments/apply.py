@@ -112,3 +112,35 @@ options:
     type: int
     default: 16
 """
+
+    GITOPS = r"""
+options:
+  mode:
+    description:
+      - V(apply) converges the cluster (the description above).
+      - V(render) is for an install a GitOps controller (Argo CD, Flux) owns. It reads the cluster once (no lock, no
+        write), plans the merge as V(apply) does, asks the providers about the keys and models as V(apply) does, and
+        writes under O(render_path) on the controller the merged config in O(render_format) and C(secret-keys.yaml),
+        the Secret keys the pods must load (names only). No key value is ever written to a file. C(changed) is true
+        when a file changed; diff mode shows the files' diff.
+      - V(verify) is for after the GitOps controller synced. It fails, writing nothing, when the cluster does not yet
+        hold the planned config or the vault's keys (compared in memory, never shown); else it takes the lock, waits
+        for the rollout under way, verifies LiteLLM as V(apply) does and records the verified state. It writes
+        nothing but that record, so there is nothing to roll back.
+    type: str
+    choices: [apply, render, verify]
+    default: apply
+  render_path:
+    description:
+      - The directory on the controller the rendered files go to (created when missing), for example the
+        application's directory in a Git checkout. Required with O(mode=render).
+    type: path
+  render_format:
+    description:
+      - V(configmap) writes C(config.yaml), the ConfigMap key's text with the operator's comments.
+      - V(helm-old) writes C(litellm-helm-values.yaml) with C(proxy_config) for the retired C(litellm-helm) chart.
+      - V(helm-new) writes C(litellm-values.yaml) with C(gateway.config.proxy_config) for the C(helm/litellm) chart.
+    type: str
+    choices: [configmap, helm-old, helm-new]
+    default: configmap
+"""

@@ -41,6 +41,7 @@ extends_documentation_fragment:
   - homelab.litellm.target.RUN
   - homelab.litellm.target.ACTION_GROUP
   - homelab.litellm.apply
+  - homelab.litellm.apply.GITOPS
   - homelab.litellm.controller
   - ansible.builtin.action_common_attributes
 attributes:
@@ -175,6 +176,24 @@ report:
   returned: always
   type: dict
   sample: {summary: "no change: 8 models, 3 keys as recorded"}
+mode:
+  description: The mode of the run (O(mode)) when it is V(render) or V(verify).
+  returned: when O(mode) is not V(apply)
+  type: str
+  sample: render
+pending:
+  description:
+    - What the cluster does not hold yet of the planned state (names only), with O(mode=render) or O(mode=verify).
+      A verify run fails while it is not empty.
+  returned: when O(mode) is not V(apply)
+  type: list
+  elements: str
+  sample: ["the models groq/openai/gpt-oss-120b in ConfigMap ml/litellm-config"]
+rendered:
+  description: The files O(mode=render) wrote on the controller (O(render_path)), each with whether it changed.
+  returned: when O(mode=render)
+  type: dict
+  sample: {format: helm-new, path: /srv/gitops/litellm, files: [{name: litellm-values.yaml, changed: true}]}
 warnings_list:
   description: The warnings of the run (also shown as Ansible warnings).
   returned: always
@@ -192,7 +211,7 @@ from ansible_collections.homelab.litellm.plugins.module_utils.run import apply a
 
 
 def argument_spec():
-    return shared_spec(**run_apply.OPTIONS)
+    return shared_spec(**run_apply.OPTIONS, **run_apply.GITOPS_OPTIONS)
 
 
 def run(module, kube):

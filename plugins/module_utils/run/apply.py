@@ -15,11 +15,13 @@ from .. import _plan as pl
 from .. import _provider_check as provider_check
 from .. import _verify as verify_rules
 from ..config import checks as config_checks
+from ..config import render as config_render
+from . import gitops
 from . import verify as vf
 from .controller import find_controller
 from .transaction import Settings, Transaction
 
-__all__ = ["OPTIONS", "Settings", "Transaction", "find_controller", "settings_of"]
+__all__ = ["GITOPS_OPTIONS", "OPTIONS", "Settings", "Transaction", "find_controller", "settings_of"]
 """What litellm_apply and litellm_plan take from here: their options and the run, in one import."""
 
 OPTIONS = dict(
@@ -48,9 +50,23 @@ OPTIONS = dict(
 )
 """litellm_apply's own options (the target, run lock and auth options come from ``_args``)."""
 
+GITOPS_OPTIONS = dict(
+    mode=dict(type="str", choices=list(gitops.MODES), default="apply"),
+    render_path=dict(type="path"),
+    render_format=dict(type="str", choices=list(config_render.FORMATS), default="configmap"),
+)
+"""litellm_apply's modes for installs a GitOps controller owns (``run/gitops.py``); litellm_plan has none."""
+
 
 def settings_of(params, check_mode=False, diff=False):
     """``(Settings, secrets)``: the run the parameters ask for, and every value to keep out of messages."""
+    if params.get("mode") == "render" and not params.get("render_path"):
+        raise pl.PlanError(
+            [
+                "litellm_render_path (render_path) is empty: with litellm_apply_mode: render, name the directory on "
+                "the controller the files go to, e.g. your GitOps application's directory in a Git checkout"
+            ]
+        )
     request = pl.Request(
         models=params["models"],
         purge=params["purge"],
@@ -95,5 +111,7 @@ def settings_of(params, check_mode=False, diff=False):
         port=params["port"],
         check_mode=check_mode,
         diff=diff,
+        mode=params.get("mode") or "apply",
+        render_format=params.get("render_format") or "configmap",
     )
     return settings, secrets

@@ -28,6 +28,7 @@ from .. import _plan as pl
 from .. import _rollout as rt
 from .. import _wiring as wiring
 from . import controller as ctl
+from . import gitops
 from . import observe as obs
 from . import preflight as pre
 from . import rollout as ro
@@ -73,6 +74,8 @@ class Settings:
     port: int = None
     check_mode: bool = False
     diff: bool = False
+    mode: str = "apply"  # or render, verify (run/gitops.py)
+    render_format: str = "configmap"
 
 
 @dataclass
@@ -190,6 +193,8 @@ class Transaction:
             raise
         self.service = service
         self._step("plan", started, outcome.plan_summary(plan))
+        if s.mode != "apply":
+            return gitops.run_mode(self, plan, observed, lease, record_secret)
         self.warnings += plan.warnings
         record_problems = kg.record_errors(observed.record) if observed.record is not None else []
         if record_problems:
@@ -245,7 +250,7 @@ class Transaction:
         started = self.clock()
         problems = pre.owner_problems(plan, observed, s.foreign_owner)
         if problems and s.foreign_owner == "refuse":
-            raise pl.PlanError(problems + ["litellm_foreign_owner is refuse"])
+            raise pl.PlanError(problems + [gitops.REFUSED_HINT])
         self.warnings += [problem for problem in problems if problem not in self.warnings]
         if plan.work["any"] and s.access_check and known is None:
             skipped, missing = pre.check_access(self.kube, plan, lease, record_secret, service, self._params())

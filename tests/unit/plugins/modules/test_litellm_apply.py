@@ -280,3 +280,29 @@ def test_a_whole_run_finds_the_service_itself(story, litellm, run_module, quick_
     assert [r.path for r in story.requests if r.sub and r.sub.startswith("proxy")][0] == (
         "/api/v1/namespaces/ml/services/litellm:4000/proxy/health/readiness"
     )
+
+
+# -- modes render and verify -----------------------------------------------------------------------
+
+
+def test_render_without_a_path_is_refused_naming_the_variable(story, run_module):
+    result = run_module(litellm_apply, dict(ADD_GROQ, mode="render"))
+    assert result.failed
+    assert result["msg"].startswith("Nothing was written. litellm_render_path (render_path) is empty")
+    assert story.writes() == []
+
+
+def test_render_answers_the_files_and_writes_nothing(story, run_module):
+    result = run_module(
+        litellm_apply, dict(ADD_GROQ, mode="render", render_path="/srv/gitops", render_format="helm-old")
+    )
+    assert result.rc == 0 and story.writes() == []
+    assert result["mode"] == "render" and result["changed"] is False
+    assert sorted(result["rendered"]["files"]) == ["litellm-helm-values.yaml", "secret-keys.yaml"]
+    assert "proxy_config:\n" in result["rendered"]["files"]["litellm-helm-values.yaml"]
+    assert values_in(result.output) == []
+
+
+def test_litellm_plan_has_no_mode(story, run_module):
+    result = run_module(litellm_plan, dict(ADD_GROQ, mode="render"))
+    assert result.failed and "Unsupported parameters" in result["msg"] and "mode" in result["msg"]

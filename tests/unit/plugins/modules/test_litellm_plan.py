@@ -330,7 +330,12 @@ def test_a_configmap_helm_manages(story, run_module, policy, failed):
     text = result["msg"] if failed else " ".join(result["warnings_list"])
     assert ("ConfigMap ml/litellm-config is managed by Helm (release llm)" in text) is (policy != "allow")
     if failed:
-        assert text.startswith("Nothing was written.") and text.endswith("litellm_foreign_owner is refuse")
+        assert text.startswith("Nothing was written.")
+        assert text.endswith(
+            "litellm_foreign_owner is refuse. To keep the models in that tool's source instead, run with "
+            "litellm_apply_mode: render (it writes the chart values or config.yaml to commit), and with "
+            "litellm_apply_mode: verify once the sync is done"
+        )
 
 
 def test_a_lock_another_run_holds_is_reported_and_does_not_stop_the_plan(story, run_module):
