@@ -113,10 +113,12 @@ def run_summary(result):
     if "keys" in steps:
         parts.append(steps["keys"]["summary"])
     if "rollout" in steps:
-        parts.append(
-            "%s in %.1f s"
-            % ("restarted" if result.get("restarted") else "waited for the rollout", steps["rollout"]["seconds"])
-        )
+        restarted = result.get("restarted_deployments") or []
+        if len(restarted) > 1:
+            done = "restarted %s" % " then ".join(restarted)
+        else:
+            done = "restarted" if result.get("restarted") else "waited for the rollout"
+        parts.append("%s in %.1f s" % (done, steps["rollout"]["seconds"]))
     if "verify" in steps:
         parts.append(steps["verify"]["summary"])
     if parts:

@@ -467,8 +467,11 @@ def test_a_lost_lock_writes_nothing_more_and_restores_nothing(settled, litellm):
 
 
 def canary_with_record(cluster, openai_value):
-    """Deployment litellm-canary loads litellm-secrets too; its own record holds ``openai_value`` (None: no record)."""
-    cluster.add("deployments", litellm_deployment("litellm-canary"))
+    """Deployment litellm-canary, another LiteLLM (its own config, litellm-canary-config), loads litellm-secrets
+    too; its own record holds ``openai_value`` (None: no record)."""
+    canary = litellm_deployment("litellm-canary")
+    canary["spec"]["template"]["spec"]["volumes"][0]["configMap"]["name"] = "litellm-canary-config"
+    cluster.add("deployments", canary)
     if openai_value is not None:
         keys = {"OPENAI_API_KEY": ("litellm-secrets", "OPENAI_API_KEY", openai_value)}
         record = kg.KnownGood(STORY_CONFIG, "litellm-config", "config.yaml", keys, STORY_MODELS, "true", None, "c0")
