@@ -89,7 +89,9 @@ def reads_config(deployment, configmap, key):
     """Whether a container of the Deployment mounts a volume that holds the ConfigMap key."""
     volumes = set(config_volumes(deployment, configmap, key))
     return any(
-        mount.get("name") in volumes for container in _containers(deployment) for mount in container.get("volumeMounts") or []
+        mount.get("name") in volumes
+        for container in _containers(deployment)
+        for mount in container.get("volumeMounts") or []
     )
 
 

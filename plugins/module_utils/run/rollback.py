@@ -281,7 +281,14 @@ class Rollback:
             reads_restored = restored_config or any(
                 rd.loads_key(member.deployment, secret, key) for secret, key in self.restored_pairs
             )
-            if not (reads_restored or member.name in restarted_by_run or (member.primary and adopted_failing)):
+            # What its pods run already (its digest is that of the restored state, and this run did not
+            # restart it) needs no restart: an untouched Deployment keeps serving.
+            runs_restored = member.digest_now == member.digest_after
+            if not (
+                (reads_restored and not runs_restored)
+                or member.name in restarted_by_run
+                or (member.primary and adopted_failing)
+            ):
                 continue
             wait = ro.Wait(
                 s.namespace,

@@ -283,9 +283,7 @@ class Transaction:
         }
 
     def _result(self, plan, observed, checked):
-        would_change = (
-            plan.work["config"] or plan.work["secret"] or any(member.restart for member in self.members)
-        )
+        would_change = plan.work["config"] or plan.work["secret"] or any(member.restart for member in self.members)
         target = dict(
             plan.target,
             service=self.service[0],
@@ -498,7 +496,12 @@ class Transaction:
         (the named one last), waiting for each; ``([names restarted], step summary)``."""
         restarted, waited = [], []
         for member in self.members:
-            if member.primary and not member.restart and self.plan.work["rollout"] and not self.plan.rollout["complete"]:
+            if (
+                member.primary
+                and not member.restart
+                and self.plan.work["rollout"]
+                and not self.plan.rollout["complete"]
+            ):
                 self._restart(member, False)
                 waited.append(member.name)
             elif member.restart:
