@@ -257,6 +257,8 @@ def run_report(result, failure=None):
         "provider_check": _get(result, "provider_check", default=[]),
         "warnings": _get(result, "warnings_list", default=[]),
         "restarted": bool(_get(result, "restarted", default=False)),
+        "restarted_deployments": _get(result, "restarted_deployments", default=[]) or [],
+        "deployments": _get(result, "deployments", default=[]) or [],
         "rollout_seconds": steps["rollout"]["seconds"] if "rollout" in steps else None,
         "ready": verified.get("ready"),
         "served_models": verified.get("models", []),
