@@ -140,7 +140,9 @@ deployments:
   returned: always
   type: list
   elements: dict
-  sample: [{name: litellm, serves_verification: true, restart: true, reason: config or keys changed, replicas: 1, hpa: null}]
+  sample:
+    - {name: litellm-backend, serves_verification: false, restart: true, reason: "it reads what changed: config"}
+    - {name: litellm, serves_verification: true, restart: true, reason: config or keys changed, replicas: 1}
 unverified:
   description: What differed from the last verified state when the run began (taken over and verified).
   returned: always
