@@ -130,17 +130,22 @@ def config_container(deployment, configmap, key, name=None):
 
 # -- HPAs -----------------------------------------------------------------------------------------
 def read_hpas(kube, namespace):
-    """``(HPAs, warning or None)``: every autoscaling/v2 HPA of the namespace; none, said, when refused."""
+    """``(HPAs, warning or None)``: every autoscaling/v2 HPA of the namespace; none, said, when refused.
+
+    An API server that does not serve autoscaling/v2 (404; Kubernetes serves it since 1.23) has no
+    HPA of that version to read: nothing to say.
+    """
     try:
         return kube.list(HPA_KIND, namespace), None
     except KubeError as err:
-        if err.status not in (403, 404):
+        if err.status == 404:
+            return [], None
+        if err.status != 403:
             raise
         return [], (
-            "Could not list HorizontalPodAutoscalers in namespace %s (%s %s): rollouts wait for each Deployment's "
-            "spec.replicas, and a limit not shared across an HPA's maxReplicas is not warned about. Grant "
-            "list horizontalpodautoscalers (autoscaling), as playbooks/rbac.yml does."
-            % (namespace, err.status, "forbidden" if err.status == 403 else "not served")
+            "Could not list HorizontalPodAutoscalers in namespace %s (403 forbidden): rollouts wait for each "
+            "Deployment's spec.replicas, and a limit not shared across an HPA's maxReplicas is not warned about. "
+            "Grant list horizontalpodautoscalers (autoscaling), as playbooks/rbac.yml does." % namespace
         )
 
 

@@ -308,6 +308,13 @@ def test_without_the_right_to_list_hpas_the_run_says_so_and_goes_on(settled, lit
     )
 
 
+def test_an_api_server_without_autoscaling_v2_has_no_hpa_to_warn_about(settled, litellm):
+    settled.fail("GET", "horizontalpodautoscalers", 404, "the server could not find the requested resource", times=10)
+    result = transaction(settled).run()
+    assert result["changed"] is True
+    assert not any("HorizontalPodAutoscaler" in w for w in result["warnings_list"])
+
+
 def test_an_unreadable_hpa_right_is_a_warning_of_the_access_check_not_a_refusal(settled, litellm):
     settled.deny("list", "horizontalpodautoscalers", group="autoscaling")
     result = transaction(settled, access_check=True).run()
