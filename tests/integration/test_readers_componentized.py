@@ -20,7 +20,6 @@ from sandbox import componentized
 from tests.conftest import issued_key, leaked, running_sandbox, vault_keys
 from tests.integration.test_readers import (
     GROQ_MODEL,
-    LOAD_LIMITS,
     extra_model,
     newest_replicaset,
     report,
