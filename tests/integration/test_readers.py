@@ -154,9 +154,10 @@ def test_a_model_added_is_listed_by_both(sandbox, with_backend, tmp_path):
     again, _seconds = site(sandbox, tmp_path, extra)
     assert again.returncode == 0 and report(sandbox)["restarted_deployments"] == [], "a second run restarts nothing"
     with_backend["seconds"]["two"] = seconds
+    steps = ", ".join(f"{step['step']} {step['seconds']}s" for step in run["steps"])
     print(
         f"add one model: {with_backend['seconds']['one']:.1f}s with one Deployment, {seconds:.1f}s with two "
-        f"(litellm and {BACKEND})"
+        f"(litellm and {BACKEND}; {steps})"
     )
 
 
