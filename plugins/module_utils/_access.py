@@ -75,6 +75,7 @@ def rights_needed(target, work, lease_exists=True, record_exists=True):
     ]
     for name in members:
         rights += [
+            Right("get", APPS, "deployments", None, name, "follow the rollout of a Deployment that reads the config"),
             Right("patch", APPS, "deployments", None, name, "restart a Deployment that reads what changed"),
             Right("watch", APPS, "deployments", None, name, "follow its rollout"),
         ]

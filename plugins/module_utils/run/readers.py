@@ -56,6 +56,7 @@ class Member:
     digest_now: str = None
     digest_after: str = None
     hpa: dict = field(default=None, repr=False)
+    secrets_read: list = field(default_factory=list)  # the Secrets its container reads (for the digest)
 
 
 # -- what a pod template reads --------------------------------------------------------------------
@@ -219,6 +220,9 @@ def plan_member(kube, namespace, deployment, plan, observed, request, hpa):
         digest_after=digest_after,
         hpa=hpa,
     )
+    member.secrets_read = sorted(
+        name for (kind, name), found in objects.items() if kind == wiring.SECRET and found is not None
+    )
     member.restart = digest_after != digest_now or request.force
     if changed:
         member.reason = "it reads what changed: %s" % ", ".join(changed)
@@ -254,7 +258,11 @@ def plan_members(kube, namespace, plan, observed, request, hpas):
 
 
 def extend_plan(namespace, plan, members):
-    """Add the other members' restarts to the plan's work and diffs (the named one's are there already)."""
+    """Add the other members' restarts to the plan's work and diffs (the named one's are there already),
+    and the Secrets they read to the ones the run reads (the access check and rbac.yml ask for them)."""
+    plan.target["secrets_read"] = sorted(
+        set(plan.target["secrets_read"]).union(*(member.secrets_read for member in members))
+    )
     others = [member for member in members if not member.primary and member.restart]
     if not others:
         return

@@ -38,17 +38,19 @@ class Wait:
 def hpa_shortfall(kube, wait, deployment):
     """Why a rollout complete for spec.replicas is not done for the HPA's current replicas, or None.
 
-    The HPA is read again here: it may have scaled since the run began. An HPA that cannot be read
-    any more (deleted, or the right withdrawn) leaves spec.replicas as the measure.
+    The HPA is read again here (listed: the right the run asks for, as rbac.yml grants it): it may
+    have scaled since the run began. An HPA that cannot be read any more (deleted, or the right
+    withdrawn) leaves spec.replicas as the measure.
     """
     if not wait.hpa:
         return None
     try:
-        hpa = kube.get("horizontalpodautoscalers", wait.namespace, wait.hpa)
+        found = kube.list("horizontalpodautoscalers", wait.namespace)
     except _k8s.KubeError as err:
         if err.status in (403, 404):
             return None
         raise
+    hpa = next((item for item in found if (item.get("metadata") or {}).get("name") == wait.hpa), None)
     current = ((hpa or {}).get("status") or {}).get("currentReplicas")
     if not isinstance(current, int) or current <= 0:
         return None

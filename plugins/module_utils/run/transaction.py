@@ -330,11 +330,14 @@ class Transaction:
             started = self.clock()
             observed, self.lease, record_secret, plan = self._observe_and_plan()
             checked = checked + self._preflight(plan, observed, None, None, self.service, known=self._known_checks)
-            readers = obs.other_readers(
-                self.kube, s.namespace, s.deployment, set(plan.target["secrets"]) | self._managed_secrets(plan)
-            )
             # The Deployments of this LiteLLM are no neighbours: their keys are restored with the set's record.
-            readers = {name: found for name, found in readers.items() if name not in {m.name for m in self.members}}
+            readers = obs.other_readers(
+                self.kube,
+                s.namespace,
+                s.deployment,
+                set(plan.target["secrets"]) | self._managed_secrets(plan),
+                exclude={member.name for member in self.members},
+            )
             self.warnings += [
                 warning
                 for warning in rd.other_reader_warnings(self.kube, s.namespace, plan, self.members, readers)
