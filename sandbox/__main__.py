@@ -255,6 +255,7 @@ async def serve(state_dir: Path, litellm_bin: str, shape: str = "default", with_
                 "deployment": seed.SERVING[shape][0][0],
                 "service": seed.SERVING[shape][0][1],
                 "deployments": [name for name, _, _ in seed.SERVING[shape]],
+                "configmap": seed.CONFIGMAP[shape],
                 "master_key": dict(zip(("secret", "key"), seed.MASTER_KEY_LOCATION[shape])),
             },
             indent=2,

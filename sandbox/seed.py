@@ -43,6 +43,8 @@ MASTER_KEY_LOCATION = {
     "helm": (helm.MASTER_KEY_SECRET, helm.MASTER_KEY_KEY),
     "componentized": (componentized.MASTER_KEY_SECRET, componentized.MASTER_KEY_KEY),
 }
+# The ConfigMap LiteLLM reads its config from, per shape.
+CONFIGMAP = {"default": "litellm-config", "helm": helm.CONFIGMAP, "componentized": componentized.CONFIGMAP}
 # The Deployments of each shape that serve, as (Deployment, Service, port); the first serves
 # inference (the LiteLLM the collection manages), the sandbox is up when all of them are ready.
 SERVING = {
