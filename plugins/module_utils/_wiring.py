@@ -161,7 +161,7 @@ def config_source(deployment, container):
             best = (mount, relative)
     if best is None:
         raise WiringError(
-            "nothing is mounted at %s (the --config path of container %s in Deployment %s): LiteLLM "
+            "nothing is mounted at %s (the config path of container %s in Deployment %s): LiteLLM "
             "would read the file baked into its image, which this collection cannot change; mount "
             "the ConfigMap there" % (path, container.get("name"), _name(deployment))
         )

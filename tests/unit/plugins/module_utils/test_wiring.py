@@ -62,6 +62,7 @@ def wiring_error(call, *fragments):
             "/app/c.yaml",
         ),
         ({"env": [{"name": "CONFIG_FILE_PATH", "valueFrom": {"configMapKeyRef": {"name": "x", "key": "y"}}}]}, None),
+        ({"env": [{"name": "CONFIG_FILE_PATH", "value": ""}], "args": ["--config", "/app/a.yaml"]}, "/app/a.yaml"),
     ],
 )
 def test_config_path_of(container, path):
