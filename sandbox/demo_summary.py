@@ -103,12 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     for other in info.get("deployments", [])[1:]:
         if not other.endswith("-backend"):
             continue  # the ui serves no models
-        # The backend reads the same ConfigMap; the collection restarts the gateway only (issue 20).
+        # The backend reads the same ConfigMap: the run restarts it too (before the gateway).
         listed = served_models(state, info, f"{other}-url")
-        same = sorted(listed) == sorted(in_config)
-        print(
-            f"  {other} (reads the same ConfigMap): {len(listed)} models{'' if same else ' -- NOT RESTARTED, old list'}"
-        )
+        print(f"  {other} (reads the same ConfigMap): {len(listed)} models")
+        if sorted(listed) != sorted(in_config):
+            problems.append(f"{other} serves {sorted(listed)}, the ConfigMap lists {sorted(in_config)}")
     router = config.get("router_settings") or {}
     if info.get("redis"):
         redis = json.loads((state / "redis.json").read_text())
