@@ -8,8 +8,9 @@ PYTHON ?= python3
 VENV := .venv
 LITELLM_VENV := .venv-litellm
 SANDBOX_DIR ?= $(CURDIR)/.sandbox
-# The sandbox's shape (default: the story's manifests; helm: the official Helm
-# chart's objects) and SANDBOX_REDIS=1 for a Redis server and 2 LiteLLM replicas.
+# The sandbox's shape (default: the story's manifests; helm: the retired litellm-helm
+# 1.1.0 chart's objects; componentized: today's helm/litellm chart, gateway + backend + ui)
+# and SANDBOX_REDIS=1 for a Redis server and 2 LiteLLM replicas (componentized: 2 gateways).
 SANDBOX_SHAPE ?= default
 SANDBOX_REDIS ?=
 SANDBOX_FLAGS := --shape $(SANDBOX_SHAPE) $(if $(filter 1 true yes,$(SANDBOX_REDIS)),--redis)
@@ -46,7 +47,7 @@ $(LITELLM_VENV)/.installed: requirements-litellm.txt
 	$(LITELLM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-litellm.txt
 	touch $@
 
-sandbox-up: setup ## start the sandbox from the story's before state (SANDBOX_SHAPE=helm, SANDBOX_REDIS=1)
+sandbox-up: setup ## start the sandbox from the story's before state (SANDBOX_SHAPE=helm|componentized, SANDBOX_REDIS=1)
 	$(VENV)/bin/python -m sandbox up --state-dir $(SANDBOX_DIR) $(SANDBOX_FLAGS)
 
 sandbox-down: ## stop every sandbox process
@@ -114,10 +115,11 @@ clean: sandbox-down ## remove virtual environments and sandbox state
 # Molecule scenarios (molecule/): each starts its own sandbox in its ephemeral
 # directory; molecule's own ansible.cfg points at .collections and the sandbox vault.
 .PHONY: molecule molecule-cluster
-molecule: setup ## molecule scenarios default, rotation and helm, each on a fresh sandbox
+molecule: setup ## molecule scenarios default, rotation, helm and componentized, each on a fresh sandbox
 	time molecule test -s default
 	time molecule test -s rotation
 	time molecule test -s helm
+	time molecule test -s componentized
 
 molecule-cluster: setup ## molecule scenario on the KUBECONFIG cluster (check mode; skips without one)
 	molecule/cluster/run.sh

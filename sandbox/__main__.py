@@ -6,8 +6,8 @@ Deployment is ready; ``down`` stops every process the sandbox started, by the
 PIDs it recorded. ``serve`` is the foreground process: API server, controllers,
 the fake providers and the service listeners on one event loop.
 
-``--shape default|helm`` (env SANDBOX_SHAPE) picks how the before state is
-installed (sandbox/seed.py); ``--redis`` (env SANDBOX_REDIS=1) adds a real
+``--shape default|helm|componentized`` (env SANDBOX_SHAPE) picks how the before
+state is installed (sandbox/seed.py); ``--redis`` (env SANDBOX_REDIS=1) adds a real
 Redis server and runs LiteLLM at 2 replicas. ``faults --set '<json>'`` /
 ``--clear`` makes the running API server fail or hold requests
 (sandbox/apiserver/faults.py); without either it shows the rules in force.
@@ -131,6 +131,8 @@ def up(state_dir: Path, shape: str = "default", redis: bool = False) -> int:
     print(f"sandbox: up in {elapsed:.1f}s (LiteLLM ready: {info['replicas']} replica(s), shape {info['shape']})")
     print(f"  kubeconfig:  {state_dir / 'kubeconfig'}")
     print(f"  LiteLLM URL: {(state_dir / 'litellm-url').read_text().strip()}")
+    for other in info.get("deployments", [])[1:]:  # componentized: backend and ui, through their Services
+        print(f"  {other}: {(state_dir / f'{other}-url').read_text().strip()}")
     if info.get("redis"):
         redis = json.loads((state_dir / "redis.json").read_text())
         print(
@@ -250,7 +252,10 @@ async def serve(state_dir: Path, litellm_bin: str, shape: str = "default", with_
                 "redis": bool(redis),
                 "replicas": replicas,
                 "namespace": seed.NAMESPACE,
-                "deployment": "litellm",
+                "deployment": seed.SERVING[shape][0][0],
+                "service": seed.SERVING[shape][0][1],
+                "deployments": [name for name, _, _ in seed.SERVING[shape]],
+                "configmap": seed.CONFIGMAP[shape],
                 "master_key": dict(zip(("secret", "key"), seed.MASTER_KEY_LOCATION[shape])),
             },
             indent=2,
@@ -294,12 +299,22 @@ async def serve(state_dir: Path, litellm_bin: str, shape: str = "default", with_
     started = time.monotonic()
     logging.info("sandbox API server %s, providers %s", api_url, providers_url)
 
+    def ready_url(name: str, service: str, port: int) -> str | None:
+        deployment = store.get("deployments", seed.NAMESPACE, name) or {}
+        want = (deployment.get("spec") or {}).get("replicas", 1)
+        status = deployment.get("status") or {}
+        url = cluster.services.service_url(seed.NAMESPACE, service, port)
+        ready = status.get("readyReplicas", 0) >= want and status.get("availableReplicas", 0) >= want
+        return url if ready else None
+
     async def announce_ready() -> None:
         while True:
-            deployment = store.get("deployments", seed.NAMESPACE, "litellm")
-            url = cluster.services.service_url(seed.NAMESPACE, "litellm", 4000)
-            status = (deployment or {}).get("status") or {}
-            if url and status.get("readyReplicas", 0) >= replicas and status.get("availableReplicas", 0) >= replicas:
+            urls = [ready_url(*serving) for serving in seed.SERVING[shape]]
+            if all(urls):
+                # The first serves inference; the others (componentized: backend, ui) by Service name.
+                for (_, service, _), url in zip(seed.SERVING[shape][1:], urls[1:]):
+                    (state_dir / f"{service}-url").write_text(url + "\n")
+                url = urls[0]
                 (state_dir / "litellm-url").write_text(url + "\n")
                 (state_dir / "ready").write_text(f"{time.monotonic() - started:.1f}\n")
                 logging.info("LiteLLM ready after %.1fs at %s", time.monotonic() - started, url)
@@ -327,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--shape",
-        choices=["default", "helm"],
+        choices=["default", "helm", "componentized"],
         default=os.environ.get("SANDBOX_SHAPE") or "default",
         help="how the before state is installed (env SANDBOX_SHAPE)",
     )

@@ -4,7 +4,8 @@ It reads the role's run report (.sandbox/last-run.json) and checks the cluster
 independently with kubectl: the models in the ConfigMap and the fallback chain
 compared with the before state, and the models LiteLLM serves, asked with the
 master key from where the sandbox's shape keeps it (sandbox.json: Secret
-litellm-secrets/LITELLM_MASTER_KEY, or the Helm chart's litellm-masterkey/masterkey).
+litellm-secrets/LITELLM_MASTER_KEY, the old chart's litellm-masterkey/masterkey, or
+litellm-master-key-secret/master-key for today's chart, where the backend is asked too).
 Exits non-zero when anything is off.
 """
 
@@ -44,12 +45,12 @@ def sandbox_info(state: Path) -> dict:
     return {"shape": "default", "redis": False, "replicas": 1, "master_key": {"secret": secret, "key": key}}
 
 
-def served_models(state: Path, info: dict) -> list[str]:
+def served_models(state: Path, info: dict, url_file: str = "litellm-url") -> list[str]:
     """GET /v1/models through the service, with the master key read from the cluster."""
     where = info["master_key"]
     encoded = kubectl(state, "get", "secret", where["secret"], "-o", f"jsonpath={{.data.{where['key']}}}")
     master_key = base64.b64decode(encoded).decode()
-    url = (state / "litellm-url").read_text().strip() + "/v1/models"
+    url = (state / url_file).read_text().strip() + "/v1/models"
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {master_key}"})
     with urllib.request.urlopen(request, timeout=30) as response:
         return [m["id"] for m in json.loads(response.read())["data"]]
@@ -66,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     state = args.state_dir
     report = json.loads((state / "last-run.json").read_text())
     info = sandbox_info(state)
-    raw = kubectl(state, "get", "configmap", "litellm-config", "-o", "jsonpath={.data.config\\.yaml}")
+    configmap = info.get("configmap", "litellm-config")
+    raw = kubectl(state, "get", "configmap", configmap, "-o", "jsonpath={.data.config\\.yaml}")
     config = yaml.safe_load(raw)
     before = yaml.safe_load(CONFIG_TEMPLATE.format(vllm="", ollama="", openai=""))
     problems = []
@@ -78,7 +80,10 @@ def main(argv: list[str] | None = None) -> int:
         if (m.get("model_info") or {}).get("managed_by") == "homelab.litellm"
     ]
     served = report.get("served_models") or []
-    shape = "the official Helm chart's objects" if info["shape"] == "helm" else "the story's manifests"
+    shape = {
+        "helm": "the litellm-helm 1.1.0 chart's objects",
+        "componentized": "today's helm/litellm chart: gateway, backend, ui",
+    }.get(info["shape"], "the story's manifests")
     print(
         f"\nLiteLLM on the sandbox cluster ({shape}; {info['replicas']} replica(s)"
         f"{', Redis' if info.get('redis') else ''})"
@@ -95,6 +100,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  /v1/models with the master key from Secret {info['master_key']['secret']}: {len(asked)} models")
         if sorted(asked) != sorted(in_config):
             problems.append(f"LiteLLM serves {sorted(asked)}, the ConfigMap lists {sorted(in_config)}")
+    for other in info.get("deployments", [])[1:]:
+        if not other.endswith("-backend"):
+            continue  # the ui serves no models
+        # The backend reads the same ConfigMap: the run restarts it too (before the gateway).
+        listed = served_models(state, info, f"{other}-url")
+        print(f"  {other} (reads the same ConfigMap): {len(listed)} models")
+        if sorted(listed) != sorted(in_config):
+            problems.append(f"{other} serves {sorted(listed)}, the ConfigMap lists {sorted(in_config)}")
     router = config.get("router_settings") or {}
     if info.get("redis"):
         redis = json.loads((state / "redis.json").read_text())
@@ -129,9 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     kubeconfig = state / "kubeconfig"
     print("\nThe sandbox keeps running so you can explore it:")
     print(f"  kubectl --kubeconfig {kubeconfig} -n ml get deploy,pods,configmap,secret")
-    print(
-        f"  kubectl --kubeconfig {kubeconfig} -n ml get configmap litellm-config -o jsonpath='{{.data.config\\.yaml}}'"
-    )
+    print(f"  kubectl --kubeconfig {kubeconfig} -n ml get configmap {configmap} -o jsonpath='{{.data.config\\.yaml}}'")
     where = info["master_key"]
     print(
         f"  MASTER_KEY=$(kubectl --kubeconfig {kubeconfig} -n ml get secret {where['secret']} "

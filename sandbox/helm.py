@@ -251,8 +251,13 @@ def own(obj: dict, namespace: str) -> None:
     }
 
 
-def release_secret(manifest: str, user_values: dict, namespace: str) -> dict:
-    """The release record Helm's secrets storage driver keeps (revision 1, deployed)."""
+def release_secret(
+    manifest: str, user_values: dict, namespace: str, chart: dict | None = None, hooks: list[dict] | None = None
+) -> dict:
+    """The release record Helm's secrets storage driver keeps (revision 1, deployed).
+
+    ``chart``: the chart's metadata (default: litellm-helm's); ``hooks``: the release's hooks.
+    """
     now = time.strftime("%Y-%m-%dT%H:%M:%S.000000000Z", time.gmtime())
     release = {
         "name": RELEASE,
@@ -268,7 +273,8 @@ def release_secret(manifest: str, user_values: dict, namespace: str) -> dict:
             "description": "Install complete",
         },
         "chart": {
-            "metadata": {
+            "metadata": chart
+            or {
                 "name": CHART,
                 "version": CHART_VERSION,
                 "appVersion": APP_VERSION,
@@ -278,6 +284,8 @@ def release_secret(manifest: str, user_values: dict, namespace: str) -> dict:
             }
         },
     }
+    if hooks:
+        release["hooks"] = hooks
     encoded = base64.b64encode(gzip.compress(json.dumps(release).encode())).decode()
     stamp = str(int(time.time()))
     return {

@@ -10,7 +10,13 @@ Namespaces ``default`` and ``kube-system``, as on every cluster, and namespace
   (``sandbox/helm.py``): ConfigMap ``litellm-config`` as ``toYaml`` renders it,
   the master key in Secret ``litellm-masterkey`` (env PROXY_MASTER_KEY), the
   operator's own Secret ``litellm-secrets`` (DATABASE_URL, OPENAI_API_KEY; no
-  master key) through ``environmentSecrets``, the chart's Service and Deployment.
+  master key) through ``environmentSecrets``, the chart's Service and Deployment;
+* ``componentized`` -- the same configuration installed with today's chart, helm/litellm
+  (``sandbox/componentized.py``): gateway, backend and ui Deployments, a Service each, HPAs for
+  gateway and backend, ConfigMap ``litellm-litellm-gateway-config`` that gateway and backend
+  both read, the master key in the operator's ``litellm-master-key-secret``, provider keys in
+  ``litellm-secrets`` (``gateway.envSecrets`` and ``backend.envSecrets``), the database
+  credentials in ``litellm-writer-secret``, and the completed migrations Job.
 
 With Redis (``--redis``) the Deployment runs 2 replicas and ``litellm-secrets``
 holds REDIS_PASSWORD; ``router_settings`` stay the operator's (the collection
@@ -25,16 +31,28 @@ import secrets
 
 import yaml
 
-from . import helm, providers
+from . import componentized, helm, providers
 from .apiserver.resources import RESOURCES
 from .apiserver.validation import apply_defaults
 from .store import Store
 
-SHAPES = ("default", "helm")
+SHAPES = ("default", "helm", "componentized")
 # Where each shape keeps LiteLLM's master key: (Secret, key).
 MASTER_KEY_LOCATION = {
     "default": ("litellm-secrets", "LITELLM_MASTER_KEY"),
     "helm": (helm.MASTER_KEY_SECRET, helm.MASTER_KEY_KEY),
+    "componentized": (componentized.MASTER_KEY_SECRET, componentized.MASTER_KEY_KEY),
+}
+# The ConfigMap LiteLLM reads its config from, per shape.
+CONFIGMAP = {"default": "litellm-config", "helm": helm.CONFIGMAP, "componentized": componentized.CONFIGMAP}
+# The Deployments of each shape that serve, as (Deployment, Service, port); the first serves
+# inference (the LiteLLM the collection manages), the sandbox is up when all of them are ready.
+SERVING = {
+    "default": [("litellm", "litellm", 4000)],
+    "helm": [("litellm", "litellm", 4000)],
+    "componentized": [
+        (componentized.NAMES[c], componentized.NAMES[c], componentized.PORTS[c]) for c in ("gateway", "backend", "ui")
+    ],
 }
 REDIS_PASSWORD_ENV = "REDIS_PASSWORD"
 
@@ -135,6 +153,9 @@ def seed(
     _create(store, "namespaces", "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
     if shape == "helm":
         _seed_helm(store, providers_url, master_key, env, replicas)
+    elif shape == "componentized":
+        env.pop("DATABASE_URL")  # the new chart passes DATABASE_HOST/USER/... (litellm-writer-secret)
+        _seed_componentized(store, providers_url, master_key, env, replicas)
     else:
         _seed_default(store, providers_url, env, replicas)
     return {**env, "master_key": master_key}
@@ -206,6 +227,60 @@ def _seed_helm(store: Store, providers_url: str, master_key: str, env: dict[str,
     _create(store, "secrets", NAMESPACE, helm.release_secret(manifest, values, NAMESPACE))
     for _, obj in rendered:
         _create(store, plural[obj["kind"]], NAMESPACE, obj)
+
+
+def _seed_componentized(store: Store, providers_url: str, master_key: str, env: dict[str, str], replicas: int) -> None:
+    # The Secrets the chart only references, created by the operator beforehand: not Helm's.
+    for name, data in (
+        (componentized.MASTER_KEY_SECRET, {componentized.MASTER_KEY_KEY: master_key}),
+        (componentized.WRITER_SECRET, {"username": "litellm", "password": secrets.token_hex(12)}),
+        ("litellm-secrets", env),
+    ):
+        _create(
+            store,
+            "secrets",
+            NAMESPACE,
+            {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": {"name": name}, "data": _b64(data)},
+        )
+    story = yaml.safe_load(before_config(providers_url))
+    rendered, job, manifest, values = componentized.render(story, NAMESPACE, replicas, ["litellm-secrets"])
+    started, finished = componentized.finished_times()
+    hooks = [
+        {
+            "name": job["metadata"]["name"],
+            "kind": "Job",
+            "path": f"{componentized.CHART}/templates/migrations-job.yaml",
+            "manifest": yaml.safe_dump(job, sort_keys=False),
+            "events": ["pre-install", "pre-upgrade"],
+            "last_run": {"started_at": started, "completed_at": finished, "phase": "Succeeded"},
+            "weight": 0,
+            "delete_policies": ["before-hook-creation"],
+        }
+    ]
+    release = helm.release_secret(manifest, values, NAMESPACE, chart=componentized.CHART_METADATA, hooks=hooks)
+    _create(store, "secrets", NAMESPACE, release)
+    # The pre-install hook ran first: the Job as the Job controller left it.
+    created = _create(store, "jobs", NAMESPACE, job)
+    created["status"] = componentized.job_succeeded(started, finished)
+    store.update("jobs", NAMESPACE, created, subresource="status")
+    plural = {
+        "ConfigMap": "configmaps",
+        "Service": "services",
+        "Deployment": "deployments",
+        "HorizontalPodAutoscaler": "horizontalpodautoscalers",
+    }
+    min_replicas = {}
+    for _, obj in rendered:
+        if obj["kind"] == "HorizontalPodAutoscaler":
+            min_replicas[obj["spec"]["scaleTargetRef"]["name"]] = obj["spec"]["minReplicas"]
+    for _, obj in rendered:
+        if obj["kind"] == "Deployment" and obj["metadata"]["name"] in min_replicas:
+            # What the HPA leaves: it scales its target to minReplicas at once (the chart sets none).
+            obj["spec"]["replicas"] = min_replicas[obj["metadata"]["name"]]
+        created = _create(store, plural[obj["kind"]], NAMESPACE, obj)
+        if obj["kind"] == "HorizontalPodAutoscaler":
+            created["status"] = componentized.hpa_status(obj["spec"]["minReplicas"])
+            store.update("horizontalpodautoscalers", NAMESPACE, created, subresource="status")
 
 
 def deployment() -> dict:

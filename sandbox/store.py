@@ -21,7 +21,7 @@ from typing import Callable
 
 # Resources whose spec changes bump metadata.generation (Kubernetes does this for
 # every resource with a spec/status split; ConfigMaps and Secrets have neither).
-GENERATION_RESOURCES = {"deployments", "replicasets"}
+GENERATION_RESOURCES = {"deployments", "replicasets", "horizontalpodautoscalers", "jobs"}
 
 # The API group of each resource outside the core group. Errors name a resource
 # as <plural>.<group>, like the real server's (k8s.io/apimachinery/pkg/api/errors
@@ -30,6 +30,8 @@ GENERATION_RESOURCES = {"deployments", "replicasets"}
 API_GROUPS = {
     "deployments": "apps",
     "replicasets": "apps",
+    "horizontalpodautoscalers": "autoscaling",
+    "jobs": "batch",
     "leases": "coordination.k8s.io",
     "roles": "rbac.authorization.k8s.io",
     "rolebindings": "rbac.authorization.k8s.io",

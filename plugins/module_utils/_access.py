@@ -18,7 +18,10 @@ Right = namedtuple("Right", "verb group resource subresource name why")
 Right.__doc__ = """One request the run makes: ``verb`` on ``group``/``resource`` (``subresource``), on the
 object ``name`` (None: any, as for create, list and watch), and ``why`` in words."""
 
-APPS, COORDINATION = "apps", "coordination.k8s.io"
+APPS, COORDINATION, AUTOSCALING = "apps", "coordination.k8s.io", "autoscaling"
+
+OPTIONAL = {("list", AUTOSCALING, "horizontalpodautoscalers", None, None)}
+"""Rights a run does without, saying so: without its HPAs it waits for each Deployment's spec.replicas."""
 
 
 def rights_needed(target, work, lease_exists=True, record_exists=True):
@@ -26,11 +29,22 @@ def rights_needed(target, work, lease_exists=True, record_exists=True):
 
     ``target`` has ``deployment``, ``configmap``, ``secrets_read`` (every Secret the plan reads),
     ``secrets_written`` (those keys go to), ``record``, ``lease``, ``service`` and ``port``
-    (service None when verification goes to a URL).
+    (service None when verification goes to a URL), and ``deployments``: every Deployment of this
+    LiteLLM (those that read its config; the named one when absent).
     """
+    members = [name for name in target.get("deployments") or [] if name != target["deployment"]]
     rights = [
         Right("get", APPS, "deployments", None, target["deployment"], "read how LiteLLM is wired and rolled"),
         Right("get", "", "configmaps", None, target["configmap"], "read LiteLLM's config"),
+        Right("list", APPS, "deployments", None, None, "find every Deployment that reads LiteLLM's config"),
+        Right(
+            "list",
+            AUTOSCALING,
+            "horizontalpodautoscalers",
+            None,
+            None,
+            "wait for the replicas each Deployment's HPA runs (optional)",
+        ),
     ]
     rights += [
         Right("get", "", "secrets", None, name, "read the keys LiteLLM loads") for name in target["secrets_read"]
@@ -44,9 +58,6 @@ def rights_needed(target, work, lease_exists=True, record_exists=True):
     if not any(work.get(step) for step in ("config", "secret", "rollout", "verify", "record")):
         return _unique(rights)
     rights.append(Right("update", COORDINATION, "leases", None, target["lease"], "hold the run lock"))
-    rights.append(
-        Right("list", APPS, "deployments", None, None, "find the other Deployments that load a Secret it writes")
-    )
     if not lease_exists:
         rights.append(Right("create", COORDINATION, "leases", None, None, "create the run lock"))
     rights.append(Right("update", "", "secrets", None, target["record"], "record the verified state"))
@@ -59,9 +70,16 @@ def rights_needed(target, work, lease_exists=True, record_exists=True):
         for name in target["secrets_written"]
     ]
     rights += [
-        Right("list", APPS, "deployments", None, None, "find the other LiteLLMs that load a Secret this run writes"),
         Right("patch", APPS, "deployments", None, target["deployment"], "restart LiteLLM on a change"),
         Right("watch", APPS, "deployments", None, target["deployment"], "follow the rollout"),
+    ]
+    for name in members:
+        rights += [
+            Right("get", APPS, "deployments", None, name, "follow the rollout of a Deployment that reads the config"),
+            Right("patch", APPS, "deployments", None, name, "restart a Deployment that reads what changed"),
+            Right("watch", APPS, "deployments", None, name, "follow its rollout"),
+        ]
+    rights += [
         Right("list", APPS, "replicasets", None, None, "tell new pods from old ones"),
         Right("list", "", "pods", None, None, "see the new pods start or crash"),
         Right("watch", "", "pods", None, None, "see the new pods start or crash at once"),

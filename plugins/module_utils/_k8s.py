@@ -100,6 +100,7 @@ API_GROUP_PATHS = {
     "deployments": "/apis/apps/v1",
     "replicasets": "/apis/apps/v1",
     "leases": "/apis/coordination.k8s.io/v1",
+    "horizontalpodautoscalers": "/apis/autoscaling/v2",
 }
 """Where each namespaced resource the modules use is served; the rest is core (/api/v1)."""
 

@@ -114,10 +114,12 @@ def run_summary(result):
     if "keys" in steps:
         parts.append(steps["keys"]["summary"])
     if "rollout" in steps:
-        parts.append(
-            "%s in %.1f s"
-            % ("restarted" if result.get("restarted") else "waited for the rollout", steps["rollout"]["seconds"])
-        )
+        restarted = result.get("restarted_deployments") or []
+        if len(restarted) > 1:
+            done = "restarted %s" % " then ".join(restarted)
+        else:
+            done = "restarted" if result.get("restarted") else "waited for the rollout"
+        parts.append("%s in %.1f s" % (done, steps["rollout"]["seconds"]))
     if "verify" in steps:
         parts.append(steps["verify"]["summary"])
     if parts:
@@ -289,6 +291,8 @@ def run_report(result, failure=None):
         "provider_check": _get(result, "provider_check", default=[]),
         "warnings": _get(result, "warnings_list", default=[]),
         "restarted": bool(_get(result, "restarted", default=False)),
+        "restarted_deployments": _get(result, "restarted_deployments", default=[]) or [],
+        "deployments": _get(result, "deployments", default=[]) or [],
         "rollout_seconds": steps["rollout"]["seconds"] if "rollout" in steps else None,
         "ready": verified.get("ready"),
         "served_models": verified.get("models", []),

@@ -75,6 +75,7 @@ class Observed:
     record: object = None  # _known_good.KnownGood or None
     pods: list = None
     replicasets: list = None
+    hpa: dict = None  # the HorizontalPodAutoscaler that scales the Deployment, if any (and readable)
 
 
 @dataclass
@@ -337,7 +338,8 @@ def _plan_run(namespace, observed, request):
     if errors:
         raise PlanError(errors)
 
-    warnings += shared_counter_warnings(deployment, desired_doc, set(env) | set(targets))
+    hpa_max = ((observed.hpa or {}).get("spec") or {}).get("maxReplicas")
+    warnings += shared_counter_warnings(deployment, desired_doc, set(env) | set(targets), hpa_max)
     changes = _secret_changes(request.api_keys, targets, observed.objects)
     missing_secrets = [secret for secret in changes if observed.objects.get((wiring.SECRET, secret)) is None]
     if missing_secrets:

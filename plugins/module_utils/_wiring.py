@@ -67,11 +67,18 @@ def _flag_value(words):
 
 
 def config_path_of(container):
-    """The path given to LiteLLM as ``--config``/``-c`` (also ``--config=PATH``), or None.
+    """The path LiteLLM reads its config from: the ``CONFIG_FILE_PATH`` environment variable (a literal
+    ``env`` entry), else the one given as ``--config``/``-c`` (also ``--config=PATH``), or None.
 
-    A shell line (``command: [/bin/sh, -c, "litellm --config /app/config.yaml"]``) is read as the
-    words of its script: the shell's own ``-c`` is not LiteLLM's.
+    LiteLLM 1.108.7's start-up (proxy_server.py ``startup``) reads ``CONFIG_FILE_PATH`` before the
+    ``--config`` path the CLI hands over as WORKER_CONFIG, and uses it alone when set: today's chart
+    (BerriAI/litellm ``helm/litellm``) passes the path that way, with no arguments. A shell line
+    (``command: [/bin/sh, -c, "litellm --config /app/config.yaml"]``) is read as the words of its
+    script: the shell's own ``-c`` is not LiteLLM's.
     """
+    for entry in container.get("env") or []:
+        if entry.get("name") == "CONFIG_FILE_PATH" and "valueFrom" not in entry and entry.get("value"):
+            return entry["value"]
     words = _words(container)
     for script in (word for word in words if any(space in word for space in " \t\n")):
         try:
@@ -132,8 +139,8 @@ def config_source(deployment, container):
     path = config_path_of(container)
     if not path:
         raise WiringError(
-            "container %s of Deployment %s is not started with --config, so LiteLLM reads no "
-            "config file this collection could manage; add args: [--config, /app/config.yaml] "
+            "container %s of Deployment %s is not started with --config (nor given CONFIG_FILE_PATH), so "
+            "LiteLLM reads no config file this collection could manage; add args: [--config, /app/config.yaml] "
             "and mount the ConfigMap there" % (container.get("name"), _name(deployment))
         )
     _containers_, volumes = _containers(deployment)
@@ -154,7 +161,7 @@ def config_source(deployment, container):
             best = (mount, relative)
     if best is None:
         raise WiringError(
-            "nothing is mounted at %s (the --config path of container %s in Deployment %s): LiteLLM "
+            "nothing is mounted at %s (the config path of container %s in Deployment %s): LiteLLM "
             "would read the file baked into its image, which this collection cannot change; mount "
             "the ConfigMap there" % (path, container.get("name"), _name(deployment))
         )

@@ -121,10 +121,29 @@ rollout:
   type: dict
   sample: {restart: true, reason: config or keys changed, complete: true, failure: null}
 restarted:
-  description: Whether this run restarted LiteLLM.
+  description: Whether this run restarted LiteLLM (any of its Deployments).
   returned: when the run had work
   type: bool
   sample: true
+restarted_deployments:
+  description: The Deployments this run restarted, in the order it restarted them (the named one last).
+  returned: when the run restarted or waited for a rollout
+  type: list
+  elements: str
+  sample: [litellm-backend, litellm]
+deployments:
+  description:
+    - Every Deployment of this LiteLLM, that is the named one and each other Deployment whose pods mount
+      the same ConfigMap key, in restart order.
+    - Per Deployment its name, whether the verification goes through its Service, whether it is (or
+      would be) restarted and why, the replicas its rollout replaces (its HPA's current replicas, else
+      spec.replicas) and the HPA's name.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {name: litellm-backend, serves_verification: false, restart: true, reason: "it reads what changed: config"}
+    - {name: litellm, serves_verification: true, restart: true, reason: config or keys changed, replicas: 1}
 unverified:
   description:
     - What differed from the last verified state when the run began (taken over and verified).

@@ -92,8 +92,9 @@ work:
 target:
   description:
     - Where LiteLLM's config and keys are, as read from the Deployment (names only); the Service the
-      verification goes through (C(service) null with O(verify_url)), and C(discover_service), whether the
-      run looks that Service up.
+      verification goes through (C(service) null with O(verify_url)), C(discover_service), whether the
+      run looks that Service up, and C(deployments), every Deployment of this LiteLLM (those whose pods
+      mount the same ConfigMap key; C(playbooks/rbac.yml) grants restarting each).
   returned: always
   type: dict
   sample:
@@ -110,6 +111,7 @@ target:
     service: litellm
     port: 4000
     discover_service: true
+    deployments: [litellm]
 config:
   description: The planned config change (model names, notes on migrated settings, the resulting digest).
   returned: always
@@ -120,6 +122,15 @@ secrets:
   returned: always
   type: dict
   sample: {litellm-secrets: {added: [GROQ_API_KEY], updated: [], unchanged: []}}
+deployments:
+  description:
+    - Every Deployment of this LiteLLM in restart order (the named one last), each with whether it would
+      be restarted and why, the replicas its rollout replaces (its HPA's current replicas, else
+      spec.replicas) and the HPA's name.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{name: litellm, serves_verification: true, restart: false, reason: unchanged, replicas: 1, hpa: null}]
 rollout:
   description: Whether LiteLLM restarts, and the state of its current rollout.
   returned: always

@@ -123,6 +123,18 @@ RESOURCES = (
         short_names=("sa",),
         subresources=(Subresource("token", "TokenRequest", ("create",), group="authentication.k8s.io", version="v1"),),
     ),
+    # The chart's HPAs and its migrations Job (sandbox/componentized.py). Served and stored; no HPA
+    # or Job controller acts on them (README, "What the sandbox leaves out").
+    ResourceType(
+        "autoscaling",
+        "v2",
+        "horizontalpodautoscalers",
+        "HorizontalPodAutoscaler",
+        short_names=("hpa",),
+        categories=("all",),
+        subresources=(_status("HorizontalPodAutoscaler"),),
+    ),
+    ResourceType("batch", "v1", "jobs", "Job", categories=("all",), subresources=(_status("Job"),)),
     ResourceType("coordination.k8s.io", "v1", "leases", "Lease"),
     ResourceType(RBAC, "v1", "roles", "Role"),
     ResourceType(RBAC, "v1", "rolebindings", "RoleBinding"),

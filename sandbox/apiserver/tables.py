@@ -109,6 +109,69 @@ def _subjects(kind: str) -> Callable[[dict], str]:
     return cell
 
 
+def _hpa_targets(hpa: dict) -> str:
+    """TARGETS of kubectl get hpa (printers.go formatHPAMetrics): current/target per metric; no
+    HPA controller writes currentMetrics here, so the current value is <unknown>."""
+    cells = []
+    for metric in (hpa.get("spec") or {}).get("metrics") or []:
+        resource = metric.get("resource") or metric.get("containerResource")
+        if resource:
+            target = resource.get("target") or {}
+            wanted = (
+                f"{target['averageUtilization']}%" if "averageUtilization" in target else target.get("averageValue")
+            )
+            cells.append(f"{resource.get('name')}: <unknown>/{wanted}")
+        else:
+            cells.append(f"<unknown>/{((metric.get('pods') or {}).get('target') or {}).get('averageValue', '')}")
+    if len(cells) > 2:
+        return ", ".join(cells[:2]) + f" + {len(cells) - 2} more..."
+    return ", ".join(cells) or "<none>"
+
+
+def _job_status(job: dict) -> str:
+    """STATUS of kubectl get jobs (1.30+): the first true terminal condition, else Running."""
+    for condition in (job.get("status") or {}).get("conditions") or []:
+        if condition.get("status") == "True" and condition.get("type") in ("Complete", "Failed", "Suspended"):
+            return condition["type"]
+    return "Running"
+
+
+def _job_duration(job: dict) -> str:
+    status = job.get("status") or {}
+    try:
+        start = datetime.datetime.fromisoformat(status["startTime"])
+        end = datetime.datetime.fromisoformat(status["completionTime"]) if status.get("completionTime") else None
+    except (KeyError, ValueError):
+        return ""
+    return human_duration(((end or datetime.datetime.now(datetime.timezone.utc)) - start).total_seconds())
+
+
+_HPA_COLUMNS = [
+    _NAME,
+    (
+        "Reference",
+        0,
+        lambda o: "{kind}/{name}".format(
+            **{"kind": "", "name": "", **((o.get("spec") or {}).get("scaleTargetRef") or {})}
+        ),
+    ),
+    ("Targets", 0, _hpa_targets),
+    ("MinPods", 0, lambda o: (o.get("spec") or {}).get("minReplicas", 1)),
+    ("MaxPods", 0, lambda o: (o.get("spec") or {}).get("maxReplicas", 0)),
+    ("Replicas", 0, _status_field("currentReplicas")),
+    _AGE,
+]
+_JOB_COLUMNS = _workload_columns(
+    [
+        ("Status", _job_status),
+        (
+            "Completions",
+            lambda o: "{}/{}".format(_status_field("succeeded")(o), (o.get("spec") or {}).get("completions", 1)),
+        ),
+        ("Duration", _job_duration),
+    ]
+)
+
 # Roles have no printer of their own: the server's default table convertor
 # prints the name and the creation time.
 _CREATED_AT = ("Created At", 0, lambda o: o["metadata"].get("creationTimestamp", ""))
@@ -205,6 +268,8 @@ TABLE_COLUMNS: dict[str, list[tuple[str, int, Callable[[dict], Any]]]] = {
             ("Ready", _status_field("readyReplicas")),
         ]
     ),
+    "horizontalpodautoscalers": _HPA_COLUMNS,
+    "jobs": _JOB_COLUMNS,
     "serviceaccounts": [_NAME, ("Secrets", 0, lambda o: len(o.get("secrets") or [])), _AGE],
     "leases": [_NAME, ("Holder", 0, lambda o: (o.get("spec") or {}).get("holderIdentity") or ""), _AGE],
     "roles": [_NAME, _CREATED_AT],

@@ -162,6 +162,17 @@ def apply_defaults(rtype: ResourceType, obj: dict) -> None:
         for subject in obj.get("subjects") or []:
             if isinstance(subject, dict) and not subject.get("apiGroup") and subject.get("kind") in ("User", "Group"):
                 subject["apiGroup"] = RBAC
+    elif rtype.plural == "jobs" and isinstance(spec, dict):
+        # batch/v1 SetDefaults_Job (the selector and its controller-uid labels are left out).
+        for field, value in (("parallelism", 1), ("completions", 1), ("backoffLimit", 6)):
+            spec.setdefault(field, value)
+        spec.setdefault("completionMode", "NonIndexed")
+        spec.setdefault("suspend", False)
+        template_spec = (spec.get("template") or {}).get("spec")
+        if isinstance(template_spec, dict):
+            _default_pod_spec(template_spec)
+    elif rtype.plural == "horizontalpodautoscalers" and isinstance(spec, dict):
+        spec.setdefault("minReplicas", 1)  # autoscaling/v2 SetDefaults_HorizontalPodAutoscaler
     elif rtype.plural == "leases" and isinstance(spec, dict):
         # strategy and preferredHolder belong to the CoordinatedLeaderElection feature,
         # alpha and off in 1.32: the server drops them (dropDisabledFields).
@@ -171,8 +182,12 @@ def apply_defaults(rtype: ResourceType, obj: dict) -> None:
 
 def reset_status_on_create(rtype: ResourceType, obj: dict) -> None:
     """A client cannot create an object with a status; the system writes it."""
-    if rtype.plural in ("deployments", "replicasets"):
+    if rtype.plural in ("deployments", "replicasets", "jobs"):
         obj["status"] = {}
+    elif rtype.plural == "horizontalpodautoscalers":
+        # autoscaling/v2 HorizontalPodAutoscalerStatus: desiredReplicas has no omitempty, so the
+        # real server answers it as 0 (and the Python client requires it).
+        obj["status"] = {"desiredReplicas": 0}
     elif rtype.plural == "pods":
         obj["status"] = {"phase": "Pending"}
     elif rtype.plural == "namespaces":

@@ -23,6 +23,7 @@ import os
 import random
 import signal
 import socket
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,8 +37,21 @@ from .objects import condition, pod_terminating, record_event
 
 # The sandbox has no PostgreSQL. LiteLLM, given DATABASE_URL, tries to download
 # the Prisma toolchain at start-up and stalls offline, so the kubelet leaves it
-# out of the process environment (and says so in the pod log).
-DROPPED_ENV = ("DATABASE_URL",)
+# out of the process environment (and says so in the pod log). LiteLLM assembles
+# DATABASE_URL itself from DATABASE_HOST/PORT/USER/NAME/PASSWORD (litellm/proxy/db/
+# db_url_settings.py), which today's chart passes instead (sandbox/componentized.py).
+DROPPED_ENV = (
+    "DATABASE_URL",
+    "DATABASE_HOST",
+    "DATABASE_PORT",
+    "DATABASE_USER",
+    "DATABASE_NAME",
+    "DATABASE_PASSWORD",
+)
+
+# Images that are not LiteLLM's proxy: the chart's ui (an nginx serving the static dashboard)
+# runs as a process that answers 200 on / (sandbox/componentized.py).
+STATIC_IMAGES = ("ghcr.io/berriai/litellm-ui",)
 
 # Node-level environment every pod gets: without these LiteLLM start-up and
 # token counting stall on blocked network calls (measured, see DESIGN.md).
@@ -159,13 +173,16 @@ class Kubelet:
             mount_map[volume_mount["mountPath"]] = target
         env = podspec.container_env(self.store, pod, c)
         command, args = podspec.command_and_args(c, env)
-        rewritten = []
-        for arg in command[1:] + args:
+
+        def in_pod(value: str) -> str:
+            """A path inside the container, as the process sees it in the pod directory."""
             for mount_path, target in mount_map.items():
-                if arg == mount_path or arg.startswith(mount_path.rstrip("/") + "/"):
-                    arg = str(target) + arg[len(mount_path) :]
-            rewritten.append(arg)
-        return rewritten, env
+                if value == mount_path or value.startswith(mount_path.rstrip("/") + "/"):
+                    return str(target) + value[len(mount_path) :]
+            return value
+
+        # Paths reach the process in args (--config) and in env (CONFIG_FILE_PATH, today's chart).
+        return [in_pod(arg) for arg in command[1:] + args], {name: in_pod(value) for name, value in env.items()}
 
     async def _run_container(self, container: Container) -> None:
         """Start, watch and restart one container until its pod goes away."""
@@ -186,7 +203,8 @@ class Kubelet:
                 continue
             env.setdefault("HOSTNAME", container.pod)  # the container runtime sets it to the pod's hostname
             started = time.monotonic()
-            await self._start_process(container, args, env)
+            image = str(pod["spec"]["containers"][0].get("image", ""))
+            await self._start_process(container, args, env, static=image.startswith(STATIC_IMAGES))
             probe = asyncio.get_running_loop().create_task(self._probe(container, pod))
             code = await container.process.wait()
             probe.cancel()
@@ -218,7 +236,9 @@ class Kubelet:
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, BACKOFF_MAX)
 
-    async def _start_process(self, container: Container, args: list[str], env: dict[str, str]) -> None:
+    async def _start_process(
+        self, container: Container, args: list[str], env: dict[str, str], static: bool = False
+    ) -> None:
         logfile = (container.workdir / "log").open("ab")
         dropped = [name for name in DROPPED_ENV if name in env]
         if dropped:
@@ -233,6 +253,13 @@ class Kubelet:
         }
         # The container binds its pod IP on the containerPort, as in a pod network.
         command = [self.litellm_bin, *_strip_host_and_port(args), "--host", container.ip, "--port", str(container.port)]
+        if static:
+            site = container.workdir / "site"
+            site.mkdir(exist_ok=True)
+            (site / "index.html").write_text("<!doctype html><title>LiteLLM UI (sandbox stand-in)</title>\n")
+            # The pod directory's path names the pod, so `sandbox down` still knows it for one of ours.
+            command = [sys.executable, "-m", "http.server", str(container.port), "--bind", container.ip]
+            command += ["--directory", str(site)]
         container.process = await asyncio.create_subprocess_exec(
             *command,
             cwd=container.workdir,

@@ -152,9 +152,9 @@ def test_rbac_writes_a_private_kubeconfig_and_no_key(sandbox, identity):
     for text in (identity.output, json.dumps(sandbox.get("role", ROLE)), identity.kubeconfig.read_text()):
         assert leaked(text, secrets) == [] and leaked(decoded_base64(text), secrets) == []
     # The rules the removal test below covers, one by one, are all the Role has (Deployments have two:
-    # get, patch and watch by name; list, which cannot be limited to names).
+    # get, patch and watch by name; list, which cannot be limited to names), and the optional HPA listing.
     assert sorted(r for rule in sandbox.get("role", ROLE)["rules"] for r in rule["resources"]) == sorted(
-        RULES + ["deployments"]
+        RULES + ["deployments", "horizontalpodautoscalers"]
     )
 
 
@@ -263,6 +263,18 @@ def test_without_one_rule_a_run_is_refused_before_writing_naming_it(sandbox, ide
     missing = [expected for expected in ["Nothing was written."] + expected_naming(rule) if expected not in text]
     if missing:
         raise RightNotNamed(missing, re.findall(r"(?:Module failed|msg): (.{0,400})", text)[:1])
+
+
+def test_without_the_hpa_rule_a_run_goes_on_and_says_so(sandbox, identity, tmp_path):
+    """Listing HPAs is the one optional right: without it a rollout waits for spec.replicas, said as a warning."""
+    role = sandbox.get("role", ROLE)
+    sandbox.kubectl("replace", "-f", "-", input=json.dumps(role_manifest(role, without="horizontalpodautoscalers")))
+    try:
+        result = run_as_service_account(sandbox, identity, "site.yml", "-e", "litellm_rollout_force=true")
+    finally:
+        sandbox.kubectl("replace", "-f", "-", input=json.dumps(role_manifest(role)))
+    assert result.returncode == 0, said(result)[-3000:]
+    assert "list horizontalpodautoscalers (autoscaling)" in said(result)
 
 
 @pytest.fixture(scope="module")

@@ -67,8 +67,14 @@ KINDS = {
     "pods": "Pod",
     "services": "Service",
     "leases": "Lease",
+    "horizontalpodautoscalers": "HorizontalPodAutoscaler",
 }
-GROUPS = {"deployments": "apps/v1", "replicasets": "apps/v1", "leases": "coordination.k8s.io/v1"}
+GROUPS = {
+    "deployments": "apps/v1",
+    "replicasets": "apps/v1",
+    "leases": "coordination.k8s.io/v1",
+    "horizontalpodautoscalers": "autoscaling/v2",
+}
 
 _NAMESPACED = re.compile(
     r"^/(?:api/v1|apis/(?P<group>[^/]+/[^/]+))/namespaces/(?P<namespace>[^/]+)/(?P<resource>[^/]+)"

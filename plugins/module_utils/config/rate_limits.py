@@ -237,19 +237,22 @@ def _counts_limits(config):
     return False
 
 
-def shared_counter_warnings(deployment, config, env_names=()):
+def shared_counter_warnings(deployment, config, env_names=(), max_replicas=None):
     """Warnings when LiteLLM's rate-limit counters are split over several processes.
 
     ``deployment`` is the LiteLLM Deployment as the API returns it, ``config`` the parsed config.yaml,
     ``env_names`` the environment variables known to reach the pod besides the Deployment's own ``env``
-    (from envFrom Secrets, say). Without Redis each process counts alone:
-    N replicas times W workers admit up to N*W times every limit.
+    (from envFrom Secrets, say), ``max_replicas`` the maxReplicas of the HPA that scales it, if any.
+    Without Redis each process counts alone: N replicas times W workers admit up to N*W times every
+    limit, N being what the HPA may scale to when there is one.
     """
     if not isinstance(config, Mapping) or not _counts_limits(config):
         return []
     spec = (deployment or {}).get("spec") or {}
     replicas = spec.get("replicas", 1)
     replicas = replicas if isinstance(replicas, int) else 1
+    scaled = isinstance(max_replicas, int) and max_replicas > replicas
+    replicas = max_replicas if scaled else replicas
     containers = ((spec.get("template") or {}).get("spec") or {}).get("containers") or []
     workers = max([_num_workers(container) for container in containers] or [1])
     processes = replicas * workers
@@ -258,6 +261,13 @@ def shared_counter_warnings(deployment, config, env_names=()):
         names.update(item.get("name") for item in container.get("env") or [] if isinstance(item, Mapping))
     if processes <= 1 or _config_has_redis(config) or names & set(REDIS_ENV_VARS):
         return []
+    if scaled:
+        return [
+            "LiteLLM may run as up to %d processes (its HorizontalPodAutoscaler's maxReplicas %d x %d workers) "
+            "without Redis: each counts rpm and tpm on its own, so together they admit up to %d times every limit. "
+            "Set litellm_redis_host (and litellm_redis_password_env), or cap the HPA at one replica with one worker."
+            % (processes, replicas, workers, processes)
+        ]
     return [
         "LiteLLM runs as %d processes (%d replicas x %d workers) without Redis: each counts rpm and tpm on its "
         "own, so together they admit up to %d times every limit. Set litellm_redis_host (and "

@@ -108,15 +108,16 @@ Reader.__doc__ = """Another Deployment loading a Secret this run may write: the 
 verified state its own runs recorded (a ``KnownGood``; None when it has none or it cannot be read)."""
 
 
-def other_readers(kube, namespace, name, secrets):
-    """``{deployment: Reader}``: the other Deployments in the namespace that load one of ``secrets``."""
+def other_readers(kube, namespace, name, secrets, exclude=()):
+    """``{deployment: Reader}``: the other Deployments in the namespace that load one of ``secrets``
+    (not those in ``exclude``: the run's own Deployments)."""
     if not secrets:
         return {}
     readers = {}
     for deployment in kube.list("deployments", namespace):
         other = deployment["metadata"]["name"]
         loaded = secrets_loaded(deployment) & set(secrets)
-        if other == name or not loaded:
+        if other == name or other in exclude or not loaded:
             continue
         try:
             record = kg.read_record(kube.get("secrets", namespace, kg.record_name(other)))

@@ -60,9 +60,10 @@ def discovers_service(params):
     return not params["verify_url"] and not (params["service"] and params["port"])
 
 
-def check_access(kube, plan, lease, record_secret, service, params):
+def check_access(kube, plan, lease, record_secret, service, params, deployments=()):
     target = dict(
         plan.target,
+        deployments=list(deployments),
         record=kg.record_name(plan.target["deployment"]),
         lease=_lock.lease_name(plan.target["deployment"]),
         service=service[0],
@@ -73,7 +74,13 @@ def check_access(kube, plan, lease, record_secret, service, params):
     rights = access.rights_needed(
         target, plan.work, lease_exists=lease is not None, record_exists=record_secret is not None
     )
-    return ask_for(kube, rights, plan.target["namespace"])
+    skipped, missing = ask_for(kube, rights, plan.target["namespace"])
+    optional = [right for right in missing if tuple(right[:5]) in access.OPTIONAL]
+    skipped += [
+        "This identity may not %s (to %s): the run does without it" % (access.describe(right), right.why)
+        for right in optional
+    ]
+    return skipped, [right for right in missing if right not in optional]
 
 
 def forbidden_read_message(kube, err, params, request, deployment=None):

@@ -25,6 +25,7 @@ from .. import _wiring as wiring
 from ..config.envvars import referenced_env_vars
 from ..config.plan import changed_model_names, read_config
 from . import observe as obs
+from . import readers as rd
 from . import rollout as ro
 
 
@@ -94,7 +95,7 @@ class Rollback:
         adopted_failing = bool(self.tx.plan.unverified["failing_rollout"])
         if not (restored_config or restored_keys or self.report["had_restarted"] or adopted_failing):
             return self.report
-        if not self.restart():
+        if not self.restart(restored_config, adopted_failing):
             return self.report
         self.verify(record, restored_config, restored_keys)
         return self.report
@@ -192,6 +193,7 @@ class Rollback:
 
     def restore_keys(self, record):
         tx, namespace = self.tx, self.s.namespace
+        self.restored_pairs = set()
         wanted, written = self._wanted_keys(record)
         restored_any = False
         for secret, keys in sorted(wanted.items()):
@@ -251,6 +253,7 @@ class Rollback:
                 self.report["restored"].append(label)
                 self.report["secret_keys"] += sorted(variables)
                 self.report["found_keys"] += sorted(found_instead)
+                self.restored_pairs |= {(secret, key) for key in values}
                 restored_any = True
                 break
         self.restored_variables = set(self.report["secret_keys"]) | set(self.report["found_keys"])
@@ -282,7 +285,9 @@ class Rollback:
                 )
 
     # -- restart and verify ---------------------------------------------------
-    def restart(self):
+    def restart(self, restored_config, adopted_failing):
+        """Restart, in the set's order, exactly the Deployments that read what was restored (or that this
+        run restarted, or whose failing rollout it took over); False when a rollout failed."""
         tx, s = self.tx, self.s
         request = pl.Request(
             manage_config=False,
@@ -292,22 +297,43 @@ class Rollback:
             secret=s.request.secret,
         )
         observed, _lease, _record = obs.observe(self.kube, s.namespace, s.deployment, request)
-        rollout = pl.plan_run(s.namespace, observed, request).rollout
-        digest = rollout["digest_after"]
-        if (
-            not self.report["had_restarted"]
-            and not tx.plan.unverified["failing_rollout"]
-            and rollout["complete"]
-            and digest == rollout["digest_now"]
-        ):
-            return True  # what was put back is what the pods run: this run never restarted them onto its change
-        wait = ro.Wait(s.namespace, s.deployment, timeout=s.rollout_timeout)
-        assessment, _deployment, _pods, _rs, seconds = ro.restart_and_wait(self.kube, wait, digest, fence=tx._fence)
-        self.report["restarted"] = True
-        self.report["rollout_seconds"] = seconds
-        if assessment.state != rt.DONE:
-            self.report["rollout_failed"] = ro.failure_of(self.kube, wait, assessment, tx.secrets)
-            return False
+        hpas, _warning = rd.read_hpas(self.kube, s.namespace)
+        plan = pl.plan_run(s.namespace, observed, request)
+        members = rd.plan_members(self.kube, s.namespace, plan, observed, request, hpas)
+        restarted_by_run = {w.name for w in tx.journal if w.kind == "deployments"}
+        names = {m.name for m in getattr(tx, "members", None) or []} or {s.deployment}
+        self.report["restarted_deployments"] = []
+        self.report["rollout_seconds"] = 0
+        for member in members:
+            if member.name not in names:
+                continue  # it began to read the config after the run planned: not this run's to restart
+            reads_restored = restored_config or any(
+                rd.loads_key(member.deployment, secret, key) for secret, key in self.restored_pairs
+            )
+            # What its pods run already (its digest is that of the restored state, and this run did not
+            # restart it) needs no restart: an untouched Deployment keeps serving.
+            runs_restored = member.digest_now == member.digest_after
+            if not (
+                (reads_restored and not runs_restored)
+                or member.name in restarted_by_run
+                or (member.primary and adopted_failing)
+            ):
+                continue
+            wait = ro.Wait(
+                s.namespace,
+                member.name,
+                timeout=s.rollout_timeout,
+                hpa=(member.hpa or {}).get("metadata", {}).get("name"),
+            )
+            assessment, _deployment, _pods, _rs, seconds = ro.restart_and_wait(
+                self.kube, wait, member.digest_after, fence=tx._fence
+            )
+            self.report["restarted"] = True
+            self.report["restarted_deployments"].append(member.name)
+            self.report["rollout_seconds"] = round(self.report["rollout_seconds"] + seconds, 2)
+            if assessment.state != rt.DONE:
+                self.report["rollout_failed"] = ro.failure_of(self.kube, wait, assessment, tx.secrets)
+                return False
         return True
 
     def verify(self, record, restored_config, restored_keys):

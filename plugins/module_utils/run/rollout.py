@@ -32,6 +32,33 @@ class Wait:
     poll_interval: float = 1.0
     max_restarts: int = 2
     watch: bool = True
+    hpa: str = None  # the HorizontalPodAutoscaler that decides its replicas, if any
+
+
+def hpa_shortfall(kube, wait, deployment):
+    """Why a rollout complete for spec.replicas is not done for the HPA's current replicas, or None.
+
+    The HPA is read again here (listed: the right the run asks for, as rbac.yml grants it): it may
+    have scaled since the run began. An HPA that cannot be read any more (deleted, or the right
+    withdrawn) leaves spec.replicas as the measure.
+    """
+    if not wait.hpa:
+        return None
+    try:
+        found = kube.list("horizontalpodautoscalers", wait.namespace)
+    except _k8s.KubeError as err:
+        if err.status in (403, 404):
+            return None
+        raise
+    hpa = next((item for item in found if (item.get("metadata") or {}).get("name") == wait.hpa), None)
+    current = ((hpa or {}).get("status") or {}).get("currentReplicas")
+    if not isinstance(current, int) or current <= 0:
+        return None
+    status = deployment.get("status") or {}
+    ready = min(status.get("updatedReplicas", 0), status.get("availableReplicas", 0))
+    if ready >= current:
+        return None
+    return "%d of the %d replicas of HPA %s are updated and available" % (ready, current, wait.hpa)
 
 
 def wait_for_rollout(kube, wait, deadline, clock=time.monotonic, sleep=time.sleep, deployment=None):
@@ -66,6 +93,10 @@ def wait_for_rollout(kube, wait, deadline, clock=time.monotonic, sleep=time.slee
                 assessment = rt.assess_rollout(deployment, pods, replicasets, wait.max_restarts)
             else:
                 assessment = rt.assess_rollout(deployment, None, None, wait.max_restarts)
+            if assessment.state == rt.DONE:
+                shortfall = hpa_shortfall(kube, wait, deployment)
+                if shortfall:
+                    assessment = rt.Assessment(rt.PROGRESSING, shortfall)
             if assessment.state != rt.PROGRESSING:
                 return assessment, deployment, pods, replicasets
             if clock() >= deadline:

@@ -31,6 +31,7 @@ from . import controller as ctl
 from . import gitops
 from . import observe as obs
 from . import preflight as pre
+from . import readers as rd
 from . import rollout as ro
 from . import verify as vf
 
@@ -99,6 +100,7 @@ class Transaction:
         self.steps = []
         self.journal = []
         self.warnings = []
+        self.members = []  # the Deployments of this LiteLLM, in restart order (run/readers.py)
         self.lock = None
         self.stopping = None  # why the run was told to stop
         self.rolling_back = False
@@ -165,7 +167,13 @@ class Transaction:
         s = self.s
         observed, lease, record_secret = obs.observe(self.kube, s.namespace, s.deployment, s.request, deployment)
         self.secrets.update(_run.secret_values_of(observed.objects))
+        hpas, hpa_warning = rd.read_hpas(self.kube, s.namespace)
+        observed.hpa = rd.hpa_of(hpas, s.deployment)
         plan = pl.plan_run(s.namespace, observed, s.request)
+        # Every Deployment that reads the config is part of the run (run/readers.py).
+        self.members = rd.plan_members(self.kube, s.namespace, plan, observed, s.request, hpas)
+        rd.extend_plan(s.namespace, plan, self.members)
+        plan.warnings += [hpa_warning] if hpa_warning else []
         return observed, lease, record_secret, plan
 
     def _run(self):
@@ -253,7 +261,9 @@ class Transaction:
             raise pl.PlanError(problems + [gitops.REFUSED_HINT])
         self.warnings += [problem for problem in problems if problem not in self.warnings]
         if plan.work["any"] and s.access_check and known is None:
-            skipped, missing = pre.check_access(self.kube, plan, lease, record_secret, service, self._params())
+            skipped, missing = pre.check_access(
+                self.kube, plan, lease, record_secret, service, self._params(), [m.name for m in self.members]
+            )
             self.warnings += skipped
             if missing:
                 raise pl.PlanError([pre.access.missing_message(missing, s.namespace)])
@@ -282,12 +292,13 @@ class Transaction:
         }
 
     def _result(self, plan, observed, checked):
-        would_change = plan.work["config"] or plan.work["secret"] or plan.rollout["restart"]
+        would_change = plan.work["config"] or plan.work["secret"] or any(member.restart for member in self.members)
         target = dict(
             plan.target,
             service=self.service[0],
             port=self.service[1],
             discover_service=pre.discovers_service(self._params()),
+            deployments=[member.name for member in self.members],
         )
         result = dict(
             changed=False,
@@ -313,6 +324,7 @@ class Transaction:
                 "verified": observed.record.verified if observed.record else None,
                 "recorded_at": observed.record.recorded_at if observed.record else None,
             },
+            deployments=rd.describe(self.members),
             steps=self.steps,
             warnings_list=self.warnings,
         )
@@ -327,9 +339,19 @@ class Transaction:
             started = self.clock()
             observed, self.lease, record_secret, plan = self._observe_and_plan()
             checked = checked + self._preflight(plan, observed, None, None, self.service, known=self._known_checks)
+            # The Deployments of this LiteLLM are no neighbours: their keys are restored with the set's record.
             readers = obs.other_readers(
-                self.kube, s.namespace, s.deployment, set(plan.target["secrets"]) | self._managed_secrets(plan)
+                self.kube,
+                s.namespace,
+                s.deployment,
+                set(plan.target["secrets"]) | self._managed_secrets(plan),
+                exclude={member.name for member in self.members},
             )
+            self.warnings += [
+                warning
+                for warning in rd.other_reader_warnings(self.kube, s.namespace, plan, self.members, readers)
+                if warning not in self.warnings
+            ]
             adopted_keys = outcome.adopted_keys(plan, observed, readers)
             self._step("observe", started, "read again under the lock")
             result.update(self._result(plan, observed, checked))
@@ -394,9 +416,10 @@ class Transaction:
         restarted = False
         if plan.work["rollout"]:
             started = self.clock()
-            restarted = self._restart(plan.rollout["digest_after"], plan.rollout["restart"])
-            self._step("rollout", started, "restarted" if restarted else "waited for the rollout under way")
-        result["restarted"] = restarted
+            restarted, summary = self._restart_members()
+            self._step("rollout", started, summary)
+            result["restarted_deployments"] = restarted
+        result["restarted"] = bool(restarted)
         verified = None
         if s.verify:
             started = self.clock()
@@ -487,12 +510,32 @@ class Transaction:
                 "writing %s %s/%s: %s" % (OBJECT_KINDS[kind], self.s.namespace, name, err.message),
             )
 
-    def _restart(self, digest, restart):
+    def _restart_members(self):
+        """Restart each Deployment of the set that reads something that changed, in the set's order
+        (the named one last), waiting for each; ``([names restarted], step summary)``."""
+        restarted, waited = [], []
+        for member in self.members:
+            if (
+                member.primary
+                and not member.restart
+                and self.plan.work["rollout"]
+                and not self.plan.rollout["complete"]
+            ):
+                self._restart(member, False)
+                waited.append(member.name)
+            elif member.restart:
+                self._restart(member, True)
+                restarted.append(member)
+        return [member.name for member in restarted], rd.rollout_summary(restarted, waited)
+
+    def _restart(self, member, restart):
         s = self.s
-        wait = ro.Wait(s.namespace, s.deployment, timeout=s.rollout_timeout)
+        wait = ro.Wait(
+            s.namespace, member.name, timeout=s.rollout_timeout, hpa=(member.hpa or {}).get("metadata", {}).get("name")
+        )
         if restart:
             assessment, deployment, _pods, _rs, _seconds = ro.restart_and_wait(
-                self.kube, wait, digest, fence=self._fence_and_journal_restart
+                self.kube, wait, member.digest_after, fence=lambda: self._fence_and_journal_restart(member.name)
             )
         else:
             assessment, deployment, _pods, _rs = ro.wait_for_rollout(self.kube, wait, self.clock() + wait.timeout)
@@ -500,10 +543,10 @@ class Transaction:
             raise StepFailed(ro.failure_of(self.kube, wait, assessment, self.secrets))
         return restart
 
-    def _fence_and_journal_restart(self):
+    def _fence_and_journal_restart(self, name):
         self._fence()
         # Journalled before the patch: a restart whose answer is lost still counts as this run's.
-        self.journal.append(Write("deployments", self.s.deployment, None))
+        self.journal.append(Write("deployments", name, None))
 
     def _verify(self, expected, smoke):
         s = self.s

@@ -30,11 +30,22 @@ def test_a_run_without_work_only_reads():
     assert described(access.rights_needed(TARGET, NO_WORK)) == [
         'get deployments (apps) "litellm"',
         'get configmaps "litellm-config"',
+        "list deployments (apps)",
+        "list horizontalpodautoscalers (autoscaling)",
         'get secrets "litellm-secrets"',
         'get secrets "provider-keys"',
         'get secrets "litellm-known-good"',
         'get leases (coordination.k8s.io) "homelab-litellm-litellm"',
     ]
+
+
+def test_every_deployment_of_the_litellm_may_be_restarted_and_followed():
+    target = dict(TARGET, deployments=["litellm-backend", "litellm"])
+    rights = described(access.rights_needed(target, ALL_WORK))
+    for needed in ('patch deployments (apps) "litellm-backend"', 'watch deployments (apps) "litellm-backend"'):
+        assert needed in rights
+    assert 'patch deployments (apps) "litellm-backend"' not in described(access.rights_needed(TARGET, ALL_WORK))
+    assert ("list", "autoscaling", "horizontalpodautoscalers", None, None) in access.OPTIONAL
 
 
 @pytest.mark.parametrize("step", sorted(NO_WORK))

@@ -451,6 +451,8 @@ def test_run_report_of_a_full_run():
         "provider_check": RESULT["provider_check"],
         "warnings": ["a warning"],
         "restarted": True,
+        "restarted_deployments": [],
+        "deployments": [],
         "rollout_seconds": 12.5,
         "ready": True,
         "served_models": ["vllm-qwen"],

@@ -55,6 +55,14 @@ def wiring_error(call, *fragments):
         ({"args": ["--config"]}, None),
         ({"args": ["--port", "4000"]}, None),
         ({}, None),
+        # Today's chart: no arguments, the path in CONFIG_FILE_PATH, which LiteLLM prefers to --config.
+        ({"env": [{"name": "CONFIG_FILE_PATH", "value": "/app/config/config.yaml"}]}, "/app/config/config.yaml"),
+        (
+            {"args": ["--config", "/app/other.yaml"], "env": [{"name": "CONFIG_FILE_PATH", "value": "/app/c.yaml"}]},
+            "/app/c.yaml",
+        ),
+        ({"env": [{"name": "CONFIG_FILE_PATH", "valueFrom": {"configMapKeyRef": {"name": "x", "key": "y"}}}]}, None),
+        ({"env": [{"name": "CONFIG_FILE_PATH", "value": ""}], "args": ["--config", "/app/a.yaml"]}, "/app/a.yaml"),
     ],
 )
 def test_config_path_of(container, path):

@@ -21,6 +21,8 @@ from ansible_collections.homelab.litellm.tests.unit.fake_kube import (
     STORY_SECRETS,
     b64,
     holder_of,
+    litellm_deployment,
+    secret_object,
     settled_story,
 )
 
@@ -270,8 +272,35 @@ def test_the_rights_checked_ahead_cover_every_request_of_the_run(story, litellm,
     The rollout is waited for with watches here, as in a real run."""
     result = run_module(litellm_apply, dict(ADD_GROQ, **target))
     assert result.rc == 0, result.get("msg")
-    assert uncovered_requests(story) == []
+    uncovered = uncovered_requests(story)
+    assert uncovered == [], uncovered
     assert any(right_of(request)[0] == "watch" for request in story.requests if request.resource)
+
+
+def test_the_rights_checked_ahead_cover_a_second_deployment_and_the_hpas(story, litellm, run_module):
+    """A backend on the same config that also reads a Secret of its own, and an HPA for each: the access check
+    asks for every request of the run (the backend's Secret, its restart and watch, the HPA listing)."""
+    backend = litellm_deployment("litellm-backend")
+    backend["spec"]["selector"] = {"matchLabels": {"app": "backend"}}
+    backend["spec"]["template"]["metadata"]["labels"] = {"app": "backend"}
+    backend["spec"]["template"]["spec"]["containers"][0]["envFrom"].append({"secretRef": {"name": "backend-only"}})
+    story.add("deployments", backend)
+    story.add("secrets", secret_object({"UI_TOKEN": "not-a-provider-key"}, name="backend-only"))
+    for name in ("litellm", "litellm-backend"):
+        story.add(
+            "horizontalpodautoscalers",
+            {
+                "metadata": {"name": name},
+                "spec": {"scaleTargetRef": {"kind": "Deployment", "name": name}, "minReplicas": 1, "maxReplicas": 3},
+                "status": {"currentReplicas": 1},
+            },
+        )
+    result = run_module(litellm_apply, ADD_GROQ)
+    assert result.rc == 0, result.get("msg")
+    assert result["restarted_deployments"] == ["litellm-backend", "litellm"]
+    assert "backend-only" in result["target"]["secrets_read"]
+    uncovered = uncovered_requests(story)
+    assert uncovered == [], uncovered
 
 
 def test_a_whole_run_finds_the_service_itself(story, litellm, run_module, quick_rollouts):

@@ -290,7 +290,8 @@ def test_a_failed_second_secret_write_puts_back_the_config_and_the_first_secret(
         ("PUT", "secrets", "provider-keys"),  # refused
         ("PUT", "configmaps", "litellm-config"),
         ("PUT", "secrets", "litellm-secrets"),
-    ]
+    ]  # no restart: LiteLLM was never restarted onto what this run wrote, its pods run the restored state
+    assert failure.result["rollback"]["restarted"] is False
     assert live_config(cluster) == STORY_CONFIG
     assert live_key(cluster, "OPENAI_API_KEY") == STORY_SECRETS["OPENAI_API_KEY"]
     assert live_key(cluster, "GROQ_API_KEY", "provider-keys") == "gsk_old_" + "0" * 40
@@ -469,8 +470,11 @@ def test_a_lost_lock_writes_nothing_more_and_restores_nothing(settled, litellm):
 
 
 def canary_with_record(cluster, openai_value):
-    """Deployment litellm-canary loads litellm-secrets too; its own record holds ``openai_value`` (None: no record)."""
-    cluster.add("deployments", litellm_deployment("litellm-canary"))
+    """Deployment litellm-canary, another LiteLLM (its own config, litellm-canary-config), loads litellm-secrets
+    too; its own record holds ``openai_value`` (None: no record)."""
+    canary = litellm_deployment("litellm-canary")
+    canary["spec"]["template"]["spec"]["volumes"][0]["configMap"]["name"] = "litellm-canary-config"
+    cluster.add("deployments", canary)
     if openai_value is not None:
         keys = {"OPENAI_API_KEY": ("litellm-secrets", "OPENAI_API_KEY", openai_value)}
         record = kg.KnownGood(STORY_CONFIG, "litellm-config", "config.yaml", keys, STORY_MODELS, "true", None, "c0")
