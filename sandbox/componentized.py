@@ -57,8 +57,10 @@ Where this differs from a real install, and why:
   sandbox cannot. The objects carry the DATABASE_* env exactly as rendered, and the sandbox's
   kubelet leaves those variables out of the process environment (sandbox/cluster/kubelet.py
   DROPPED_ENV), so gateway and backend run without a database: no virtual keys, spend or UI
-  logins; the master key and the config's models work. ``/v1/models`` needs no database (measured:
-  200 from both; tests/sandbox/test_componentized_shape.py).
+  logins; the master key and the config's models work. ``/v1/models`` and the backend's
+  ``/model/info`` need no database (measured: 200 from both; tests/sandbox/
+  test_componentized_shape.py). A real gateway or backend whose database is down does not start
+  serving (its image's entrypoint assembles DATABASE_URL from these variables and runs Prisma).
 * The migrations Job is stored as the Job controller leaves it after a successful run
   (``succeeded: 1``, a ``Complete`` condition); no pod ran, and no TTL controller deletes it
   120 s later as a real cluster would.
