@@ -59,8 +59,9 @@ Where this differs from a real install, and why:
   DROPPED_ENV), so gateway and backend run without a database: no virtual keys, spend or UI
   logins; the master key and the config's models work. ``/v1/models`` and the backend's
   ``/model/info`` need no database (measured: 200 from both; tests/sandbox/
-  test_componentized_shape.py). A real gateway or backend whose database is down does not start
-  serving (its image's entrypoint assembles DATABASE_URL from these variables and runs Prisma).
+  test_componentized_shape.py). In a real install the image's entrypoint assembles DATABASE_URL
+  from these variables and both components use it from start-up (values.yaml: the migrations
+  create "tables that gateway + backend assume exist at startup").
 * The migrations Job is stored as the Job controller leaves it after a successful run
   (``succeeded: 1``, a ``Complete`` condition); no pod ran, and no TTL controller deletes it
   120 s later as a real cluster would.
