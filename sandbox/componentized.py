@@ -68,6 +68,7 @@ Where this differs from a real install, and why:
 * No HPA controller: each HPA's ``status`` says what one would, at rest, with the pods idle --
   current and desired replicas at ``minReplicas``, which is also each Deployment's
   ``spec.replicas`` (the chart renders none while its HPA is on; the API server defaults 1).
+  Its ``currentMetrics`` and ``conditions`` (metrics-server readings) are not written.
 * The ui image (an nginx serving the static dashboard) is stood in for by a process that answers
   200 on ``/``: the sandbox runs LiteLLM and nothing else of BerriAI's images.
 * One image per component (``litellm-gateway``/``-backend``/``-ui``) as these template versions
