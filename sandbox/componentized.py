@@ -57,14 +57,18 @@ Where this differs from a real install, and why:
   sandbox cannot. The objects carry the DATABASE_* env exactly as rendered, and the sandbox's
   kubelet leaves those variables out of the process environment (sandbox/cluster/kubelet.py
   DROPPED_ENV), so gateway and backend run without a database: no virtual keys, spend or UI
-  logins; the master key and the config's models work. ``/v1/models`` needs no database (measured:
-  200 from both; tests/sandbox/test_componentized_shape.py).
+  logins; the master key and the config's models work. ``/v1/models`` and the backend's
+  ``/model/info`` need no database (measured: 200 from both; tests/sandbox/
+  test_componentized_shape.py). In a real install the image's entrypoint assembles DATABASE_URL
+  from these variables and both components use it from start-up (values.yaml: the migrations
+  create "tables that gateway + backend assume exist at startup").
 * The migrations Job is stored as the Job controller leaves it after a successful run
   (``succeeded: 1``, a ``Complete`` condition); no pod ran, and no TTL controller deletes it
   120 s later as a real cluster would.
 * No HPA controller: each HPA's ``status`` says what one would, at rest, with the pods idle --
   current and desired replicas at ``minReplicas``, which is also each Deployment's
   ``spec.replicas`` (the chart renders none while its HPA is on; the API server defaults 1).
+  Its ``currentMetrics`` and ``conditions`` (metrics-server readings) are not written.
 * The ui image (an nginx serving the static dashboard) is stood in for by a process that answers
   200 on ``/``: the sandbox runs LiteLLM and nothing else of BerriAI's images.
 * One image per component (``litellm-gateway``/``-backend``/``-ui``) as these template versions

@@ -37,9 +37,12 @@ from .objects import condition, pod_terminating, record_event
 
 # The sandbox has no PostgreSQL. LiteLLM, given DATABASE_URL, tries to download
 # the Prisma toolchain at start-up and stalls offline, so the kubelet leaves it
-# out of the process environment (and says so in the pod log). LiteLLM assembles
-# DATABASE_URL itself from DATABASE_HOST/PORT/USER/NAME/PASSWORD (litellm/proxy/db/
-# db_url_settings.py), which today's chart passes instead (sandbox/componentized.py).
+# out of the process environment (and says so in the pod log). Today's chart passes
+# DATABASE_HOST/PORT/USER/NAME/PASSWORD instead (sandbox/componentized.py), from which its
+# image's entrypoint assembles DATABASE_URL (litellm/proxy/db/db_url_settings.py); they are
+# left out too. (LiteLLM 1.108.7's CLI alone would assemble it only with DATABASE_USERNAME,
+# proxy/utils.py construct_database_url_from_env_vars; measured: with the chart's variables
+# it starts without a database either way.)
 DROPPED_ENV = (
     "DATABASE_URL",
     "DATABASE_HOST",

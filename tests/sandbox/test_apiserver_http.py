@@ -129,6 +129,8 @@ def test_openapi_v3_declares_server_side_field_validation(apiserver):
         "apis/apps/v1",
         "apis/authentication.k8s.io/v1",
         "apis/authorization.k8s.io/v1",
+        "apis/autoscaling/v2",
+        "apis/batch/v1",
         "apis/coordination.k8s.io/v1",
         "apis/rbac.authorization.k8s.io/v1",
     }
@@ -146,7 +148,8 @@ def test_openapi_v3_declares_server_side_field_validation(apiserver):
     "method, path, code, reason",
     [
         ("GET", "/api/v1/namespaces/ml/widgets", 404, "NotFound"),
-        ("GET", "/apis/batch/v1/jobs", 404, "NotFound"),
+        ("GET", "/apis/batch/v1/cronjobs", 404, "NotFound"),
+        ("GET", "/apis/networking.k8s.io/v1/ingresses", 404, "NotFound"),
         ("GET", "/api/v1/namespaces/ml/configmaps/nope", 404, "NotFound"),
         ("PUT", CONFIGMAPS, 405, "MethodNotAllowed"),
         ("POST", "/api/v1/configmaps", 405, "MethodNotAllowed"),
