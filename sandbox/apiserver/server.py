@@ -13,6 +13,7 @@ from aiohttp import web
 
 from ..store import ApiError, Store, Watcher
 from . import managedfields, reviews, subresources
+from .admission import service_account_refusal
 from .authn import USER_KEY, Authenticator, UserInfo, impersonated_user, impersonation_requests
 from .authz import (
     Attributes,
@@ -54,7 +55,8 @@ class ApiServer:
         self.store = store
         self.hooks = hooks
         self.faults = Faults(faults_file)
-        self.authenticator = Authenticator(store, token)
+        # The cluster's token controller signs Secret tokens with a key the server verifies them with.
+        self.authenticator = Authenticator(store, token, getattr(hooks, "service_account_key", None))
         self.authorizer = RBACAuthorizer(store)
         self.request_counts: Counter[str] = Counter()
         self._watchers: list[Watcher] = []
@@ -255,12 +257,16 @@ class ApiServer:
         return await reviews.self_subject_review(request, route, user)
 
     def _admission(self, request: web.Request, route: ApiRoute, current: dict | None) -> Admit:
-        """What a write must pass beyond validation: RBAC's escalation check."""
+        """What a write must pass beyond validation: RBAC's escalation check, the ServiceAccount plugin."""
 
         def admit(obj: dict) -> None:
             check_escalation(
                 self.authorizer, request[USER_KEY], route.rtype.plural, route.store_namespace, obj, current
             )
+            if route.rtype.plural == "pods" and current is None:
+                refusal = service_account_refusal(self.store, route.store_namespace, obj)
+                if refusal is not None:
+                    raise refusal
 
         return admit
 
