@@ -50,8 +50,20 @@ from .objects import (
 
 
 def template_hash(template: dict) -> str:
-    """The pod-template-hash label value: stable for an unchanged template."""
-    return hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()[:10]
+    """The pod-template-hash label value: stable for an unchanged template.
+
+    The real controller hashes the Go struct, where a null field and a missing one are the same
+    zero value (kubectl rollout undo sends ``metadata.creationTimestamp: null``), so nulls go first.
+    """
+    return hashlib.sha256(json.dumps(_without_nulls(template), sort_keys=True).encode()).hexdigest()[:10]
+
+
+def _without_nulls(value):
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
 
 
 def resolve_int_or_percent(value, total: int, round_up: bool) -> int:

@@ -172,3 +172,37 @@ def test_the_api_server_refuses_a_pod_of_a_missing_service_account(apiserver):
     apiserver.kubectl("create", "serviceaccount", "default", "-n", namespace)
     created = json.loads(apiserver.kubectl("create", "-f", "-", "-o", "json", input=json.dumps(pod)).stdout)
     assert (created["spec"]["serviceAccountName"], created["spec"]["serviceAccount"]) == ("default", "default")
+
+
+def test_kubectl_rollout_undo_renumbers_and_history_shows_it(apiserver):
+    """kubectl rollout undo --to-revision=1, then rollout history: revisions 2 and 3, no repeat."""
+    name = f"undo-{uuid.uuid4().hex[:6]}"
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": "ml"},
+        "spec": {
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "c", "image": "i:1"}]},
+            },
+        },
+    }
+    apiserver.kubectl("apply", "-f", "-", input=json.dumps(deployment))
+    controller = DeploymentController(apiserver.store)
+
+    def sync() -> None:  # this Deployment only: the bare API server's store is shared by the session
+        apiserver.call(lambda: controller.reconcile_deployment(apiserver.store.get("deployments", "ml", name)))
+
+    sync()
+    apiserver.kubectl("set", "image", f"deploy/{name}", "c=i:2", "-n", "ml")
+    sync()
+    apiserver.kubectl("rollout", "undo", f"deploy/{name}", "--to-revision=1", "-n", "ml")
+    sync()
+    history = apiserver.kubectl("rollout", "history", f"deploy/{name}", "-n", "ml").stdout
+    assert [line.split()[0] for line in history.splitlines()[2:] if line.strip()] == ["2", "3"]
+    third = apiserver.kubectl("rollout", "history", f"deploy/{name}", "-n", "ml", "--revision=3").stdout
+    assert "i:1" in third and "i:2" not in third  # revision 3 is the first template
+    live = json.loads(apiserver.kubectl("get", "deploy", name, "-n", "ml", "-o", "json").stdout)
+    assert live["metadata"]["annotations"][REVISION] == "3"
