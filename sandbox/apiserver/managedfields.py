@@ -37,6 +37,7 @@ import unicodedata
 from typing import Any
 
 from ..store import ApiError, now_rfc3339
+from .resources import RESOURCES
 
 Path = tuple[str, ...]  # FieldsV1 path elements: 'f:name', 'k:{"name":"x"}', 'v:"x"', 'i:0'
 MISSING = object()
@@ -101,7 +102,8 @@ _EMPTY_OBJECTS: dict[str, dict] = {
     "clusterrolebindings": {"roleRef": {}},
     "events": {"involvedObject": {}, "source": {}},
 }
-_STATUS_KINDS = {"deployments", "replicasets", "pods", "services", "namespaces"}
+# Kinds with a status subresource: their status is no main-resource writer's (ResetFields).
+_STATUS_KINDS = {r.plural for r in RESOURCES if r.subresource("status") is not None}
 
 
 # -- paths and field sets ---------------------------------------------------------------
@@ -351,6 +353,8 @@ def _tracked(plural: str, obj: dict | None, subresource: str) -> Any:
     tracked = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
     meta = {k: v for k, v in (obj.get("metadata") or {}).items() if ("f:metadata", f"f:{k}") not in _STRIPPED}
     tracked["metadata"] = meta
+    if subresource == "scale":
+        return {"spec": {"replicas": (obj.get("spec") or {}).get("replicas")}}
     if plural in _STATUS_KINDS:
         if subresource == "status":
             return {"status": tracked.get("status", {})}
@@ -385,6 +389,8 @@ def record_update(
     taken = added | modified
     if taken:
         entry = {"manager": manager, "operation": "Update", "apiVersion": api_version, "time": now_rfc3339()}
+        if subresource == "scale":
+            del entry["time"]  # as real clusters show their scale entries (converted from the Scale's)
         if subresource:
             entry["subresource"] = subresource
         ident = identity(entry)

@@ -227,3 +227,35 @@ def test_a_write_sending_an_empty_entry_clears_the_record(apiserver):
     apiserver.kubectl("create", "configmap", name, "-n", "ml", "--from-literal=a=1")
     apiserver.kubectl("patch", "cm", name, "-n", "ml", "--type=merge", "-p", '{"metadata":{"managedFields":[{}]}}')
     assert "managedFields" not in kubectl_get(apiserver, "cm", name)["metadata"]
+
+
+def test_kubectl_scale_owns_replicas_through_the_scale_subresource(apiserver):
+    """A GitOps applier that owns spec.replicas, someone scales by hand: the next apply conflicts."""
+    name = unique("mf")
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": "ml"},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [{"name": "c", "image": "i"}]}},
+        },
+    }
+    apply = ("apply", "--server-side", "--field-manager=argocd-controller", "-f", "-")
+    apiserver.kubectl(*apply, input=json.dumps(deployment))
+    apiserver.kubectl("scale", "deploy", name, "-n", "ml", "--replicas=3")
+    live = kubectl_get(apiserver, "deploy", name)
+    scale_entry = next(e for e in live["metadata"]["managedFields"] if e.get("subresource") == "scale")
+    assert (scale_entry["manager"], scale_entry["operation"], scale_entry["apiVersion"]) == (
+        "kubectl-scale",
+        "Update",
+        "apps/v1",
+    )
+    assert scale_entry["fieldsV1"] == {"f:spec": {"f:replicas": {}}}
+    assert "f:replicas" not in fields_of(live, "argocd-controller")["f:spec"]
+    refused = apiserver.kubectl(*apply, input=json.dumps(deployment), check=False)
+    assert (
+        'Apply failed with 1 conflict: conflict with "kubectl-scale" with subresource "scale" using apps/v1: '
+        ".spec.replicas" in refused.stderr
+    )
