@@ -367,7 +367,11 @@ class ApiServer:
         if applied["metadata"].get("managedFields") is not None:
             raise bad_request("metadata.managedFields must be nil")  # fieldmanager/structuredmerge.go
         rtype, is_dry_run = route.rtype, dry_run(request)
-        manager, force = request.query["fieldManager"], request.query.get("force") == "true"
+        # strconv.ParseBool's true values, as the query decoder reads ``force``
+        manager, force = (
+            request.query["fieldManager"],
+            request.query.get("force") in ("1", "t", "T", "TRUE", "true", "True"),
+        )
         current = self.store.get(rtype.plural, route.store_namespace, route.name)
         if current is None:
             reset_status_on_create(rtype, applied)
