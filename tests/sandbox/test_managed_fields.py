@@ -247,8 +247,9 @@ def test_kubectl_scale_owns_replicas_through_the_scale_subresource(apiserver):
     apiserver.kubectl("scale", "deploy", name, "-n", "ml", "--replicas=3")
     live = kubectl_get(apiserver, "deploy", name)
     scale_entry = next(e for e in live["metadata"]["managedFields"] if e.get("subresource") == "scale")
+    # kubectl scale sends no fieldManager: the server names it after the User-Agent "kubectl/v1.32...".
     assert (scale_entry["manager"], scale_entry["operation"], scale_entry["apiVersion"]) == (
-        "kubectl-scale",
+        "kubectl",
         "Update",
         "apps/v1",
     )
@@ -256,6 +257,6 @@ def test_kubectl_scale_owns_replicas_through_the_scale_subresource(apiserver):
     assert "f:replicas" not in fields_of(live, "argocd-controller")["f:spec"]
     refused = apiserver.kubectl(*apply, input=json.dumps(deployment), check=False)
     assert (
-        'Apply failed with 1 conflict: conflict with "kubectl-scale" with subresource "scale" using apps/v1: '
+        'Apply failed with 1 conflict: conflict with "kubectl" with subresource "scale" using apps/v1: '
         ".spec.replicas" in refused.stderr
     )
