@@ -100,11 +100,14 @@ def _b64(data: bytes) -> str:
 class Authenticator:
     """The admin token and the ServiceAccount tokens this server issued."""
 
-    def __init__(self, store: Store, admin_token: str) -> None:
+    def __init__(self, store: Store, admin_token: str, legacy_key: bytes | None = None) -> None:
         self.store = store
         self.admin_token = admin_token
         self.tokens: dict[str, IssuedToken] = {}
         self._key = secrets.token_bytes(32)
+        # What the token controller signs the tokens of service-account-token Secrets with (the
+        # controller-manager's --service-account-private-key-file, the API server's key file).
+        self.legacy_key = legacy_key or secrets.token_bytes(32)
 
     def authenticate(self, request: web.Request) -> UserInfo | None:
         scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
@@ -118,7 +121,7 @@ class Authenticator:
     def _service_account(self, token: str) -> UserInfo | None:
         issued = self.tokens.get(token)
         if issued is None:
-            return None
+            return self._legacy_service_account(token)
         if time.time() >= issued.expires:
             del self.tokens[token]
             return None
@@ -136,6 +139,31 @@ class Authenticator:
             issued.uid,
             service_account_groups(issued.namespace) + (AUTHENTICATED,),
             (("authentication.kubernetes.io/credential-id", (f"JTI={issued.jti}",)),),
+        )
+
+    def _legacy_service_account(self, token: str) -> UserInfo | None:
+        """A token of a service-account-token Secret (pkg/serviceaccount/legacy.go, legacyValidator):
+        signed by the token controller, its Secret still there holding this very token, its
+        ServiceAccount the one named, with the same uid."""
+        claims = verify_legacy_token(self.legacy_key, token)
+        if claims is None:
+            return None
+        namespace = claims.get(f"{LEGACY_CLAIM}/namespace", "")
+        secret = self.store.get("secrets", namespace, claims.get(f"{LEGACY_CLAIM}/secret.name", ""))
+        if secret is None or secret["metadata"].get("deletionTimestamp"):
+            return None
+        stored = (secret.get("data") or {}).get("token", "")
+        if not hmac.compare_digest(stored.encode(), base64.b64encode(token.encode())):
+            return None
+        name, uid = (
+            claims.get(f"{LEGACY_CLAIM}/service-account.name", ""),
+            claims.get(f"{LEGACY_CLAIM}/service-account.uid"),
+        )
+        account = self.store.get("serviceaccounts", namespace, name)
+        if account is None or account["metadata"].get("uid") != uid or account["metadata"].get("deletionTimestamp"):
+            return None
+        return UserInfo(
+            service_account_user(namespace, name), uid, service_account_groups(namespace) + (AUTHENTICATED,)
         )
 
     def issue(self, account: dict, expiration_seconds: int, audiences: list[str]) -> tuple[str, float]:
@@ -168,6 +196,41 @@ class Authenticator:
         token = f"{signing_input}.{_b64(signature)}"
         self.tokens[token] = issued
         return token, float(issued.expires)
+
+
+LEGACY_ISSUER = "kubernetes/serviceaccount"
+LEGACY_CLAIM = "kubernetes.io/serviceaccount"
+
+
+def sign_legacy_token(key: bytes, secret: dict, account: dict) -> str:
+    """The token of a service-account-token Secret, with legacy.go's LegacyClaims (no expiry)."""
+    namespace, name = account["metadata"]["namespace"], account["metadata"]["name"]
+    claims = {
+        "iss": LEGACY_ISSUER,
+        f"{LEGACY_CLAIM}/namespace": namespace,
+        f"{LEGACY_CLAIM}/secret.name": secret["metadata"]["name"],
+        f"{LEGACY_CLAIM}/service-account.name": name,
+        f"{LEGACY_CLAIM}/service-account.uid": account["metadata"]["uid"],
+        "sub": service_account_user(namespace, name),
+    }
+    header = {"alg": "HS256", "typ": "JWT"}
+    signing_input = ".".join(_b64(json.dumps(part, separators=(",", ":")).encode()) for part in (header, claims))
+    return f"{signing_input}.{_b64(hmac.new(key, signing_input.encode(), hashlib.sha256).digest())}"
+
+
+def verify_legacy_token(key: bytes, token: str) -> dict | None:
+    """The claims of a legacy token signed with ``key``, or None."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    expected = _b64(hmac.new(key, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest())
+    if not hmac.compare_digest(expected.encode(), parts[2].encode()):
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return None
+    return claims if isinstance(claims, dict) and claims.get("iss") == LEGACY_ISSUER else None
 
 
 # -- impersonation ------------------------------------------------------------------

@@ -12,7 +12,8 @@ import yaml
 from aiohttp import web
 
 from ..store import ApiError, Store, Watcher
-from . import reviews, subresources
+from . import managedfields, reviews, subresources
+from .admission import service_account_refusal
 from .authn import USER_KEY, Authenticator, UserInfo, impersonated_user, impersonation_requests
 from .authz import (
     Attributes,
@@ -54,7 +55,8 @@ class ApiServer:
         self.store = store
         self.hooks = hooks
         self.faults = Faults(faults_file)
-        self.authenticator = Authenticator(store, token)
+        # The cluster's token controller signs Secret tokens with a key the server verifies them with.
+        self.authenticator = Authenticator(store, token, getattr(hooks, "service_account_key", None))
         self.authorizer = RBACAuthorizer(store)
         self.request_counts: Counter[str] = Counter()
         self._watchers: list[Watcher] = []
@@ -255,12 +257,16 @@ class ApiServer:
         return await reviews.self_subject_review(request, route, user)
 
     def _admission(self, request: web.Request, route: ApiRoute, current: dict | None) -> Admit:
-        """What a write must pass beyond validation: RBAC's escalation check."""
+        """What a write must pass beyond validation: RBAC's escalation check, the ServiceAccount plugin."""
 
         def admit(obj: dict) -> None:
             check_escalation(
                 self.authorizer, request[USER_KEY], route.rtype.plural, route.store_namespace, obj, current
             )
+            if route.rtype.plural == "pods" and current is None:
+                refusal = service_account_refusal(self.store, route.store_namespace, obj)
+                if refusal is not None:
+                    raise refusal
 
         return admit
 
@@ -299,19 +305,23 @@ class ApiServer:
 
     async def _create(self, request: web.Request, route: ApiRoute) -> web.Response:
         self._count("create")
+        managedfields.check_options(request.query, "CreateOptions")
         body = check_body(route, await read_json(request), name_required=False)
         reset_status_on_create(route.rtype, body)
         _prepare_body(route.rtype, body, None, self._admission(request, route, None))
+        _record_update(request, route, None, body)
         created = self.store.create(route.rtype.plural, route.store_namespace, body, dry_run=dry_run(request))
         return object_response(request, route.rtype, created, 201)
 
     async def _replace(self, request: web.Request, route: ApiRoute) -> web.Response:
         self._count("update")
+        managedfields.check_options(request.query, "UpdateOptions")
         body = check_body(route, await read_json(request), name_required=True)
         current = current_object(self.store, route)
         if route.subresource == "status":
             return self._write_status(request, route, body)
         _prepare_body(route.rtype, body, current, self._admission(request, route, current))
+        _record_update(request, route, current, body)
         updated = self.store.update(route.rtype.plural, route.store_namespace, body, dry_run=dry_run(request))
         return object_response(request, route.rtype, updated)
 
@@ -324,6 +334,7 @@ class ApiServer:
     async def _patch(self, request: web.Request, route: ApiRoute) -> web.Response:
         self._count("patch")
         content_type = request.content_type
+        managedfields.check_options(request.query, "PatchOptions", apply=content_type == APPLY_PATCH)
         if content_type == APPLY_PATCH:
             if route.subresource:
                 raise bad_request("server-side apply is only served on the main resource here")
@@ -334,19 +345,17 @@ class ApiServer:
         if route.subresource == "status":
             return self._write_status(request, route, patched)
         _prepare_patched(route.rtype, patched, current, self._admission(request, route, current))
+        _record_update(request, route, current, patched)
         updated = self.store.update(route.rtype.plural, route.store_namespace, patched, dry_run=dry_run(request))
         return object_response(request, route.rtype, updated)
 
     async def _server_side_apply(self, request: web.Request, route: ApiRoute) -> web.Response:
         """Server-side apply: create the object, or merge the applied fields into it.
 
-        Field ownership (managedFields) is not tracked: applied fields are merged
-        with strategic-merge list keys, and a field a manager stops applying is
-        left in place rather than removed. ``force`` is accepted; there are no
-        conflicts to force.
+        The applied configuration merges with strategic-merge list keys; field
+        ownership, conflicts, ``force`` and the removal of fields the manager
+        stopped applying are managedfields.py's.
         """
-        if not request.query.get("fieldManager"):
-            raise bad_request("PATCH requests with apply content type must set fieldManager")
         raw = await request.read()
         try:
             applied = yaml.safe_load(raw)
@@ -355,18 +364,30 @@ class ApiServer:
         if not isinstance(applied, dict) or not applied.get("kind") or not applied.get("apiVersion"):
             raise bad_request("an applied configuration needs apiVersion and kind")
         applied = check_body(route, applied, name_required=True)
-        applied["metadata"].pop("managedFields", None)
-        is_dry_run = dry_run(request)
-        current = self.store.get(route.rtype.plural, route.store_namespace, route.name)
+        if applied["metadata"].get("managedFields") is not None:
+            raise bad_request("metadata.managedFields must be nil")  # fieldmanager/structuredmerge.go
+        rtype, is_dry_run = route.rtype, dry_run(request)
+        # strconv.ParseBool's true values, as the query decoder reads ``force``
+        manager, force = (
+            request.query["fieldManager"],
+            request.query.get("force") in ("1", "t", "T", "TRUE", "true", "True"),
+        )
+        current = self.store.get(rtype.plural, route.store_namespace, route.name)
         if current is None:
-            reset_status_on_create(route.rtype, applied)
-            _prepare_body(route.rtype, applied, None, self._admission(request, route, None))
-            created = self.store.create(route.rtype.plural, route.store_namespace, applied, dry_run=is_dry_run)
-            return object_response(request, route.rtype, created, 201)
-        merged = strategic_merge(current, applied) or {}
-        _prepare_body(route.rtype, merged, current, self._admission(request, route, current))
-        updated = self.store.update(route.rtype.plural, route.store_namespace, merged, dry_run=is_dry_run)
-        return object_response(request, route.rtype, updated)
+            reset_status_on_create(rtype, applied)
+            created = managedfields.server_side_apply(
+                rtype.plural, None, applied, applied, manager, rtype.api_version, force
+            )
+            _prepare_body(rtype, created, None, self._admission(request, route, None))
+            created = self.store.create(rtype.plural, route.store_namespace, created, dry_run=is_dry_run)
+            return object_response(request, rtype, created, 201)
+        merged = managedfields.server_side_apply(
+            rtype.plural, current, applied, strategic_merge(current, applied) or {}, manager, rtype.api_version, force
+        )
+        _prepare_body(rtype, merged, current, self._admission(request, route, current))
+        managedfields.keep_times_of_a_no_op(current, merged)
+        updated = self.store.update(rtype.plural, route.store_namespace, merged, dry_run=is_dry_run)
+        return object_response(request, rtype, updated)
 
     async def _delete(self, request: web.Request, route: ApiRoute) -> web.Response:
         self._count("delete")
@@ -462,6 +483,14 @@ def _prepare_patched(rtype: ResourceType, obj: dict, current: dict | None, admit
             f' "" is invalid: patch: {message}',
             {"causes": [{"reason": "FieldValueInvalid", "message": message, "field": "patch"}]},
         ) from None
+
+
+def _record_update(request: web.Request, route: ApiRoute, current: dict | None, new: dict) -> None:
+    """managedFields of a create, update or non-apply patch of the main resource."""
+    manager = managedfields.manager_of(request.query, request.headers.get("User-Agent", ""))
+    managedfields.record_update(route.rtype.plural, current, new, manager, route.rtype.api_version)
+    if current is not None:
+        managedfields.keep_times_of_a_no_op(current, new)
 
 
 def _owned_by_uid(obj: dict, uid: str | None) -> bool:

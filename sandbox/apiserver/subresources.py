@@ -7,6 +7,7 @@ cluster's kubelet and service endpoints.
 
 from __future__ import annotations
 
+import copy
 from typing import Callable, Protocol
 
 from aiohttp import web
@@ -14,6 +15,7 @@ from aiohttp import web
 from ..store import ApiError, Store, not_found
 from .bodies import dry_run, read_json
 from .errors import bad_request
+from .managedfields import check_options, manager_of, record_update
 from .patches import apply_patch
 from .responses import json_response
 from .routes import ApiRoute, current_object
@@ -45,6 +47,7 @@ async def scale(request: web.Request, route: ApiRoute, store: Store, count: Call
         count("get")
         return json_response(to_scale(current))
     count("update" if request.method == "PUT" else "patch")
+    check_options(request.query, "UpdateOptions" if request.method == "PUT" else "PatchOptions")
     body = await read_json(request)
     new_scale = body if request.method == "PUT" else apply_patch(request.content_type, to_scale(current), body)
     if not isinstance(new_scale, dict):
@@ -57,7 +60,11 @@ async def scale(request: web.Request, route: ApiRoute, store: Store, count: Call
     sent_rv = (new_scale.get("metadata") or {}).get("resourceVersion")
     if request.method == "PUT" and sent_rv:
         current["metadata"]["resourceVersion"] = sent_rv
+    live = copy.deepcopy(current)
     current.setdefault("spec", {})["replicas"] = replicas
+    # The write is recorded on the parent, as an Update of subresource "scale" owning .spec.replicas.
+    manager = manager_of(request.query, request.headers.get("User-Agent", ""))
+    record_update(route.rtype.plural, live, current, manager, route.rtype.api_version, "scale")
     updated = store.update(route.rtype.plural, route.store_namespace, current, dry_run=dry_run(request))
     return json_response(to_scale(updated))
 

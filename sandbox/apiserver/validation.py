@@ -329,6 +329,12 @@ def _validate_subject(subject: dict, namespaced: bool, path: str, errors: Invali
 
 
 def _validate_data(obj: dict, rtype: ResourceType, errors: Invalid) -> None:
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    if obj.get("type") == "kubernetes.io/service-account-token" and not annotations.get(
+        "kubernetes.io/service-account.name"
+    ):
+        # core/validation ValidateSecret: the token controller needs to know whose token it is.
+        errors.required("metadata.annotations[kubernetes.io/service-account.name]")
     for section in ("data", "binaryData"):
         for key, value in (obj.get(section) or {}).items():
             if not isinstance(value, str):

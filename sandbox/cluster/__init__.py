@@ -9,6 +9,8 @@ collection's own rollout module):
 
 * ``controllers`` -- Deployment -> ReplicaSets -> Pods, rollouts and status;
   a ``default`` ServiceAccount per namespace; aggregated ClusterRoles;
+* ``tokens`` -- the token controller (service-account-token Secrets) and the
+  root CA publisher (``kube-root-ca.crt`` in every namespace);
 * ``kubelet`` -- pods as LiteLLM processes: config and env, readiness probes,
   logs, crash restarts with back-off, graceful termination;
 * ``services`` -- Endpoints, a local listener per service port, forwarding;
@@ -23,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from pathlib import Path
 
 from aiohttp import web
@@ -36,6 +39,7 @@ from .controllers import (
 )
 from .kubelet import Kubelet
 from .services import Services
+from .tokens import RootCAPublisher, TokenController
 
 log = logging.getLogger("sandbox.cluster")
 
@@ -62,6 +66,11 @@ class Cluster:
         self.replicasets = ReplicaSetController(store)
         self.serviceaccounts = ServiceAccountController(store)
         self.clusterroles = ClusterRoleAggregationController(store)
+        # The API server reads this key (its Hooks) to accept the tokens the token controller signs.
+        self.service_account_key = secrets.token_bytes(32)
+        ca_file = state_dir / "pki" / "ca.crt"
+        self.tokens = TokenController(store, self.service_account_key, ca_file)
+        self.root_ca = RootCAPublisher(store, ca_file)
         self.kubelet = Kubelet(store, state_dir, litellm_bin, kick=self.kick)
         self.services = Services(store, self.kubelet)
         self._dirty = asyncio.Event()
@@ -98,6 +107,8 @@ class Cluster:
 
     async def reconcile(self) -> None:
         self.serviceaccounts.reconcile()
+        self.root_ca.reconcile()
+        self.tokens.reconcile()
         self.clusterroles.reconcile()
         self.deployments.reconcile()
         self.replicasets.reconcile()

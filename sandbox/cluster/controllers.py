@@ -9,6 +9,16 @@
   including ProgressDeadlineExceeded when a new pod never becomes ready.
 * A ReplicaSet creates and deletes pods to match its replicas; its scale-downs
   are graceful (the kubelet stops the process, then removes the pod).
+* A rollback onto an older ReplicaSet renumbers it to the highest revision + 1
+  and keeps its earlier numbers in ``deployment.kubernetes.io/revision-history``
+  (sync.go getNewReplicaSet, util SetNewReplicaSetAnnotations).
+* A paused Deployment gets no new ReplicaSet and the Progressing condition
+  Unknown/DeploymentPaused; resuming sets Unknown/DeploymentResumed (sync.go
+  checkPausedConditions). A condition that changes moves to the end of the list
+  (util SetDeploymentCondition filters it out and appends it).
+* Pods go through the ServiceAccount admission plugin; a refusal is a
+  FailedCreate event and a ReplicaFailure condition on the ReplicaSet (and its
+  Deployment), as replica_set.go and pod_control.go record it.
 * Every namespace gets a ServiceAccount named ``default``.
 * A ClusterRole with an aggregationRule gets the rules of the ClusterRoles its
   selectors match.
@@ -23,6 +33,7 @@ import random
 import string
 import time
 
+from ..apiserver.admission import service_account_refusal
 from ..apiserver.selectors import labels_match, selector_requirements
 from ..store import Store, now_rfc3339
 from .objects import (
@@ -39,8 +50,20 @@ from .objects import (
 
 
 def template_hash(template: dict) -> str:
-    """The pod-template-hash label value: stable for an unchanged template."""
-    return hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()[:10]
+    """The pod-template-hash label value: stable for an unchanged template.
+
+    The real controller hashes the Go struct, where a null field and a missing one are the same
+    zero value (kubectl rollout undo sends ``metadata.creationTimestamp: null``), so nulls go first.
+    """
+    return hashlib.sha256(json.dumps(_without_nulls(template), sort_keys=True).encode()).hexdigest()[:10]
+
+
+def _without_nulls(value):
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
 
 
 def resolve_int_or_percent(value, total: int, round_up: bool) -> int:
@@ -48,6 +71,14 @@ def resolve_int_or_percent(value, total: int, round_up: bool) -> int:
         exact = total * int(value[:-1]) / 100
         return math.ceil(exact) if round_up else math.floor(exact)
     return int(value)
+
+
+REVISION = "deployment.kubernetes.io/revision"
+REVISION_HISTORY = "deployment.kubernetes.io/revision-history"
+
+
+def revision_of(rs: dict) -> int:
+    return int((rs["metadata"].get("annotations") or {}).get(REVISION, 0) or 0)
 
 
 def random_suffix() -> str:
@@ -82,9 +113,11 @@ class DeploymentController:
         desired = spec.get("replicas", 1)
         owned = self._owned_replicasets(deployment)
         new_rs = self._new_replicaset(deployment, owned)
-        revisions = [
-            int(rs["metadata"].get("annotations", {}).get("deployment.kubernetes.io/revision", 0)) for rs in owned
-        ]
+        revisions = [revision_of(rs) for rs in owned]
+        if new_rs is None and spec.get("paused"):
+            return  # sync.go: a paused Deployment syncs without creating the new ReplicaSet
+        if new_rs is not None:
+            new_rs = self._renumber(deployment, new_rs, owned)
         if new_rs is None:
             pod_hash = template_hash(spec["template"])
             template = json.loads(json.dumps(spec["template"]))
@@ -131,6 +164,24 @@ class DeploymentController:
         else:
             self._roll_rolling(deployment, new_rs, old, desired, strategy.get("rollingUpdate") or {})
         self._prune_history(deployment, old)
+
+    def _renumber(self, deployment: dict, new_rs: dict, owned: list[dict]) -> dict:
+        """Rolled back onto an old ReplicaSet: it becomes the newest revision (highest old + 1),
+        its earlier number kept in revision-history; the Deployment's revision follows."""
+        highest_old = max(
+            (revision_of(rs) for rs in owned if rs["metadata"]["uid"] != new_rs["metadata"]["uid"]), default=0
+        )
+        old_revision = revision_of(new_rs)
+        if old_revision < highest_old + 1:
+            current = self.store.get("replicasets", new_rs["metadata"]["namespace"], new_rs["metadata"]["name"])
+            annotations = current["metadata"].setdefault("annotations", {})
+            if old_revision:
+                history = annotations.get(REVISION_HISTORY)
+                annotations[REVISION_HISTORY] = f"{history},{old_revision}" if history else str(old_revision)
+            annotations[REVISION] = str(highest_old + 1)
+            new_rs = self.store.update("replicasets", current["metadata"]["namespace"], current)
+        self._annotate_revision(deployment, revision_of(new_rs))
+        return new_rs
 
     def _annotate_revision(self, deployment: dict, revision: int) -> None:
         current = self.store.get("deployments", deployment["metadata"]["namespace"], deployment["metadata"]["name"])
@@ -209,14 +260,15 @@ class DeploymentController:
         cond = condition(conditions, "Progressing")
         if cond is None:
             cond = {"type": "Progressing", "lastTransitionTime": now}
-            conditions.append(cond)
+        else:
+            conditions.remove(cond)
+        conditions.append(cond)  # RemoveDeploymentCondition + SetDeploymentCondition: to the end
         if cond.get("status") != "True":
             cond["lastTransitionTime"] = now
         cond.update(status="True", reason=reason, message=message, lastUpdateTime=now)
         self.store.update("deployments", current["metadata"]["namespace"], current, subresource="status")
 
     def update_deployment_status(self, deployment: dict) -> None:
-        ns = deployment["metadata"]["namespace"]
         spec = deployment["spec"]
         desired = spec.get("replicas", 1)
         owned = self._owned_replicasets(deployment)
@@ -256,6 +308,11 @@ class DeploymentController:
             else "Deployment does not have minimum availability.",
             now,
         )
+        self._replica_failure(conditions, new_rs)
+        if self._paused_condition(conditions, spec, now):
+            new_status["conditions"] = conditions
+            self._write_status(deployment, status, new_status)
+            return
         complete = (
             new_rs is not None
             and len(new_pods) == desired
@@ -295,10 +352,40 @@ class DeploymentController:
                     type_="Warning",
                 )
         new_status["conditions"] = conditions
+        self._write_status(deployment, status, new_status)
+
+    def _write_status(self, deployment: dict, status: dict, new_status: dict) -> None:
         if new_status != status:
+            ns = deployment["metadata"]["namespace"]
             current = self.store.get("deployments", ns, deployment["metadata"]["name"])
             current["status"] = new_status
             self.store.update("deployments", ns, current, subresource="status")
+
+    def _paused_condition(self, conditions: list[dict], spec: dict, now: str) -> bool:
+        """sync.go checkPausedConditions; True while paused (no rollout progress is judged then)."""
+        cond = condition(conditions, "Progressing")
+        if cond is not None and cond.get("reason") == "ProgressDeadlineExceeded":
+            return bool(spec.get("paused"))
+        paused_before = cond is not None and cond.get("reason") == "DeploymentPaused"
+        if spec.get("paused") and not paused_before:
+            self._set_condition(conditions, "Progressing", "Unknown", "DeploymentPaused", "Deployment is paused", now)
+        elif not spec.get("paused") and paused_before:
+            self._set_condition(conditions, "Progressing", "Unknown", "DeploymentResumed", "Deployment is resumed", now)
+        return bool(spec.get("paused"))
+
+    @staticmethod
+    def _replica_failure(conditions: list[dict], new_rs: dict | None) -> None:
+        """calculateStatus: the new ReplicaSet's ReplicaFailure condition, copied (or dropped)."""
+        failure = condition(((new_rs or {}).get("status") or {}).get("conditions") or [], "ReplicaFailure")
+        current = condition(conditions, "ReplicaFailure")
+        if failure is None and current is not None:
+            conditions.remove(current)
+        elif failure is not None and (current is None or current.get("message") != failure.get("message")):
+            if current is not None:
+                conditions.remove(current)
+            conditions.append(
+                {**failure, "lastUpdateTime": failure.get("lastTransitionTime"), "type": "ReplicaFailure"}
+            )
 
     @staticmethod
     def _set_condition(conditions: list[dict], type_: str, status: str, reason: str, message: str, now: str) -> None:
@@ -310,6 +397,8 @@ class DeploymentController:
             cond["lastTransitionTime"] = now
         if (cond.get("status"), cond.get("reason")) != (status, reason):
             cond["lastUpdateTime"] = now
+            conditions.remove(cond)  # SetDeploymentCondition: a changed condition goes to the end
+            conditions.append(cond)
         cond.update(status=status, reason=reason, message=message)
 
 
@@ -318,6 +407,7 @@ class ReplicaSetController:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._failures: dict[str, tuple[str, str]] = {}  # ReplicaSet uid -> (message, since)
 
     def reconcile(self) -> None:
         for rs in self.store.list("replicasets"):
@@ -334,25 +424,29 @@ class ReplicaSetController:
         for _ in range(want - len(pods)):
             template = json.loads(json.dumps(rs["spec"]["template"]))
             meta = template.get("metadata", {})
-            pod = self.store.create(
-                "pods",
-                ns,
-                {
-                    "apiVersion": "v1",
-                    "kind": "Pod",
-                    "metadata": {
-                        "name": f"{rs['metadata']['name']}-{random_suffix()}",
-                        "labels": meta.get("labels", {}),
-                        "annotations": meta.get("annotations", {}),
-                        "ownerReferences": [owner_ref(rs, "ReplicaSet", "apps/v1")],
-                    },
-                    "spec": template["spec"],
-                    "status": {
-                        "phase": "Pending",
-                        "conditions": [{"type": "PodScheduled", "status": "True", "lastTransitionTime": now_rfc3339()}],
-                    },
+            pod = {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {
+                    "generateName": f"{rs['metadata']['name']}-",
+                    "labels": meta.get("labels", {}),
+                    "annotations": meta.get("annotations", {}),
+                    "ownerReferences": [owner_ref(rs, "ReplicaSet", "apps/v1")],
                 },
-            )
+                "spec": template["spec"],
+                "status": {
+                    "phase": "Pending",
+                    "conditions": [{"type": "PodScheduled", "status": "True", "lastTransitionTime": now_rfc3339()}],
+                },
+            }
+            refusal = service_account_refusal(self.store, ns, pod)
+            if refusal is not None:
+                self._failed(rs, f"Error creating: {refusal.message}")
+                return
+            pod["metadata"]["name"] = f"{rs['metadata']['name']}-{random_suffix()}"
+            del pod["metadata"]["generateName"]
+            pod = self.store.create("pods", ns, pod)
+            self._failures.pop(rs["metadata"]["uid"], None)
             record_event(self.store, rs, "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}")
         if len(pods) > want:
             # Upstream deletes the least useful pods first: not ready before ready,
@@ -361,6 +455,14 @@ class ReplicaSetController:
             for pod in pods[: len(pods) - want]:
                 self.terminate_pod(pod)
                 record_event(self.store, rs, "SuccessfulDelete", f"Deleted pod: {pod['metadata']['name']}")
+
+    def _failed(self, rs: dict, message: str) -> None:
+        """pod_control.go: a Warning FailedCreate event (once per distinct refusal here: the real
+        recorder aggregates the repeats into a count)."""
+        uid = rs["metadata"]["uid"]
+        if self._failures.get(uid, ("", ""))[0] != message:
+            self._failures[uid] = (message, now_rfc3339())
+            record_event(self.store, rs, "FailedCreate", message, type_="Warning")
 
     def update_replicaset_status(self, rs: dict) -> None:
         pods = pods_of(self.store, rs)
@@ -373,6 +475,18 @@ class ReplicaSetController:
             "observedGeneration": rs["metadata"].get("generation", 1),
         }
         status = {k: v for k, v in status.items() if v or k in ("replicas", "observedGeneration")}
+        failure = self._failures.get(rs["metadata"]["uid"])
+        if failure is not None:
+            # replica_set_utils.go calculateStatus: ReplicaFailure while pods cannot be created.
+            status["conditions"] = [
+                {
+                    "type": "ReplicaFailure",
+                    "status": "True",
+                    "lastTransitionTime": failure[1],
+                    "reason": "FailedCreate",
+                    "message": failure[0].removeprefix("Error creating: "),
+                }
+            ]
         if status != rs.get("status"):
             current = self.store.get("replicasets", rs["metadata"]["namespace"], rs["metadata"]["name"])
             if current is None:

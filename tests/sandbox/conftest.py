@@ -1,7 +1,7 @@
 """Fixtures for the sandbox tests.
 
 ``apiserver`` runs the sandbox API server alone (a Store with namespaces ``ml``
-and ``kube-system``, and ``build_app``; no controller) on a free 127.0.0.1
+and ``kube-system`` and their ServiceAccounts ``default``, and ``build_app``; no controller) on a free 127.0.0.1
 port, in a background thread with its own event loop, so that real clients
 (kubectl, the kubernetes Python client, ansible) can talk to it from the test
 process.
@@ -123,6 +123,12 @@ def apiserver(tmp_path_factory) -> RunningApiServer:
             "namespaces",
             "",
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}, "status": {"phase": "Active"}},
+        )
+        # What the ServiceAccount controller would have made: pods need it (the ServiceAccount admission).
+        store.create(
+            "serviceaccounts",
+            namespace,
+            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}},
         )
     token = secrets.token_hex(16)
     ssl_context, ca_pem = make_server_tls(workdir / "pki")

@@ -388,14 +388,29 @@ data:
     path = f"{CONFIGMAPS}/{name}"
     headers = {"Content-Type": "application/apply-patch+yaml"}
     missing_manager = apiserver.request("PATCH", path, data=manifest, headers=headers)
-    assert missing_manager.status_code == 400
+    assert missing_manager.status_code == 422  # PatchOptions: fieldManager is required for apply patch
     created = apiserver.request("PATCH", path, params={"fieldManager": "me"}, data=manifest, headers=headers)
     assert created.status_code == 201 and created.json()["data"] == {"a": "1"}
+    kept = apiserver.request(
+        "PATCH",
+        path,
+        params={"fieldManager": "kubectl-label"},
+        data='{"metadata":{"labels":{"kept":"x"}}}',
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    assert kept.status_code == 200
     update = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"b": "2"}}
     updated = apiserver.request(
         "PATCH", path, params={"fieldManager": "me", "force": "true"}, data=json.dumps(update), headers=headers
     ).json()
-    assert updated["data"] == {"a": "1", "b": "2"} and updated["metadata"]["labels"] == {"owner": "me"}
+    # The applier's config is the whole of what it wants: what it applied before and no longer
+    # applies goes (a, its label); what another manager set stays.
+    assert updated["data"] == {"b": "2"} and updated["metadata"]["labels"] == {"kept": "x"}
+    other = {**update, "data": {"c": "3"}}
+    merged = apiserver.request(
+        "PATCH", path, params={"fieldManager": "other"}, data=json.dumps(other), headers=headers
+    ).json()
+    assert merged["data"] == {"b": "2", "c": "3"}  # a second applier adds to the first's fields
 
 
 def test_scale_subresource(apiserver):

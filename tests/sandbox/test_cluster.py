@@ -9,6 +9,7 @@ test above it would pass for the wrong reason.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -322,3 +323,35 @@ def test_down_leaves_no_process(tmp_path, sandbox_cli):
     for pid in pids + [serve_pid]:
         assert not Path(f"/proc/{pid}").exists(), f"process {pid} survived sandbox down"
     assert sandbox_command("down", state_dir).returncode == 0  # nothing running is fine too
+
+
+def test_the_running_cluster_hands_out_credentials(sandbox):
+    """The serving sandbox runs the token controller (whose tokens its API server accepts) and the
+    root CA publisher (kube-root-ca.crt, with the sandbox's own CA)."""
+    ca = (sandbox.state_dir / "pki" / "ca.crt").read_text()
+
+    def root_ca():
+        found = sandbox.kubectl("get", "cm", "kube-root-ca.crt", "-n", "ml", "-o", "json", check=False)
+        return json.loads(found.stdout) if found.returncode == 0 else None
+
+    assert wait_for(root_ca, 15, what="kube-root-ca.crt")["data"] == {"ca.crt": ca}
+    sandbox.kubectl("create", "serviceaccount", "realism-probe", "-n", "ml")
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "kubernetes.io/service-account-token",
+        "metadata": {
+            "name": "realism-probe-token",
+            "namespace": "ml",
+            "annotations": {"kubernetes.io/service-account.name": "realism-probe"},
+        },
+    }
+    sandbox.kubectl("apply", "-f", "-", input=json.dumps(secret))
+    try:
+        data = wait_for(lambda: sandbox.get("secret", "realism-probe-token").get("data"), 15, what="the token")
+        token = base64.b64decode(data["token"]).decode()
+        assert base64.b64decode(data["ca.crt"]).decode() == ca
+        whoami = sandbox.kubectl("auth", "whoami", "--token", token, "-o", "json")
+        assert json.loads(whoami.stdout)["status"]["userInfo"]["username"] == "system:serviceaccount:ml:realism-probe"
+    finally:
+        sandbox.kubectl("delete", "serviceaccount", "realism-probe", "-n", "ml", check=False)

@@ -72,6 +72,7 @@ def test_default_strategy_rounds_surge_up_and_unavailability_down():
     apply_defaults(next(r for r in RESOURCES if r.plural == "deployments"), deployment)
     assert deployment["spec"]["strategy"]["rollingUpdate"] == {"maxUnavailable": "25%", "maxSurge": "25%"}
     store.create("deployments", "ml", deployment)
+    ServiceAccountController(store).reconcile()  # pods need their ServiceAccount (admission)
     deployments, replicasets = DeploymentController(store), ReplicaSetController(store)
 
     def step():
