@@ -82,6 +82,17 @@ options:
     type: str
     choices: [warn, refuse, allow]
     default: warn
+  pod_template_drift:
+    description:
+      - What to do when the Deployment's pod template loads other Secrets or ConfigMaps (C(envFrom),
+        C(env[].valueFrom), volumes) than when LiteLLM was last verified. Whoever may patch the Deployment
+        can make LiteLLM read any Secret of its namespace this way.
+      - V(warn) names each source added or removed and goes on; V(fail) refuses before anything is written.
+      - The record of the last verified state lists the sources by name (never a value); a record written
+        before it did compares as unchanged, and the next run that records adds them.
+    type: str
+    choices: [warn, fail]
+    default: warn
   rollback:
     description:
       - Put the last verified state back when the run fails. V(false) leaves the cluster as the failure left it.

@@ -22,6 +22,7 @@ import socket
 from . import _known_good as kg
 from . import _lock
 from . import _wiring as wiring
+from ._pod_sources import pod_template_sources
 from ._plan import PlanError
 from .config.document import ConfigError
 
@@ -133,7 +134,8 @@ def live_state(kube, namespace, deployment, managed_keys, configmap, config_key)
 
 
 def record_state(kube, namespace, deployment, plan, observed, record_secret, run_id, verified):
-    """Record the live state as the last verified one (``verified``: "true", or "baseline")."""
+    """Record the live state as the last verified one (``verified``: "true", or "baseline"), with what
+    the pod template of ``observed.deployment`` loads."""
     text, keys = live_state(
         kube, namespace, deployment, plan.managed_keys, plan.target["configmap"], plan.target["config_key"]
     )
@@ -146,6 +148,7 @@ def record_state(kube, namespace, deployment, plan, observed, record_secret, run
         verified,
         now_text(),
         run_id,
+        pod_template_sources(observed.deployment),
     )
     body = kg.record_body(namespace, deployment, record, existing=record_secret)
     kube.write("secrets", namespace, body)
