@@ -86,8 +86,7 @@ def drift_message(namespace, deployment, added, removed, recorded_at):
         "verified: %s. Whoever may patch the Deployment can make LiteLLM read any Secret in the namespace; if "
         "you did not make this change, undo it and find out who did; if you did, a run with "
         "litellm_rollout_force: true restarts, verifies and records it (so does any run that writes). "
-        "litellm_pod_template_drift: fail refuses to run while it differs"
-        % (namespace, deployment, "; ".join(changes))
+        "litellm_pod_template_drift: fail refuses to run while it differs" % (namespace, deployment, "; ".join(changes))
     )
 
 

@@ -22,8 +22,8 @@ import socket
 from . import _known_good as kg
 from . import _lock
 from . import _wiring as wiring
-from ._pod_sources import pod_template_sources
 from ._plan import PlanError
+from ._pod_sources import pod_template_sources
 from .config.document import ConfigError
 
 

@@ -158,9 +158,8 @@ def record(module, kube):
             "Not recorded: the live config or keys changed after LiteLLM was rolled out onto them "
             "(the Deployment's digest differs), so they are not what was verified. Run again."
         )
-    new = kg.KnownGood(
-        text, configmap, key, keys, list(params["models"]), "true", _run.now_text(), None, pod_template_sources(deployment)
-    )
+    loads = pod_template_sources(deployment)
+    new = kg.KnownGood(text, configmap, key, keys, list(params["models"]), "true", _run.now_text(), None, loads)
     existing = kube.get("secrets", namespace, kg.record_name(name))
     previous = kg.read_record(existing)
     changed = previous is None or (previous.config_text, previous.keys) != (text, keys)

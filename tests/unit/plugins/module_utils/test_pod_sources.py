@@ -38,14 +38,18 @@ def test_the_story_deployment_loads_its_secret_and_its_config():
             "envFrom configMapRef flags (container litellm)",
         ),
         (
-            lambda spec: spec["containers"][0].setdefault("env", []).append(
-                {"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}
+            lambda spec: (
+                spec["containers"][0]
+                .setdefault("env", [])
+                .append({"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}})
             ),
             "env PASSWORD from secretKeyRef db key password (container litellm)",
         ),
         (
-            lambda spec: spec["containers"][0].setdefault("env", []).append(
-                {"name": "MODE", "valueFrom": {"configMapKeyRef": {"name": "flags", "key": "mode"}}}
+            lambda spec: (
+                spec["containers"][0]
+                .setdefault("env", [])
+                .append({"name": "MODE", "valueFrom": {"configMapKeyRef": {"name": "flags", "key": "mode"}}})
             ),
             "env MODE from configMapKeyRef flags key mode (container litellm)",
         ),

@@ -9,14 +9,18 @@ from __future__ import annotations
 import pytest
 from ansible_collections.homelab.litellm.plugins.module_utils import _known_good as kg
 from ansible_collections.homelab.litellm.plugins.module_utils import _plan as pl
-from ansible_collections.homelab.litellm.tests.unit.fake_kube import NAMESPACE, secret_object
+from ansible_collections.homelab.litellm.tests.unit.fake_kube import (
+    NAMESPACE,
+    STORY_CONFIG,
+    secret_object,
+    settled_story,
+)
 from ansible_collections.homelab.litellm.tests.unit.plugins.module_utils.run.test_transaction import (
     FakeLiteLLM,
     add_groq,
     own_writes,
     transaction,
 )
-from ansible_collections.homelab.litellm.tests.unit.fake_kube import STORY_CONFIG, settled_story
 
 STORY_SOURCES = [
     "envFrom secretRef litellm-secrets (container litellm)",
@@ -82,9 +86,7 @@ def test_a_removed_volume_is_named(recorded):
     record = kg.read_record(recorded.get("secrets", "litellm-known-good"))
     recorded.add(
         "secrets",
-        kg.record_body(
-            NAMESPACE, "litellm", record._replace(pod_template=STORY_SOURCES + ["volume old secret gone"])
-        ),
+        kg.record_body(NAMESPACE, "litellm", record._replace(pod_template=STORY_SOURCES + ["volume old secret gone"])),
     )
     result = transaction(recorded, pl.Request()).run()
     (warning,) = [w for w in result["warnings_list"] if "pod template" in w]
