@@ -179,7 +179,7 @@ pod_template:
   type: dict
   sample: {loads: ["envFrom secretRef litellm-secrets (container litellm)"], added: [], removed: []}
 lock:
-  description: The run lock (Lease) as found, with its holder when somebody holds it.
+  description: The run lock (its Lease's name), who held it as the run began (empty when nobody did), its last renewal.
   returned: always
   type: dict
   sample: {name: homelab-litellm-litellm, holder: "", renewed: null}
