@@ -17,7 +17,7 @@ from ansible_collections.homelab.litellm.tests.unit.fake_kube import (
     b64,
     settled_story,
 )
-from ansible_collections.homelab.litellm.tests.unit.plugins.module_utils.run.test_transaction import (  # noqa: F401 - fixtures
+from ansible_collections.homelab.litellm.tests.unit.plugins.module_utils.run.test_transaction import (  # noqa: F401  # pylint: disable=unused-import
     GROQ_KEY,
     GROQ_MODEL,
     LEASE,
