@@ -82,6 +82,13 @@ options:
     type: str
     choices: [warn, refuse, allow]
     default: warn
+  role_warnings:
+    description:
+      - Warnings the caller found in its own input before the run (the role's checks an argument spec cannot
+        express), shown with the run's own warnings, so that no task of their own is needed (or skipped).
+    type: list
+    elements: str
+    default: []
   pod_template_drift:
     description:
       - What to do when the Deployment's pod template loads other Secrets or ConfigMaps (C(envFrom),

@@ -227,6 +227,7 @@ def run(module, kube):
     settings, secrets = run_apply.settings_of(module.params, module.check_mode, module._diff)
     module.no_log_values.update(value for value in secrets if len(value) >= 4)
     transaction = run_apply.Transaction(kube, settings, secrets, controller=run_apply.find_controller())
+    transaction.warnings += module.params["role_warnings"]
     try:
         result = transaction.run()
     except BaseException as err:

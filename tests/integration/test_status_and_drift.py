@@ -54,7 +54,8 @@ def test_a_no_op_run_prints_one_summary_line_and_no_run_of_skipped_tasks(converg
     assert result.returncode == 0, said(result)[-3000:]
     summaries = re.findall(r"no change: \d+ models?, \d+ keys? as recorded", result.stdout)
     assert len(summaries) == 1, result.stdout
-    assert result.stdout.count("skipping:") <= 1, result.stdout
+    # The sandbox inventory sets litellm_report_path, so every task of the role runs: none is skipped.
+    assert result.stdout.count("skipping:") == 0, result.stdout
     assert "changed=0" in result.stdout
 
 

@@ -47,6 +47,7 @@ OPTIONS = dict(
     verify_master_key=dict(type="str", no_log=True),
     max_latency=dict(type="float", default=5.0),
     max_tokens=dict(type="int", default=verify_rules.SMOKE_MAX_TOKENS, no_log=False),
+    role_warnings=dict(type="list", elements="str", default=[]),
 )
 """litellm_apply's own options (the target, run lock and auth options come from ``_args``)."""
 
