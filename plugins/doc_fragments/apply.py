@@ -82,6 +82,24 @@ options:
     type: str
     choices: [warn, refuse, allow]
     default: warn
+  role_warnings:
+    description:
+      - Warnings the caller found in its own input before the run (the role's checks an argument spec cannot
+        express), shown with the run's own warnings, so that no task of their own is needed (or skipped).
+    type: list
+    elements: str
+    default: []
+  pod_template_drift:
+    description:
+      - What to do when the Deployment's pod template loads other Secrets or ConfigMaps (C(envFrom),
+        C(env[].valueFrom), volumes) than when LiteLLM was last verified. Whoever may patch the Deployment
+        can make LiteLLM read any Secret of its namespace this way.
+      - V(warn) names each source added or removed and goes on; V(fail) refuses before anything is written.
+      - The record of the last verified state lists the sources by name (never a value); a record written
+        before it did compares as unchanged, and the next run that records adds them.
+    type: str
+    choices: [warn, fail]
+    default: warn
   rollback:
     description:
       - Put the last verified state back when the run fails. V(false) leaves the cluster as the failure left it.

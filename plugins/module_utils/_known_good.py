@@ -49,12 +49,15 @@ MAX_RECORD_BYTES = MAX_CONFIG_BYTES
 """The most ``state.json`` may hold, in bytes: Kubernetes refuses a Secret whose data is larger (1 MiB)."""
 
 KnownGood = namedtuple(
-    "KnownGood", "config_text configmap config_key keys models verified recorded_at run pending", defaults=(None,)
+    "KnownGood",
+    "config_text configmap config_key keys models verified recorded_at run pending pod_template",
+    defaults=(None, None),
 )
 KnownGood.__doc__ = """A record: the config text and where it lives, ``keys`` as ``{variable: (secret, key,
 value or None)}`` (None: the key was absent), the model names, how it was verified (``true``: a run
 proved it; ``baseline``: the state a first run found while LiteLLM was healthy), when and by which run;
-``pending``: what per-step modules wrote since, not verified (``with_pending``), or None."""
+``pending``: what per-step modules wrote since, not verified (``with_pending``), or None; and what the pod
+template then loaded (``_pod_sources.pod_template_sources``; None in a record older than that field)."""
 
 
 class RecordError(Exception):
@@ -113,6 +116,7 @@ def read_record(secret):
             and isinstance(keys, dict)
             and all(isinstance(item, dict) for item in keys.values())
             and isinstance(models, list)
+            and _names_or_none(state.get("pod_template"))
         )
     if not shaped:
         raise RecordError(
@@ -133,6 +137,7 @@ def read_record(secret):
         annotations.get(RECORDED_AT),
         annotations.get(RUN),
         _pending_of(pending),
+        list(state["pod_template"]) if state.get("pod_template") is not None else None,
     )
 
 
@@ -246,6 +251,10 @@ def record_errors(record):
     return errors
 
 
+def _names_or_none(values):
+    return values is None or (isinstance(values, list) and all(isinstance(value, str) for value in values))
+
+
 def _names(*values):
     return all(isinstance(value, str) and value for value in values)
 
@@ -268,6 +277,8 @@ def record_body(namespace, deployment, record, existing=None):
     }
     if record.pending:
         state["pending"] = record.pending
+    if record.pod_template is not None:
+        state["pod_template"] = sorted(record.pod_template)
     annotations = {
         VERIFIED: record.verified,
         RECORDED_AT: record.recorded_at or "",

@@ -23,6 +23,7 @@ from . import _k8s, _lock
 from . import _known_good as kg
 from . import _wiring as wiring
 from ._plan import PlanError
+from ._pod_sources import pod_template_sources
 from .config.document import ConfigError
 
 
@@ -195,7 +196,8 @@ def live_state(kube, namespace, deployment, managed_keys, configmap, config_key)
 
 
 def record_state(kube, namespace, deployment, plan, observed, record_secret, run_id, verified):
-    """Record the live state as the last verified one (``verified``: "true", or "baseline")."""
+    """Record the live state as the last verified one (``verified``: "true", or "baseline"), with what
+    the pod template of ``observed.deployment`` loads."""
     text, keys = live_state(
         kube, namespace, deployment, plan.managed_keys, plan.target["configmap"], plan.target["config_key"]
     )
@@ -208,6 +210,7 @@ def record_state(kube, namespace, deployment, plan, observed, record_secret, run
         verified,
         now_text(),
         run_id,
+        pod_template=pod_template_sources(observed.deployment),
     )
     body = kg.record_body(namespace, deployment, record, existing=record_secret)
     kube.write("secrets", namespace, body)

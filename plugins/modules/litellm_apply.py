@@ -213,6 +213,37 @@ rendered:
   returned: when O(mode=render)
   type: dict
   sample: {format: helm-new, path: /srv/gitops/litellm, files: [{name: litellm-values.yaml, changed: true}]}
+pod_template:
+  description:
+    - What the Deployment's pod template loads (C(loads), names only), and what was C(added) or C(removed)
+      since the last verified run (see O(pod_template_drift)).
+  returned: always
+  type: dict
+  sample: {loads: ["envFrom secretRef litellm-secrets (container litellm)"], added: [], removed: []}
+lock:
+  description: The run lock (its Lease's name), who held it as the run began (empty when nobody did), its last renewal.
+  returned: always
+  type: dict
+  sample: {name: homelab-litellm-litellm, holder: "", renewed: null}
+status:
+  description:
+    - What the collection manages on this LiteLLM (models, key names and the Secret and key each lives in),
+      the record (its time and whether a run verified it), the lock holder, and what a run would change
+      (C(pending)). Names only, never a value. C(playbooks/status.yml) prints RV(status_lines).
+  returned: in check mode
+  type: dict
+  sample:
+    models: {managed: [groq/openai/gpt-oss-120b], in_config: [vllm-qwen, groq/openai/gpt-oss-120b]}
+    keys: {GROQ_API_KEY: {secret: litellm-secrets, key: GROQ_API_KEY}}
+    record: {name: litellm-known-good, exists: true, verified: "true", recorded_at: "2026-12-01T10:00:00Z"}
+    lock: {name: homelab-litellm-litellm, holder: null, renewed: null}
+    pending: []
+status_lines:
+  description: RV(status) as lines to read.
+  returned: in check mode
+  type: list
+  elements: str
+  sample: ["Lock: Lease homelab-litellm-litellm free", "A run would change nothing"]
 warnings_list:
   description: The warnings of the run (also shown as Ansible warnings).
   returned: always
@@ -227,6 +258,7 @@ from ansible_collections.homelab.litellm.plugins.module_utils import _outcome as
 from ansible_collections.homelab.litellm.plugins.module_utils._args import argument_spec as shared_spec
 from ansible_collections.homelab.litellm.plugins.module_utils.config import document as config_document
 from ansible_collections.homelab.litellm.plugins.module_utils.run import apply as run_apply
+from ansible_collections.homelab.litellm.plugins.module_utils.run import status as run_status
 
 
 def argument_spec():
@@ -237,6 +269,7 @@ def run(module, kube):
     settings, secrets = run_apply.settings_of(module.params, module.check_mode, module._diff)
     module.no_log_values.update(value for value in secrets if len(value) >= 4)
     transaction = run_apply.Transaction(kube, settings, secrets, controller=run_apply.find_controller())
+    transaction.warnings += module.params["role_warnings"]
     try:
         result = transaction.run()
     except BaseException as err:
@@ -252,6 +285,9 @@ def run(module, kube):
         raise
     module.no_log_values.update(value for value in secrets if len(value) >= 8)
     result["report"] = outcome.run_report(result)
+    if module.check_mode:
+        result["status"] = run_status.status_of(result)
+        result["status_lines"] = run_status.status_lines(result["status"])
     return result, result["warnings_list"]
 
 

@@ -128,6 +128,7 @@ from ansible_collections.homelab.litellm.plugins.module_utils import _plan as pl
 from ansible_collections.homelab.litellm.plugins.module_utils import _rollout as rt
 from ansible_collections.homelab.litellm.plugins.module_utils import _wiring as wiring
 from ansible_collections.homelab.litellm.plugins.module_utils._args import argument_spec as shared_spec
+from ansible_collections.homelab.litellm.plugins.module_utils._pod_sources import pod_template_sources
 
 
 def argument_spec():
@@ -160,7 +161,10 @@ def record(module, kube):
             "Not recorded: the live config or keys changed after LiteLLM was rolled out onto them "
             "(the Deployment's digest differs), so they are not what was verified. Run again."
         )
-    new = kg.KnownGood(text, configmap, key, keys, list(params["models"]), "true", _run.now_text(), None)
+    loads = pod_template_sources(deployment)
+    new = kg.KnownGood(
+        text, configmap, key, keys, list(params["models"]), "true", _run.now_text(), None, pod_template=loads
+    )
     existing = kube.get("secrets", namespace, kg.record_name(name))
     previous = kg.read_record(existing)
     changed = previous is None or (previous.config_text, previous.keys) != (text, keys)

@@ -24,7 +24,15 @@ FILTERS = sorted(p.stem for p in (REPO_ROOT / "plugins" / "filter").glob("*.yml"
 
 # What galaxy.yml's manifest lets into the tarball (plus the MANIFEST.json and FILES.json the build writes).
 SHIPPED_FILES = {"README.md", "LICENSE", "CHANGELOG.rst", "requirements.txt", "MANIFEST.json", "FILES.json"}
-SHIPPED_DIRS = ("plugins/", "roles/", "playbooks/", "meta/", "docs/", "inventory/example/")
+SHIPPED_DIRS = (
+    "plugins/",
+    "roles/",
+    "playbooks/",
+    "meta/",
+    "docs/",
+    "inventory/example/",
+    "inventory/example-two-instances/",
+)
 SHIPPED_CHANGELOG = "changelogs/changelog.yaml"
 
 # An operator's tree on a working day: a sandbox started with SANDBOX_DIR inside the checkout, a
@@ -142,6 +150,8 @@ def test_tarball_ships_only_the_allow_list(built):
         "changelogs/changelog.yaml",
         "requirements.txt",
         "inventory/example/hosts.yml",
+        "inventory/example-two-instances/hosts.yml",
+        "playbooks/status.yml",
         "playbooks/rbac.yml",
         "playbooks/templates/rbac.yml.j2",
     ):

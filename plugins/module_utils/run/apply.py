@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from .. import _owners as owners
 from .. import _plan as pl
+from .. import _pod_sources as pod_sources
 from .. import _provider_check as provider_check
 from .. import _verify as verify_rules
 from ..config import checks as config_checks
@@ -40,6 +41,7 @@ OPTIONS = dict(
     provider_timeout=dict(type="float", default=5.0),
     access_check=dict(type="bool", default=True),
     foreign_owner=dict(type="str", choices=list(owners.POLICIES), default="warn"),
+    pod_template_drift=dict(type="str", choices=list(pod_sources.DRIFT_POLICIES), default="warn"),
     rollback=dict(type="bool", default=True),
     rollout_timeout=dict(type="int", default=300),
     verify=dict(type="bool", default=True),
@@ -47,6 +49,7 @@ OPTIONS = dict(
     verify_master_key=dict(type="str", no_log=True),
     max_latency=dict(type="float", default=5.0),
     max_tokens=dict(type="int", default=verify_rules.SMOKE_MAX_TOKENS, no_log=False),
+    role_warnings=dict(type="list", elements="str", default=[]),
 )
 """litellm_apply's own options (the target, run lock and auth options come from ``_args``)."""
 
@@ -96,6 +99,7 @@ def settings_of(params, check_mode=False, diff=False):
         provider_timeout=params["provider_timeout"],
         access_check=params["access_check"],
         foreign_owner=params["foreign_owner"],
+        pod_template_drift=params["pod_template_drift"],
         lock_timeout=params["lock_timeout"],
         lock_duration=params["lock_duration"],
         rollback=params["rollback"],

@@ -25,6 +25,7 @@ from .. import _k8s, _lock, _run
 from .. import _known_good as kg
 from .. import _outcome as outcome
 from .. import _plan as pl
+from .. import _pod_sources as pods
 from .. import _rollout as rt
 from .. import _wiring as wiring
 from . import controller as ctl
@@ -73,6 +74,7 @@ class Settings:
     ca_cert: str = None
     service: str = None
     port: int = None
+    pod_template_drift: str = "warn"
     check_mode: bool = False
     diff: bool = False
     mode: str = "apply"  # or render, verify (run/gitops.py)
@@ -222,6 +224,7 @@ class Transaction:
             self.warnings.append(outcome.pending_note(plan.unverified["pending"]))
         if plan.unverified["failing_rollout"]:
             self.warnings.append("LiteLLM's current rollout is failing: %s" % plan.unverified["failing_rollout"])
+        self.warnings += self._pod_template_drift(observed)
         self.lease = lease
         checked = self._preflight(plan, observed, lease, record_secret, service)
         result = self._result(plan, observed, checked)
@@ -278,6 +281,18 @@ class Transaction:
             self._step("preflight", started, outcome.preflight_summary(checked))
         return checked
 
+    def _pod_template_drift(self, observed):
+        """[the warning] when the pod template loads other sources than the record says (refused with
+        ``pod_template_drift`` fail: nothing is written), else []."""
+        s = self.s
+        drift = pods.record_drift(observed.record, observed.deployment)
+        if not (drift["added"] or drift["removed"]):
+            return []
+        message = pods.drift_message(s.namespace, s.deployment, drift["added"], drift["removed"], drift["recorded_at"])
+        if s.pod_template_drift == "fail":
+            raise pl.PlanError([message + " (litellm_pod_template_drift is fail)"])
+        return [message]
+
     def _params(self):
         s = self.s
         return {
@@ -317,6 +332,7 @@ class Transaction:
             lock={
                 "name": _lock.lease_name(self.s.deployment),
                 "holder": _lock.lease_holder(self.lease)[0] if self.lease else "",
+                "renewed": ((self.lease or {}).get("spec") or {}).get("renewTime"),
             },
             known_good={
                 "name": kg.record_name(self.s.deployment),
@@ -325,6 +341,7 @@ class Transaction:
                 "recorded_at": observed.record.recorded_at if observed.record else None,
             },
             deployments=rd.describe(self.members),
+            pod_template=pods.record_drift(observed.record, observed.deployment),
             steps=self.steps,
             warnings_list=self.warnings,
         )
@@ -338,6 +355,7 @@ class Transaction:
             # Under the lock: what another run did meanwhile counts.
             started = self.clock()
             observed, self.lease, record_secret, plan = self._observe_and_plan()
+            self._pod_template_drift(observed)
             checked = checked + self._preflight(plan, observed, None, None, self.service, known=self._known_checks)
             # The Deployments of this LiteLLM are no neighbours: their keys are restored with the set's record.
             readers = obs.other_readers(

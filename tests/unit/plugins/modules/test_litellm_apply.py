@@ -142,6 +142,28 @@ def test_check_mode_takes_no_lock_and_diffs_key_names(story, litellm, run_module
     assert values_in(result.output) == []
 
 
+def test_check_mode_returns_the_status_and_a_real_run_does_not(story, litellm, run_module, quick_rollouts):
+    result = run_module(litellm_apply, ADD_GROQ, check_mode=True)
+    assert result["status"]["pending"] == [
+        "add groq/openai/gpt-oss-120b, write GROQ_API_KEY, restart LiteLLM",
+        "record the state LiteLLM runs now (there is no record yet)",
+    ]
+    assert "A run would: add groq/openai/gpt-oss-120b, write GROQ_API_KEY, restart LiteLLM" in result["status_lines"]
+    assert values_in(result.output) == []
+    ran = run_module(litellm_apply, ADD_GROQ)
+    assert ran.rc == 0 and "status" not in ran
+    after = run_module(litellm_apply, ADD_GROQ, check_mode=True)
+    assert after["status"]["keys"] == {"GROQ_API_KEY": {"secret": "litellm-secrets", "key": "GROQ_API_KEY"}}
+    assert after["status"]["models"]["managed"] == ["groq/openai/gpt-oss-120b"]
+    assert after["status_lines"][-1] == "A run would change nothing" and values_in(after.output) == []
+
+
+def test_the_role_warnings_are_shown_with_the_runs_own(story, litellm, run_module):
+    said = "litellm_router_settings.routing_strategy defeats litellm_rate_limit_mode"
+    result = run_module(litellm_apply, dict(ADD_GROQ, role_warnings=[said]), check_mode=True)
+    assert result.rc == 0 and said in result.warning_texts and said in result["warnings_list"]
+
+
 def test_the_provider_is_asked_once_also_when_the_plan_is_made_again_under_the_lock(
     story, litellm, run_module, monkeypatch, quick_rollouts
 ):

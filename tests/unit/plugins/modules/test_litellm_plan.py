@@ -51,7 +51,7 @@ def test_a_settled_litellm_has_no_work_and_takes_no_lock(cluster, run_module):
         "record": False,
         "any": False,
     }
-    assert result["lock"] == {"name": LEASE, "holder": ""}
+    assert result["lock"] == {"name": LEASE, "holder": "", "renewed": None}
     assert result["known_good"] == {
         "name": "litellm-known-good",
         "exists": True,
@@ -352,7 +352,11 @@ def test_a_lock_another_run_holds_is_reported_and_does_not_stop_the_plan(story, 
         },
     )
     result = run_module(litellm_plan, dict(ADD_GROQ, lock_timeout=0))
-    assert result.rc == 0 and result["lock"] == {"name": LEASE, "holder": OTHER_HOLDER}
+    assert result.rc == 0 and result["lock"] == {
+        "name": LEASE,
+        "holder": OTHER_HOLDER,
+        "renewed": _lock.micro_time(9999999999),
+    }
     assert story.writes() == []
 
 
