@@ -302,7 +302,7 @@ def _plan_run(namespace, observed, request):
                 strict=request.strict,
             )
         else:
-            cplan = plan_config(live_text, [])
+            cplan = plan_config(live_text, [], left_behind=False)
     except ConfigError as err:
         raise PlanError(err.errors)
     warnings += cplan.warnings + cplan.notes
