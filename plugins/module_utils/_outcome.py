@@ -73,6 +73,9 @@ def keys_summary(plan):
         names = written_variables(plan, marker)
         if names:
             parts.append("%s %s" % (verb, _names(names)))
+    removed = sorted(key for change in plan.secrets.values() for key in change.get("removed", []))
+    if removed:
+        parts.append("removed %s" % _names(removed))
     return ", ".join(parts)
 
 

@@ -214,8 +214,9 @@ class Rollback:
                     current = kg.decoded(data[key]) if key in data else None
                     if current == value:
                         continue
-                    expected = written.get(secret, {}).get(key)
-                    if expected is None:  # taken over, not written: it must be as the run found it
+                    if key in written.get(secret, {}):  # written (None: removed) by this run
+                        expected = written[secret][key]
+                    else:  # taken over, not written: it must be as the run found it
                         expected = kg.decoded(
                             ((tx.observed.objects.get((wiring.SECRET, secret)) or {}).get("data") or {}).get(key)
                         )

@@ -433,6 +433,7 @@ class Transaction:
             for name, where in self.plan.target["key_targets"].items()
             if where["secret"] == secret and where["key"] in change["added"] + change["updated"]
         }
+        values.update(dict.fromkeys(change.get("removed", [])))  # litellm_remove_keys
         if not values:
             return
         current = self.observed.objects[(wiring.SECRET, secret)]
@@ -475,8 +476,10 @@ class Transaction:
         s = self.s
         wait = ro.Wait(s.namespace, s.deployment, timeout=s.rollout_timeout)
         if restart:
+            # An equal digest (a removed key, force) rolls only with a new time stamp on the template.
+            restarted_at = _run.now_text() if digest == self.plan.rollout["digest_now"] else None
             assessment, deployment, _pods, _rs, _seconds = ro.restart_and_wait(
-                self.kube, wait, digest, fence=self._fence_and_journal_restart
+                self.kube, wait, digest, restarted_at, fence=self._fence_and_journal_restart
             )
         else:
             assessment, deployment, _pods, _rs = ro.wait_for_rollout(self.kube, wait, self.clock() + wait.timeout)

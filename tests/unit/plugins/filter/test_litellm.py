@@ -18,6 +18,7 @@ def test_the_filters_the_role_uses():
         "rate_limit_router_settings",
         "rate_limit_warnings",
         "redis_router_settings",
+        "unknown_role_variables",
     ]
 
 
