@@ -37,13 +37,12 @@ def unknown_variable_messages(names, known, prefix=PREFIX):
     for name, close in unknown_variables(names, known, prefix):
         if close:
             messages.append(
-                "%s is not a variable of the homelab.litellm role and is ignored; did you mean %s? (set "
-                "litellm_strict_vars: true to fail on this)" % (name, close)
+                "%s is not a variable of the homelab.litellm role and is ignored; did you mean %s?" % (name, close)
             )
         else:
             messages.append(
-                "%s is not a variable of the homelab.litellm role and is ignored (known: see the role's "
-                "meta/argument_specs.yml; set litellm_strict_vars: true to fail on this)" % name
+                "%s is not a variable of the homelab.litellm role and is ignored (the known ones are in the "
+                "role's meta/argument_specs.yml)" % name
             )
     return messages
 

@@ -22,7 +22,7 @@ def test_a_typo_names_the_variable_meant():
     )
     assert messages == [
         "litellm_paralel_models is not a variable of the homelab.litellm role and is ignored; did you mean "
-        "litellm_parallel_models? (set litellm_strict_vars: true to fail on this)"
+        "litellm_parallel_models?"
     ]
 
 
