@@ -137,6 +137,9 @@ def plan_words(result):
     rotated = [key for change in (result.get("secrets") or {}).values() for key in change["added"] + change["updated"]]
     if rotated:
         words.append("write %s" % _names(sorted(rotated)))
+    removed = [key for change in (result.get("secrets") or {}).values() for key in change.get("removed", [])]
+    if removed:
+        words.append("remove %s from the Secret" % _names(sorted(removed)))
     if (result.get("rollout") or {}).get("restart"):
         words.append("restart LiteLLM")
     return ", ".join(words) or "change nothing"

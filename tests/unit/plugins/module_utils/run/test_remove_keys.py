@@ -77,3 +77,13 @@ def test_a_refused_removal_writes_nothing(groq_added):
     with pytest.raises(pl.PlanError, match="LITELLM_MASTER_KEY is LiteLLM's master key"):
         transaction(groq_added, pl.Request(remove_keys=["LITELLM_MASTER_KEY"])).run()
     assert groq_added.writes() == []
+
+
+def test_check_mode_says_the_key_would_be_removed_and_writes_nothing(groq_added):
+    request = pl.Request(remove=[GROQ_MODEL], remove_keys=["GROQ_API_KEY"])
+    result = transaction(groq_added, request, check_mode=True, diff=True).run()
+    assert result["summary"] == (
+        "check mode: would remove %s, remove GROQ_API_KEY from the Secret, restart LiteLLM" % GROQ_MODEL
+    )
+    assert groq_added.writes() == [] and live_key(groq_added, "GROQ_API_KEY") == GROQ_KEY
+    assert GROQ_KEY not in str(result["diff"])
