@@ -2,7 +2,8 @@
 # Copyright: (c) 2026, homelab.litellm developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Unit tests for litellm_remove_keys through run/transaction.py: a removal is one change of the run
-(journal, restart, verification, record), and a failure puts the key back."""
+(journal, restart, verification, record), and a failure puts the key back. The fixtures ``litellm`` and
+``settled`` are test_transaction's, imported (pytest finds them by their names)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from ansible_collections.homelab.litellm.tests.unit.plugins.module_utils.run.tes
     GROQ_KEY,
     GROQ_MODEL,
     failure_of,
-    fixture_litellm,  # noqa: F401 - the fixture, by its name
-    fixture_settled,  # noqa: F401 - the fixture, by its name
+    fixture_litellm,  # noqa: F401  # pylint: disable=unused-import
+    fixture_settled,  # noqa: F401  # pylint: disable=unused-import
     live_key,
     own_writes,
     transaction,
