@@ -55,7 +55,8 @@ options:
       - Key names to remove from the Secret they are in, as one change of the run (restart, verification,
         record; a failure puts them back).
       - Only keys this collection wrote (the record of the last verified state holds them with the live value);
-        never the master key, nor a key the config still reads. Anything else is refused before anything is written.
+        never the master key, nor a key the config still reads. Anything else is refused before anything is written,
+        except a name in no Secret LiteLLM loads (removed already), which is warned about.
     type: list
     elements: str
     default: []

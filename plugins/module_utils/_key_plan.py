@@ -98,12 +98,14 @@ def unread_key_errors(api_keys, read, extra_keys=()):
     return errors
 
 
-def plan_key_removal(remove, api_keys, read, master, record, live_keys, record_name):
+def plan_key_removal(remove, api_keys, read, master, record, live_keys, record_name, present=()):
     """``({variable: (secret, key)}, errors, warnings)``: the keys to remove and why others are refused.
 
     ``master`` is ``(variable, secret, key)`` of the master key (any part None when unknown), ``record``
     the KnownGood (or None), ``live_keys`` ``{variable: (secret, key, value or None)}`` at the places the
-    record names, ``record_name`` the record's Secret, for the messages. Values are never shown.
+    record names, ``record_name`` the record's Secret, for the messages, ``present`` the variables the pod
+    gets now. A name the record does not hold and the pod does not get is gone already (a removal left in
+    the inventory after its run): a warning, not a refusal. Values are never shown.
     """
     removal, errors, warnings = {}, [], []
     master_var, master_secret, master_key = master
@@ -113,6 +115,11 @@ def plan_key_removal(remove, api_keys, read, master, record, live_keys, record_n
             errors.append("%s is in litellm_api_keys and in litellm_remove_keys; drop it from one of the two" % name)
         elif name == master_var or (held is not None and held[:2] == (master_secret, master_key)):
             errors.append("%s is LiteLLM's master key: homelab.litellm never removes it; drop it from the list" % name)
+        elif (held is None or held[2] is None) and name not in present:
+            warnings.append(
+                "%s is in no Secret LiteLLM loads: nothing to remove (removed already?); drop it from "
+                "litellm_remove_keys" % name
+            )
         elif held is None or held[2] is None:
             errors.append(
                 "%s was not written by homelab.litellm (the record of the last verified state, Secret %s, does not "

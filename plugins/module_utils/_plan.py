@@ -569,6 +569,7 @@ def _key_removal(namespace, deployment, observed, request, read, master_var, env
         record,
         live_key_values(secrets, held),
         "%s/%s" % (namespace, record_name(deployment["metadata"]["name"])),
+        present=set(env),
     )
     if errors:
         raise PlanError(errors)

@@ -181,6 +181,12 @@ def test_remove_keys_takes_out_a_key_this_collection_wrote(sandbox):
     record = json.loads(sandbox.kubectl("-n", "ml", "get", "secret", "litellm-known-good", "-o", "json").stdout)
     assert EXTRA_KEY not in record["metadata"]["annotations"]["homelab.litellm/keys"].split(",")
     assert EXTRA_VALUE not in output
+    # Left in the inventory, the next run says there is nothing to remove and changes nothing.
+    settled = versions(sandbox)
+    result, output = site(sandbox, dict(BASE_VARS, litellm_remove_keys=[EXTRA_KEY]))
+    assert result.returncode == 0, output[-5000:]
+    assert "%s is in no Secret LiteLLM loads: nothing to remove" % EXTRA_KEY in output
+    assert versions(sandbox) == settled
 
 
 @pytest.mark.parametrize(

@@ -153,3 +153,18 @@ def test_a_key_already_gone_is_dropped_from_the_record_with_a_warning():
     assert "GROQ_API_KEY is not in Secret litellm-secrets any more: nothing to remove" in result.warnings
     assert result.secrets.get("litellm-secrets", {}).get("removed", []) == []
     assert "GROQ_API_KEY" not in result.managed_keys
+
+
+def test_a_removal_left_in_the_inventory_after_its_run_only_warns():
+    state = with_groq_written()
+    result = plan(state, remove=[GPT_OSS["model_name"]], remove_keys=["GROQ_API_KEY"])
+    assert result.secrets["litellm-secrets"]["removed"] == ["GROQ_API_KEY"]
+    # After that run: the key is gone from the Secret and from the record.
+    del state.objects[("Secret", "litellm-secrets")]["data"]["GROQ_API_KEY"]
+    state.record = state.record._replace(keys={k: v for k, v in state.record.keys.items() if k != "GROQ_API_KEY"})
+    again = plan(state, remove=[GPT_OSS["model_name"]], remove_keys=["GROQ_API_KEY"])
+    assert (
+        "GROQ_API_KEY is in no Secret LiteLLM loads: nothing to remove (removed already?); drop it from "
+        "litellm_remove_keys" in again.warnings
+    )
+    assert again.secrets == {}
