@@ -11,12 +11,12 @@ import pytest
 from ansible_collections.homelab.litellm.plugins.module_utils import _known_good as kg
 from ansible_collections.homelab.litellm.plugins.module_utils import _plan as pl
 from ansible_collections.homelab.litellm.plugins.module_utils import _rollout as rt
-from ansible_collections.homelab.litellm.tests.unit.plugins.module_utils.run.test_transaction import (
+from ansible_collections.homelab.litellm.tests.unit.plugins.module_utils.run.test_transaction import (  # pylint: disable=unused-import
     GROQ_KEY,
     GROQ_MODEL,
     failure_of,
-    fixture_litellm,  # noqa: F401  # pylint: disable=unused-import
-    fixture_settled,  # noqa: F401  # pylint: disable=unused-import
+    fixture_litellm,  # noqa: F401
+    fixture_settled,  # noqa: F401
     live_key,
     own_writes,
     transaction,
