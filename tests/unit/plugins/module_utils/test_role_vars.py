@@ -1,14 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, homelab.litellm developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit tests for plugins/module_utils/_role_vars.py and the filter over it: a typo'd role variable is named."""
+"""Unit tests for plugins/module_utils/_role_vars.py: a typo'd role variable is named."""
 
 from __future__ import annotations
 
 import pathlib
 
 import yaml
-from ansible_collections.homelab.litellm.plugins.filter.litellm import FilterModule
 from ansible_collections.homelab.litellm.plugins.module_utils import _role_vars as role_vars
 
 ROLE = pathlib.Path(__file__).resolve().parents[4] / "roles" / "litellm"
@@ -17,8 +16,9 @@ DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
 
 
 def test_a_typo_names_the_variable_meant():
-    messages = FilterModule().filters()["unknown_role_variables"](
-        ["litellm_paralel_models", "litellm_providers", "vault_litellm_api_keys", "__litellm_models"], SPECS
+    messages = role_vars.unknown_variable_messages(
+        ["litellm_paralel_models", "litellm_providers", "vault_litellm_api_keys", "__litellm_models"],
+        role_vars.spec_option_names(SPECS),
     )
     assert messages == [
         "litellm_paralel_models is not a variable of the homelab.litellm role and is ignored; did you mean "
