@@ -22,7 +22,7 @@ options:
     type: bool
     default: false
   remove:
-    description: Names of models this collection added earlier to remove.
+    description: Names of models this collection added earlier to remove; one that is not in the config is warned about.
     type: list
     elements: str
     default: []
@@ -38,9 +38,28 @@ options:
     type: bool
     default: true
   api_keys:
-    description: Provider keys to write, environment variable name to value (from the vault). Never shown.
+    description:
+      - Provider keys to write, environment variable name to value (from the vault). Never shown.
+      - A key that no model, fallback entry or setting of the merged config reads (and that the LiteLLM proxy
+        does not read by itself, such as C(DATABASE_URL)) is refused before anything is written, naming the
+        closest key that is read, unless it is in O(extra_keys).
     type: dict
     default: {}
+  extra_keys:
+    description: Names in O(api_keys) to write although the config does not read them.
+    type: list
+    elements: str
+    default: []
+  remove_keys:
+    description:
+      - Key names to remove from the Secret they are in, as one change of the run (restart, verification,
+        record; a failure puts them back).
+      - Only keys this collection wrote (the record of the last verified state holds them with the live value);
+        never the master key, nor a key the config still reads. Anything else is refused before anything is written,
+        except a name in no Secret LiteLLM loads (removed already), which is warned about.
+    type: list
+    elements: str
+    default: []
   force:
     description: Restart LiteLLM even when nothing changed.
     type: bool
@@ -86,6 +105,14 @@ options:
     description:
       - Warnings the caller found in its own input before the run (the role's checks an argument spec cannot
         express), shown with the run's own warnings, so that no task of their own is needed (or skipped).
+    type: list
+    elements: str
+    default: []
+  role_errors:
+    description:
+      - Errors the caller found in its own input before the run (the role's unknown variables under
+        C(litellm_strict_vars)). When any is given the module fails with them before it reads or writes the
+        cluster.
     type: list
     elements: str
     default: []

@@ -74,6 +74,9 @@ def keys_summary(plan):
         names = written_variables(plan, marker)
         if names:
             parts.append("%s %s" % (verb, _names(names)))
+    removed = sorted(key for change in plan.secrets.values() for key in change.get("removed", []))
+    if removed:
+        parts.append("removed %s" % _names(removed))
     return ", ".join(parts)
 
 
@@ -137,6 +140,9 @@ def plan_words(result):
     rotated = [key for change in (result.get("secrets") or {}).values() for key in change["added"] + change["updated"]]
     if rotated:
         words.append("write %s" % _names(sorted(rotated)))
+    removed = [key for change in (result.get("secrets") or {}).values() for key in change.get("removed", [])]
+    if removed:
+        words.append("remove %s from the Secret" % _names(sorted(removed)))
     if (result.get("rollout") or {}).get("restart"):
         words.append("restart LiteLLM")
     return ", ".join(words) or "change nothing"

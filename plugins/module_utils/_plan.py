@@ -24,9 +24,10 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass, field
 
+from . import _key_plan as key_plan
 from . import _rollout as rt
 from . import _wiring as wiring
-from ._known_good import differing_keys, live_key_values, pending_explains
+from ._known_good import differing_keys, live_key_values, pending_explains, record_name
 from ._secret_plan import MARK_ADDED, MARK_NEW, MARK_UNCHANGED, encode_value, validate_secret_data
 from .config.document import ConfigError
 from .config.envvars import referenced_env_vars
@@ -56,6 +57,8 @@ class Request:
     strict: bool = False
     manage_config: bool = True
     api_keys: dict = field(default_factory=dict, repr=False)
+    extra_keys: list = field(default_factory=list)
+    remove_keys: list = field(default_factory=list)
     force: bool = False
     smoke_scope: str = "changed"
     smoke_models: list = field(default_factory=list)
@@ -181,13 +184,17 @@ def resolve_target(deployment, request):
     return container, configmap, config_key, path, warnings
 
 
-def _secret_changes(api_keys, targets, objects):
+def _new_change():
+    return {"data": {}, "added": [], "updated": [], "unchanged": [], "removed": [], "variables": {}}
+
+
+def _secret_changes(api_keys, targets, objects, removal=None):
     """Per Secret: the keys to write and their plan (names only)."""
     by_secret = {}
     for name in sorted(api_keys):
         secret, key = targets[name]
         data = (objects.get((wiring.SECRET, secret)) or {}).get("data") or {}
-        entry = by_secret.setdefault(secret, {"data": {}, "added": [], "updated": [], "unchanged": [], "variables": {}})
+        entry = by_secret.setdefault(secret, _new_change())
         entry["data"][key] = api_keys[name]
         entry["variables"][key] = name
         if key not in data:
@@ -196,16 +203,21 @@ def _secret_changes(api_keys, targets, objects):
             entry["updated"].append(key)
         else:
             entry["unchanged"].append(key)
+    for name, (secret, key) in sorted((removal or {}).items()):
+        if key in ((objects.get((wiring.SECRET, secret)) or {}).get("data") or {}):
+            entry = by_secret.setdefault(secret, _new_change())
+            entry["removed"].append(key)
+            entry["variables"][key] = name
     return by_secret
 
 
 def _secret_diff(namespace, secret, change, objects):
     data = (objects.get((wiring.SECRET, secret)) or {}).get("data") or {}
     before = "".join(
-        "%s: %s\n" % (key, MARK_UNCHANGED if key not in change["updated"] else "<previous value>")
+        "%s: %s\n" % (key, MARK_UNCHANGED if key not in change["updated"] + change["removed"] else "<previous value>")
         for key in sorted(data)
     )
-    after_keys = sorted(set(data) | set(change["data"]))
+    after_keys = sorted((set(data) | set(change["data"])) - set(change["removed"]))
     after = "".join(
         "%s: %s\n"
         % (key, MARK_ADDED if key in change["added"] else MARK_NEW if key in change["updated"] else MARK_UNCHANGED)
@@ -303,7 +315,7 @@ def _plan_run(namespace, observed, request):
                 strict=request.strict,
             )
         else:
-            cplan = plan_config(live_text, [])
+            cplan = plan_config(live_text, [], left_behind=False)
     except ConfigError as err:
         raise PlanError(err.errors)
     warnings += cplan.warnings + cplan.notes
@@ -324,6 +336,8 @@ def _plan_run(namespace, observed, request):
                 "the container loads" % (", ".join(unreachable), container.get("name"), deployment["metadata"]["name"])
             ]
         )
+    read = key_plan.read_variables(desired_doc, master_var)
+    errors += key_plan.unread_key_errors(request.api_keys, read, request.extra_keys)
     for name, source in env.items():
         if (
             source.kind in (wiring.SECRET, wiring.CONFIGMAP)
@@ -340,7 +354,8 @@ def _plan_run(namespace, observed, request):
 
     hpa_max = ((observed.hpa or {}).get("spec") or {}).get("maxReplicas")
     warnings += shared_counter_warnings(deployment, desired_doc, set(env) | set(targets), hpa_max)
-    changes = _secret_changes(request.api_keys, targets, observed.objects)
+    removal = _key_removal(namespace, deployment, observed, request, read, master_var, env, warnings)
+    changes = _secret_changes(request.api_keys, targets, observed.objects, removal)
     missing_secrets = [secret for secret in changes if observed.objects.get((wiring.SECRET, secret)) is None]
     if missing_secrets:
         raise PlanError(
@@ -359,6 +374,7 @@ def _plan_run(namespace, observed, request):
     digest_names = sorted(set(referenced) | ({master_var} if master_var else set()))
     env_b64 = env_values(env, observed.objects, digest_names, container)
     digest_now = rt.template_annotations(deployment).get(rt.DIGEST_ANNOTATION)
+    removes = any(change["removed"] for change in changes.values())
     live_master = wiring.master_key_var(live_doc)
     live_names = sorted(set(referenced_env_vars(live_doc)) | ({live_master} if live_master else set()))
     digest_live = rt.rollout_digest(live_text, env_values(env, observed.objects, live_names, container), live_names)
@@ -400,10 +416,11 @@ def _plan_run(namespace, observed, request):
 
     rotated_models = models_using(cplan.entries, set(rotated_vars))
     changed_models = list(cplan.added) + list(cplan.updated)
-    restart = digest_after != digest_now or request.force
+    # A removed key stays in the environment of the running pods until they restart.
+    restart = digest_after != digest_now or request.force or removes
     work = {
         "config": cplan.changed,
-        "secret": any(changes[secret]["added"] or changes[secret]["updated"] for secret in changes),
+        "secret": any(change["added"] or change["updated"] or change["removed"] for change in changes.values()),
         "rollout": restart or not complete,
     }
     unverified_any = (
@@ -435,7 +452,7 @@ def _plan_run(namespace, observed, request):
         header = "ConfigMap %s/%s %s" % (namespace, configmap_name, config_key)
         diffs.append({"before": cplan.before, "after": cplan.after, "before_header": header, "after_header": header})
     for secret in sorted(changes):
-        if changes[secret]["added"] or changes[secret]["updated"]:
+        if changes[secret]["added"] or changes[secret]["updated"] or changes[secret]["removed"]:
             diffs.append(_secret_diff(namespace, secret, changes[secret], observed.objects))
     if restart:
         header = "Deployment %s/%s pod template annotation" % (namespace, deployment["metadata"]["name"])
@@ -463,7 +480,9 @@ def _plan_run(namespace, observed, request):
         ),
         "master_key_var": master_var,
         "key_targets": {name: {"secret": secret, "key": key} for name, (secret, key) in sorted(targets.items())},
-        "secrets": sorted({secret for secret, _key in targets.values()}),
+        "secrets": sorted(
+            {secret for secret, _key in targets.values()} | {name for name in changes if changes[name]["removed"]}
+        ),
         "secrets_read": sorted(
             name for (kind, name), obj in observed.objects.items() if kind == wiring.SECRET and obj is not None
         ),
@@ -493,6 +512,7 @@ def _plan_run(namespace, observed, request):
                 "added": change["added"],
                 "updated": change["updated"],
                 "unchanged": change["unchanged"],
+                "removed": change["removed"],
                 "resource_version": ((observed.objects.get((wiring.SECRET, secret)) or {}).get("metadata") or {}).get(
                     "resourceVersion"
                 ),
@@ -501,7 +521,11 @@ def _plan_run(namespace, observed, request):
         },
         rollout={
             "restart": restart,
-            "reason": rt.plan_restart(digest_now, digest_after, request.force)[1],
+            "reason": (
+                rt.plan_restart(digest_now, digest_after, request.force)[1]
+                if digest_after != digest_now or not removes
+                else "a key was removed from the Secret"
+            ),
             "digest_now": digest_now,
             "digest_live": digest_live,
             "digest_after": digest_after,
@@ -514,7 +538,11 @@ def _plan_run(namespace, observed, request):
         work=work,
         smoke_models=smoke,
         expected_models=cplan.model_names,
-        managed_keys={name: {"secret": where[0], "key": where[1]} for name, where in sorted(locations.items())},
+        managed_keys={
+            name: {"secret": where[0], "key": where[1]}
+            for name, where in sorted(locations.items())
+            if name not in removal
+        },
         resource_versions={
             "configmaps": {configmap_name: (configmap.get("metadata") or {}).get("resourceVersion")},
             "secrets": {
@@ -528,6 +556,35 @@ def _plan_run(namespace, observed, request):
         model_entries=cplan.entries,
         config_text=cplan.after,
     )
+
+
+def _key_removal(namespace, deployment, observed, request, read, master_var, env, warnings):
+    """``{variable: (secret, key)}`` of the keys ``request.remove_keys`` takes out; PlanError for one it may not."""
+    if not request.remove_keys:
+        return {}
+    record = observed.record
+    held = {name: record.keys[name][:2] for name in request.remove_keys if record and name in record.keys}
+    secrets = {name: obj for (kind, name), obj in observed.objects.items() if kind == wiring.SECRET}
+    source = env.get(master_var) if master_var else None
+    master = (
+        (master_var, source.name, source.key)
+        if source is not None and source.kind == wiring.SECRET
+        else (master_var or wiring.DEFAULT_MASTER_KEY_VAR, None, None)
+    )
+    removal, errors, removal_warnings = key_plan.plan_key_removal(
+        request.remove_keys,
+        request.api_keys,
+        read,
+        master,
+        record,
+        live_key_values(secrets, held),
+        "%s/%s" % (namespace, record_name(deployment["metadata"]["name"])),
+        present=set(env),
+    )
+    if errors:
+        raise PlanError(errors)
+    warnings += removal_warnings
+    return removal
 
 
 def models_using(entries, names):

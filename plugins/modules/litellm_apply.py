@@ -293,6 +293,8 @@ def run(module, kube):
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    if module.params["role_errors"]:
+        module.fail_json(msg=" ".join(module.params["role_errors"]))
     if not config_document.HAS_RUAMEL:
         module.fail_json(msg=missing_required_lib("ruamel.yaml"), exception=config_document.RUAMEL_IMPORT_ERROR)
     _k8s.run_with_kube(module, run, expected=_run.EXPECTED)

@@ -288,6 +288,7 @@ def planner(module, namespace, name, key, write):
                 remove=remove,
                 router_settings=params["router_settings"],
                 strict=params["strict"],
+                left_behind=params["state"] == "present",
             )
         except config_document.ConfigError as err:
             raise _run.RunFailure("Nothing was written. " + str(err), {"errors": list(err.errors)})

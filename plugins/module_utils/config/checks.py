@@ -26,6 +26,7 @@ from .schema import (
     ROUTER_CREDENTIAL_SETTINGS,
     ROUTER_SETTINGS_KEYS,
 )
+from .values import entry_value_errors
 
 
 def _closest(word, candidates):
@@ -238,6 +239,7 @@ def check_models(models, strict=False):
             entry_errors, entry_warnings = _litellm_params_errors(label, params, strict)
             errors += _wildcard_errors(label, name, params.get("model")) + entry_errors
             warnings += entry_warnings
+        errors += entry_value_errors(label, name, params if isinstance(params, Mapping) else None)
         model_info = model.get("model_info")
         if model_info is not None and not isinstance(model_info, Mapping):
             errors.append("%s: model_info is a %s; make it a mapping or leave it out" % (label, yaml_type(model_info)))

@@ -299,3 +299,31 @@ def left_over_warnings(entries, models, lifecycle=None):
             "litellm_remove_models: [%s] (or litellm_purge: true)" % (name, lifecycle_message(model_string, fact), name)
         )
     return warnings
+
+
+def left_behind_warnings(entries, models, lifecycle=None):
+    """One warning naming the entries this collection added earlier that are no longer requested (a
+    provider dropped from ``litellm_providers``, a model from a list), grouped by provider, and how to
+    remove them; those ``left_over_warnings`` names already (retired models) are left out."""
+    lifecycle = MODEL_LIFECYCLE if lifecycle is None else lifecycle
+    requested = {model.get("model_name") for model in models if isinstance(model, Mapping)}
+    by_provider = {}
+    for entry in entries:
+        params = entry.get("litellm_params")
+        model_string = params.get("model") if isinstance(params, Mapping) else None
+        name = entry.get("model_name")
+        if name in requested or not is_managed(entry) or lifecycle.get(model_string) is not None:
+            continue
+        provider = model_string.split("/", 1)[0] if isinstance(model_string, str) and "/" in model_string else "?"
+        names = by_provider.setdefault(provider, [])
+        if name not in names:
+            names.append(name)
+    if not by_provider:
+        return []
+    names = [name for provider in sorted(by_provider) for name in by_provider[provider]]
+    groups = "; ".join("%s: %s" % (provider, ", ".join(by_provider[provider])) for provider in sorted(by_provider))
+    return [
+        "Models added by an earlier run are no longer requested (a provider left litellm_providers, or a model "
+        "left litellm_parallel_models) and stay in the config, served as before (%s). Remove them with "
+        "litellm_remove_models: [%s] (or litellm_purge: true), or list them again" % (groups, ", ".join(names))
+    ]

@@ -11,6 +11,7 @@ fallback leak (``fallbacks``) is refused.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -41,7 +42,7 @@ from .document import (
 )
 from .envvars import referenced_env_vars
 from .fallbacks import find_fallback_leaks
-from .lifecycle import left_over_warnings, lifecycle_warnings
+from .lifecycle import left_behind_warnings, left_over_warnings, lifecycle_warnings
 from .schema import MANAGED_BY, is_managed, model_id_for
 
 
@@ -395,7 +396,26 @@ def _quick_plan(current_text, doc, ends, models, purge, remove_names, router_set
     return changes, final, managed, after, bool(policies)
 
 
-def plan_config(current_text, models=(), *, purge=False, remove=(), router_settings=None, strict=False):
+def _absent_removal_warnings(current, remove_names):
+    """A warning for each name to remove that is not in the config (a typo, or removed already)."""
+    model_list = current.get("model_list") if isinstance(current, Mapping) else None
+    present = [entry.get("model_name") for entry in model_list or () if isinstance(entry, Mapping)]
+    present = [name for name in present if isinstance(name, str)]
+    warnings = []
+    for name in remove_names:
+        if name in present:
+            continue
+        close = difflib.get_close_matches(name, sorted(set(present)), n=1, cutoff=0.75)
+        hint = "did you mean %r?" % close[0] if close else "removed already, or never added; drop it from the list"
+        warnings.append(
+            "litellm_remove_models names %r, which is not in the config: nothing to remove (%s)" % (name, hint)
+        )
+    return warnings
+
+
+def plan_config(
+    current_text, models=(), *, purge=False, remove=(), router_settings=None, strict=False, left_behind=True
+):
     """Plan the merge of parallel ``models`` into config.yaml ``current_text``.
 
     Each entry is upserted by ``model_name`` (new ones appended after the operator's entries in
@@ -406,7 +426,9 @@ def plan_config(current_text, models=(), *, purge=False, remove=(), router_setti
     ``router_settings`` (mappings key by key, ``optional_pre_call_checks`` item by item, other
     values replaced). Settings homelab.litellm 0.1.0 wrote to enforce limits are migrated away.
     Entries the operator wrote are never changed or removed. Raises ``ConfigError`` for a broken
-    config, invalid input, an ownership conflict or any fallback leak in the result.
+    config, invalid input, an ownership conflict or any fallback leak in the result. Warns about a
+    name in ``remove`` that is not there and, with ``left_behind``, about owned models no longer
+    requested that stay.
     """
     current, ends = load_plain_with_ends(current_text)
     errors, warnings = check_models(models, strict=strict)
@@ -414,18 +436,22 @@ def plan_config(current_text, models=(), *, purge=False, remove=(), router_setti
     remove_names, remove_errors = _requested_names(remove)
     errors += remove_errors
     errors += [
-        "model %r is both requested and to be removed; drop it from one of the two lists" % name
+        "model %r is both requested and to be removed; drop it from one of the two lists (a preset model: "
+        "add it to litellm_exclude_models)" % name
         for name in sorted(set(names) & set(remove_names))
     ]
     if router_settings is not None:
         errors += router_settings_errors(router_settings)
     if errors:
         raise ConfigError(errors)
+    warnings = warnings + _absent_removal_warnings(current, remove_names)
 
     quick = _quick_plan(current_text, current, ends, models, purge, remove_names, router_settings)
     if quick is not None:
         changes, final, managed, after, router_settings_changed = quick
-        return _result(current_text, after, changes, final, managed, models, warnings, [], router_settings_changed)
+        return _result(
+            current_text, after, changes, final, managed, models, warnings, [], router_settings_changed, left_behind
+        )
 
     doc = parse_config(current_text)
     before = plain(doc)
@@ -474,10 +500,13 @@ def plan_config(current_text, models=(), *, purge=False, remove=(), router_setti
         warnings,
         notes,
         not same(after_plain.get("router_settings"), before.get("router_settings")),
+        left_behind,
     )
 
 
-def _result(current_text, after, changes, document, managed, models, warnings, notes, router_settings_changed):
+def _result(
+    current_text, after, changes, document, managed, models, warnings, notes, router_settings_changed, left_behind
+):
     # Both ways of planning end here; the API server would refuse to store a larger text.
     size_errors = config_size_errors(after)
     if size_errors:
@@ -496,6 +525,7 @@ def _result(current_text, after, changes, document, managed, models, warnings, n
         warnings=warnings
         + lifecycle_warnings(models)
         + left_over_warnings(final_list, models)
+        + (left_behind_warnings(final_list, models) if left_behind else [])
         + missing_api_key_warnings(models),
         notes=notes,
         router_settings_changed=router_settings_changed,

@@ -21,7 +21,10 @@ check enforces (``rate_limits``). ``rpd`` has no LiteLLM equivalent: it is kept 
 
 from __future__ import annotations
 
+import difflib
+
 from .envvars import is_env_var_name
+from .values import api_base_error, limit_error
 
 LITELLM_LIMIT_KEYS = ("rpm", "tpm", "itpm", "otpm")
 KNOWN_LIMITS = LITELLM_LIMIT_KEYS + ("rpd",)
@@ -53,21 +56,55 @@ def _limits(where, preset, model, overrides):
     for key, value in limits.items():
         if key not in KNOWN_LIMITS:
             raise PresetError("%s: unknown limit %r (known: %s)" % (where, key, ", ".join(KNOWN_LIMITS)))
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise PresetError(
-                "%s: limit %s must be a whole number >= 1 (or null to drop it), not %r" % (where, key, value)
-            )
+        error = limit_error(where, key, value)
+        if error:
+            raise PresetError(error)
     return {k: v for k, v in limits.items() if v is not None}
 
 
-def preset_models(presets, providers, api_base=None, limits=None, extra_models=()):
+def _api_base_for(entry, prefixes, api_base):
+    """``entry`` with its provider's ``api_base`` when it has none of its own (the provider known by the
+    prefix of its ``litellm_params.model``); a copy only when something is added."""
+    params = entry.get("litellm_params")
+    model = params.get("model") if isinstance(params, dict) else None
+    if not isinstance(model, str) or params.get("api_base") is not None:
+        return entry
+    for provider, prefix in prefixes:
+        if api_base.get(provider) and model.startswith(prefix):
+            return dict(entry, litellm_params=dict(params, api_base=api_base[provider]))
+    return entry
+
+
+def _excluded(presets, exclude):
+    """The names of ``exclude`` as a set; raises PresetError for one no preset defines (a typo)."""
+    if isinstance(exclude, (str, bytes)) or not isinstance(exclude, (list, tuple)):
+        raise PresetError("litellm_exclude_models must be a list of preset model names, not %r" % (exclude,))
+    known = {
+        preset["prefix"] + model["id"]
+        for preset in presets.values()
+        if isinstance(preset, dict) and preset.get("prefix")
+        for model in preset.get("models") or ()
+        if isinstance(model, dict) and "id" in model
+    }
+    for name in exclude:
+        if name not in known:
+            close = difflib.get_close_matches(str(name), sorted(known), n=1, cutoff=0.6)
+            raise PresetError(
+                "litellm_exclude_models: %r is no preset model%s; preset models are named <prefix><id>, "
+                "e.g. groq/openai/gpt-oss-20b" % (name, " (did you mean %r?)" % close[0] if close else "")
+            )
+    return set(exclude)
+
+
+def preset_models(presets, providers, api_base=None, limits=None, extra_models=(), exclude=()):
     """LiteLLM-native ``model_list`` entries for the enabled providers, then ``extra_models``.
 
-    ``api_base`` maps a provider name to an ``api_base`` for all its models (a
-    gateway, or the sandbox's fake providers). ``limits`` maps a provider name
-    or a model name to limit overrides. An entry of ``extra_models`` with the
-    ``model_name`` of a preset model replaces it in place; other extra entries
-    are appended in order.
+    ``api_base`` maps a provider name to an ``api_base`` for all its models: the preset ones and
+    every extra entry whose ``litellm_params.model`` starts with the provider's prefix and gives no
+    ``api_base`` of its own (a gateway, or the sandbox's fake providers). ``limits`` maps a provider
+    name or a model name to limit overrides. ``exclude`` names preset models to leave out. An entry
+    of ``extra_models`` with the ``model_name`` of a preset model replaces it in place; other extra
+    entries are appended in order.
     """
     api_base = api_base or {}
     limits = limits or {}
@@ -90,6 +127,11 @@ def preset_models(presets, providers, api_base=None, limits=None, extra_models=(
             "litellm_provider_api_base: unknown provider %s (known: %s)"
             % (", ".join(unknown_bases), ", ".join(sorted(presets)))
         )
+    for provider in sorted(api_base):
+        error = api_base_error("litellm_provider_api_base.%s" % provider, api_base[provider] or None)
+        if error:
+            raise PresetError(error)
+    excluded = _excluded(presets, exclude or [])
     entries = []
     for provider in providers:
         preset = presets[provider]
@@ -103,6 +145,8 @@ def preset_models(presets, providers, api_base=None, limits=None, extra_models=(
             )
         for model in preset["models"]:
             name = preset["prefix"] + model["id"]
+            if name in excluded:
+                continue
             model_limits = _limits(
                 "model %s" % name, preset, model, dict(limits.get(provider) or {}, **(limits.get(name) or {}))
             )
@@ -114,6 +158,11 @@ def preset_models(presets, providers, api_base=None, limits=None, extra_models=(
             if "rpd" in model_limits:
                 entry["model_info"] = {"free_tier_rpd": model_limits["rpd"]}
             entries.append(entry)
+    prefixes = [
+        (provider, preset["prefix"])
+        for provider, preset in sorted(presets.items())
+        if provider in api_base and isinstance(preset, dict) and isinstance(preset.get("prefix"), str)
+    ]
     by_name = {entry["model_name"]: index for index, entry in enumerate(entries)}
     for extra in extra_models:
         if not isinstance(extra, dict) or "model_name" not in extra:
@@ -121,9 +170,10 @@ def preset_models(presets, providers, api_base=None, limits=None, extra_models=(
                 "litellm_parallel_models: every entry needs a model_name (got %r)"
                 % (extra if not isinstance(extra, dict) else sorted(extra))
             )
+        entry = _api_base_for(plain_copy(extra), prefixes, api_base)
         if extra["model_name"] in by_name:
-            entries[by_name[extra["model_name"]]] = plain_copy(extra)
+            entries[by_name[extra["model_name"]]] = entry
         else:
             by_name[extra["model_name"]] = len(entries)
-            entries.append(plain_copy(extra))
+            entries.append(entry)
     return entries

@@ -33,6 +33,8 @@ OPTIONS = dict(
     strict=dict(type="bool", default=False),
     manage_config=dict(type="bool", default=True),
     api_keys=dict(type="dict", default={}, no_log=True),
+    extra_keys=dict(type="list", elements="str", default=[], no_log=False),
+    remove_keys=dict(type="list", elements="str", default=[], no_log=False),
     force=dict(type="bool", default=False),
     smoke_scope=dict(type="str", choices=list(pl.SMOKE_SCOPES), default="changed"),
     smoke_models=dict(type="list", elements="str", default=[]),
@@ -50,6 +52,7 @@ OPTIONS = dict(
     max_latency=dict(type="float", default=5.0),
     max_tokens=dict(type="int", default=verify_rules.SMOKE_MAX_TOKENS, no_log=False),
     role_warnings=dict(type="list", elements="str", default=[]),
+    role_errors=dict(type="list", elements="str", default=[]),
 )
 """litellm_apply's own options (the target, run lock and auth options come from ``_args``)."""
 
@@ -78,6 +81,8 @@ def settings_of(params, check_mode=False, diff=False):
         strict=params["strict"],
         manage_config=params["manage_config"],
         api_keys=params["api_keys"] or {},
+        extra_keys=params["extra_keys"],
+        remove_keys=params["remove_keys"],
         force=params["force"],
         smoke_scope=params["smoke_scope"],
         smoke_models=params["smoke_models"],

@@ -223,7 +223,16 @@ def plan_member(kube, namespace, deployment, plan, observed, request, hpa):
     member.secrets_read = sorted(
         name for (kind, name), found in objects.items() if kind == wiring.SECRET and found is not None
     )
-    member.restart = digest_after != digest_now or request.force
+    # A key this run removes stays in the environment of its running pods until they restart.
+    removed = sorted(
+        "%s (removed)" % key
+        for secret, change in (plan.secrets or {}).items()
+        for key in change.get("removed") or []
+        if loads_key(deployment, secret, key)
+    )
+    changed += removed
+    member.changed = changed
+    member.restart = digest_after != digest_now or request.force or bool(removed)
     if changed:
         member.reason = "it reads what changed: %s" % ", ".join(changed)
     elif digest_now is None:

@@ -212,8 +212,9 @@ class Rollback:
                     found = kg.decoded(
                         ((tx.observed.objects.get((wiring.SECRET, secret)) or {}).get("data") or {}).get(key)
                     )
-                    # Written by this run: it must be as written; taken over, not written: as the run found it.
-                    expected = written.get(secret, {}).get(key, found)
+                    # Written by this run (None: removed): it must be as written; taken over, not written: as the
+                    # run found it.
+                    expected = written[secret][key] if key in written.get(secret, {}) else found
                     if current != expected:
                         self.report["left_alone"].append(
                             "%s key %s was changed by someone else after this run began: what is live there now stays"

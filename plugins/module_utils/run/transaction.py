@@ -483,6 +483,7 @@ class Transaction:
             for name, where in self.plan.target["key_targets"].items()
             if where["secret"] == secret and where["key"] in change["added"] + change["updated"]
         }
+        values.update(dict.fromkeys(change.get("removed", [])))  # litellm_remove_keys
         if not values:
             return
         current = self.observed.objects[(wiring.SECRET, secret)]
@@ -552,8 +553,14 @@ class Transaction:
             s.namespace, member.name, timeout=s.rollout_timeout, hpa=(member.hpa or {}).get("metadata", {}).get("name")
         )
         if restart:
+            # An equal digest (a removed key, force) rolls only with a new time stamp on the template.
+            restarted_at = _run.now_text() if member.digest_after == member.digest_now else None
             assessment, deployment, _pods, _rs, _seconds = ro.restart_and_wait(
-                self.kube, wait, member.digest_after, fence=lambda: self._fence_and_journal_restart(member.name)
+                self.kube,
+                wait,
+                member.digest_after,
+                restarted_at,
+                fence=lambda: self._fence_and_journal_restart(member.name),
             )
         else:
             assessment, deployment, _pods, _rs = ro.wait_for_rollout(self.kube, wait, self.clock() + wait.timeout)

@@ -43,6 +43,7 @@ RBAC_PLAN_ARGS = {
     "namespace": "ml",
     "deployment": "litellm",
     "api_keys": VAULT_KEYS,
+    "extra_keys": sorted(VAULT_KEYS),
     "provider_check": "off",
     "access_check": False,
 }

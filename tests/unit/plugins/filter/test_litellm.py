@@ -18,6 +18,7 @@ def test_the_filters_the_role_uses():
         "rate_limit_router_settings",
         "rate_limit_warnings",
         "redis_router_settings",
+        "unknown_role_variables",
     ]
 
 
@@ -35,3 +36,13 @@ def test_a_rate_limit_error_becomes_a_filter_error():
 def test_wrapped_filters_pass_their_results_through():
     presets = {"groq": {"prefix": "groq/", "env_var": "GROQ_API_KEY", "models": [{"id": "openai/gpt-oss-20b"}]}}
     assert [entry["model_name"] for entry in FILTERS["preset_models"](presets, ["groq"])] == ["groq/openai/gpt-oss-20b"]
+
+
+def test_unknown_role_variables_reads_the_names_from_the_parsed_argument_spec():
+    specs = {"argument_specs": {"main": {"options": {"litellm_parallel_models": {}, "litellm_providers": {}}}}}
+    names = ["litellm_paralel_models", "litellm_providers", "litellm_rbac_kubeconfig_out"]
+    messages = FILTERS["unknown_role_variables"](names, specs, ["litellm_rbac_kubeconfig_out"])
+    assert messages == [
+        "litellm_paralel_models is not a variable of the homelab.litellm role and is ignored; did you mean "
+        "litellm_parallel_models?"
+    ]

@@ -140,7 +140,13 @@ def test_adding_a_model_with_its_key_is_every_step():
     assert result.work == {"config": True, "secret": True, "rollout": True, "verify": True, "record": True, "any": True}
     assert result.config["added"] == ["groq/openai/gpt-oss-120b"]
     assert result.secrets == {
-        "litellm-secrets": {"added": ["GROQ_API_KEY"], "updated": [], "unchanged": [], "resource_version": "12"}
+        "litellm-secrets": {
+            "added": ["GROQ_API_KEY"],
+            "updated": [],
+            "unchanged": [],
+            "removed": [],
+            "resource_version": "12",
+        }
     }
     assert result.rollout["reason"] == rt.REASON_CHANGED
     assert result.smoke_models == ["groq/openai/gpt-oss-120b"]
@@ -171,7 +177,7 @@ def test_an_equal_key_is_no_work():
 
 
 def test_a_key_the_config_does_not_use_is_written_without_a_restart():
-    result = plan(api_keys={"SPARE_API_KEY": GROQ_KEY})
+    result = plan(api_keys={"SPARE_API_KEY": GROQ_KEY}, extra_keys=["SPARE_API_KEY"])
     assert result.work == dict(NOTHING, secret=True, verify=True, record=True, any=True)
     assert result.smoke_models == []
 

@@ -164,6 +164,13 @@ def test_the_role_warnings_are_shown_with_the_runs_own(story, litellm, run_modul
     assert result.rc == 0 and said in result.warning_texts and said in result["warnings_list"]
 
 
+def test_role_errors_fail_the_run_before_it_sends_a_request(story, litellm, run_module):
+    said = "Nothing was written (litellm_strict_vars is true). litellm_paralel_models is not a variable"
+    result = run_module(litellm_apply, dict(ADD_GROQ, role_errors=[said]))
+    assert result.rc != 0 and result["msg"] == said
+    assert story.requests == []  # not even a read: the role's own input is wrong
+
+
 def test_the_provider_is_asked_once_also_when_the_plan_is_made_again_under_the_lock(
     story, litellm, run_module, monkeypatch, quick_rollouts
 ):

@@ -618,7 +618,44 @@ def test_entries_of_an_earlier_run_for_retired_models_are_named_until_removed():
         and w.endswith("Remove it with litellm_remove_models: [groq/mixtral-8x7b-32768] (or litellm_purge: true)")
         for w in left_over
     )
-    # mistral-small-latest is served: no word about it.
-    assert not any("mistral-small-latest" in w for w in plan.warnings)
+    # mistral-small-latest is served: not named as retired, only as left behind (one warning for all such).
+    assert not any("mistral-small-latest" in w for w in left_over)
+    left_behind = [w for w in plan.warnings if w.startswith("Models added by an earlier run are no longer requested")]
+    assert len(left_behind) == 1 and "mistral: mistral/mistral-small-latest" in left_behind[0], plan.warnings
+    assert "litellm_remove_models: [mistral/mistral-small-latest]" in left_behind[0]
     removed = config_plan.plan_config(earlier, current, purge=True)
     assert not any("added by an earlier run" in w for w in removed.warnings)
+
+
+def test_models_left_behind_by_a_dropped_provider_are_named_with_how_to_remove_them():
+    earlier = config_plan.plan_config(STORY, story_models()).after
+    groq_only = [model for model in story_models() if model["model_name"].startswith("groq/")]
+    plan = config_plan.plan_config(earlier, groq_only)
+    left_behind = [w for w in plan.warnings if w.startswith("Models added by an earlier run are no longer requested")]
+    assert len(left_behind) == 1, plan.warnings
+    assert "mistral: mistral/mistral-small-latest" in left_behind[0]
+    assert "litellm_remove_models: [mistral/mistral-small-latest]" in left_behind[0]
+    assert not plan.changed  # reported, not removed
+    # Without asking for models (keys only) or once removed, nothing is said.
+    assert not any("no longer requested" in w for w in config_plan.plan_config(earlier, [], left_behind=False).warnings)
+    gone = config_plan.plan_config(earlier, groq_only, remove=["mistral/mistral-small-latest"])
+    assert gone.removed == ["mistral/mistral-small-latest"]
+    assert not any("mistral" in w for w in gone.warnings if "no longer requested" in w)
+
+
+def test_removing_a_model_that_is_not_there_warns():
+    plan = config_plan.plan_config(STORY, [], remove=["groq/llama-3.3-70b-versatil", "nothing-like-it"])
+    assert not plan.changed
+    assert any(
+        "litellm_remove_models names 'nothing-like-it', which is not in the config: nothing to remove (removed "
+        "already" in w
+        for w in plan.warnings
+    ), plan.warnings
+    earlier = config_plan.plan_config(STORY, story_models()).after
+    typo = config_plan.plan_config(earlier, [], remove=["groq/llama-3.3-70b-versatil"])
+    assert any("did you mean 'groq/llama-3.3-70b-versatile'?" in w for w in typo.warnings), typo.warnings
+
+
+def test_removing_a_requested_preset_model_says_how_to_exclude_it():
+    with pytest.raises(ConfigError, match="add it to litellm_exclude_models"):
+        config_plan.plan_config(STORY, story_models(), remove=[story_models()[0]["model_name"]])

@@ -127,3 +127,39 @@ def test_extra_models_are_plain_copies_sharing_nothing_with_the_input():
     assert entry == {"model_name": "x", "litellm_params": {"model": "groq/x", "tags": ["a", "b"]}}
     entry["litellm_params"]["model"] = "changed"
     assert extra["litellm_params"]["model"] == "groq/x"
+
+
+def test_excluded_preset_models_are_left_out_by_name():
+    entries = presets.preset_models(PRESETS, ["groq", "mistral"], exclude=["groq/mixtral-8x7b-32768"])
+    assert [e["model_name"] for e in entries] == ["groq/llama-3.3-70b-versatile", "mistral/mistral-small-latest"]
+    # A model of a provider that is not enabled may be excluded too (it is a preset model).
+    assert len(presets.preset_models(PRESETS, ["groq"], exclude=["mistral/mistral-small-latest"])) == 2
+
+
+@pytest.mark.parametrize(
+    "exclude, message",
+    [
+        (["groq/mixtral-8x7b"], "'groq/mixtral-8x7b' is no preset model (did you mean 'groq/mixtral-8x7b-32768'?)"),
+        (["nothing-like-it"], "'nothing-like-it' is no preset model; preset models are named"),
+        ("groq/mixtral-8x7b-32768", "must be a list of preset model names"),
+    ],
+)
+def test_an_exclusion_that_names_no_preset_model_is_refused(exclude, message):
+    with pytest.raises(presets.PresetError) as err:
+        presets.preset_models(PRESETS, ["groq"], exclude=exclude)
+    assert message in str(err.value)
+
+
+def test_provider_api_base_applies_to_the_users_entries_of_that_provider():
+    extra = [
+        {"model_name": "my-groq", "litellm_params": {"model": "groq/qwen3-32b", "api_key": "os.environ/GROQ_API_KEY"}},
+        {"model_name": "own-base", "litellm_params": {"model": "groq/x", "api_base": "http://own/v1"}},
+        {"model_name": "other", "litellm_params": {"model": "openai/gpt-4o-mini"}},
+    ]
+    entries = presets.preset_models(PRESETS, ["mistral"], api_base={"groq": "http://gw/openai/v1"}, extra_models=extra)
+    by_name = {e["model_name"]: e["litellm_params"] for e in entries}
+    assert by_name["my-groq"]["api_base"] == "http://gw/openai/v1"
+    assert by_name["own-base"]["api_base"] == "http://own/v1"  # the entry's own wins
+    assert "api_base" not in by_name["other"]
+    assert "api_base" not in by_name["mistral/mistral-small-latest"]
+    assert "api_base" not in extra[0]["litellm_params"]  # the input is not changed
