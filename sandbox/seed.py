@@ -32,6 +32,7 @@ import secrets
 import yaml
 
 from . import componentized, helm, providers
+from .apiserver import managedfields
 from .apiserver.resources import RESOURCES
 from .apiserver.validation import apply_defaults
 from .store import Store
@@ -115,10 +116,30 @@ def before_config(providers_url: str) -> str:
     )
 
 
-def _create(store: Store, resource: str, namespace: str, obj: dict) -> dict:
-    """Create ``obj`` with the defaults the API server would fill in."""
+# The field managers of the tools that made the before state, as the API server records them (the
+# ``fieldManager`` each sends on its create; the creator owns every field it set, defaults included):
+# * ``kubectl apply`` (client-side, the story's manifests): "kubectl-client-side-apply", kubectl's
+#   FieldManagerClientSideApply (k8s.io/kubectl pkg/cmd/apply/apply.go). The
+#   kubectl.kubernetes.io/last-applied-configuration annotation it also writes is left out.
+# * ``kubectl create secret`` (the Secrets the charts only reference): "kubectl-create"
+#   (k8s.io/kubectl pkg/cmd/create/create_secret.go, its FieldManager default).
+# * ``helm install`` (Helm 3): client-side creates with getManagedFieldsManager() as the manager --
+#   kube.ManagedFieldsManager when set, else filepath.Base(os.Args[0]), "helm" for the CLI
+#   (helm/helm pkg/kube/client.go, createResource: WithFieldManager(getManagedFieldsManager())).
+#   Helm 4 applies server-side under the same name instead (client.go Create, serverSideApply true).
+STORY_MANAGER = "kubectl-client-side-apply"
+OPERATOR_SECRET_MANAGER = "kubectl-create"
+HELM_MANAGER = "helm"
+
+
+def _create(store: Store, resource: str, namespace: str, obj: dict, manager: str | None = None) -> dict:
+    """Create ``obj`` with the defaults the API server would fill in, its fields owned by ``manager``
+    (managedfields.record_update, as the API server's create handler records them); None: by nobody
+    (the objects the API server makes itself)."""
     rtype = next(r for r in RESOURCES if r.plural == resource)
     apply_defaults(rtype, obj)
+    if manager is not None:
+        managedfields.record_update(resource, None, obj, manager, rtype.api_version)
     return store.create(resource, namespace, obj)
 
 
@@ -172,6 +193,7 @@ def _seed_default(store: Store, providers_url: str, env: dict[str, str], replica
             "metadata": {"name": "litellm-config", "labels": dict(LABELS)},
             "data": {"config.yaml": before_config(providers_url)},
         },
+        manager=STORY_MANAGER,
     )
     _create(
         store,
@@ -184,6 +206,7 @@ def _seed_default(store: Store, providers_url: str, env: dict[str, str], replica
             "metadata": {"name": "litellm-secrets", "labels": dict(LABELS)},
             "data": _b64(env),
         },
+        manager=STORY_MANAGER,
     )
     _create(
         store,
@@ -199,10 +222,11 @@ def _seed_default(store: Store, providers_url: str, env: dict[str, str], replica
                 "ports": [{"name": "http", "port": 4000, "targetPort": "http", "protocol": "TCP"}],
             },
         },
+        manager=STORY_MANAGER,
     )
     body = deployment()
     body["spec"]["replicas"] = replicas
-    _create(store, "deployments", NAMESPACE, body)
+    _create(store, "deployments", NAMESPACE, body, manager=STORY_MANAGER)
 
 
 def _seed_helm(store: Store, providers_url: str, master_key: str, env: dict[str, str], replicas: int) -> None:
@@ -219,14 +243,15 @@ def _seed_helm(store: Store, providers_url: str, master_key: str, env: dict[str,
             "metadata": {"name": "litellm-secrets"},
             "data": _b64(env),
         },
+        manager=OPERATOR_SECRET_MANAGER,
     )
     story = yaml.safe_load(before_config(providers_url))
     rendered, manifest, values = helm.render(story, master_key, NAMESPACE, replicas, ["litellm-secrets"])
     plural = {"Secret": "secrets", "ConfigMap": "configmaps", "Service": "services", "Deployment": "deployments"}
     # Helm records the release first (pending-install), installs in its InstallOrder, then marks it deployed.
-    _create(store, "secrets", NAMESPACE, helm.release_secret(manifest, values, NAMESPACE))
+    _create(store, "secrets", NAMESPACE, helm.release_secret(manifest, values, NAMESPACE), manager=HELM_MANAGER)
     for _, obj in rendered:
-        _create(store, plural[obj["kind"]], NAMESPACE, obj)
+        _create(store, plural[obj["kind"]], NAMESPACE, obj, manager=HELM_MANAGER)
 
 
 def _seed_componentized(store: Store, providers_url: str, master_key: str, env: dict[str, str], replicas: int) -> None:
@@ -241,6 +266,7 @@ def _seed_componentized(store: Store, providers_url: str, master_key: str, env: 
             "secrets",
             NAMESPACE,
             {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": {"name": name}, "data": _b64(data)},
+            manager=OPERATOR_SECRET_MANAGER,
         )
     story = yaml.safe_load(before_config(providers_url))
     rendered, job, manifest, values = componentized.render(story, NAMESPACE, replicas, ["litellm-secrets"])
@@ -258,9 +284,9 @@ def _seed_componentized(store: Store, providers_url: str, master_key: str, env: 
         }
     ]
     release = helm.release_secret(manifest, values, NAMESPACE, chart=componentized.CHART_METADATA, hooks=hooks)
-    _create(store, "secrets", NAMESPACE, release)
+    _create(store, "secrets", NAMESPACE, release, manager=HELM_MANAGER)
     # The pre-install hook ran first: the Job as the Job controller left it.
-    created = _create(store, "jobs", NAMESPACE, job)
+    created = _create(store, "jobs", NAMESPACE, job, manager=HELM_MANAGER)
     created["status"] = componentized.job_succeeded(started, finished)
     store.update("jobs", NAMESPACE, created, subresource="status")
     plural = {
@@ -277,7 +303,7 @@ def _seed_componentized(store: Store, providers_url: str, master_key: str, env: 
         if obj["kind"] == "Deployment" and obj["metadata"]["name"] in min_replicas:
             # What the HPA leaves: it scales its target to minReplicas at once (the chart sets none).
             obj["spec"]["replicas"] = min_replicas[obj["metadata"]["name"]]
-        created = _create(store, plural[obj["kind"]], NAMESPACE, obj)
+        created = _create(store, plural[obj["kind"]], NAMESPACE, obj, manager=HELM_MANAGER)
         if obj["kind"] == "HorizontalPodAutoscaler":
             created["status"] = componentized.hpa_status(obj["spec"]["minReplicas"])
             store.update("horizontalpodautoscalers", NAMESPACE, created, subresource="status")

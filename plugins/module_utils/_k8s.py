@@ -108,6 +108,12 @@ SELF_SUBJECT_ACCESS_REVIEWS = "/apis/authorization.k8s.io/v1/selfsubjectaccessre
 
 MAX_CONFLICT_RETRIES = 5
 
+FIELD_MANAGER = "homelab.litellm"
+"""The field manager of every object write (the ``fieldManager`` query parameter): the API server
+records the fields a write sets under it in ``metadata.managedFields``, and a GitOps controller's
+server-side apply over one of them answers 409 naming it. Without it the API server would name the
+client's User-Agent up to its first '/' (``OpenAPI-Generator`` for the kubernetes Python client)."""
+
 
 class KubeError(Exception):
     """A failed API request, with the HTTP status and the server's message."""
@@ -347,11 +353,16 @@ class Kube:
         return self.json("GET", self.path(kind, namespace), query=query).get("items") or []
 
     def create(self, kind, namespace, body):
-        return self.json("POST", self.path(kind, namespace), body=body)
+        return self.json("POST", self.path(kind, namespace), body=body, query={"fieldManager": FIELD_MANAGER})
 
     def replace(self, kind, namespace, body):
         """PUT; the body's metadata.resourceVersion makes it fail with 409 if stale."""
-        return self.json("PUT", self.path(kind, namespace, body["metadata"]["name"]), body=body)
+        return self.json(
+            "PUT",
+            self.path(kind, namespace, body["metadata"]["name"]),
+            body=body,
+            query={"fieldManager": FIELD_MANAGER},
+        )
 
     def patch(self, kind, namespace, name, patch, patch_type="merge"):
         content_type = {
@@ -359,7 +370,13 @@ class Kube:
             "strategic": "application/strategic-merge-patch+json",
             "json": "application/json-patch+json",
         }[patch_type]
-        return self.json("PATCH", self.path(kind, namespace, name), body=patch, content_type=content_type)
+        return self.json(
+            "PATCH",
+            self.path(kind, namespace, name),
+            body=patch,
+            content_type=content_type,
+            query={"fieldManager": FIELD_MANAGER},
+        )
 
     def write(self, kind, namespace, body):
         """POST a body without resourceVersion, else PUT it (409 when that version is stale)."""

@@ -198,6 +198,7 @@ def test_create_get_replace_write_and_list(cluster):
     assert caught.value.conflict and "has been modified" in caught.value.message
     kube.write("configmaps", "ml", configmap_object("b: 1\n", name="second"))
     assert [r.method for r in cluster.writes()] == ["POST", "PUT", "PUT", "POST"]
+    assert {r.query.get("fieldManager") for r in cluster.writes()} == {"homelab.litellm"}
     assert [item["metadata"]["name"] for item in kube.list("configmaps", "ml")] == ["litellm-config", "second"]
     items, version = kube.list_with_version("configmaps", "ml", label_selector="app=litellm")
     assert len(items) == 2 and version == str(cluster.version)
@@ -218,7 +219,7 @@ def test_patch_content_types(patch_type, content_type):
     _k8s.Kube(api).patch("deployments", "ml", "litellm", {"spec": {}}, patch_type=patch_type)
     assert api.serialized[0]["headers"]["Content-Type"] == content_type
     assert api.serialized[0]["method"] == "PATCH"
-    assert api.serialized[0]["path"] == "/apis/apps/v1/namespaces/ml/deployments/litellm"
+    assert api.serialized[0]["path"] == "/apis/apps/v1/namespaces/ml/deployments/litellm?fieldManager=homelab.litellm"
 
 
 def test_merge_patch_against_the_api_server(cluster):
