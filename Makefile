@@ -9,7 +9,9 @@ VENV := .venv
 LITELLM_VENV := .venv-litellm
 SANDBOX_DIR ?= $(CURDIR)/.sandbox
 # The sandbox's shape (default: the story's manifests; helm: the retired litellm-helm
-# 1.1.0 chart's objects; componentized: today's helm/litellm chart, gateway + backend + ui)
+# 1.1.0 chart's objects; componentized: today's helm/litellm chart, gateway + backend + ui;
+# componentized-own-config: the same chart with gateway.config.create false and the operator's
+# own ConfigMap litellm-config mounted through gateway/backend volumes, volumeMounts, extraEnv)
 # and SANDBOX_REDIS=1 for a Redis server and 2 LiteLLM replicas (componentized: 2 gateways).
 SANDBOX_SHAPE ?= default
 SANDBOX_REDIS ?=
@@ -47,7 +49,7 @@ $(LITELLM_VENV)/.installed: requirements-litellm.txt
 	$(LITELLM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-litellm.txt
 	touch $@
 
-sandbox-up: setup ## start the sandbox from the story's before state (SANDBOX_SHAPE=helm|componentized, SANDBOX_REDIS=1)
+sandbox-up: setup ## start the sandbox from the story's before state (SANDBOX_SHAPE=helm|componentized|componentized-own-config, SANDBOX_REDIS=1)
 	$(VENV)/bin/python -m sandbox up --state-dir $(SANDBOX_DIR) $(SANDBOX_FLAGS)
 
 sandbox-down: ## stop every sandbox process

@@ -6,7 +6,7 @@ Deployment is ready; ``down`` stops every process the sandbox started, by the
 PIDs it recorded. ``serve`` is the foreground process: API server, controllers,
 the fake providers and the service listeners on one event loop.
 
-``--shape default|helm|componentized`` (env SANDBOX_SHAPE) picks how the before
+``--shape default|helm|componentized|componentized-own-config`` (env SANDBOX_SHAPE) picks how the before
 state is installed (sandbox/seed.py); ``--redis`` (env SANDBOX_REDIS=1) adds a real
 Redis server and runs LiteLLM at 2 replicas. ``faults --set '<json>'`` /
 ``--clear`` makes the running API server fail or hold requests
@@ -342,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--shape",
-        choices=["default", "helm", "componentized"],
+        choices=["default", "helm", "componentized", "componentized-own-config"],  # seed.SHAPES
         default=os.environ.get("SANDBOX_SHAPE") or "default",
         help="how the before state is installed (env SANDBOX_SHAPE)",
     )

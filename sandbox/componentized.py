@@ -45,6 +45,21 @@ installed here: the objects are rendered by hand from the chart's public templat
   ``pre-install,pre-upgrade`` hook (``before-hook-creation``), ``backoffLimit: 4``,
   ``ttlSecondsAfterFinished: 120``, image ``litellm-migrations``, the same serverEnv.
 
+``--shape componentized-own-config`` is the chart's other way to give the config, for an operator
+who keeps their own model list (the issue's "operator's own ConfigMap mounted with
+``gateway.volumes``/``volumeMounts``"): ``gateway.config.create: false`` and, for gateway *and*
+backend, ``volumes: [{name: litellm-config, configMap: {name: litellm-config}}]``, ``volumeMounts:
+[{name: litellm-config, mountPath: /app/config/config.yaml, subPath: config.yaml}]``, ``extraEnv:
+[{name: CONFIG_FILE_PATH, value: /app/config/config.yaml}]`` (OWN_CONFIG_VALUES). With create
+false, configmap.yaml @101bba0 renders nothing, and both deployment templates (gateway @00e7401,
+backend @03f6ace) drop the ``checksum/config`` annotation, their CONFIG_FILE_PATH and the
+``gateway-config`` volume and mount: the backend template mounts the gateway's ConfigMap only
+under ``gateway.config.create`` and has no reference to the gateway's ``volumes``, so the backend
+needs the same three values of its own (``backend.volumes``/``volumeMounts`` from its template,
+``backend.extraEnv`` through ``litellm.serverEnv``), or it starts without the config. The
+ConfigMap ``litellm-config`` is the story's file, ``kubectl apply``'d by the operator (manager
+kubectl-client-side-apply, comments kept, no Helm metadata): the chart neither renders nor owns it.
+
 Helm adds its ownership metadata (``app.kubernetes.io/managed-by: Helm``, annotations
 ``meta.helm.sh/release-name``/``-namespace``) to every object of the release (see sandbox/helm.py);
 hooks are not release objects and get none, so the Job carries only its template's labels. The
@@ -99,6 +114,15 @@ UI = f"{FULLNAME}-ui"
 CONFIGMAP = f"{GATEWAY}-config"
 JOB = f"{FULLNAME}-migrations"
 CONFIG_PATH = "/app/config/config.yaml"
+# --shape componentized-own-config: the operator's ConfigMap (kubectl apply, no Helm metadata) and
+# the values that mount it into both components with gateway.config.create false.
+OWN_CONFIGMAP = "litellm-config"
+OWN_CONFIG_ENV = {"name": "CONFIG_FILE_PATH", "value": CONFIG_PATH}
+OWN_CONFIG_VALUES = {
+    "volumes": [{"name": OWN_CONFIGMAP, "configMap": {"name": OWN_CONFIGMAP}}],
+    "volumeMounts": [{"name": OWN_CONFIGMAP, "mountPath": CONFIG_PATH, "subPath": "config.yaml"}],
+    "extraEnv": [OWN_CONFIG_ENV],
+}
 
 COMMON_LABELS = {
     "app.kubernetes.io/name": CHART,
@@ -180,20 +204,38 @@ def server_env(log_level: str | None = "INFO") -> list[dict]:
     ]
 
 
-def _litellm_deployment(component: str, checksum: str, env_secrets: list[str], extra_env: list[dict]) -> dict:
-    """gateway/deployment.yaml @00e7401 and backend/deployment.yaml @03f6ace: one form, two components."""
+def _litellm_deployment(component: str, checksum: str | None, env_secrets: list[str], extra_env: list[dict]) -> dict:
+    """gateway/deployment.yaml @00e7401 and backend/deployment.yaml @03f6ace: one form, two components.
+
+    ``checksum`` None: ``gateway.config.create: false`` with the operator's own ConfigMap (the
+    values in OWN_CONFIG_VALUES for both components). Both templates then render no
+    ``checksum/config`` (the backend no ``annotations`` key at all, the gateway an empty one, which
+    the API server stores as none), no CONFIG_FILE_PATH of their own and no ``gateway-config``
+    volume; the component's ``extraEnv`` ends ``litellm.serverEnv`` (_helpers.tpl @07e8a9b), before
+    the gateway's NUM_WORKERS, and its ``volumeMounts``/``volumes`` are the only ones rendered.
+    """
+    own = checksum is None
+    config_env = OWN_CONFIG_ENV if own else {"name": "CONFIG_FILE_PATH", "value": CONFIG_PATH}
     container = {
         "name": component,
         "image": f"ghcr.io/berriai/litellm-{component}:{APP_VERSION}",
         "imagePullPolicy": "IfNotPresent",
         "ports": [{"name": "http", "containerPort": PORTS[component], "protocol": "TCP"}],
-        "env": [*server_env(), {"name": "CONFIG_FILE_PATH", "value": CONFIG_PATH}, *extra_env],
+        "env": [*server_env(), copy.deepcopy(config_env), *extra_env],
     }
     if env_secrets:
         container["envFrom"] = [{"secretRef": {"name": name}} for name in env_secrets]
-    container["volumeMounts"] = [{"name": "gateway-config", "mountPath": CONFIG_PATH, "subPath": "config.yaml"}]
+    if own:
+        container["volumeMounts"] = copy.deepcopy(OWN_CONFIG_VALUES["volumeMounts"])
+        volumes = copy.deepcopy(OWN_CONFIG_VALUES["volumes"])
+    else:
+        container["volumeMounts"] = [{"name": "gateway-config", "mountPath": CONFIG_PATH, "subPath": "config.yaml"}]
+        volumes = [{"name": "gateway-config", "configMap": {"name": CONFIGMAP}}]
     container.update(copy.deepcopy(_LITELLM_PROBES))
     container["resources"] = copy.deepcopy(_LITELLM_RESOURCES)
+    pod_metadata = {"labels": selector_labels(component)}
+    if not own:
+        pod_metadata = {"annotations": {"checksum/config": checksum}, **pod_metadata}
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -202,12 +244,12 @@ def _litellm_deployment(component: str, checksum: str, env_secrets: list[str], e
             # hpa.enabled: no replicas (the HPA owns the count); strategy {}: none.
             "selector": {"matchLabels": selector_labels(component)},
             "template": {
-                "metadata": {"annotations": {"checksum/config": checksum}, "labels": selector_labels(component)},
+                "metadata": pod_metadata,
                 "spec": {
                     "serviceAccountName": "default",
                     "automountServiceAccountToken": True,
                     "containers": [container],
-                    "volumes": [{"name": "gateway-config", "configMap": {"name": CONFIGMAP}}],
+                    "volumes": volumes,
                 },
             },
         },
@@ -353,11 +395,18 @@ def job_succeeded(started: str, finished: str) -> dict:
     }
 
 
-def user_values(story_config: dict, env_secrets: list[str], gateway_min_replicas: int) -> dict:
+def user_values(story_config: dict | None, env_secrets: list[str], gateway_min_replicas: int) -> dict:
+    """The operator's values.yaml; ``story_config`` None: their own ConfigMap (OWN_CONFIG_VALUES)."""
+    if story_config is None:
+        gateway = {"envSecrets": list(env_secrets), "config": {"create": False}, **copy.deepcopy(OWN_CONFIG_VALUES)}
+        backend = {"envSecrets": list(env_secrets), **copy.deepcopy(OWN_CONFIG_VALUES)}
+    else:
+        gateway = {"envSecrets": list(env_secrets), "config": {"proxy_config": copy.deepcopy(story_config)}}
+        backend = {"envSecrets": list(env_secrets)}
     values = {
         "database": {"writer": {"host": DATABASE_HOST, "dbname": DATABASE_NAME}},
-        "gateway": {"envSecrets": list(env_secrets), "config": {"proxy_config": copy.deepcopy(story_config)}},
-        "backend": {"envSecrets": list(env_secrets)},
+        "gateway": gateway,
+        "backend": backend,
     }
     if gateway_min_replicas != 1:
         values["gateway"]["hpa"] = {"minReplicas": gateway_min_replicas}
@@ -365,16 +414,23 @@ def user_values(story_config: dict, env_secrets: list[str], gateway_min_replicas
 
 
 def render(
-    story_config: dict, namespace: str, replicas: int, env_secrets: list[str]
+    story_config: dict, namespace: str, replicas: int, env_secrets: list[str], own_config: bool = False
 ) -> tuple[list[tuple[str, dict]], dict, str, dict]:
     """The release's objects in Helm's install order, the hook Job, the manifest text and the values.
 
-    ``replicas`` is the gateway HPA's minReplicas: what its Deployment runs at rest.
+    ``replicas`` is the gateway HPA's minReplicas: what its Deployment runs at rest. ``own_config``:
+    ``gateway.config.create: false`` and OWN_CONFIG_VALUES, so no ConfigMap is rendered
+    (templates/gateway/configmap.yaml is wrapped in ``if .Values.gateway.config.create``) and
+    ``story_config`` is the operator's, not the chart's.
     """
-    cm_text = configmap_text(story_config)
-    checksum = hashlib.sha256(cm_text.encode()).hexdigest()
+    if own_config:
+        checksum, head = None, []
+    else:
+        cm_text = configmap_text(story_config)
+        checksum = hashlib.sha256(cm_text.encode()).hexdigest()
+        head = [("templates/gateway/configmap.yaml", yaml.safe_load(cm_text))]
     rendered = [
-        ("templates/gateway/configmap.yaml", yaml.safe_load(cm_text)),
+        *head,
         ("templates/backend/service.yaml", service("backend")),
         ("templates/gateway/service.yaml", service("gateway")),
         ("templates/ui/service.yaml", service("ui")),
@@ -392,7 +448,8 @@ def render(
     )
     for _, obj in rendered:
         helm.own(obj, namespace)
-    return rendered, migrations_job(), manifest, user_values(story_config, env_secrets, replicas)
+    values = user_values(None if own_config else story_config, env_secrets, replicas)
+    return rendered, migrations_job(), manifest, values
 
 
 CHART_METADATA = {

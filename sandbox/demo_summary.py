@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     shape = {
         "helm": "the litellm-helm 1.1.0 chart's objects",
         "componentized": "today's helm/litellm chart: gateway, backend, ui",
+        "componentized-own-config": "today's helm/litellm chart, the operator's own ConfigMap",
     }.get(info["shape"], "the story's manifests")
     print(
         f"\nLiteLLM on the sandbox cluster ({shape}; {info['replicas']} replica(s)"

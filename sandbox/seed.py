@@ -16,7 +16,12 @@ Namespaces ``default`` and ``kube-system``, as on every cluster, and namespace
   gateway and backend, ConfigMap ``litellm-litellm-gateway-config`` that gateway and backend
   both read, the master key in the operator's ``litellm-master-key-secret``, provider keys in
   ``litellm-secrets`` (``gateway.envSecrets`` and ``backend.envSecrets``), the database
-  credentials in ``litellm-writer-secret``, and the completed migrations Job.
+  credentials in ``litellm-writer-secret``, and the completed migrations Job;
+* ``componentized-own-config`` -- today's chart with ``gateway.config.create: false``: the operator
+  keeps the story's ConfigMap ``litellm-config`` (kubectl apply, comments and all, no Helm
+  metadata) and mounts it into gateway and backend with ``gateway``/``backend`` ``volumes``,
+  ``volumeMounts`` and ``extraEnv`` CONFIG_FILE_PATH (componentized.OWN_CONFIG_VALUES); the chart
+  renders no ConfigMap.
 
 With Redis (``--redis``) the Deployment runs 2 replicas and ``litellm-secrets``
 holds REDIS_PASSWORD; ``router_settings`` stay the operator's (the collection
@@ -37,15 +42,21 @@ from .apiserver.resources import RESOURCES
 from .apiserver.validation import apply_defaults
 from .store import Store
 
-SHAPES = ("default", "helm", "componentized")
+SHAPES = ("default", "helm", "componentized", "componentized-own-config")
 # Where each shape keeps LiteLLM's master key: (Secret, key).
 MASTER_KEY_LOCATION = {
     "default": ("litellm-secrets", "LITELLM_MASTER_KEY"),
     "helm": (helm.MASTER_KEY_SECRET, helm.MASTER_KEY_KEY),
     "componentized": (componentized.MASTER_KEY_SECRET, componentized.MASTER_KEY_KEY),
+    "componentized-own-config": (componentized.MASTER_KEY_SECRET, componentized.MASTER_KEY_KEY),
 }
 # The ConfigMap LiteLLM reads its config from, per shape.
-CONFIGMAP = {"default": "litellm-config", "helm": helm.CONFIGMAP, "componentized": componentized.CONFIGMAP}
+CONFIGMAP = {
+    "default": "litellm-config",
+    "helm": helm.CONFIGMAP,
+    "componentized": componentized.CONFIGMAP,
+    "componentized-own-config": componentized.OWN_CONFIGMAP,
+}
 # The Deployments of each shape that serve, as (Deployment, Service, port); the first serves
 # inference (the LiteLLM the collection manages), the sandbox is up when all of them are ready.
 SERVING = {
@@ -55,6 +66,7 @@ SERVING = {
         (componentized.NAMES[c], componentized.NAMES[c], componentized.PORTS[c]) for c in ("gateway", "backend", "ui")
     ],
 }
+SERVING["componentized-own-config"] = SERVING["componentized"]
 REDIS_PASSWORD_ENV = "REDIS_PASSWORD"
 
 NAMESPACE = "ml"
@@ -174,9 +186,11 @@ def seed(
     _create(store, "namespaces", "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
     if shape == "helm":
         _seed_helm(store, providers_url, master_key, env, replicas)
-    elif shape == "componentized":
+    elif shape.startswith("componentized"):
         env.pop("DATABASE_URL")  # the new chart passes DATABASE_HOST/USER/... (litellm-writer-secret)
-        _seed_componentized(store, providers_url, master_key, env, replicas)
+        _seed_componentized(
+            store, providers_url, master_key, env, replicas, own_config=shape == "componentized-own-config"
+        )
     else:
         _seed_default(store, providers_url, env, replicas)
     return {**env, "master_key": master_key}
@@ -254,7 +268,9 @@ def _seed_helm(store: Store, providers_url: str, master_key: str, env: dict[str,
         _create(store, plural[obj["kind"]], NAMESPACE, obj, manager=HELM_MANAGER)
 
 
-def _seed_componentized(store: Store, providers_url: str, master_key: str, env: dict[str, str], replicas: int) -> None:
+def _seed_componentized(
+    store: Store, providers_url: str, master_key: str, env: dict[str, str], replicas: int, own_config: bool = False
+) -> None:
     # The Secrets the chart only references, created by the operator beforehand: not Helm's.
     for name, data in (
         (componentized.MASTER_KEY_SECRET, {componentized.MASTER_KEY_KEY: master_key}),
@@ -268,8 +284,24 @@ def _seed_componentized(store: Store, providers_url: str, master_key: str, env: 
             {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": {"name": name}, "data": _b64(data)},
             manager=OPERATOR_SECRET_MANAGER,
         )
+    if own_config:
+        # The operator's own config, `kubectl apply -f litellm-config.yaml` before `helm install`.
+        _create(
+            store,
+            "configmaps",
+            NAMESPACE,
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": componentized.OWN_CONFIGMAP},
+                "data": {"config.yaml": before_config(providers_url)},
+            },
+            manager=STORY_MANAGER,
+        )
     story = yaml.safe_load(before_config(providers_url))
-    rendered, job, manifest, values = componentized.render(story, NAMESPACE, replicas, ["litellm-secrets"])
+    rendered, job, manifest, values = componentized.render(
+        story, NAMESPACE, replicas, ["litellm-secrets"], own_config=own_config
+    )
     started, finished = componentized.finished_times()
     hooks = [
         {
