@@ -50,7 +50,8 @@ who keeps their own model list (the issue's "operator's own ConfigMap mounted wi
 ``gateway.volumes``/``volumeMounts``"): ``gateway.config.create: false`` and, for gateway *and*
 backend, ``volumes: [{name: litellm-config, configMap: {name: litellm-config}}]``, ``volumeMounts:
 [{name: litellm-config, mountPath: /app/config/config.yaml, subPath: config.yaml}]``, ``extraEnv:
-[{name: CONFIG_FILE_PATH, value: /app/config/config.yaml}]`` (OWN_CONFIG_VALUES). With create
+[{name: CONFIG_FILE_PATH, value: /app/config/config.yaml}]`` (OWN_CONFIG_VALUES; values.yaml
+@003ba05 declares ``extraEnv``, ``volumes`` and ``volumeMounts`` for gateway and backend). With create
 false, configmap.yaml @101bba0 renders nothing, and both deployment templates (gateway @00e7401,
 backend @03f6ace) drop the ``checksum/config`` annotation, their CONFIG_FILE_PATH and the
 ``gateway-config`` volume and mount: the backend template mounts the gateway's ConfigMap only
