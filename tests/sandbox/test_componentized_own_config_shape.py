@@ -71,8 +71,9 @@ def test_the_values_are_the_ones_the_readme_gives():
     assert values["gateway"] == {"envSecrets": ["litellm-secrets"], "config": {"create": False}, **own}
     assert values["backend"] == {"envSecrets": ["litellm-secrets"], **own}
     assert "proxy_config" not in json.dumps(values)
-    readme = (Path(__file__).resolve().parents[2] / "README-new-chart-values.md").read_text()
-    block = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("(today's `helm/litellm` chart,", 1)[1]
+    block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
     documented = yaml.safe_load(block)
     assert documented == {"gateway": values["gateway"], "backend": values["backend"]}
 
