@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import time
 
-from .. import _lock
+from .. import _lock, _run
 from .. import _outcome as outcome
-from .. import _run
 
 
 def status_of(result, now=None):
