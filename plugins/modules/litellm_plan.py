@@ -169,7 +169,11 @@ lock:
       C(duration) (C(leaseDurationSeconds); a holder that has not renewed it for that long holds nothing).
   returned: always
   type: dict
-  sample: {name: homelab-litellm-litellm, holder: "alice@laptop run=5f0c2a9e1b7d4c38", renewed: "2026-12-01T10:00:05Z", duration: 15}
+  sample:
+    name: homelab-litellm-litellm
+    holder: "alice@laptop run=5f0c2a9e1b7d4c38"
+    renewed: "2026-12-01T10:00:05Z"
+    duration: 15
 known_good:
   description: The record of the last verified state (no values).
   returned: always
