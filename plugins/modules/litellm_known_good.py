@@ -92,6 +92,13 @@ EXAMPLES = r"""
     managed_keys: "{{ plan.managed_keys }}"
     models: "{{ plan.expected_models }}"
 
+- name: Record it again although nothing differs, to renew the recorded time
+  homelab.litellm.litellm_known_good:
+    namespace: ml
+    managed_keys: "{{ plan.managed_keys }}"
+    models: "{{ plan.expected_models }}"
+    refresh_time: true
+
 - name: Put the last verified state back over what this run wrote
   homelab.litellm.litellm_known_good:
     namespace: ml
