@@ -218,6 +218,39 @@ def describe_pending(pending):
     return "%s at %s%s" % (" and ".join(pending["by"]), pending["at"], " (%s)" % "; ".join(what) if what else "")
 
 
+def record_differences(previous, new):
+    """What recording ``new`` would change in the record ``previous`` (None: there is none), as phrases
+    with names only; [] when ``previous`` already holds the same state and only the recorded time (and
+    run) would differ.
+
+    The same state: the config text and where it lives, every key's Secret, key and value, the models
+    (in any order), what the pod template loads, verified by a run (a baseline is not), and no pending
+    part (a new record has none). A record older than the pod template field differs from one with it.
+    """
+    if previous is None:
+        return ["there is no record yet"]
+    differences = []
+    if (previous.configmap, previous.config_key) != (new.configmap, new.config_key):
+        differences.append(
+            "the config lives in ConfigMap %s key %s, not %s key %s"
+            % (new.configmap, new.config_key, previous.configmap, previous.config_key)
+        )
+    elif previous.config_text != new.config_text:
+        differences.append("the config")
+    keys = sorted(name for name in set(previous.keys) | set(new.keys) if previous.keys.get(name) != new.keys.get(name))
+    if keys:
+        differences.append("keys %s" % ", ".join(keys))
+    if sorted(previous.models) != sorted(new.models):
+        differences.append("the models")
+    if previous.pod_template is None or sorted(previous.pod_template) != sorted(new.pod_template or []):
+        differences.append("what the pod template loads")
+    if previous.verified != new.verified:
+        differences.append("verified (%s, now %s)" % (previous.verified, new.verified))
+    if previous.pending:
+        differences.append("the pending part (%s)" % describe_pending(previous.pending))
+    return differences
+
+
 def record_errors(record):
     """What makes a record (a KnownGood) unfit to be restored, as messages; [] when it is fit.
 

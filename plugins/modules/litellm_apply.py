@@ -221,22 +221,26 @@ pod_template:
   type: dict
   sample: {loads: ["envFrom secretRef litellm-secrets (container litellm)"], added: [], removed: []}
 lock:
-  description: The run lock (its Lease's name), who held it as the run began (empty when nobody did), its last renewal.
+  description:
+    - The run lock (its Lease's name), who held it as the run began (empty when nobody did), its last renewal
+      and its C(duration) (C(leaseDurationSeconds), the seconds it stays valid after a renewal).
   returned: always
   type: dict
-  sample: {name: homelab-litellm-litellm, holder: "", renewed: null}
+  sample: {name: homelab-litellm-litellm, holder: "", renewed: null, duration: null}
 status:
   description:
     - What the collection manages on this LiteLLM (models, key names and the Secret and key each lives in),
-      the record (its time and whether a run verified it), the lock holder, and what a run would change
-      (C(pending)). Names only, never a value. C(playbooks/status.yml) prints RV(status_lines).
+      the record (its time and whether a run verified it), the lock holder and whether its Lease has expired
+      (C(expired), C(renewed_ago) seconds; a holder that stopped renewing, a killed run, holds nothing and the
+      next run takes the lock over), and what a run would change (C(pending)). Names only, never a value.
+      C(playbooks/status.yml) prints RV(status_lines).
   returned: in check mode
   type: dict
   sample:
     models: {managed: [groq/openai/gpt-oss-120b], in_config: [vllm-qwen, groq/openai/gpt-oss-120b]}
     keys: {GROQ_API_KEY: {secret: litellm-secrets, key: GROQ_API_KEY}}
     record: {name: litellm-known-good, exists: true, verified: "true", recorded_at: "2026-12-01T10:00:00Z"}
-    lock: {name: homelab-litellm-litellm, holder: null, renewed: null}
+    lock: {name: homelab-litellm-litellm, holder: null, renewed: null, duration: null, expired: null, renewed_ago: null}
     pending: []
 status_lines:
   description: RV(status) as lines to read.

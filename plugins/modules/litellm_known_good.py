@@ -23,6 +23,9 @@ description:
   - The record is one Secret, C(<deployment>-known-good), written in one request (data
     C(state.json)); its annotations say, without values, when it was recorded, by which run, and
     which keys and models it holds.
+  - When the record already holds the same state (config, keys, models and what the pod template
+    loads, verified by a run, nothing pending), O(state=recorded) writes nothing, takes no lock and
+    reports C(changed=false), unless O(refresh_time) asks to renew the recorded time.
   - With O(state=restored), puts the record back, but only over what O(expected) says this run
     wrote (or took over as unverified), compared by resourceVersion. An object somebody else
     changed since is left alone and reported, and the module fails; nothing is clobbered.
@@ -69,6 +72,13 @@ options:
         left them at. C(configmaps) and C(secrets), each name to resourceVersion.
     type: dict
     default: {}
+  refresh_time:
+    description:
+      - For O(state=recorded), write the record even when it already holds the same state, so that its
+        recorded time (annotation C(homelab.litellm/recorded-at)) becomes now. Without it such a record
+        is left as it is - no write, no lock, C(changed=false).
+    type: bool
+    default: false
 requirements:
   - kubernetes >= 24.2.0
 seealso:
@@ -81,6 +91,13 @@ EXAMPLES = r"""
     namespace: ml
     managed_keys: "{{ plan.managed_keys }}"
     models: "{{ plan.expected_models }}"
+
+- name: Record it again although nothing differs, to renew the recorded time
+  homelab.litellm.litellm_known_good:
+    namespace: ml
+    managed_keys: "{{ plan.managed_keys }}"
+    models: "{{ plan.expected_models }}"
+    refresh_time: true
 
 - name: Put the last verified state back over what this run wrote
   homelab.litellm.litellm_known_good:
@@ -97,10 +114,18 @@ record:
   type: str
   sample: litellm-known-good
 recorded_at:
-  description: When the record that is now in place was made.
+  description: When the record that is now in place was made (null when there is none).
   returned: always
   type: str
   sample: "2026-12-01T10:00:00Z"
+differences:
+  description:
+    - For O(state=recorded), what the live state changes in the record, names only (never a value) - for
+      example C(the config), C(keys GROQ_API_KEY), C(the models); empty when the record already holds it.
+  returned: when O(state=recorded)
+  type: list
+  elements: str
+  sample: [the models, keys GROQ_API_KEY]
 restored:
   description: The objects whose data was (or in check mode would be) put back.
   returned: always
@@ -137,10 +162,13 @@ def argument_spec():
         managed_keys=dict(type="dict", default={}, no_log=False),
         models=dict(type="list", elements="str", default=[]),
         expected=dict(type="dict", default={}),
+        refresh_time=dict(type="bool", default=False),
     )
 
 
-def record(module, kube):
+def record(module, kube, fence, write):
+    """Record the live state; writes only with ``write`` and only when it differs from the record (or
+    ``refresh_time`` asks to renew the time). Returns ``(result, whether it writes or would write)``."""
     params = module.params
     namespace, name = params["namespace"], params["deployment"]
     configmap, key = _run.config_target(kube, params)
@@ -163,15 +191,17 @@ def record(module, kube):
         )
     loads = pod_template_sources(deployment)
     new = kg.KnownGood(
-        text, configmap, key, keys, list(params["models"]), "true", _run.now_text(), None, pod_template=loads
+        text or "", configmap, key, keys, list(params["models"]), "true", _run.now_text(), None, pod_template=loads
     )
     existing = kube.get("secrets", namespace, kg.record_name(name))
     previous = kg.read_record(existing)
-    changed = previous is None or (previous.config_text, previous.keys) != (text, keys)
+    differences = kg.record_differences(previous, new)
+    writes = bool(differences) or params["refresh_time"]
     result = dict(
-        changed=changed,
+        changed=writes,
         record=kg.record_name(name),
-        recorded_at=new.recorded_at,
+        recorded_at=new.recorded_at if write and writes else (previous.recorded_at if previous else None),
+        differences=differences,
         restored=[],
         secret_keys=sorted(keys),
         left_alone=[],
@@ -183,13 +213,10 @@ def record(module, kube):
             before_header="last verified config",
             after_header="config recorded now",
         )
-    if module.check_mode:
-        result["recorded_at"] = previous.recorded_at if previous else None
-        return result
-    with _run.lock_of(params, kube) as fence:
+    if write and writes:
         fence and fence()
         kube.write("secrets", namespace, kg.record_body(namespace, name, new, existing=existing))
-    return result
+    return result, writes
 
 
 def restore(module, kube, fence, write):
@@ -286,7 +313,9 @@ def restore(module, kube, fence, write):
 def run(module, kube):
     params = module.params
     if params["state"] == "recorded":
-        return record(module, kube)
+        return _run.write_when_needed(
+            params, kube, module.check_mode, lambda write, fence: record(module, kube, fence, write)
+        )
 
     def step(write, fence):
         try:

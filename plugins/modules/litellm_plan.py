@@ -164,10 +164,16 @@ provider_check:
   elements: dict
   sample: [{provider: groq, variable: GROQ_API_KEY, status: ok, missing: [], seconds: 0.21}]
 lock:
-  description: The run lock (its Lease's name), who holds it now (empty when nobody does) and its last renewal.
+  description:
+    - The run lock (its Lease's name), who holds it now (empty when nobody does), its last renewal and its
+      C(duration) (C(leaseDurationSeconds); a holder that has not renewed it for that long holds nothing).
   returned: always
   type: dict
-  sample: {name: homelab-litellm-litellm, holder: "alice@laptop run=5f0c2a9e1b7d4c38", renewed: "2026-12-01T10:00:05Z"}
+  sample:
+    name: homelab-litellm-litellm
+    holder: "alice@laptop run=5f0c2a9e1b7d4c38"
+    renewed: "2026-12-01T10:00:05Z"
+    duration: 15
 known_good:
   description: The record of the last verified state (no values).
   returned: always

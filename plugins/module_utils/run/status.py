@@ -11,12 +11,18 @@ Names only: key names and the Secret and key each lives in, never a value.
 
 from __future__ import annotations
 
+import time
+
+from .. import _lock, _run
 from .. import _outcome as outcome
-from .. import _run
 
 
-def status_of(result):
-    """The status of one LiteLLM as a dict: ``target``, ``models``, ``keys``, ``record``, ``lock``, ``pending``."""
+def status_of(result, now=None):
+    """The status of one LiteLLM as a dict: ``target``, ``models``, ``keys``, ``record``, ``lock``, ``pending``.
+
+    ``now`` (POSIX time, the clock the Lease's holder writes its renewals with) judges whether the lock
+    has expired; the current time when None.
+    """
     config = result.get("config") or {}
     target = result.get("target") or {}
     record = result.get("known_good") or {}
@@ -36,9 +42,60 @@ def status_of(result):
             "verified": record.get("verified"),
             "recorded_at": record.get("recorded_at"),
         },
-        "lock": {"name": lock.get("name"), "holder": lock.get("holder") or None, "renewed": lock.get("renewed")},
+        "lock": lock_of(lock, time.time() if now is None else now),
         "pending": pending_of(result),
     }
+
+
+def lock_of(lock, now):
+    """The run lock as read (``name``, ``holder``, ``renewed``, ``duration``), with ``expired`` judged as a run
+    judges it (``_lock.expired``: no renewal within ``leaseDurationSeconds``) and ``renewed_ago`` in seconds.
+
+    A holder that stopped renewing (a killed run) holds nothing: the next run takes the lock over.
+    ``expired`` and ``renewed_ago`` are None when nobody holds the lock (or it was never renewed).
+    """
+    holder = lock.get("holder") or None
+    renewed = _lock.parse_time(lock.get("renewed"))
+    duration = lock.get("duration")
+    lease = {"spec": {"holderIdentity": holder, "renewTime": lock.get("renewed"), "leaseDurationSeconds": duration}}
+    return {
+        "name": lock.get("name"),
+        "holder": holder,
+        "renewed": lock.get("renewed"),
+        "duration": duration,
+        "expired": _lock.expired(lease, now) if holder else None,
+        "renewed_ago": int(max(now - renewed, 0)) if holder and renewed is not None else None,
+    }
+
+
+def lock_line(lock):
+    """The lock in words: free, held (and renewed how long ago), or expired (and since when)."""
+    if not lock["holder"]:
+        return "Lock: Lease %s free" % lock["name"]
+    if lock["renewed_ago"] is None:
+        return "Lock: Lease %s held by %s but never renewed: expired (the next run takes it over)" % (
+            lock["name"],
+            lock["holder"],
+        )
+    if lock["expired"]:
+        return (
+            "Lock: Lease %s expired %d s ago (the next run takes it over): %s stopped renewing it %d s ago, "
+            "lease %d s (a run that was killed or cut off)"
+            % (
+                lock["name"],
+                max(lock["renewed_ago"] - (lock["duration"] or 0), 0),
+                lock["holder"],
+                lock["renewed_ago"],
+                lock["duration"] or 0,
+            )
+        )
+    return "Lock: Lease %s held by %s, renewed %d s ago (last renewed %s; lease %d s)" % (
+        lock["name"],
+        lock["holder"],
+        lock["renewed_ago"],
+        lock["renewed"],
+        lock["duration"] or 0,
+    )
 
 
 def _live(config, field):
@@ -104,10 +161,7 @@ def status_lines(status):
         )
     else:
         lines.append("Last verified state: none yet (Secret %s does not exist)" % record["name"])
-    if lock["holder"]:
-        lines.append("Lock: Lease %s held by %s (last renewed %s)" % (lock["name"], lock["holder"], lock["renewed"]))
-    else:
-        lines.append("Lock: Lease %s free" % lock["name"])
+    lines.append(lock_line(lock))
     if status["pending"]:
         lines += ["A run would: %s" % item for item in status["pending"]]
     else:

@@ -333,6 +333,7 @@ class Transaction:
                 "name": _lock.lease_name(self.s.deployment),
                 "holder": _lock.lease_holder(self.lease)[0] if self.lease else "",
                 "renewed": ((self.lease or {}).get("spec") or {}).get("renewTime"),
+                "duration": ((self.lease or {}).get("spec") or {}).get("leaseDurationSeconds"),
             },
             known_good={
                 "name": kg.record_name(self.s.deployment),

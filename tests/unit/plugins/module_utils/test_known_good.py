@@ -361,3 +361,22 @@ def test_record_errors_of_a_record_read_from_a_secret_written_by_hand():
         "the last verified state has variable 'GROQ_API_KEY' in Secret a dict key a int, which are not three names"
     ]
     assert GROQ_KEY not in " ".join(errors)
+
+
+def test_record_differences_of_the_same_state_is_empty():
+    recorded = RECORD._replace(pod_template=["envFrom secretRef litellm-secrets (container litellm)"])
+    again = recorded._replace(models=list(reversed(recorded.models)), recorded_at="2026-12-09T00:00:00Z", run="r9")
+    assert kg.record_differences(recorded, again) == []
+    assert kg.record_differences(None, again) == ["there is no record yet"]
+
+
+def test_record_differences_name_what_differs_without_a_value():
+    recorded = RECORD._replace(pod_template=[])
+    moved = recorded._replace(configmap="other-config", config_text="x: 1\n")
+    assert kg.record_differences(recorded, moved) == [
+        "the config lives in ConfigMap other-config key config.yaml, not litellm-config key config.yaml"
+    ]
+    rotated = {name: (secret, key, "sk-rotated-0000000000") for name, (secret, key, _v) in recorded.keys.items()}
+    differences = kg.record_differences(recorded, recorded._replace(keys=dict(rotated, NEW_API_KEY=("s", "k", None))))
+    assert differences == ["keys %s" % ", ".join(sorted(list(recorded.keys) + ["NEW_API_KEY"]))]
+    assert "sk-rotated" not in repr(differences)

@@ -7,6 +7,7 @@ The module takes the run lock (a Lease) for its own duration; ``own_writes`` are
 
 from __future__ import annotations
 
+import pytest
 from ansible_collections.homelab.litellm.plugins.module_utils import _known_good as kg
 from ansible_collections.homelab.litellm.plugins.module_utils import _lock
 from ansible_collections.homelab.litellm.plugins.modules import litellm_known_good
@@ -71,13 +72,85 @@ def test_the_verified_live_state_is_recorded(cluster, run_module):
     assert values_in(result.output) == []
 
 
-def test_recording_the_same_state_again_is_no_change(cluster, run_module):
-    settled_story(cluster, secret_values=SECRETS, managed=["GROQ_API_KEY"])
-    result = run_module(litellm_known_good, RECORD)
-    assert result["changed"] is False
-    assert record_of(cluster).recorded_at == result["recorded_at"] != "2026-12-01T10:00:00Z", (
-        "the record still says when it was proved last"
+def recorded_once(cluster, run_module):
+    """The settled story recorded by this module: the record holds what is live, at a time of its own."""
+    settled_story(cluster, secret_values=SECRETS, record=False)
+    assert run_module(litellm_known_good, RECORD).rc == 0
+    record = record_of(cluster)
+    cluster.edit(
+        "secrets",
+        "litellm-known-good",
+        lambda obj: obj["metadata"]["annotations"].update({kg.RECORDED_AT: "2026-12-01T10:00:00Z"}),
     )
+    cluster.requests.clear()
+    return record
+
+
+def test_recording_the_same_state_again_writes_nothing_and_leaves_the_lock_alone(cluster, run_module):
+    recorded_once(cluster, run_module)
+    secret, lease = cluster.get("secrets", "litellm-known-good"), cluster.get("leases", LEASE)
+    result = run_module(litellm_known_good, dict(RECORD, models=list(reversed(RECORD["models"]))), diff=True)
+    assert result.rc == 0 and result["changed"] is False and result["differences"] == []
+    assert cluster.writes() == [] and cluster.get("leases", LEASE) == lease, "no write, no lock"
+    assert cluster.get("secrets", "litellm-known-good") == secret
+    assert result["recorded_at"] == record_of(cluster).recorded_at == "2026-12-01T10:00:00Z"
+    assert result["diff"]["before"] == result["diff"]["after"] == STORY_CONFIG
+    assert values_in(result.output) == []
+
+
+def test_check_mode_of_the_same_state_is_no_change(cluster, run_module):
+    recorded_once(cluster, run_module)
+    result = run_module(litellm_known_good, RECORD, check_mode=True, diff=True)
+    assert (result["changed"], result["differences"], result["recorded_at"]) == (False, [], "2026-12-01T10:00:00Z")
+    assert cluster.writes() == []
+
+
+def test_refresh_time_records_the_same_state_again_under_the_lock(cluster, run_module):
+    recorded_once(cluster, run_module)
+    checked = run_module(litellm_known_good, dict(RECORD, refresh_time=True), check_mode=True)
+    assert checked["changed"] is True and checked["recorded_at"] == "2026-12-01T10:00:00Z"
+    assert cluster.writes() == []
+    result = run_module(litellm_known_good, dict(RECORD, refresh_time=True))
+    assert result["changed"] is True and result["differences"] == []
+    assert [(r.method, r.resource) for r in cluster.writes()] == [
+        ("PUT", "leases"),
+        ("PUT", "leases"),
+        ("PUT", "secrets"),
+        ("PUT", "leases"),
+    ]
+    assert record_of(cluster).recorded_at == result["recorded_at"] != "2026-12-01T10:00:00Z"
+
+
+def baseline(record):
+    return record._replace(verified="baseline")
+
+
+def pending(record):
+    return kg.with_pending(record, "litellm_config", "2026-12-02T10:00:00Z", config_text=STORY_CONFIG)
+
+
+@pytest.mark.parametrize(
+    "change, difference",
+    [
+        (lambda record: record._replace(models=["vllm-qwen"]), "the models"),
+        (lambda record: record._replace(pod_template=None), "what the pod template loads"),
+        (lambda record: record._replace(pod_template=["volume old-secret"]), "what the pod template loads"),
+        (lambda record: record._replace(keys={}), "keys GROQ_API_KEY"),
+        (lambda record: record._replace(config_text=CHANGED_CONFIG), "the config"),
+        (baseline, "verified (baseline, now true)"),
+        (pending, "the pending part (litellm_config at 2026-12-02T10:00:00Z)"),
+    ],
+    ids=["models", "old-record", "pod-template", "keys", "config", "baseline", "pending"],
+)
+def test_a_record_that_differs_is_written_again(cluster, run_module, change, difference):
+    record = recorded_once(cluster, run_module)
+    cluster.add("secrets", kg.record_body("ml", "litellm", change(record)))
+    cluster.requests.clear()
+    result = run_module(litellm_known_good, RECORD)
+    assert result["changed"] is True and result["differences"] == [difference]
+    assert ("PUT", "secrets") in [(r.method, r.resource) for r in cluster.writes()]
+    assert record_of(cluster)._replace(recorded_at=None) == record._replace(recorded_at=None)
+    assert values_in(result.output) == []
 
 
 def test_a_state_changed_after_the_rollout_is_not_recorded(cluster, run_module):

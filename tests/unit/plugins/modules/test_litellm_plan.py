@@ -51,7 +51,7 @@ def test_a_settled_litellm_has_no_work_and_takes_no_lock(cluster, run_module):
         "record": False,
         "any": False,
     }
-    assert result["lock"] == {"name": LEASE, "holder": "", "renewed": None}
+    assert result["lock"] == {"name": LEASE, "holder": "", "renewed": None, "duration": None}
     assert result["known_good"] == {
         "name": "litellm-known-good",
         "exists": True,
@@ -356,6 +356,7 @@ def test_a_lock_another_run_holds_is_reported_and_does_not_stop_the_plan(story, 
         "name": LEASE,
         "holder": OTHER_HOLDER,
         "renewed": _lock.micro_time(9999999999),
+        "duration": 15,
     }
     assert story.writes() == []
 

@@ -29,11 +29,11 @@ from ansible_collections.homelab.litellm.tests.unit.plugins.module_utils.run.tes
 )
 
 
-def status_in_check_mode(cluster, request=None):
+def status_in_check_mode(cluster, request=None, now=None):
     before = len(cluster.writes())
     result = transaction(cluster, request or pl.Request(), check_mode=True).run()
     assert len(cluster.writes()) == before, "a status writes nothing"
-    return st.status_of(result), result
+    return st.status_of(result, now=now), result
 
 
 def no_value_in(text):
@@ -57,7 +57,14 @@ def test_a_settled_litellm_has_nothing_pending(settled):
         "verified": "true",
         "recorded_at": "2026-12-01T10:00:00Z",
     }
-    assert status["lock"] == {"name": LEASE, "holder": None, "renewed": None}
+    assert status["lock"] == {
+        "name": LEASE,
+        "holder": None,
+        "renewed": None,
+        "duration": None,
+        "expired": None,
+        "renewed_ago": None,
+    }
     assert status["pending"] == []
     lines = st.status_lines(status)
     assert "Keys (names only): OPENAI_API_KEY in Secret litellm-secrets key OPENAI_API_KEY" in lines
@@ -98,18 +105,69 @@ def test_a_key_changed_by_hand_is_pending_verification(settled):
     assert any(item.startswith("verify keys OPENAI_API_KEY") for item in status["pending"]), status["pending"]
 
 
-def test_the_lock_holder_is_shown(settled):
-    renewed = _lock.micro_time(9e9)
-    settled.add(
+def lease_renewed_at(cluster, renewed, holder=OTHER_HOLDER, duration=15):
+    cluster.add(
         "leases",
         {
             "metadata": {"name": LEASE},
-            "spec": {"holderIdentity": OTHER_HOLDER, "leaseDurationSeconds": 15, "renewTime": renewed},
+            "spec": {"holderIdentity": holder, "leaseDurationSeconds": duration, "renewTime": renewed},
         },
     )
-    status, _result = status_in_check_mode(settled)
-    assert status["lock"] == {"name": LEASE, "holder": OTHER_HOLDER, "renewed": renewed}
-    assert "Lock: Lease %s held by %s (last renewed %s)" % (LEASE, OTHER_HOLDER, renewed) in st.status_lines(status)
+
+
+def test_the_lock_holder_is_shown_with_its_last_renewal(settled):
+    renewed = _lock.micro_time(1_800_000_000)
+    lease_renewed_at(settled, renewed)
+    status, _result = status_in_check_mode(settled, now=1_800_000_004.5)
+    assert status["lock"] == {
+        "name": LEASE,
+        "holder": OTHER_HOLDER,
+        "renewed": renewed,
+        "duration": 15,
+        "expired": False,
+        "renewed_ago": 4,
+    }
+    assert "Lock: Lease %s held by %s, renewed 4 s ago (last renewed %s; lease 15 s)" % (
+        LEASE,
+        OTHER_HOLDER,
+        renewed,
+    ) in st.status_lines(status)
+
+
+def test_a_lock_its_holder_stopped_renewing_is_said_to_be_expired(settled):
+    # A killed run: its Lease still names it, but it has not renewed for longer than the lease.
+    renewed = _lock.micro_time(1_800_000_000)
+    lease_renewed_at(settled, renewed)
+    status, _result = status_in_check_mode(settled, now=1_800_000_100)
+    assert status["lock"]["expired"] is True and status["lock"]["renewed_ago"] == 100
+    assert (
+        "Lock: Lease %s expired 85 s ago (the next run takes it over): %s stopped renewing it 100 s ago, "
+        "lease 15 s (a run that was killed or cut off)" % (LEASE, OTHER_HOLDER)
+    ) in st.status_lines(status)
+    assert not any("held by" in line for line in st.status_lines(status))
+
+
+def test_the_lock_is_judged_expired_as_a_run_judges_it(settled):
+    # The boundary is _lock.expired's: still held at renewal + duration, free just after it.
+    renewed = _lock.micro_time(1_800_000_000)
+    lease_renewed_at(settled, renewed, duration=60)
+    lease = settled.get("leases", LEASE)
+    for now in (1_800_000_060, 1_800_000_060.5):
+        status, _result = status_in_check_mode(settled, now=now)
+        assert status["lock"]["expired"] is _lock.expired(lease, now)
+    assert st.status_of(_result, now=1_800_000_060)["lock"]["expired"] is False
+    assert st.status_of(_result, now=1_800_000_061)["lock"]["expired"] is True
+    assert "expired 1 s ago" in st.lock_line(st.status_of(_result, now=1_800_000_061)["lock"])
+
+
+def test_a_lock_never_renewed_is_expired(settled):
+    lease_renewed_at(settled, None)
+    status, _result = status_in_check_mode(settled, now=1_800_000_000)
+    assert status["lock"]["expired"] is True
+    assert "Lock: Lease %s held by %s but never renewed: expired (the next run takes it over)" % (
+        LEASE,
+        OTHER_HOLDER,
+    ) in st.status_lines(status)
 
 
 def test_a_baseline_record_is_said_to_be_unverified(settled):
