@@ -71,7 +71,7 @@ def test_the_values_are_the_ones_the_readme_gives():
     assert values["gateway"] == {"envSecrets": ["litellm-secrets"], "config": {"create": False}, **own}
     assert values["backend"] == {"envSecrets": ["litellm-secrets"], **own}
     assert "proxy_config" not in json.dumps(values)
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "docs" / "install-shapes.md").read_text()
     section = readme.split("(today's `helm/litellm` chart,", 1)[1]
     block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
     documented = yaml.safe_load(block)
