@@ -14,7 +14,7 @@ import json
 
 import pytest
 from ansible_collections.homelab.litellm.plugins.module_utils import _known_good as kg
-from ansible_collections.homelab.litellm.plugins.module_utils import _lock
+from ansible_collections.homelab.litellm.plugins.module_utils import _lock, _run
 from ansible_collections.homelab.litellm.plugins.module_utils import _plan as pl
 from ansible_collections.homelab.litellm.plugins.module_utils import _pod_sources as pods
 from ansible_collections.homelab.litellm.plugins.module_utils.run import transaction as tx
@@ -136,3 +136,14 @@ def test_a_set_of_one_keeps_its_lease_and_record(settled, litellm):
     assert result["target"]["records"] == ["litellm-known-good"]
     assert settled.get("leases", LEASES[1]) is None and settled.get("secrets", "litellm-backend-known-good") is None
     assert GPT_OSS["model_name"] in models_of(settled)
+
+
+def test_a_per_step_module_holding_the_backends_lease_keeps_a_run_naming_the_gateway_out(settled, litellm):
+    # Per-step modules (and older runs) take the Lease of the one Deployment they name; a set run takes it too.
+    add_backend(settled)
+    with _run.module_lock(settled.kube(), NAMESPACE, "litellm-backend", timeout=0) as fence:
+        fence()
+        with pytest.raises(_lock.LockError, match="holds its lock \\(Lease %s\\)" % LEASES[1]):
+            run_naming(settled, "litellm", add_groq()).run()
+        assert holders(settled)[0] is None
+    assert patched(settled) == [] and holders(settled) == [None, None]
