@@ -127,9 +127,20 @@ def test_two_runs_naming_different_members_run_one_after_the_other(with_backend,
         ),
     }
     outputs, ended = {}, {}
-    for name, process in runs.items():
-        outputs[name], _ = process.communicate(timeout=1200)
-        ended[name] = time.monotonic() - started
+    readers = {
+        name: threading.Thread(target=lambda n=name: outputs.__setitem__(n, runs[n].stdout.read()), daemon=True)
+        for name in runs
+    }
+    for reader in readers.values():
+        reader.start()
+    while len(ended) < len(runs):
+        assert time.monotonic() - started < 1200, "the runs did not end"
+        for name, process in runs.items():
+            if name not in ended and process.poll() is not None:
+                ended[name] = time.monotonic() - started
+        time.sleep(0.2)
+    for reader in readers.values():
+        reader.join(30)
     sampler.done.set()
     sampler.join(10)
     for name, process in runs.items():

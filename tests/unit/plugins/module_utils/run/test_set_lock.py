@@ -18,10 +18,24 @@ from ansible_collections.homelab.litellm.plugins.module_utils import _lock, _run
 from ansible_collections.homelab.litellm.plugins.module_utils import _plan as pl
 from ansible_collections.homelab.litellm.plugins.module_utils import _pod_sources as pods
 from ansible_collections.homelab.litellm.plugins.module_utils.run import transaction as tx
-from ansible_collections.homelab.litellm.tests.unit.fake_kube import NAMESPACE, OTHER_HOLDER
+from ansible_collections.homelab.litellm.tests.unit.fake_kube import (
+    NAMESPACE,
+    OTHER_HOLDER,
+    STORY_SECRETS,
+    settled_story,
+)
 
-from .test_readers import add_backend, fixture_settled, patched  # noqa: F401 - fixture_settled is a fixture
-from .test_transaction import GPT_OSS, GROQ_KEY, GROQ_MODEL, STORY_MODELS, FakeLiteLLM, add_groq, after_groq_was_added
+from .test_readers import add_backend, patched
+from .test_transaction import (
+    GPT_OSS,
+    GROQ_KEY,
+    GROQ_MODEL,
+    STORY_CONFIG,
+    STORY_MODELS,
+    FakeLiteLLM,
+    add_groq,
+    after_groq_was_added,
+)
 
 LEASES = ["homelab-litellm-litellm", "homelab-litellm-litellm-backend"]
 LLAMA_MODEL = "groq/llama-3.3-70b-versatile"
@@ -41,6 +55,18 @@ class SetLiteLLM(FakeLiteLLM):
 def fixture_litellm(cluster, quick_rollouts):
     cluster.proxy = SetLiteLLM()
     return cluster.proxy
+
+
+@pytest.fixture(name="settled")
+def fixture_settled(cluster, litellm):
+    """As in test_readers.py: LiteLLM settled on the story, its record holding OPENAI_API_KEY."""
+    settled_story(cluster, record=False)
+    keys = {"OPENAI_API_KEY": ("litellm-secrets", "OPENAI_API_KEY", STORY_SECRETS["OPENAI_API_KEY"])}
+    record = kg.KnownGood(
+        STORY_CONFIG, "litellm-config", "config.yaml", keys, STORY_MODELS, "true", "2026-12-01T10:00:00Z", "r0"
+    )
+    cluster.add("secrets", kg.record_body(NAMESPACE, "litellm", record))
+    return cluster
 
 
 def run_naming(cluster, deployment, request, **settings):
