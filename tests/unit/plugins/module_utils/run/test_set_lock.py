@@ -173,3 +173,18 @@ def test_a_per_step_module_holding_the_backends_lease_keeps_a_run_naming_the_gat
             run_naming(settled, "litellm", add_groq()).run()
         assert holders(settled)[0] is None
     assert patched(settled) == [] and holders(settled) == [None, None]
+
+
+def test_verify_mode_records_the_set_in_every_members_record(settled, litellm):
+    add_backend(settled)
+    synced = pl.Request(models=[], api_keys={})
+    result = run_naming(settled, "litellm", synced, mode="verify").run()
+    assert result["recorded"] is True, "litellm-backend had no record yet"
+    assert [(r.method, r.name) for r in settled.writes("secrets")] == [("POST", None), ("PUT", "litellm-known-good")]
+    backend = kg.read_record(settled.get("secrets", "litellm-backend-known-good"))
+    gateway = kg.read_record(settled.get("secrets", "litellm-known-good"))
+    assert (backend.config_text, backend.models, backend.verified) == (gateway.config_text, gateway.models, "true")
+    assert holders(settled) == [None, None]
+    for name in ("litellm", "litellm-backend"):
+        again = run_naming(settled, name, synced, mode="verify").run()
+        assert again["recorded"] is False, name
