@@ -28,7 +28,8 @@ def rights_needed(target, work, lease_exists=True, record_exists=True):
     """The rights of a run with this ``work`` (a dict of step -> bool) on ``target``.
 
     ``target`` has ``deployment``, ``configmap``, ``secrets_read`` (every Secret the plan reads),
-    ``secrets_written`` (those keys go to), ``record``, ``lease``, ``service`` and ``port``
+    ``secrets_written`` (those keys go to), ``record``, ``lease`` (and ``records``, ``leases``: those of
+    every member, the set's lock and record), ``service`` and ``port``
     (service None when verification goes to a URL), and ``deployments``: every Deployment of this
     LiteLLM (those that read its config; the named one when absent).
     """
@@ -49,18 +50,19 @@ def rights_needed(target, work, lease_exists=True, record_exists=True):
     rights += [
         Right("get", "", "secrets", None, name, "read the keys LiteLLM loads") for name in target["secrets_read"]
     ]
-    rights += [
-        Right("get", "", "secrets", None, target["record"], "read the last verified state"),
-        Right("get", COORDINATION, "leases", None, target["lease"], "see whether another run is active"),
-    ]
+    # The set's lock and record are those of every member (``records``/``leases``; the named one's alone when absent).
+    records = sorted(set(target.get("records") or []) | {target["record"]})
+    leases = sorted(set(target.get("leases") or []) | {target["lease"]})
+    rights += [Right("get", "", "secrets", None, name, "read the last verified state") for name in records]
+    rights += [Right("get", COORDINATION, "leases", None, name, "see whether another run is active") for name in leases]
     if target.get("discover_service"):
         rights.append(Right("list", "", "services", None, None, "find the Service in front of LiteLLM"))
     if not any(work.get(step) for step in ("config", "secret", "rollout", "verify", "record")):
         return _unique(rights)
-    rights.append(Right("update", COORDINATION, "leases", None, target["lease"], "hold the run lock"))
+    rights += [Right("update", COORDINATION, "leases", None, name, "hold the run lock") for name in leases]
     if not lease_exists:
         rights.append(Right("create", COORDINATION, "leases", None, None, "create the run lock"))
-    rights.append(Right("update", "", "secrets", None, target["record"], "record the verified state"))
+    rights += [Right("update", "", "secrets", None, name, "record the verified state") for name in records]
     if not record_exists:
         rights.append(Right("create", "", "secrets", None, None, "create the record of the verified state"))
     # A rollback may write the config and keys back even when this run meant to change only one of them.

@@ -309,3 +309,120 @@ class RunLock:
     def lost(self):
         """Why this run no longer holds the lock (None while it does)."""
         return self._lost
+
+
+def set_lease_names(deployments):
+    """The Leases guarding the LiteLLM made of ``deployments``, in the order they are taken (sorted)."""
+    return [lease_name(name) for name in sorted(set(deployments))]
+
+
+class SetLock:
+    """The run lock of one LiteLLM made of several Deployments: the Lease of every member, taken in
+    sorted name order (two runs never hold one each and wait for the other's), renewed and released
+    together, with the waiting, aborting and takeover behaviour of ``RunLock``.
+
+    A set of one is the named Deployment's own Lease, as it always was. A run of an older collection
+    (which takes only the Lease of the Deployment it names) is excluded too: whichever member it names,
+    a run holding the set holds that member's Lease.
+    """
+
+    def __init__(
+        self,
+        kube,
+        namespace,
+        deployments,
+        holder,
+        duration=RunLock.DEFAULT_DURATION,
+        run="",
+        clock=time.time,
+        sleep=None,
+    ):
+        self.kube, self.namespace, self.holder, self.duration, self.run = kube, namespace, holder, duration, run
+        self.clock, self.sleep = clock, sleep
+        self.abort = threading.Event()
+        self.locks = []
+        self.took_over = None
+        self._names = []
+        self._add(deployments)
+
+    def _add(self, deployments):
+        self._names = sorted(set(self._names) | set(deployments))
+        self.locks = [
+            RunLock(
+                self.kube,
+                self.namespace,
+                lease_name(name),
+                self.holder,
+                duration=self.duration,
+                run=self.run,
+                clock=self.clock,
+                sleep=self.sleep,
+                abort=self.abort,
+            )
+            for name in self._names
+        ]
+
+    @property
+    def names(self):
+        """The Leases of the set, in the order they are taken."""
+        return [lock.name for lock in self.locks]
+
+    @property
+    def held(self):
+        return bool(self.locks) and all(lock.held for lock in self.locks)
+
+    @property
+    def lost(self):
+        """Why this run no longer holds the lock of the set (None while it holds every Lease)."""
+        return next((lock.lost for lock in self.locks if lock.lost), None)
+
+    def acquire(self, timeout, poll=1.0):
+        """Hold every Lease of the set, in sorted order, within ``timeout`` seconds in all; on a failure
+        (busy, aborted) the Leases already taken are released before the LockError goes up."""
+        started = self.clock()
+        taken, took_over = [], []
+        try:
+            for lock in self.locks:
+                lock.acquire(max(timeout - (self.clock() - started), 0), poll)
+                taken.append(lock)
+                if lock.took_over:
+                    took_over.append(lock.took_over)
+        except BaseException:
+            for lock in reversed(taken):
+                lock.release()
+            raise
+        self.took_over = " ".join(took_over) or None
+
+    def cover(self, deployments, timeout, poll=1.0):
+        """Under the lock: hold the Leases of ``deployments`` too (a Deployment joined the set since the
+        run took it). Nothing was written yet, so the run lets go of every Lease and takes the larger set
+        again in sorted order (taking only the new one, out of order, could deadlock with a run that
+        waits in order). Returns whether the set grew."""
+        if {lease_name(name) for name in deployments} <= set(self.names):
+            return False
+        self.release()
+        self._add(deployments)
+        self.acquire(timeout, poll)
+        self.keep()
+        return True
+
+    def renew(self):
+        """Renew every Lease, or raise LockError when this run lost one (the write fence)."""
+        for lock in self.locks:
+            lock.renew()
+
+    def keep(self):
+        for lock in self.locks:
+            lock.keep()
+        return self
+
+    def stop_keeping(self):
+        for lock in self.locks:
+            lock.stop_keeping()
+
+    def release(self):
+        """Free every Lease this run holds (in reverse order); True when any was released."""
+        released = False
+        for lock in reversed(self.locks):
+            released = lock.release() or released
+        return released

@@ -195,9 +195,9 @@ def live_state(kube, namespace, deployment, managed_keys, configmap, config_key)
     return text, kg.live_key_values(secrets, locations)
 
 
-def record_state(kube, namespace, deployment, plan, observed, record_secret, run_id, verified):
+def record_state(kube, namespace, deployment, plan, observed, record_secret, run_id, verified, template=None):
     """Record the live state as the last verified one (``verified``: "true", or "baseline"), with what
-    the pod template of ``observed.deployment`` loads."""
+    the pod template of ``template`` (default ``observed.deployment``) loads."""
     text, keys = live_state(
         kube, namespace, deployment, plan.managed_keys, plan.target["configmap"], plan.target["config_key"]
     )
@@ -210,11 +210,35 @@ def record_state(kube, namespace, deployment, plan, observed, record_secret, run
         verified,
         now_text(),
         run_id,
-        pod_template=pod_template_sources(observed.deployment),
+        pod_template=pod_template_sources(template or observed.deployment),
     )
     body = kg.record_body(namespace, deployment, record, existing=record_secret)
     kube.write("secrets", namespace, body)
     return record
+
+
+def record_set_state(kube, namespace, members, plan, observed, run_id, verified, fence=None):
+    """Record the live state in the record of every Deployment of the set (``members``: objects with
+    ``name``, ``deployment`` and ``primary``), each with what its own pod template loads: a later run
+    naming any member compares with, and rolls back to, the same state. The named one's record last;
+    it is returned. ``fence`` is called before each write."""
+    named = None
+    for member in sorted(members, key=lambda m: (m.primary, m.name)):
+        if fence is not None:
+            fence()
+        record = record_state(
+            kube,
+            namespace,
+            member.name,
+            plan,
+            observed,
+            kube.get("secrets", namespace, kg.record_name(member.name)),
+            run_id,
+            verified,
+            template=member.deployment,
+        )
+        named = record if member.primary else named
+    return named
 
 
 def describe_unverified(unverified):

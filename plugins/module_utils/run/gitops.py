@@ -18,6 +18,7 @@ reverted at its next sync. Two modes of ``litellm_apply`` leave every write to i
 
 from __future__ import annotations
 
+from .. import _known_good as kg
 from .. import _lock, _run
 from .. import _plan as pl
 from .. import _rollout as rt
@@ -79,6 +80,20 @@ def needs_record(plan, record):
     if record is None or record.verified != "true":
         return True
     return bool(plan.unverified["config"] or plan.unverified["keys"] or list(record.models) != plan.expected_models)
+
+
+def member_records(kube, namespace, members):
+    """The records of the set's other Deployments (None for one missing or unreadable): every member's
+    record holds the set's last verified state (``_run.record_set_state``)."""
+    records = []
+    for member in members:
+        if member.primary:
+            continue
+        try:
+            records.append(kg.read_record(kube.get("secrets", namespace, kg.record_name(member.name))))
+        except kg.RecordError:
+            records.append(None)
+    return records
 
 
 def run_mode(tx, plan, observed, lease, record_secret):
@@ -155,10 +170,10 @@ class Verify:
             result["summary"] = "check mode: the cluster has the planned state; would verify and record it"
             return result
         started = tx.clock()
-        tx.lock = _lock.RunLock(
+        tx.lock = _lock.SetLock(
             tx.kube,
             s.namespace,
-            _lock.lease_name(s.deployment),
+            [member.name for member in tx.members],
             _run.holder_identity(_run.new_run_token()),
             duration=s.lock_duration,
         )
@@ -180,6 +195,8 @@ class Verify:
         tx, s = self.tx, self.s
         started = tx.clock()
         observed, tx.lease, record_secret, plan = tx._observe_and_plan()
+        if tx.lock.cover([member.name for member in tx.members], s.lock_timeout):
+            observed, tx.lease, record_secret, plan = tx._observe_and_plan()  # a Deployment joined the set
         self._check_synced(plan)
         tx._step("observe", started, "read again under the lock")
         result.update(_result(tx, plan, observed, [], "verify"))
@@ -203,19 +220,20 @@ class Verify:
                     "writes only the record)" % verified["summary"]
                 )
             tx._step("verify", started, verified["summary"])
-        recorded = needs_record(plan, observed.record)
+        recorded = needs_record(plan, observed.record) or any(
+            needs_record(plan, record) for record in member_records(tx.kube, s.namespace, tx.members)
+        )
         if recorded:
             started = tx.clock()
-            tx._fence()
-            _run.record_state(
+            _run.record_set_state(
                 tx.kube,
                 s.namespace,
-                s.deployment,
+                tx.members,
                 plan,
                 observed,
-                record_secret,
                 tx.run_token,
                 "true" if verified else "baseline",
+                tx._fence,
             )
             tx._step("record", started, "recorded as the last verified state")
         result.update(changed=recorded, recorded=recorded, restarted=False)

@@ -60,10 +60,35 @@ def discovers_service(params):
     return not params["verify_url"] and not (params["service"] and params["port"])
 
 
+def _all_exist(kube, kind, namespace, names):
+    """Whether every one of ``names`` exists (one this identity may not read counts as existing: the
+    missing get right is what the check then names)."""
+    for name in names:
+        try:
+            if kube.get(kind, namespace, name) is None:
+                return False
+        except _k8s.KubeError as err:
+            if err.status != 403:
+                raise
+    return True
+
+
 def check_access(kube, plan, lease, record_secret, service, params, deployments=()):
+    others = [name for name in deployments if name != plan.target["deployment"]]
+    namespace = plan.target["namespace"]
+    if others:
+        # The set's lock and record are every member's (_lock.SetLock, _run.record_set_state).
+        lease = lease if lease is None else _all_exist(kube, "leases", namespace, map(_lock.lease_name, others))
+        record_secret = (
+            record_secret
+            if record_secret is None
+            else _all_exist(kube, "secrets", namespace, map(kg.record_name, others))
+        )
     target = dict(
         plan.target,
         deployments=list(deployments),
+        records=[kg.record_name(name) for name in deployments],
+        leases=_lock.set_lease_names(deployments),
         record=kg.record_name(plan.target["deployment"]),
         lease=_lock.lease_name(plan.target["deployment"]),
         service=service[0],
@@ -72,7 +97,7 @@ def check_access(kube, plan, lease, record_secret, service, params, deployments=
         discover_service=discovers_service(params),
     )
     rights = access.rights_needed(
-        target, plan.work, lease_exists=lease is not None, record_exists=record_secret is not None
+        target, plan.work, lease_exists=lease not in (None, False), record_exists=record_secret not in (None, False)
     )
     skipped, missing = ask_for(kube, rights, plan.target["namespace"])
     optional = [right for right in missing if tuple(right[:5]) in access.OPTIONAL]

@@ -234,10 +234,11 @@ class Transaction:
             return result
 
         started = self.clock()
-        self.lock = _lock.RunLock(
+        # One run at a time per LiteLLM: the Lease of every Deployment of the set (_lock.SetLock).
+        self.lock = _lock.SetLock(
             self.kube,
             s.namespace,
-            _lock.lease_name(s.deployment),
+            [member.name for member in self.members],
             _run.holder_identity(_run.new_run_token()),
             duration=s.lock_duration,
         )
@@ -314,6 +315,9 @@ class Transaction:
             port=self.service[1],
             discover_service=pre.discovers_service(self._params()),
             deployments=[member.name for member in self.members],
+            # The set's lock and record: every member's (the named one's alone for a set of one).
+            leases=_lock.set_lease_names(member.name for member in self.members),
+            records=sorted(kg.record_name(member.name) for member in self.members),
         )
         result = dict(
             changed=False,
@@ -356,6 +360,10 @@ class Transaction:
             # Under the lock: what another run did meanwhile counts.
             started = self.clock()
             observed, self.lease, record_secret, plan = self._observe_and_plan()
+            if self.lock.cover([member.name for member in self.members], s.lock_timeout):
+                # A Deployment joined the set before this run held it: read again under its Lease too.
+                self._step("lock", started, "the set grew: took the Leases of %s" % ", ".join(self.lock.names))
+                continue
             self._pod_template_drift(observed)
             checked = checked + self._preflight(plan, observed, None, None, self.service, known=self._known_checks)
             # The Deployments of this LiteLLM are no neighbours: their keys are restored with the set's record.
@@ -406,16 +414,8 @@ class Transaction:
         # whose digest (when it has one) is that of the live config and keys.
         runs_live = plan.rollout["digest_now"] in (None, plan.rollout["digest_live"])
         if plan.rollout["complete"] and runs_live:
-            self._fence()
-            self.record = _run.record_state(
-                self.kube,
-                self.s.namespace,
-                self.s.deployment,
-                plan,
-                observed,
-                record_secret,
-                self.run_token,
-                "baseline",
+            self.record = _run.record_set_state(
+                self.kube, self.s.namespace, self.members, plan, observed, self.run_token, "baseline", self._fence
             )
             self.warnings.append(
                 "There was no record of a verified state yet: recorded the state LiteLLM runs now as the baseline."
@@ -448,16 +448,15 @@ class Transaction:
                 raise StepFailed("LiteLLM verification failed: " + verified["summary"])
             self._step("verify", started, outcome.verify_summary(verified))
         started = self.clock()
-        self._fence()
-        _run.record_state(
+        _run.record_set_state(
             self.kube,
             s.namespace,
-            s.deployment,
+            self.members,
             plan,
             self.observed,
-            self.kube.get("secrets", s.namespace, kg.record_name(s.deployment)),
             self.run_token,
             "true" if verified else "baseline",
+            self._fence,
         )
         self._step("record", started, "recorded as the last verified state")
         result["changed"] = bool(self.journal)

@@ -158,3 +158,39 @@ def test_the_role_renders_the_same_in_every_process(cluster, run_module):
         if len(renderings) > 1:
             break
     assert len(renderings) == 1, "the Role differs between processes"
+
+
+def test_a_set_of_two_deployments_gets_every_members_lease_and_record(cluster, run_module):
+    """litellm-backend mounts the same ConfigMap: the run takes both Leases and writes both records, so
+    rbac.yml creates and grants both, and the Role is still exactly what the run asks for."""
+    story(cluster)
+    backend = litellm_deployment("litellm-backend")
+    backend["spec"]["selector"] = {"matchLabels": {"app": "backend"}}
+    backend["spec"]["template"]["metadata"]["labels"] = {"app": "backend"}
+    cluster.add("deployments", backend)
+    plan = plan_for_rbac(run_module)
+    assert plan["target"]["leases"] == ["homelab-litellm-litellm", "homelab-litellm-litellm-backend"]
+    rendered = render_template(rbac_values(plan))
+    created = sorted((doc["kind"], doc["metadata"]["name"]) for doc in yaml.safe_load_all(rendered) if doc)
+    assert [entry for entry in created if entry[0] in ("Lease", "Secret")] == [
+        ("Lease", "homelab-litellm-litellm"),
+        ("Lease", "homelab-litellm-litellm-backend"),
+        ("Secret", "litellm-backend-known-good"),
+        ("Secret", "litellm-known-good"),
+    ]
+    records = [doc for doc in yaml.safe_load_all(rendered) if doc and doc["kind"] == "Secret"]
+    assert {doc["metadata"]["labels"]["homelab.litellm/known-good-of"] for doc in records} == {
+        "litellm",
+        "litellm-backend",
+    }
+    role = role_of(rendered)
+    target = dict(
+        plan["target"],
+        record=plan["known_good"]["name"],
+        lease=plan["lock"]["name"],
+        secrets_written=plan["target"]["secrets"],
+        discover_service=True,
+    )
+    assert granted(role) == {tuple(right[:5]) for right in access.rights_needed(target, RUN_WITH_WORK)}
+    held = {name for verb, _g, resource, _s, name in granted(role) if resource == "leases" and verb == "update"}
+    assert held == set(plan["target"]["leases"])

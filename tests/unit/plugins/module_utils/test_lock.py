@@ -10,6 +10,7 @@ millisecond.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -535,3 +536,121 @@ def test_release_stops_the_keeper_and_empties_the_holder(cluster, clock, keeper_
     time.sleep(0.05)
     assert len(cluster.writes()) == writes, "nothing renews a released lock"
     assert stored(cluster)["spec"]["holderIdentity"] is None
+
+
+# -- the lock of a set of Deployments (one LiteLLM made of several) --------------------------------
+BACKEND_LEASE = "homelab-litellm-litellm-backend"
+
+
+def set_lock(cluster, clock, members=("litellm-backend", "litellm"), holder=ME, duration=60):
+    return _lock.SetLock(
+        cluster.kube(), "ml", list(members), holder, duration=duration, run=holder[-2:], clock=clock, sleep=clock.sleep
+    )
+
+
+def lease_writes(cluster):
+    """(method, Lease name, holder written) of every write of a Lease, in order."""
+    found = []
+    for request in cluster.writes("leases"):
+        body = json.loads(request.body) if isinstance(request.body, (str, bytes)) else request.body
+        found.append((request.method, body["metadata"]["name"], body["spec"]["holderIdentity"]))
+    return found
+
+
+def holder_of(cluster, name):
+    found = cluster.get("leases", name)
+    return found and found["spec"]["holderIdentity"]
+
+
+def test_set_lease_names_are_sorted_and_a_set_of_one_is_the_named_lease():
+    assert _lock.set_lease_names(["litellm-backend", "litellm", "litellm"]) == [LEASE, BACKEND_LEASE]
+    assert _lock.set_lease_names(["litellm"]) == [LEASE]
+
+
+def test_a_set_lock_takes_every_lease_in_sorted_order_and_releases_them_all(cluster, clock):
+    lock = set_lock(cluster, clock)
+    lock.acquire(timeout=5)
+    assert lock.held is True and lock.names == [LEASE, BACKEND_LEASE]
+    assert lease_writes(cluster) == [("POST", LEASE, ME), ("POST", BACKEND_LEASE, ME)]
+    assert holder_of(cluster, LEASE) == holder_of(cluster, BACKEND_LEASE) == ME
+    lock.renew()
+    assert lock.release() is True
+    assert holder_of(cluster, LEASE) is None and holder_of(cluster, BACKEND_LEASE) is None
+
+
+def test_a_set_of_one_takes_only_the_named_deployments_lease(cluster, clock):
+    lock = set_lock(cluster, clock, members=["litellm"])
+    lock.acquire(timeout=5)
+    assert lease_writes(cluster) == [("POST", LEASE, ME)]
+
+
+def test_a_run_naming_the_other_member_waits_for_the_set_then_fails_having_kept_nothing(cluster, clock):
+    first = set_lock(cluster, clock, members=["litellm", "litellm-backend"])
+    first.acquire(timeout=5)
+    second = set_lock(cluster, clock, members=["litellm-backend", "litellm"], holder=OTHER)
+    with pytest.raises(_lock.LockError, match="%s holds its lock \\(Lease %s\\)" % (ME, LEASE)):
+        second.acquire(timeout=3)
+    assert clock.now - T0 >= 3, "it waited for the lock"
+    assert holder_of(cluster, LEASE) == holder_of(cluster, BACKEND_LEASE) == ME
+    first.release()
+    second.acquire(timeout=0)
+    assert holder_of(cluster, LEASE) == holder_of(cluster, BACKEND_LEASE) == OTHER
+
+
+def test_an_older_run_holding_one_members_lease_keeps_the_set_out_and_the_leases_taken_are_freed(cluster, clock):
+    # An older collection's run names the backend: it holds that Deployment's Lease only.
+    cluster.add("leases", dict(lease(OTHER), metadata={"name": BACKEND_LEASE, "namespace": "ml"}))
+    lock = set_lock(cluster, clock)
+    with pytest.raises(_lock.LockError, match="%s holds its lock \\(Lease %s\\)" % (OTHER, BACKEND_LEASE)):
+        lock.acquire(timeout=2)
+    assert holder_of(cluster, LEASE) is None, "the Lease it took first is given back"
+    assert lock.held is False
+
+
+def test_a_member_lease_whose_holder_stopped_renewing_is_taken_over_and_said(cluster, clock):
+    cluster.add("leases", dict(lease(OTHER, renewed=T0 - 120), metadata={"name": BACKEND_LEASE, "namespace": "ml"}))
+    lock = set_lock(cluster, clock)
+    lock.acquire(timeout=0)
+    assert lock.took_over.startswith("Took over the run lock from " + OTHER)
+    assert holder_of(cluster, BACKEND_LEASE) == ME
+
+
+def test_an_abort_ends_the_wait_for_any_member(cluster, clock):
+    cluster.add("leases", dict(lease(OTHER), metadata={"name": BACKEND_LEASE, "namespace": "ml"}))
+    lock = set_lock(cluster, clock)
+    clock_sleep = clock.sleep
+
+    def sleep(seconds):
+        lock.abort.set()
+        clock_sleep(seconds)
+
+    for member in lock.locks:
+        member.sleep = sleep
+    with pytest.raises(_lock.Aborted):
+        lock.acquire(timeout=30)
+    assert holder_of(cluster, LEASE) is None and holder_of(cluster, BACKEND_LEASE) == OTHER
+
+
+def test_losing_one_members_lease_fails_the_fence(cluster, clock):
+    lock = set_lock(cluster, clock)
+    lock.acquire(timeout=0)
+    cluster.edit("leases", BACKEND_LEASE, lambda taken: taken["spec"].update(holderIdentity=OTHER))
+    with pytest.raises(_lock.LockError, match="%s holds it now" % OTHER):
+        lock.renew()
+    assert lock.lost and lock.held is False
+
+
+def test_cover_takes_a_member_that_joined_by_taking_the_grown_set_again_in_order(cluster, clock):
+    lock = set_lock(cluster, clock, members=["litellm-backend"])
+    lock.acquire(timeout=0)
+    assert lock.cover(["litellm-backend"], timeout=0) is False
+    before = len(lease_writes(cluster))
+    assert lock.cover(["litellm-backend", "litellm"], timeout=0) is True
+    lock.stop_keeping()
+    # Let go of the backend's, then take litellm's and the backend's again, in sorted order.
+    assert lease_writes(cluster)[before:] == [
+        ("PUT", BACKEND_LEASE, None),
+        ("POST", LEASE, ME),
+        ("PUT", BACKEND_LEASE, ME),
+    ]
+    assert lock.names == [LEASE, BACKEND_LEASE] and holder_of(cluster, LEASE) == holder_of(cluster, BACKEND_LEASE) == ME
