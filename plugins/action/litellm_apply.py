@@ -15,39 +15,16 @@ where the operator's Git checkout is, whatever host the module ran on.
 
 from __future__ import annotations
 
-from ansible import constants as C
 from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
-from ansible.utils.vars import merge_hash
 from ansible_collections.homelab.litellm.plugins.module_utils import _rendered
-
-REFUSED = (
-    "Nothing was sent and nothing was written: Ansible would write this task's arguments, the provider keys "
-    "among them, into a file under ~/.ansible/tmp on %s (%s). Run it with pipelining (the role sets "
-    "ansible_pipelining: true; ansible.cfg [connection] pipelining = True) and without keep_remote_files."
-)
+from ansible_collections.homelab.litellm.plugins.plugin_utils.pipelined import PipelinedOnly
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
+class ActionModule(PipelinedOnly):
+    ALWAYS = True  # the task always carries the provider keys (and maybe the master key)
+    WHAT = "the provider keys"
 
-    def _why_not_pipelined(self, wrap_async):
-        if C.DEFAULT_KEEP_REMOTE_FILES:
-            return "ANSIBLE_KEEP_REMOTE_FILES / keep_remote_files is on, which turns pipelining off"
-        if wrap_async and not self._connection.has_native_async:
-            return "async tasks are never pipelined"
-        if self._connection.become and not self._connection.become.pipelining:
-            return "become method %s cannot pipeline" % self._connection.become.name
-        return "pipelining is off for this host (ansible_pipelining / [connection] pipelining)"
-
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        wrap_async = bool(self._task.async_val) and not self._connection.has_native_async
-        if not self._is_pipelining_enabled("new", wrap_async):
-            host = (task_vars or {}).get("inventory_hostname", "the target")
-            result.update(failed=True, changed=False, msg=REFUSED % (host, self._why_not_pipelined(wrap_async)))
-            return result
-        result = merge_hash(result, self._execute_module(task_vars=task_vars, wrap_async=wrap_async))
+    def _after(self, result):
         if self._task.args.get("mode") == "render" and not result.get("failed"):
             self._write_rendered(result)
         return result

@@ -54,6 +54,10 @@ attributes:
 requirements:
   - kubernetes >= 24.2.0
   - ruamel.yaml >= 0.17
+notes:
+  - A task that gives this module O(api_keys) runs only pipelined (C(ansible_pipelining=true), no
+    C(keep_remote_files)); otherwise Ansible would write its arguments into a file under C(~/.ansible/tmp),
+    and the module's action plugin refuses it before anything is sent.
 seealso:
   - module: homelab.litellm.litellm_config
   - module: homelab.litellm.litellm_secret

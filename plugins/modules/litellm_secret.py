@@ -84,6 +84,9 @@ options:
 requirements:
   - kubernetes >= 24.2.0
 notes:
+  - A task that gives this module O(data) runs only pipelined (C(ansible_pipelining=true), no
+    C(keep_remote_files)); otherwise Ansible would write its arguments into a file under C(~/.ansible/tmp),
+    and the module's action plugin refuses it before anything is sent.
   - LiteLLM reads its environment at start-up only; roll the Deployment after a change with
     M(homelab.litellm.litellm_rollout).
   - The module's O(data) in C(invocation) is masked by Ansible (C(no_log)).

@@ -119,6 +119,9 @@ options:
 requirements:
   - kubernetes >= 24.2.0 (not needed with O(url) and O(master_key))
 notes:
+  - A task that gives this module O(master_key) runs only pipelined (C(ansible_pipelining=true), no
+    C(keep_remote_files)); otherwise Ansible would write its arguments into a file under C(~/.ansible/tmp),
+    and the module's action plugin refuses it before anything is sent.
   - Through the service proxy the master key travels in LiteLLM's C(x-litellm-api-key) header,
     because the API server consumes the C(Authorization) header for the Kubernetes credentials.
     Directly at O(url) it is sent as C(Authorization) C(Bearer).
