@@ -21,17 +21,17 @@ from ansible_collections.homelab.litellm.plugins.module_utils.run import gitops
 from ansible_collections.homelab.litellm.plugins.module_utils.run import preflight as pre
 from ansible_collections.homelab.litellm.tests.unit.fake_kube import (
     NAMESPACE,
-    STORY_CONFIG,
     STORY_SECRETS,
     b64,
-    settled_story,
     unb64,
 )
-from ansible_collections.homelab.litellm.tests.unit.plugins.module_utils.run.test_transaction import (
+from ansible_collections.homelab.litellm.tests.unit.plugins.module_utils.run.test_transaction import (  # noqa: F401  # pylint: disable=unused-import
     GROQ_KEY,
     GROQ_MODEL,
     STORY_MODELS,
     FakeLiteLLM,
+    fixture_litellm,
+    fixture_settled,
     live_config,
     own_writes,
     transaction,
@@ -42,24 +42,6 @@ PENDING = (
     "GROQ_API_KEY in Secret ml/litellm-secrets; sync your GitOps app (commit what litellm_apply_mode: render wrote, "
     "put the keys into the Secret) and run litellm_apply_mode: verify again. Nothing was written"
 )
-
-
-@pytest.fixture(name="litellm")
-def fixture_litellm(cluster, quick_rollouts):
-    cluster.proxy = FakeLiteLLM()
-    return cluster.proxy
-
-
-@pytest.fixture(name="settled")
-def fixture_settled(cluster, litellm):
-    """LiteLLM runs the story's config and Secret; the record of that state holds OPENAI_API_KEY."""
-    settled_story(cluster, record=False)
-    keys = {"OPENAI_API_KEY": ("litellm-secrets", "OPENAI_API_KEY", STORY_SECRETS["OPENAI_API_KEY"])}
-    record = kg.KnownGood(
-        STORY_CONFIG, "litellm-config", "config.yaml", keys, STORY_MODELS, "true", "2026-12-01T10:00:00Z", "r0"
-    )
-    cluster.add("secrets", kg.record_body(NAMESPACE, "litellm", record))
-    return cluster
 
 
 def sync_by_hand(cluster, config_text, keys):

@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 
 import pytest
-from ansible_collections.homelab.litellm.plugins.module_utils import _known_good as kg
 from ansible_collections.homelab.litellm.plugins.module_utils import _plan as pl
 from ansible_collections.homelab.litellm.plugins.module_utils import _rollout as rt
 from ansible_collections.homelab.litellm.plugins.module_utils.config.rate_limits import shared_counter_warnings
@@ -26,11 +25,10 @@ from ansible_collections.homelab.litellm.tests.unit.fake_kube import (
     litellm_deployment,
     running_digest,
     secret_object,
-    settled_story,
     unb64,
 )
 
-from .test_transaction import (
+from .test_transaction import (  # noqa: F401  # pylint: disable=unused-import
     GROQ_KEY,
     GROQ_MODEL,
     OPENAI_NEW,
@@ -39,28 +37,11 @@ from .test_transaction import (
     FakeLiteLLM,
     add_groq,
     failure_of,
+    fixture_litellm,
+    fixture_settled,
     live_config,
     transaction,
 )
-
-
-@pytest.fixture(name="litellm")
-def fixture_litellm(cluster, quick_rollouts):
-    cluster.proxy = FakeLiteLLM()
-    return cluster.proxy
-
-
-@pytest.fixture(name="settled")
-def fixture_settled(cluster, litellm):
-    """As in test_transaction.py: LiteLLM settled on the story, its record holding OPENAI_API_KEY."""
-    settled_story(cluster, record=False)
-    keys = {"OPENAI_API_KEY": ("litellm-secrets", "OPENAI_API_KEY", STORY_SECRETS["OPENAI_API_KEY"])}
-    record = kg.KnownGood(
-        STORY_CONFIG, "litellm-config", "config.yaml", keys, STORY_MODELS, "true", "2026-12-01T10:00:00Z", "r0"
-    )
-    cluster.add("secrets", kg.record_body(NAMESPACE, "litellm", record))
-    return cluster
-
 
 BACKEND_LABELS = {"app.kubernetes.io/name": "litellm", "app.kubernetes.io/component": "backend", "app": "backend"}
 

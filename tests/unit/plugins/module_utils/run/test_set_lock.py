@@ -21,12 +21,10 @@ from ansible_collections.homelab.litellm.plugins.module_utils.run import transac
 from ansible_collections.homelab.litellm.tests.unit.fake_kube import (
     NAMESPACE,
     OTHER_HOLDER,
-    STORY_SECRETS,
-    settled_story,
 )
 
 from .test_readers import add_backend, patched
-from .test_transaction import (
+from .test_transaction import (  # noqa: F401  # pylint: disable=unused-import
     GPT_OSS,
     GROQ_KEY,
     GROQ_MODEL,
@@ -35,6 +33,7 @@ from .test_transaction import (
     FakeLiteLLM,
     add_groq,
     after_groq_was_added,
+    fixture_settled,
 )
 
 LEASES = ["homelab-litellm-litellm", "homelab-litellm-litellm-backend"]
@@ -55,18 +54,6 @@ class SetLiteLLM(FakeLiteLLM):
 def fixture_litellm(cluster, quick_rollouts):
     cluster.proxy = SetLiteLLM()
     return cluster.proxy
-
-
-@pytest.fixture(name="settled")
-def fixture_settled(cluster, litellm):
-    """As in test_readers.py: LiteLLM settled on the story, its record holding OPENAI_API_KEY."""
-    settled_story(cluster, record=False)
-    keys = {"OPENAI_API_KEY": ("litellm-secrets", "OPENAI_API_KEY", STORY_SECRETS["OPENAI_API_KEY"])}
-    record = kg.KnownGood(
-        STORY_CONFIG, "litellm-config", "config.yaml", keys, STORY_MODELS, "true", "2026-12-01T10:00:00Z", "r0"
-    )
-    cluster.add("secrets", kg.record_body(NAMESPACE, "litellm", record))
-    return cluster
 
 
 def run_naming(cluster, deployment, request, **settings):
