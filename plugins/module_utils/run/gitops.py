@@ -19,9 +19,9 @@ reverted at its next sync. Two modes of ``litellm_apply`` leave every write to i
 from __future__ import annotations
 
 from .. import _known_good as kg
-from .. import _lock, _run
 from .. import _plan as pl
 from .. import _rollout as rt
+from .. import _run
 from ..config import checks as config_checks
 from ..config import render as rd
 from . import preflight as pre
@@ -169,27 +169,7 @@ class Verify:
             result["changed"] = needs_record(plan, observed.record)
             result["summary"] = "check mode: the cluster has the planned state; would verify and record it"
             return result
-        started = tx.clock()
-        tx.lock = _lock.SetLock(
-            tx.kube,
-            s.namespace,
-            [member.name for member in tx.members],
-            _run.holder_identity(_run.new_run_token()),
-            duration=s.lock_duration,
-        )
-        tx.run_token = tx.lock.holder.rsplit("run=", 1)[1]
-        if tx.stopping:
-            tx.lock.abort.set()
-        try:
-            tx.lock.acquire(s.lock_timeout)
-            tx.lock.keep()
-            if tx.lock.took_over:
-                tx.warnings.append(tx.lock.took_over)
-            tx._step("lock", started, "took over an expired lock" if tx.lock.took_over else "lock taken")
-            return self._under_lock(result)
-        finally:
-            tx.rolling_back = True  # a signal from here on is noted, not raised: the lock is freed whatever comes
-            tx.lock.release()
+        return tx.locked(lambda: self._under_lock(result))
 
     def _under_lock(self, result):
         tx, s = self.tx, self.s

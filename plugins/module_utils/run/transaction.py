@@ -233,8 +233,13 @@ class Transaction:
             result["summary"] = outcome.run_summary(result)
             return result
 
+        return self.locked(lambda: self._under_lock(result, checked))
+
+    def locked(self, work):
+        """``work()`` under the run lock, freed whatever comes: one run at a time per LiteLLM, the Lease
+        of every Deployment of the set (_lock.SetLock). Also the lock of a verify run (run/gitops.py)."""
+        s = self.s
         started = self.clock()
-        # One run at a time per LiteLLM: the Lease of every Deployment of the set (_lock.SetLock).
         self.lock = _lock.SetLock(
             self.kube,
             s.namespace,
@@ -251,7 +256,7 @@ class Transaction:
             if self.lock.took_over:
                 self.warnings.append(self.lock.took_over)
             self._step("lock", started, "took over an expired lock" if self.lock.took_over else "lock taken")
-            return self._under_lock(result, checked)
+            return work()
         finally:
             # From here on a signal is noted, not raised: the lock is freed whatever comes.
             self.rolling_back = True
