@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import subprocess
 import threading
 import time
@@ -24,7 +23,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO_ROOT, VAULT_ARGS
 from tests.integration.test_readers import (
     BACKEND,
     LOAD_LIMITS,
@@ -34,6 +32,7 @@ from tests.integration.test_readers import (
     listed,
     rollout,
 )
+from tests.integration.test_reliability import start_site as reliability_start_site
 
 pytestmark = pytest.mark.litellm
 
@@ -57,22 +56,8 @@ def with_backend(sandbox):
 
 
 def start_site(sandbox, tmp_path: Path, name: str, extra: dict) -> subprocess.Popen:
-    path = tmp_path / f"{name}.yml"
-    path.write_text(yaml.safe_dump(dict(LOAD_LIMITS, litellm_report_path=str(tmp_path / f"{name}.json"), **extra)))
-    environment = dict(
-        os.environ,
-        SANDBOX_DIR=str(sandbox.state_dir),
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"),
-    )
-    return subprocess.Popen(
-        [str(REPO_ROOT / ".venv/bin/ansible-playbook"), "playbooks/site.yml", *VAULT_ARGS, "-e", f"@{path}"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=environment,
-        cwd=REPO_ROOT,
-    )
+    """test_reliability's site.yml in the background, with its own report file."""
+    return reliability_start_site(sandbox, tmp_path, dict(extra, litellm_report_path=str(tmp_path / f"{name}.json")))
 
 
 def lease_holders(sandbox) -> dict:
